@@ -1,0 +1,179 @@
+"""The whole analysis as one call: inputs -> gap table and organisations table.
+
+``analyse`` returns true figures for use inside the tool; ``published_table`` and
+``published_assets`` are what may leave it (small-number suppression applied, rates
+recomputed from published counts, no referral ids or coordinates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .config import DEFAULT_THRESHOLD_KM, LEVELS
+from .errors import CoverageMapError, Problem
+from .gaps import find_gaps
+from .joins import Prepared, prepare
+from .metrics import KEY, measure
+from .model import Inputs
+from .suppress import published_counts
+
+TABLE_COLUMNS = [
+    "area_id", "area_name", "level", "category", "community",
+    "population", "group_population", "assets_in_area", "assets_reaching", "capacity_local",
+    "referrals", "referrals_suppressed", "referrals_per_10k", "provision_per_10k",
+    "nearest_km", "share_within_km", "pressure", "gap", "gap_reasons", "gap_score",
+]  # fmt: skip
+
+ASSET_COLUMNS = [
+    "asset_id", "name", "area_id", "area_name", "neighbourhood_id", "neighbourhood_name",
+    "borough_id", "borough_name", "categories", "communities", "reach", "capacity",
+    "accepting_referrals", "referrals", "referrals_suppressed", "referrals_per_month",
+    "pressure", "over_capacity",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """True (unsuppressed) results at one level."""
+
+    level: str
+    threshold_km: float
+    period_months: float
+    table: pd.DataFrame
+    assets: pd.DataFrame
+    units: gpd.GeoDataFrame
+    problems: tuple[Problem, ...]
+
+
+def analyse(
+    data: Inputs | Prepared, *, level: str = "area", threshold_km: float = DEFAULT_THRESHOLD_KM
+) -> Analysis:
+    """Measure provision, demand and gaps for every unit × category × community.
+
+    Parameters
+    ----------
+    data
+        Validated inputs, or inputs already joined by :func:`coverage_map.joins.prepare`
+        (reuse one ``Prepared`` to analyse several levels without joining again).
+    level
+        ``area`` (the small areas), ``neighbourhood`` or ``borough``; the last two need a lookup.
+    threshold_km
+        Distance that counts as "near" (``far`` gaps and ``share_within_km``).
+    """
+    prepared = data if isinstance(data, Prepared) else prepare(data)
+    if level not in LEVELS:
+        raise CoverageMapError(f"unknown level '{level}'; choose one of {', '.join(LEVELS)}")
+    if level not in prepared.levels:
+        raise CoverageMapError(
+            f"level '{level}' needs a lookup (--lookup) that groups small areas into "
+            "neighbourhoods and boroughs"
+        )
+    if not np.isfinite(threshold_km) or threshold_km <= 0:
+        raise CoverageMapError(f"the threshold must be a positive number of km, not {threshold_km}")
+    table = find_gaps(measure(prepared, level, threshold_km=threshold_km), threshold_km=threshold_km)
+    return Analysis(
+        level=level,
+        threshold_km=threshold_km,
+        period_months=prepared.period_months,
+        table=table,
+        assets=asset_table(prepared),
+        units=prepared.units[level],
+        problems=prepared.problems,
+    )
+
+
+def asset_table(prepared: Prepared) -> pd.DataFrame:
+    """Per asset: where it is, its capacity, referrals received and pressure (true counts).
+
+    Sorted by pressure, highest first, so over-capacity organisations come first.
+    """
+    assets = prepared.assets.merge(prepared.membership, on="area_id", how="left")
+    names = prepared.units["area"].set_index("area_id")["area_name"]
+    referrals = prepared.referrals
+    received = (
+        referrals.dropna(subset=["asset_id"]).groupby("asset_id")["count"].sum()
+        if len(referrals)
+        else pd.Series(dtype="int64")
+    )
+    table = pd.DataFrame(
+        {
+            "asset_id": assets["asset_id"],
+            "name": assets["name"],
+            "area_id": assets["area_id"],
+            "area_name": assets["area_id"].map(names),
+            "neighbourhood_id": assets["neighbourhood_id"],
+            "neighbourhood_name": assets["neighbourhood_name"],
+            "borough_id": assets["borough_id"],
+            "borough_name": assets["borough_name"],
+            "categories": assets["categories"].map(";".join),
+            "communities": assets["communities"].map(";".join),
+            "reach": [
+                f"{km:g} km" if reach == "radius" else reach
+                for reach, km in zip(assets["reach"], assets["reach_km"], strict=True)
+            ],
+            "capacity": assets["capacity"].astype(float),
+            "accepting_referrals": assets["accepting_referrals"],
+            "referrals": assets["asset_id"].map(received).fillna(0).astype("int64"),
+        }
+    )
+    table["referrals_per_month"] = table["referrals"] / prepared.period_months
+    table["pressure"] = table["referrals_per_month"] / table["capacity"].where(table["capacity"] > 0)
+    table["over_capacity"] = (table["pressure"] > 1).fillna(False).astype(bool)
+    table = table.sort_values(["pressure", "asset_id"], ascending=[False, True], na_position="last")
+    return table.reset_index(drop=True)
+
+
+def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFrame:
+    """The gap table as it may leave the tool, in the documented column order.
+
+    With ``suppress`` (the default) referral counts follow NHS small-number suppression
+    and the rates derived from them are recomputed from the published counts.
+    """
+    table = analysis.table.copy()
+    if suppress:
+        published, flag = published_counts(table["referrals"])
+        table["referrals"] = published
+        table["referrals_suppressed"] = flag.to_numpy()
+        per_10k = 10_000 / table["group_population"].where(table["group_population"] > 0)
+        table["referrals_per_10k"] = table["referrals"].astype("Float64") * per_10k
+        monthly = table["referrals"].astype("Float64") / analysis.period_months
+        table["pressure"] = monthly / table["capacity_local"].where(table["capacity_local"] > 0)
+    else:
+        table["referrals_suppressed"] = False
+    table = _round(table)
+    return table[TABLE_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def published_assets(analysis: Analysis, *, suppress: bool = True) -> pd.DataFrame:
+    """The organisations table as it may leave the tool (see :func:`published_table`)."""
+    table = analysis.assets.copy()
+    if suppress:
+        published, flag = published_counts(table["referrals"])
+        table["referrals"] = published
+        table["referrals_suppressed"] = flag.to_numpy()
+        table["referrals_per_month"] = table["referrals"].astype("Float64") / analysis.period_months
+        table["pressure"] = table["referrals_per_month"] / table["capacity"].where(table["capacity"] > 0)
+    else:
+        table["referrals_suppressed"] = False
+    return _round(table)[ASSET_COLUMNS]
+
+
+def _round(table: pd.DataFrame) -> pd.DataFrame:
+    decimals = {
+        "referrals_per_10k": 2, "provision_per_10k": 2, "nearest_km": 3, "share_within_km": 3,
+        "pressure": 3, "referrals_per_month": 2, "population": 0, "group_population": 0,
+    }  # fmt: skip
+    for column, places in decimals.items():
+        if column in table:
+            table[column] = pd.to_numeric(table[column]).astype("Float64").round(places)
+    return table
+
+
+def with_geometry(table: pd.DataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Attach each unit's polygon to a (published) table, for spatial output formats."""
+    merged = table.merge(units[["area_id", "geometry"]], on="area_id", how="left")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=units.crs)
