@@ -42,8 +42,12 @@ class Prepared:
     referrals
         Located referrals without any coordinates or ids: ``area_id``, ``category``,
         ``community``, ``count``, ``date``, ``asset_id``.
-    reach
-        ``asset_id``, ``area_id``: every small area each asset reaches.
+    local_reach
+        ``asset_id``, ``area_id``: every small area each asset reaches, except citywide
+        assets, which reach every area and are listed in ``citywide`` instead (so that
+        national-scale data never materialises assets × areas pairs).
+    citywide
+        Ids of the assets whose reach is citywide.
     problems
         The loaders' non-fatal problems plus the rows rejected here.
     """
@@ -53,8 +57,27 @@ class Prepared:
     units: dict[str, gpd.GeoDataFrame]
     assets: gpd.GeoDataFrame
     referrals: pd.DataFrame
-    reach: pd.DataFrame
+    local_reach: pd.DataFrame
+    citywide: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def reach(self) -> pd.DataFrame:
+        """Every (asset_id, area_id) pair, citywide assets included (materialised on demand)."""
+        areas = self.units["area"]["area_id"].to_numpy()
+        citywide = np.asarray(self.citywide, dtype=object)
+        everywhere = pd.DataFrame(
+            {"asset_id": np.repeat(citywide, len(areas)), "area_id": np.tile(areas, len(citywide))}
+        ).astype("string")
+        pairs = pd.concat([self.local_reach, everywhere], ignore_index=True).drop_duplicates()
+        return pairs.sort_values(["asset_id", "area_id"], kind="stable").reset_index(drop=True)
+
+    def assets_reaching(self, area_ids: list[str]) -> gpd.GeoDataFrame:
+        """The assets that reach any of the given small areas (citywide ones included)."""
+        wanted = set(area_ids)
+        local = self.local_reach.loc[self.local_reach["area_id"].isin(wanted), "asset_id"]
+        ids = set(local) | set(self.citywide)
+        return self.assets[self.assets["asset_id"].isin(ids)].reset_index(drop=True)
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -90,7 +113,7 @@ def prepare(inputs: Inputs) -> Prepared:
     problems += asset_problems
     referrals, referral_problems = _locate_referrals(inputs)
     problems += referral_problems
-    reach, reach_problems = reach_pairs(assets, units["area"], membership)
+    local_reach, reach_problems = reach_pairs(assets, units["area"], membership)
     problems += reach_problems
     return Prepared(
         inputs=inputs,
@@ -98,7 +121,8 @@ def prepare(inputs: Inputs) -> Prepared:
         units=units,
         assets=assets,
         referrals=referrals,
-        reach=reach,
+        local_reach=local_reach,
+        citywide=tuple(assets.loc[assets["reach"] == "citywide", "asset_id"]),
         problems=tuple(problems),
     )
 
@@ -272,16 +296,16 @@ def _locate_referrals(inputs: Inputs) -> tuple[pd.DataFrame, list[Problem]]:
 def reach_pairs(
     assets: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, membership: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Every (asset, small area) pair where the asset's reach covers the area.
+    """Every (asset, small area) pair where the asset's reach covers the area, citywide aside.
 
     * ``local``: the area the asset sits in;
     * ``borough``: every area in the same borough (needs a lookup);
-    * ``citywide``: every area;
+    * ``citywide``: every area (left out here; see :attr:`Prepared.citywide`);
     * ``radius``: every area whose centroid is within ``reach_km`` of the asset, plus its
       own area.
     """
     problems: list[Problem] = []
-    own = assets[["asset_id", "area_id"]]
+    own = assets.loc[assets["reach"] != "citywide", ["asset_id", "area_id"]]
     pieces = [own]
 
     borough_of = membership.set_index("area_id")["borough_id"]
@@ -307,17 +331,6 @@ def reach_pairs(
                     ["asset_id", "area_id"]
                 ]
             )
-
-    citywide = assets.loc[assets["reach"] == "citywide", "asset_id"]
-    if not citywide.empty:
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "asset_id": np.repeat(citywide.to_numpy(), len(areas)),
-                    "area_id": np.tile(areas["area_id"].to_numpy(), len(citywide)),
-                }
-            )
-        )
 
     radius = assets[assets["reach"] == "radius"]
     if not radius.empty:

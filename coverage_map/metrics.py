@@ -210,7 +210,7 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
             "capacity_local": in_grouped["capacity"].sum(min_count=1),
         }
     )
-    reach = prepared.reach.assign(unit_id=lambda f: f["area_id"].map(to_unit))[["asset_id", "unit_id"]]
+    reach = prepared.local_reach.assign(unit_id=lambda f: f["area_id"].map(to_unit))[["asset_id", "unit_id"]]
     reaching = offers.merge(reach.drop_duplicates(), on="asset_id")
     reach_counts = reaching.groupby(["unit_id", "category", "community"], observed=True).agg(
         assets_reaching=("asset_id", "nunique")
@@ -219,7 +219,13 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
         counts.index = counts.index.set_names(KEY)
         table = table.merge(counts.reset_index().astype({c: "string" for c in KEY}), on=KEY, how="left")
     table["assets_in_area"] = table["assets_in_area"].fillna(0).astype("int64")
-    table["assets_reaching"] = table["assets_reaching"].fillna(0).astype("int64")
+    # Citywide assets reach every unit: add their count per category x community.
+    citywide = offers[offers["asset_id"].isin(prepared.citywide)]
+    everywhere = citywide.groupby(["category", "community"], observed=True)["asset_id"].nunique()
+    everywhere = everywhere.rename("citywide").reset_index().astype({"category": "string", "community": "string"})
+    table = table.merge(everywhere, on=["category", "community"], how="left")
+    table["assets_reaching"] = (table["assets_reaching"].fillna(0) + table["citywide"].fillna(0)).astype("int64")
+    table = table.drop(columns="citywide")
 
     # Demand.
     referrals = prepared.referrals.assign(area_id=lambda f: f["area_id"].map(to_unit))

@@ -114,3 +114,63 @@ def inputs(*, with_lookup: bool = True, with_population: bool = True, with_refer
         population=population() if with_population else None,
         referrals=referrals() if with_referrals else None,
     )
+
+
+def write_files(folder) -> dict[str, object]:
+    """The same inputs as files in the formats users give (GeoPackage + CSVs), for CLI tests.
+
+    Referral ids ``SECRET-REF-<n>`` and the coordinate-located referral let tests check that
+    no output ever carries a referral id or coordinate.
+    """
+    from pathlib import Path
+
+    from pyproj import Transformer
+
+    folder = Path(folder)
+    paths = {
+        "areas": folder / "areas.gpkg",
+        "lookup": folder / "lookup.csv",
+        "population": folder / "population.csv",
+        "assets": folder / "assets.csv",
+        "referrals": folder / "referrals.csv",
+    }
+    areas().drop(columns="_source_row").to_file(paths["areas"], driver="GPKG")
+    lookup().to_csv(paths["lookup"], index=False)
+    population().astype({"population": int, "pop_bame": int}).to_csv(paths["population"], index=False)
+    to_lonlat = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+    frame = assets()
+    lon, lat = to_lonlat.transform(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy())
+    pd.DataFrame(
+        {
+            "asset_id": frame["asset_id"],
+            "name": frame["name"],
+            "latitude": [f"{v:.7f}" for v in lat],
+            "longitude": [f"{v:.7f}" for v in lon],
+            "categories": frame["categories"].map(";".join),
+            "communities": frame["communities"].map(";".join),
+            "capacity": ["10", "5", "", "20"],
+            "accepting_referrals": ["true", "true", "false", ""],
+            "reach": ["local", "borough", "1.2", "citywide"],
+        }
+    ).to_csv(paths["assets"], index=False)
+    refs = referrals()
+    rows = []
+    for n, (_, r) in enumerate(refs.iterrows()):
+        point = r.geometry
+        if point is not None:
+            plon, plat = to_lonlat.transform(point.x, point.y)
+        rows.append(
+            {
+                "referral_id": f"SECRET-REF-{n}",
+                "date": r["date"].strftime("%Y-%m-%d"),
+                "category": r["category"],
+                "community": "" if pd.isna(r["community"]) else r["community"],
+                "origin_area_id": "" if pd.isna(r["origin_area_id"]) else r["origin_area_id"],
+                "latitude": "" if point is None else f"{plat:.7f}",
+                "longitude": "" if point is None else f"{plon:.7f}",
+                "asset_id": "" if pd.isna(r["asset_id"]) else r["asset_id"],
+                "count": int(r["count"]),
+            }
+        )
+    pd.DataFrame(rows).to_csv(paths["referrals"], index=False)
+    return paths

@@ -169,3 +169,12 @@ def test_inputs_are_not_mutated():
 def test_bad_threshold_is_a_clear_error(prepared):
     with pytest.raises(CoverageMapError, match="positive"):
         analyse(prepared, level="area", threshold_km=0)
+
+
+def test_assets_reaching_lists_every_reach_kind(prepared):
+    assert set(prepared.assets_reaching(["B"])["asset_id"]) == {"a2", "a3", "a4"}
+    pairs = prepared.reach
+    assert set(pairs[pairs.area_id == "A"].asset_id) == {"a1", "a2", "a4"}
+    assert set(pairs[pairs.asset_id == "a4"].area_id) == {"A", "B", "C"}
+    # Citywide assets are never materialised as per-area pairs internally.
+    assert "a4" not in set(prepared.local_reach.asset_id)
