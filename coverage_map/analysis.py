@@ -19,7 +19,7 @@ from .gaps import find_gaps
 from .joins import Prepared, prepare
 from .metrics import KEY, measure
 from .model import Inputs
-from .suppress import published_counts
+from .suppress import published_counts, secondary_suppress
 
 TABLE_COLUMNS = [
     "area_id", "area_name", "level", "category", "community",
@@ -47,6 +47,8 @@ class Analysis:
     assets: pd.DataFrame
     units: gpd.GeoDataFrame
     problems: tuple[Problem, ...]
+    #: unit id -> the id of the published total it is part of (next level up; ``ALL`` at the top)
+    parent_of: pd.Series
 
 
 def analyse(
@@ -83,7 +85,19 @@ def analyse(
         assets=asset_table(prepared),
         units=prepared.units[level],
         problems=prepared.problems,
+        parent_of=_parents(prepared, level),
     )
+
+
+def _parents(prepared: Prepared, level: str) -> pd.Series:
+    """Each unit's parent in the published hierarchy area -> neighbourhood -> borough -> all."""
+    membership = prepared.membership
+    if level == "borough" or (level == "area" and prepared.inputs.lookup is None):
+        ids = prepared.units[level]["area_id"]
+        return pd.Series("ALL", index=ids.to_numpy(), dtype="string")
+    child, parent = ("area_id", "neighbourhood_id") if level == "area" else ("neighbourhood_id", "borough_id")
+    pairs = membership.drop_duplicates(child)
+    return pd.Series(pairs[parent].to_numpy(), index=pairs[child].to_numpy(), dtype="string")
 
 
 def asset_table(prepared: Prepared) -> pd.DataFrame:
@@ -130,13 +144,17 @@ def asset_table(prepared: Prepared) -> pd.DataFrame:
 def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFrame:
     """The gap table as it may leave the tool, in the documented column order.
 
-    With ``suppress`` (the default) referral counts follow NHS small-number suppression
-    and the rates derived from them are recomputed from the published counts.
+    With ``suppress`` (the default) referral counts follow NHS small-number suppression,
+    with secondary suppression so that no hidden count can be recovered from its parent
+    unit's published total (see :mod:`coverage_map.suppress`), and the rates derived from
+    them are recomputed from the published counts.
     """
     table = analysis.table.copy()
     if suppress:
         published, flag = published_counts(table["referrals"])
-        table["referrals"] = published
+        parents = table["area_id"].map(analysis.parent_of)
+        flag = secondary_suppress(table["referrals"], flag, [parents, table["category"], table["community"]])
+        table["referrals"] = published.mask(flag)
         table["referrals_suppressed"] = flag.to_numpy()
         per_10k = 10_000 / table["group_population"].where(table["group_population"] > 0)
         table["referrals_per_10k"] = table["referrals"].astype("Float64") * per_10k

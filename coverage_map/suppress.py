@@ -9,6 +9,14 @@ The rule (NHS Digital's disclosure control for published counts):
 Rates derived from a count are recomputed from the *published* (rounded) count, and are
 empty wherever the count is suppressed, so a rate can never be multiplied back into a
 small true count. Analysis always runs on true counts; only outputs are suppressed.
+
+**Secondary suppression.** A suppressed cell could be recovered by subtraction when it is
+the only hidden part of a published total: a small area that is the only suppressed child
+of its neighbourhood, or the one suppressed month of a published yearly total. For every
+group of cells that add up to a published total, :func:`secondary_suppress` therefore also
+hides the smallest non-zero published cell whenever exactly one cell of the group is hidden
+(and repeats until no group has a lone hidden cell). A group whose total is itself
+suppressed or zero needs nothing more.
 """
 
 from __future__ import annotations
@@ -61,3 +69,42 @@ def describe_count(count: int | None, *, suppressed: bool) -> str:
     if count is None or pd.isna(count):
         return "not available"
     return f"{int(count):,}"
+
+
+def secondary_suppress(counts: pd.Series, suppressed: pd.Series, groups: pd.Series | list[pd.Series]) -> pd.Series:
+    """Extend primary suppression so no hidden cell can be recovered from its group's total.
+
+    Parameters
+    ----------
+    counts
+        True counts of the cells.
+    suppressed
+        Primary suppression flags (true for counts 1..7).
+    groups
+        Group keys (one Series or several, aligned with ``counts``): cells in one group
+        add up to a total that is published elsewhere (a parent area, a year...).
+
+    Returns
+    -------
+    pandas.Series
+        Boolean flags: the primary ones plus the cells hidden to protect them.
+    """
+    values = pd.to_numeric(counts).astype(float).fillna(0.0)
+    hidden = suppressed.astype(bool).copy()
+    keys = groups if isinstance(groups, list) else [groups]
+    frame = pd.DataFrame({f"key{i}": key.to_numpy() for i, key in enumerate(keys)}, index=counts.index)
+    key_columns = list(frame.columns)
+    frame["value"] = values
+    while True:
+        frame["hidden"] = hidden
+        per_group = frame.groupby(key_columns, sort=False, dropna=False)["hidden"].transform("sum")
+        lone = frame[(per_group == 1)]
+        if lone.empty:
+            return hidden
+        candidates = lone[~lone["hidden"] & (lone["value"] > 0)]
+        if candidates.empty:
+            return hidden  # every other cell is zero: the total equals the hidden cell and is itself hidden
+        # Smallest non-zero published cell of each group with a lone hidden cell (ties by position).
+        order = candidates.sort_values("value", kind="stable")
+        extra = order.drop_duplicates(subset=key_columns, keep="first").index
+        hidden.loc[extra] = True

@@ -75,3 +75,32 @@ def test_published_columns_match_the_contract(analysis):
         "referrals_per_10k", "provision_per_10k", "nearest_km", "share_within_km", "pressure", "gap",
         "gap_reasons", "gap_score",
     ]  # fmt: skip
+
+
+def test_secondary_suppression_hides_the_smallest_sibling():
+    from coverage_map.suppress import secondary_suppress
+
+    counts = pd.Series([3, 15, 20, 0, 2, 0, 0, 4, 5, 10])
+    groups = pd.Series(list("aaaabbbccc"))
+    _, primary = published_counts(counts)
+    flags = secondary_suppress(counts, primary, groups)
+    # a: the lone 3 would be total - 15 - 20 - 0, so 15 (the smallest non-zero) is hidden too.
+    # b: the total (2) is itself suppressed; c: two cells are already hidden.
+    assert flags.tolist() == [True, True, False, False, True, False, False, True, True, False]
+
+
+def test_published_table_applies_secondary_suppression_up_the_hierarchy():
+    # Neighbourhood N1 = A + B. Give A 3 mental-health referrals and B 20: A alone would be
+    # recoverable from N1's published total, so B is hidden too.
+    inputs = hb.inputs()
+    refs = inputs.referrals.copy()
+    refs.loc[4, ["count", "origin_area_id"]] = [3, "A"]
+    extra = refs.iloc[[4]].assign(count=20, origin_area_id="B", _source_row=50)
+    changed = type(inputs)(**{**inputs.__dict__, "referrals": pd.concat([refs, extra], ignore_index=True)})
+    table = published_table(analyse(changed, level="area"))
+    a, b = pick(table, "A", "mental_health"), pick(table, "B", "mental_health")
+    assert a.referrals_suppressed and b.referrals_suppressed
+    assert pd.isna(b.referrals) and pd.isna(b.referrals_per_10k)
+    # C is alone in N2: its own neighbourhood total is suppressed too, so nothing more is hidden.
+    neighbourhoods = published_table(analyse(changed, level="neighbourhood"))
+    assert pick(neighbourhoods, "N1", "mental_health").referrals == 25
