@@ -51,7 +51,7 @@ class Problem:
 
 
 class ValidationError(CoverageMapError):
-    """Raised once, listing every fatal problem found across the inputs."""
+    """Raised once, listing every problem found across the inputs (fatal ones first)."""
 
     def __init__(self, problems: Sequence[Problem]):
         self.problems: list[Problem] = list(problems)

@@ -1,0 +1,139 @@
+"""The command line end to end, on hand-built files and on the shipped demo data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import handbuilt as hb
+from coverage_map.cli import main
+from coverage_map.config import GEODATA_DIR
+
+
+def _args(paths, **extra) -> list[str]:
+    argv = []
+    for role, path in paths.items():
+        argv += [f"--{role}", str(path)]
+    for key, value in extra.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    return argv
+
+
+@pytest.fixture
+def files(tmp_path):
+    return hb.write_files(tmp_path)
+
+
+def test_analyse_writes_table_assets_and_rejected(files, tmp_path, capsys):
+    out = tmp_path / "out" / "gaps.csv"
+    assert main(["analyse", *_args(files), "--level", "neighbourhood", "--out", str(out)]) == 0
+    table = pd.read_csv(out, dtype={"area_id": str})
+    assert len(table) == 2 * 17 * 2  # N1, N2 x 17 categories x (all, bame)
+    assert table.columns[:5].tolist() == ["area_id", "area_name", "level", "category", "community"]
+    n1 = table[(table.area_id == "N1") & (table.category == "dementia") & (table.community == "all")].iloc[0]
+    assert n1.referrals == 20 and n1.assets_reaching == 2
+    assets = pd.read_csv(tmp_path / "out" / "gaps_assets.csv")
+    assert set(assets.asset_id) == {"a1", "a2", "a3", "a4"}
+    assert (tmp_path / "out" / "gaps_rejected.csv").exists()
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_analyse_suppresses_by_default_and_not_with_flag(files, tmp_path):
+    out = tmp_path / "gaps.csv"
+    main(["analyse", *_args(files), "--out", str(out)])
+    table = pd.read_csv(out)
+    c = table[(table.area_id == "C") & (table.category == "dementia") & (table.community == "all")].iloc[0]
+    assert pd.isna(c.referrals) and bool(c.referrals_suppressed)
+    raw = tmp_path / "raw.csv"
+    main(["analyse", *_args(files), "--out", str(raw), "--no-suppress"])
+    c = pd.read_csv(raw).query("area_id == 'C' and category == 'dementia' and community == 'all'").iloc[0]
+    assert c.referrals == 3
+
+
+def test_no_output_carries_referral_ids_or_coordinates(files, tmp_path):
+    referrals = pd.read_csv(files["referrals"], dtype=str, keep_default_na=False)
+    secrets = set(referrals["referral_id"]) | {v for v in referrals["latitude"] if v} | {
+        v for v in referrals["longitude"] if v
+    }
+    # Make one referral fall outside every area so that it is rejected and reported.
+    referrals.loc[6, ["latitude", "longitude"]] = ["53.9000000", "-1.0000000"]
+    secrets |= {"53.9000000", "-1.0000000", "53.9", "-1.0"}
+    referrals.to_csv(files["referrals"], index=False)
+    out = tmp_path / "gaps.csv"
+    main(["analyse", *_args(files), "--out", str(out)])
+    rejected = pd.read_csv(tmp_path / "gaps_rejected.csv")
+    assert len(rejected[rejected.message.str.contains("outside every area")]) >= 1
+    for path in tmp_path.glob("gaps*.csv"):
+        text = path.read_text(encoding="utf-8")
+        for secret in secrets:
+            assert not re.search(rf"(?<![\d.]){re.escape(secret)}(?![\d])", text), (path.name, secret)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_spatial_output_formats(files, tmp_path, suffix):
+    out = tmp_path / f"gaps{suffix}"
+    assert main(["analyse", *_args(files), "--level", "borough", "--out", str(out)]) == 0
+    frame = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out)
+    assert len(frame) == 2 * 17 * 2
+    assert frame.geometry.notna().all()
+    assert frame.crs is not None
+
+
+def test_unknown_output_format_is_a_clear_error(files, tmp_path, capsys):
+    assert main(["analyse", *_args(files), "--out", str(tmp_path / "gaps.xlsx")]) == 2
+    assert "--out must end in one of" in capsys.readouterr().err
+
+
+def test_level_without_lookup_is_a_clear_error(files, tmp_path, capsys):
+    del files["lookup"]
+    assert main(["analyse", *_args(files), "--level", "borough", "--out", str(tmp_path / "g.csv")]) == 2
+    assert "needs a lookup" in capsys.readouterr().err
+
+
+def test_validate_reports_every_problem_in_one_run(files, capsys):
+    assets = pd.read_csv(files["assets"], dtype=str, keep_default_na=False)
+    assets.loc[0, "latitude"] = "fifty-three"
+    assets.loc[1, "categories"] = "dementai"
+    assets.to_csv(files["assets"], index=False)
+    main(["validate", *_args(files)])
+    output = capsys.readouterr()
+    text = output.out + output.err
+    assert "row 2" in text and "latitude" in text
+    assert "row 3" in text and "dementia" in text  # the closest known category is suggested
+
+
+def test_validate_fatal_problems_exit_non_zero(files, capsys):
+    files["population"].write_text("area_id,populaton\nA,1\n", encoding="utf-8")
+    assert main(["validate", *_args(files)]) == 1
+    assert "population" in capsys.readouterr().err
+
+
+def test_demo_analysis_finds_the_deliberate_gaps(tmp_path):
+    gaps = json.loads((GEODATA_DIR / "gaps.json").read_text(encoding="utf-8"))
+    out = tmp_path / "demo.csv"
+    assert main(["analyse", "--level", "borough", "--out", str(out)]) == 0
+    boroughs = pd.read_csv(out)
+    dementia = boroughs[(boroughs.category == "dementia") & (boroughs.community == "all")].set_index("area_id")
+    assert dementia.loc[gaps["no_dementia_borough"], "assets_reaching"] == 0
+    assert "no_provision" in dementia.loc[gaps["no_dementia_borough"], "gap_reasons"]
+    assert (dementia.drop(index=gaps["no_dementia_borough"])["assets_reaching"] > 0).all()
+
+    out = tmp_path / "nbhd.csv"
+    main(["analyse", "--level", "neighbourhood", "--out", str(out)])
+    nbhd = pd.read_csv(out)
+    carers = nbhd[(nbhd.category == "carers_support") & (nbhd.community == "all")].set_index("area_id")
+    for neighbourhood in gaps["no_carers_neighbourhoods"]:
+        assert carers.loc[neighbourhood, "assets_reaching"] == 0
+    bame = nbhd[(nbhd.community == "bame")].groupby("area_id")["assets_reaching"].sum()
+    target = gaps["bame_majority_no_provision_neighbourhood"]
+    assert bame.loc[target] == 0
+    bame_people = nbhd[(nbhd.community == "bame")].drop_duplicates("area_id").set_index("area_id")
+    assert bame_people.loc[target, "group_population"] > 0.5 * bame_people.loc[target, "population"]
+    assets = pd.read_csv(tmp_path / "nbhd_assets.csv")
+    top = assets.iloc[0]
+    assert top.asset_id == gaps["over_capacity_asset"]["asset_id"]
+    assert bool(top.over_capacity) and top.pressure == pytest.approx(3.0, abs=0.4)
