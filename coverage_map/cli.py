@@ -146,6 +146,141 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_oruk(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .io import write_any
+    from .oruk import OrukMapping, fetch_oruk, import_services, read_oruk, summary_lines
+    from .taxonomy import Taxonomy
+
+    if (args.source is None) == (args.url is None):
+        raise CoverageMapError("give either SOURCE (a .json file or CSV data package folder) or --url, not both")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".gpkg", ".csv", ".geojson"):
+        raise CoverageMapError(f"--out must end in .gpkg, .csv or .geojson, not '{out.name}'")
+    taxonomy = Taxonomy.from_toml(args.taxonomy) if args.taxonomy else None
+    mapping = OrukMapping.from_toml(args.mapping, taxonomy=taxonomy)
+    if args.url is not None:
+        services, fetch_problems = fetch_oruk(args.url, timeout=args.timeout, max_pages=args.max_pages)
+        result = import_services(services, mapping=mapping, source=args.url)
+        result = dataclasses.replace(result, problems=(*fetch_problems, *result.problems))
+    else:
+        result = read_oruk(args.source, mapping=mapping)
+    for line in summary_lines(result):
+        print(line)
+    rejected_path = Path(args.rejected) if args.rejected else out.with_name(f"{out.stem}_rejected.csv")
+    write_any(result.rejected, rejected_path)
+    if len(result.unmapped):
+        write_any(result.unmapped, out.with_name(f"{out.stem}_unmapped_terms.csv"))
+    if not len(result.assets):
+        print(f"coverage-map: no service location could be imported, so {out} was not written; "
+              f"see {rejected_path}", file=sys.stderr)
+        return 1
+    write_any(result.assets, out)
+    print(f"Wrote {len(result.assets):,} assets to {out}; rejected services and locations to {rejected_path}.")
+    return 0
+
+
+def cmd_census_population(args: argparse.Namespace) -> int:
+    from .census import census_table, read_population
+    from .io import write_any
+
+    config = census_table(args.table, args.config)
+    population = read_population(args.source, config, area_col=args.area_col)
+    write_any(population, args.out)
+    print(f"Wrote {len(population):,} areas ({', '.join(population.columns[1:])}) to {args.out}")
+    return 0
+
+
+def _dataset_from_args(args: argparse.Namespace):  # noqa: ANN202 - returns coverage_map.dataset.Dataset
+    """Load the inputs named on the command line (or the demo data) as a memoised Dataset."""
+    from .dataset import Dataset
+
+    demo = args.areas is None and args.assets is None
+    label = "Synthetic demo region" if demo else Path(args.areas).stem.replace("_", " ")
+    return Dataset.from_inputs(load_from_args(args), label=label, synthetic=demo,
+                               threshold_km=args.threshold_km)
+
+
+def _add_view_options(parser: argparse.ArgumentParser, *, category_required: bool = False) -> None:
+    group = parser.add_argument_group("view", "what to map (the dashboard's controls)")
+    group.add_argument("--category", required=category_required, help="need category, e.g. dementia")
+    group.add_argument("--community", default="all", help="community, e.g. bame (default: all)")
+    group.add_argument("--metric", default="gap_score",
+                       help="gap_score, provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure")
+    group.add_argument("--level", choices=LEVELS, default="neighbourhood")
+    group.add_argument("--borough", help="limit to one borough (id or name) and zoom to it")
+    group.add_argument("--threshold-km", type=float, default=DEFAULT_THRESHOLD_KM,
+                       help="distance that counts as near (default %(default)s km)")
+
+
+def _resolve_labels(dataset, args: argparse.Namespace) -> None:  # noqa: ANN001
+    taxonomy = dataset.inputs.taxonomy
+    if getattr(args, "category", None):
+        args.category = taxonomy.categories.resolve(args.category) or args.category
+    if args.community and args.community != "all":
+        args.community = taxonomy.communities.resolve(args.community) or args.community
+
+
+def cmd_export_map(args: argparse.Namespace) -> int:
+    from .export_map import MapRequest, export_all_categories, export_map
+
+    if args.all_categories == bool(args.category):
+        raise CoverageMapError("give either --category C or --all-categories")
+    if args.all_categories and not args.out_dir:
+        raise CoverageMapError("--all-categories needs --out-dir DIR")
+    if not args.all_categories and not args.out:
+        raise CoverageMapError("--out FILE is required (or --all-categories --out-dir DIR)")
+    dataset = _dataset_from_args(args)
+    _resolve_labels(dataset, args)
+    request = MapRequest(
+        category=args.category or dataset.categories[0], community=args.community, metric=args.metric,
+        level=args.level, borough=args.borough, title=args.title, subtitle=args.subtitle, size=args.size,
+        dpi=args.dpi, labels=args.labels, show_assets=not args.no_assets,
+    )
+    started = time.perf_counter()
+    if args.all_categories:
+        written = export_all_categories(dataset, request, args.out_dir, fmt=args.format or "png")
+    else:
+        written = [export_map(dataset, request, args.out, fmt=args.format)]
+    for item in written:
+        size = f", {item.pixels[0]}x{item.pixels[1]} px at {args.dpi:g} dpi" if item.pixels else ""
+        print(f"Wrote {item.path} ({item.bytes / 1024:,.0f} KB{size})")
+    print(f"{len(written)} map{'s' if len(written) != 1 else ''} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_export_html(args: argparse.Namespace) -> int:
+    from .export_html import export_html
+
+    dataset = _dataset_from_args(args)
+    _resolve_labels(dataset, args)
+    categories = [c.strip() for c in args.categories.split(",")] if args.categories else None
+    if categories:
+        taxonomy = dataset.inputs.taxonomy
+        categories = [taxonomy.categories.resolve(c) or c for c in categories]
+    result = export_html(
+        dataset, args.out, category=args.category, categories=categories, community=args.community,
+        metric=args.metric, level=args.level, borough=args.borough, inline=not args.cdn, title=args.title,
+    )
+    print(f"Wrote {result.path} ({result.bytes / 1024:,.0f} KB, {len(result.layers)} layers) "
+          f"in {result.seconds:.1f} s")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    dataset = _dataset_from_args(args)
+    result = write_report(dataset, args.out, pdf=args.pdf, priorities=args.priorities, level=args.level,
+                          borough=args.borough, maps=not args.no_maps, dpi=args.dpi)
+    for finding in result.findings:
+        print(f"  - {finding.text}")
+    written = f"{result.html}" + (f" and {result.pdf}" if result.pdf else "")
+    print(f"Wrote {written} in {result.seconds:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coverage-map",
@@ -180,6 +315,69 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8050)
     serve.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     serve.set_defaults(handler=cmd_serve)
+
+    oruk = commands.add_parser("import-oruk", help="turn an Open Referral UK / HSDS directory into an asset file")
+    oruk.add_argument("source", nargs="?", type=Path,
+                      help="ORUK/HSDS .json export, or a CSV data package folder (services.csv, locations.csv...)")
+    oruk.add_argument("--url", help="fetch from a live ORUK API instead (its base URL or /services endpoint)")
+    oruk.add_argument("--out", type=Path, required=True, help="asset file to write: .gpkg, .csv or .geojson")
+    oruk.add_argument("--mapping", type=Path, help="TOML mapping of terms to categories and communities "
+                      "(default: the shipped coverage_map/oruk_mapping.toml)")
+    oruk.add_argument("--taxonomy", type=Path, help="TOML file extending or replacing the vocabulary")
+    oruk.add_argument("--rejected", type=Path, help="CSV listing services and locations not imported "
+                      "(default: <out>_rejected.csv)")
+    oruk.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default %(default)s)")
+    oruk.add_argument("--max-pages", type=int, default=50, help="pages fetched at most (default %(default)s)")
+    oruk.set_defaults(handler=cmd_import_oruk)
+
+    census = commands.add_parser("census-population",
+                                 help="map a census table onto area_id,population,pop_<community> columns")
+    census.add_argument("source", type=Path, help="census table (CSV, or any supported table format)")
+    census.add_argument("--config", type=Path, help="census mapping TOML (default: the shipped "
+                        "coverage_map/census_mapping.toml)")
+    census.add_argument("--table", help="which [tables.<name>] of the config describes the file")
+    census.add_argument("--area-col", help="column holding the area code (default: from the config)")
+    census.add_argument("--out", type=Path, required=True, help="population CSV to write")
+    census.set_defaults(handler=cmd_census_population)
+    export_map = commands.add_parser("export-map", help="render a print-ready map (PNG, SVG or PDF)")
+    _add_inputs(export_map)
+    _add_view_options(export_map)
+    export_map.add_argument("--all-categories", action="store_true", help="one map per category (use --out-dir)")
+    export_map.add_argument("--out", type=Path, help="output file: .png, .svg or .pdf")
+    export_map.add_argument("--out-dir", type=Path, help="folder for --all-categories")
+    export_map.add_argument("--format", choices=("png", "svg", "pdf"), help="default: from --out's extension")
+    export_map.add_argument("--title", help="title (default: category, metric and place)")
+    export_map.add_argument("--subtitle", help="subtitle (default: what the metric means, and the data date)")
+    export_map.add_argument("--size", default="a4", help="a4, a3 (landscape), a4-portrait or WxHmm (default a4)")
+    export_map.add_argument("--dpi", type=float, default=300, help="dots per inch for PNG (default 300)")
+    export_map.add_argument("--labels", action="store_true", help="label areas, worst gaps first, without overlaps")
+    export_map.add_argument("--no-assets", action="store_true", help="leave the organisations off the map")
+    export_map.set_defaults(handler=cmd_export_map)
+
+    export_html = commands.add_parser("export-html", help="write a self-contained interactive map (HTML)")
+    _add_inputs(export_html)
+    _add_view_options(export_html)
+    export_html.add_argument("--out", type=Path, required=True, help="output .html file")
+    export_html.add_argument("--categories", help="comma-separated layers (default: every category)")
+    export_html.add_argument("--title", help="heading over the map")
+    export_html.add_argument("--cdn", action="store_true",
+                             help="load Leaflet from CDNs instead of inlining it (smaller file, needs internet)")
+    export_html.set_defaults(handler=cmd_export_html)
+
+    report = commands.add_parser("report", help="write the gap-analysis report (HTML, and PDF with --pdf)")
+    _add_inputs(report)
+    report.add_argument("--out", type=Path, required=True, help="output .html file")
+    report.add_argument("--pdf", type=Path, help="also print the report to this PDF (needs Chromium)")
+    report.add_argument("--priorities",
+                        help="comma-separated category[/community] (default: dementia,carers_support/carers,"
+                             "mental_health/bame)")
+    report.add_argument("--level", choices=LEVELS, default="neighbourhood")
+    report.add_argument("--borough", help="limit the report to one borough (id or name)")
+    report.add_argument("--threshold-km", type=float, default=DEFAULT_THRESHOLD_KM,
+                        help="distance that counts as near (default %(default)s km)")
+    report.add_argument("--dpi", type=float, default=150, help="resolution of the report's maps (default 150)")
+    report.add_argument("--no-maps", action="store_true", help="leave the maps out (no Chromium needed for HTML)")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
