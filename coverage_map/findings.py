@@ -1,0 +1,270 @@
+"""Key findings in plain English, computed from the published tables.
+
+Each :class:`Finding` carries its sentence *and* the numbers behind it (count, total, the
+units or organisations counted), so a report can print the sentence and a test can check
+the numbers against the table worked out another way.
+
+Findings only use published figures (:meth:`Dataset.table` and :meth:`Dataset.assets_table`):
+they count units and organisations and sum populations, and never print a referral count.
+
+Also here: choosing the rows a finding or a map describes (:func:`select_view`), by level,
+category, community and optionally one borough (:func:`resolve_borough`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .dataset import Dataset
+from .errors import CoverageMapError
+from .metrics import ALL
+from .taxonomy import display_name
+
+#: Report priorities when none are given: ``category/community`` pairs.
+DEFAULT_PRIORITIES = ("dementia", "carers_support/carers", "mental_health/bame")
+
+LEVEL_WORDS = {"area": ("small area", "small areas"), "neighbourhood": ("neighbourhood", "neighbourhoods"),
+               "borough": ("borough", "boroughs")}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Priority:
+    """One category × community the report gives a map, findings and a ranked table."""
+
+    category: str
+    community: str = ALL
+
+    @property
+    def label(self) -> str:
+        """``Dementia`` or ``Carers support for carers``."""
+        name = display_name(self.category)
+        return name if self.community == ALL else f"{name} for {in_sentence(display_name(self.community))}"
+
+    @property
+    def slug(self) -> str:
+        return self.category if self.community == ALL else f"{self.category}--{self.community}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-English finding and the numbers behind it.
+
+    Attributes
+    ----------
+    key
+        What kind of finding: ``no_provision_within``, ``gaps``, ``people_in_gaps``,
+        ``unmet_demand`` or ``over_capacity``.
+    text
+        The sentence, ready to print (escape it before putting it in HTML).
+    count, total
+        "``count`` of ``total``" units or organisations.
+    category, community, level
+        What was counted (``None`` for findings about organisations).
+    ids
+        The units' ``area_id`` or organisations' ``asset_id`` counted, worst first.
+    numbers
+        Any other figure the sentence quotes (``people``, ``share``, ``threshold_km``...).
+    """
+
+    key: str
+    text: str
+    count: int
+    total: int
+    category: str | None = None
+    community: str | None = None
+    level: str | None = None
+    ids: tuple[str, ...] = ()
+    numbers: Mapping[str, float] = field(default_factory=dict)
+
+
+def in_sentence(name: str) -> str:
+    """A display name as it reads mid-sentence: ``Carers support`` -> ``carers support``, ``BAME`` stays."""
+    first = name.partition(" ")[0]
+    if len(first) > 1 and first.isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
+def parse_priorities(specs: Sequence[str] | str | None, dataset: Dataset) -> list[Priority]:
+    """Parse ``category[/community]`` priorities, checking every one before raising once.
+
+    With ``specs=None`` the :data:`DEFAULT_PRIORITIES` are used, leaving out any whose
+    category or community the data set does not have.
+    """
+    taxonomy = dataset.inputs.taxonomy
+    defaults = specs is None
+    if isinstance(specs, str):
+        specs = [part for part in specs.split(",") if part.strip()]
+    wanted = list(DEFAULT_PRIORITIES if specs is None else specs)
+    priorities: list[Priority] = []
+    problems: list[str] = []
+    for spec in wanted:
+        category_text, _, community_text = spec.strip().partition("/")
+        category = taxonomy.categories.resolve(category_text)
+        community = ALL
+        if community_text.strip() and community_text.strip().lower() not in ("all", "everyone"):
+            community = taxonomy.communities.resolve(community_text) or ""
+        if category is None or category not in dataset.categories:
+            problems.append(f"unknown category '{category_text}' in priority '{spec}'")
+        elif community not in dataset.communities:
+            known = ", ".join(dataset.communities)
+            problems.append(f"no population for community '{community_text}' in priority '{spec}' (have: {known})")
+        else:
+            priorities.append(Priority(category, community))
+    if problems and not defaults:
+        raise CoverageMapError("; ".join(problems))
+    return list(dict.fromkeys(priorities))
+
+
+def resolve_borough(dataset: Dataset, borough: str | None) -> tuple[str, str] | None:
+    """``(borough_id, borough_name)`` for a borough given by id or name (any case), or ``None``."""
+    if borough is None or not str(borough).strip():
+        return None
+    boroughs = dataset.boroughs
+    wanted = str(borough).strip().casefold()
+    for borough_id, borough_name in zip(boroughs["borough_id"], boroughs["borough_name"], strict=True):
+        if wanted in (str(borough_id).casefold(), str(borough_name).casefold()):
+            return str(borough_id), str(borough_name)
+    names = ", ".join(boroughs["borough_name"].astype(str))
+    raise CoverageMapError(f"unknown borough '{borough}'; choose one of: {names}")
+
+
+def select_view(
+    dataset: Dataset, *, level: str, category: str, community: str = ALL, borough: str | None = None
+) -> pd.DataFrame:
+    """Published rows for one level × category × community, optionally inside one borough."""
+    table = dataset.table(level)
+    problems = []
+    if category not in dataset.categories:
+        problems.append(f"unknown category '{category}' (choose from {', '.join(dataset.categories)})")
+    if community not in dataset.communities:
+        problems.append(f"unknown community '{community}' (choose from {', '.join(dataset.communities)})")
+    if problems:
+        raise CoverageMapError("; ".join(problems))
+    view = table[(table["category"] == category) & (table["community"] == community)]
+    chosen = resolve_borough(dataset, borough)
+    if chosen is not None:
+        inside = dataset.borough_of(level)
+        inside = inside[inside == chosen[0]].index
+        view = view[view["area_id"].isin(inside)]
+    return view.reset_index(drop=True)
+
+
+def priority_findings(
+    dataset: Dataset, priority: Priority, *, level: str = "neighbourhood", borough: str | None = None
+) -> list[Finding]:
+    """Findings for one priority: units without provision nearby, gaps, people in them, unmet demand."""
+    view = select_view(dataset, level=level, category=priority.category, community=priority.community,
+                       borough=borough)
+    threshold = dataset.analysis(level).threshold_km
+    one, many = LEVEL_WORDS.get(level, (level, f"{level}s"))
+    total = len(view)
+    what = in_sentence(display_name(priority.category))
+    for_group = "" if priority.community == ALL else f" for {in_sentence(display_name(priority.community))}"
+    common: dict[str, Any] = {"category": priority.category, "community": priority.community, "level": level, "total": total}
+    findings: list[Finding] = []
+    if total == 0:
+        return findings
+
+    nobody_near = _nobody_near(view, threshold)
+    far = view[nobody_near].sort_values(["gap_score", "area_id"], ascending=[False, True])
+    findings.append(Finding(
+        key="no_provision_within",
+        text=f"{len(far)} of {total} {many} have no {what} provision{for_group} within {threshold:g} km.",
+        count=len(far), ids=tuple(far["area_id"].astype(str)), numbers={"threshold_km": threshold}, **common,
+    ))
+
+    gaps = view[view["gap"]].sort_values(["gap_score", "area_id"], ascending=[False, True])
+    worst = [str(name) for name in gaps["area_name"].head(3)]
+    text = f"{len(gaps)} of {total} {many} are gaps for {what}{for_group}"
+    text += f"; the worst are {_and_list(worst)}." if len(worst) > 1 else (
+        f": {worst[0]}." if worst else "."
+    )
+    findings.append(Finding(key="gaps", text=text, count=len(gaps), ids=tuple(gaps["area_id"].astype(str)),
+                            numbers={"worst_score": float(gaps["gap_score"].max()) if len(gaps) else 0.0},
+                            **common))
+
+    people_total = float(view["group_population"].fillna(0).sum())
+    if people_total > 0 and len(gaps):
+        people = float(gaps["group_population"].fillna(0).sum())
+        share = people / people_total
+        if priority.community == ALL:
+            text = f"About {_round_people(people):,} people ({share:.0%} of the population) live in those {many}."
+        else:
+            group = in_sentence(display_name(priority.community))
+            text = f"About {_round_people(people):,} of the {group} population ({share:.0%}) live in those {many}."
+        findings.append(Finding(
+            key="people_in_gaps",
+            text=text,
+            count=len(gaps), ids=tuple(gaps["area_id"].astype(str)),
+            numbers={"people": people, "people_total": people_total, "share": share}, **common,
+        ))
+
+    unmet = view[view["gap_reasons"].fillna("").str.contains("unmet_demand", regex=False)]
+    if len(unmet):
+        word = one if len(unmet) == 1 else many
+        findings.append(Finding(
+            key="unmet_demand",
+            text=f"People are referred for {what}{for_group} from {len(unmet)} {word} that no "
+                 f"{what} provision{for_group} reaches.",
+            count=len(unmet), ids=tuple(unmet["area_id"].astype(str)), **common,
+        ))
+    return findings
+
+
+def capacity_findings(dataset: Dataset, *, borough: str | None = None) -> list[Finding]:
+    """How many organisations are over capacity (more referrals a month than places)."""
+    assets = organisations(dataset, borough=borough)
+    with_capacity = assets[assets["capacity"].notna() & (assets["capacity"] > 0)]
+    over = assets[assets["over_capacity"]]
+    names = [str(name) for name in over["name"].head(3)]
+    verb = "is" if len(over) == 1 else "are"
+    text = (f"{len(over):,} of {len(with_capacity):,} organisations that state a capacity {verb} over capacity "
+            "(more referrals a month than places)")
+    text += f", including {_and_list(names)}." if names else "."
+    return [Finding(key="over_capacity", text=text, count=len(over), total=len(with_capacity),
+                    ids=tuple(over["asset_id"].astype(str)))]
+
+
+def key_findings(
+    dataset: Dataset, priorities: Sequence[Priority], *, level: str = "neighbourhood",
+    borough: str | None = None,
+) -> list[Finding]:
+    """Every finding for the report: each priority's, then the organisations'."""
+    findings: list[Finding] = []
+    for priority in priorities:
+        findings.extend(priority_findings(dataset, priority, level=level, borough=borough))
+    findings.extend(capacity_findings(dataset, borough=borough))
+    return findings
+
+
+def organisations(dataset: Dataset, *, borough: str | None = None) -> pd.DataFrame:
+    """The published organisations table, optionally inside one borough."""
+    assets = dataset.assets_table()
+    chosen = resolve_borough(dataset, borough)
+    if chosen is not None:
+        assets = assets[assets["borough_id"] == chosen[0]]
+    return assets.reset_index(drop=True)
+
+
+def _nobody_near(view: pd.DataFrame, threshold_km: float) -> pd.Series:
+    """Nobody in the unit lives within the threshold of provision (distance decides when share is unknown)."""
+    share = view["share_within_km"]
+    nearest = view["nearest_km"]
+    by_distance = (nearest.isna() | (nearest > threshold_km)).astype(bool)
+    return (share == 0).fillna(False).astype(bool).where(share.notna(), by_distance).astype(bool)
+
+
+def _round_people(people: float) -> int:
+    step = 100 if people >= 1000 else 10
+    return int(round(people / step) * step)
+
+
+def _and_list(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

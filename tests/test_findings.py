@@ -1,0 +1,137 @@
+"""Key findings checked against the published table, counted again with plain pandas."""
+
+from __future__ import annotations
+
+import handbuilt
+import pandas as pd
+import pytest
+
+from coverage_map.attribution import (
+    ATTRIBUTION_ENV,
+    DEMO_ATTRIBUTION,
+    SUPPRESSION_NOTE,
+    credits_for,
+    looks_like_ons,
+)
+from coverage_map.dataset import Dataset
+from coverage_map.errors import CoverageMapError
+from coverage_map.findings import (
+    Priority,
+    capacity_findings,
+    key_findings,
+    parse_priorities,
+    priority_findings,
+    select_view,
+)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return Dataset.from_inputs(handbuilt.inputs())
+
+
+def _by_key(findings):
+    return {finding.key: finding for finding in findings}
+
+
+@pytest.mark.parametrize("level", ["area", "neighbourhood"])
+@pytest.mark.parametrize(("category", "community"), [("dementia", "all"), ("dementia", "bame"),
+                                                     ("mental_health", "all"), ("housing", "all")])
+def test_priority_findings_match_the_table(dataset, level, category, community):
+    table = dataset.table(level)
+    rows = table[(table["category"] == category) & (table["community"] == community)]
+    threshold = dataset.analysis(level).threshold_km
+    # independent route: nobody within reach = a share of zero, or (share unknown) the nearest is too far
+    far = [
+        row.area_id for row in rows.itertuples()
+        if (row.share_within_km == 0 if not pd.isna(row.share_within_km)
+            else (pd.isna(row.nearest_km) or row.nearest_km > threshold))
+    ]
+    gaps = rows[rows["gap"]]
+    unmet = [row.area_id for row in rows.itertuples() if "unmet_demand" in str(row.gap_reasons)]
+
+    found = _by_key(priority_findings(dataset, Priority(category, community), level=level))
+    assert found["no_provision_within"].count == len(far)
+    assert set(found["no_provision_within"].ids) == set(far)
+    assert found["no_provision_within"].total == len(rows)
+    assert f"{len(far)} of {len(rows)} " in found["no_provision_within"].text
+    assert found["gaps"].count == len(gaps)
+    assert set(found["gaps"].ids) == set(gaps["area_id"])
+    if unmet:
+        assert found["unmet_demand"].count == len(unmet)
+    else:
+        assert "unmet_demand" not in found
+    if len(gaps) and rows["group_population"].sum() > 0:
+        people = gaps["group_population"].sum()
+        assert found["people_in_gaps"].numbers["people"] == pytest.approx(people)
+        assert found["people_in_gaps"].numbers["share"] == pytest.approx(people / rows["group_population"].sum())
+
+
+def test_hand_worked_dementia_findings(dataset):
+    # Small areas: dementia assets sit in A (local) and B (borough-wide, reaching A and B); C has none
+    # and its centroid is 1.0 km from a2, so C is inside 2 km: every area has provision within 2 km.
+    found = _by_key(priority_findings(dataset, Priority("dementia"), level="area"))
+    assert found["no_provision_within"].count == 0
+    assert found["gaps"].ids == ("C",)
+    assert found["gaps"].text.startswith("1 of 3 small areas are gaps for dementia")
+    # C: 2,000 of 6,000 people
+    assert found["people_in_gaps"].numbers["share"] == pytest.approx(2000 / 6000)
+
+
+def test_capacity_finding_counts_over_capacity_organisations(dataset):
+    assets = dataset.assets_table()
+    stated = assets[assets["capacity"].notna() & (assets["capacity"] > 0)]
+    over = assets[assets["over_capacity"]]
+    (finding,) = capacity_findings(dataset)
+    assert (finding.count, finding.total) == (len(over), len(stated))
+    assert finding.text.startswith(f"{len(over)} of {len(stated)} organisations")
+
+
+def test_borough_filter_limits_rows_and_findings(dataset):
+    view = select_view(dataset, level="area", category="dementia", borough="borough two")
+    assert view["area_id"].tolist() == ["C"]
+    findings = key_findings(dataset, [Priority("dementia")], level="area", borough="B2")
+    assert _by_key(findings)["gaps"].total == 1
+    with pytest.raises(CoverageMapError, match="unknown borough"):
+        select_view(dataset, level="area", category="dementia", borough="Atlantis")
+
+
+def test_parse_priorities(dataset):
+    assert parse_priorities("Dementia, carers/bame", dataset) == [Priority("dementia"),
+                                                                  Priority("carers_support", "bame")]
+    # defaults drop what the data cannot support (the hand-built data has no carers population)
+    assert Priority("carers_support", "carers") not in parse_priorities(None, dataset)
+    with pytest.raises(CoverageMapError) as error:
+        parse_priorities("nonsense,dementia/martians", dataset)
+    assert "nonsense" in str(error.value) and "martians" in str(error.value)
+
+
+def test_attribution_rules(dataset):
+    assert looks_like_ons(["E01000001", "E01000002", "X"])
+    assert looks_like_ons(["E02001234", "W01000005"])
+    assert looks_like_ons(["E08000003"])
+    assert not looks_like_ons(["A", "B", "C"])
+    assert not looks_like_ons(["E1234567"])
+    plain = credits_for(dataset, environ={})
+    assert plain.data_date == "referrals 10 Jan 2026 to 21 Feb 2026"
+    assert not any("Crown copyright" in line for line in plain.attribution)
+    told = credits_for(dataset, environ={ATTRIBUTION_ENV: "Boundaries © Example Council"})
+    assert told.attribution[0] == "Boundaries © Example Council"
+    assert "Boundaries © Example Council" in told.source_line()
+    assert SUPPRESSION_NOTE.startswith("Referral counts of 1–7 are suppressed and others rounded to the nearest 5")
+
+
+def test_ons_codes_and_demo_get_their_attribution():
+    from dataclasses import replace
+
+    inputs = handbuilt.inputs()
+    codes = {"A": "E01000001", "B": "E01000002", "C": "E01000003"}
+    areas = inputs.areas.assign(area_id=inputs.areas["area_id"].map(codes))
+    lookup = inputs.lookup.assign(area_id=inputs.lookup["area_id"].map(codes))
+    population = inputs.population.assign(area_id=inputs.population["area_id"].map(codes))
+    referrals = inputs.referrals.assign(origin_area_id=inputs.referrals["origin_area_id"].map(codes))
+    ons = Dataset.from_inputs(replace(inputs, areas=areas, lookup=lookup, population=population, referrals=referrals))
+    lines = credits_for(ons, environ={}).attribution
+    assert any(line.endswith("Contains OS data © Crown copyright and database right 2026") for line in lines)
+    demo = Dataset.from_inputs(inputs, synthetic=True)
+    assert credits_for(demo, environ={}).attribution[0] == DEMO_ATTRIBUTION
