@@ -16,5 +16,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 bash scripts/setup-venv.sh test
+# A local PostgreSQL + PostGIS for the workspace tests (tests/test_workspace_postgis.py). Point
+# COVERAGE_MAP_TEST_DATABASE_URL at another server to use that instead.
+if [ -z "${COVERAGE_MAP_TEST_DATABASE_URL:-}" ]; then
+  if test_database_url="$(bash scripts/postgres.sh)"; then
+    export COVERAGE_MAP_TEST_DATABASE_URL="$test_database_url"
+  else
+    echo "WARNING: could not start PostgreSQL + PostGIS (see above); the PostGIS tests will be skipped" >&2
+  fi
+fi
 export BROWSER_PATH="${BROWSER_PATH:-$(command -v chromium)}"
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,458 @@
+"""The dataset workspace on its embedded backend, a GeoPackage file (no server needed).
+
+Expected analyses come from an independent route: the same files through
+``load_inputs`` directly, never through the workspace. The ``check_*`` scenarios take a
+workspace URL, so ``test_workspace_postgis.py`` runs the same ones against PostGIS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import geopandas as gpd
+import handbuilt
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from coverage_map.analysis import analyse, published_table
+from coverage_map.cli import main
+from coverage_map.dataset import Dataset
+from coverage_map.errors import ValidationError
+from coverage_map.loaders import load_inputs
+from coverage_map.workspace import DatasetNotFoundError, WorkspaceError, open_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+LEVELS = ("area", "neighbourhood", "borough")
+#: Simultaneous writer processes (CI machines often have two cores).
+WRITERS = 2
+
+
+# =========================================================================== helpers
+
+
+def published_tables(inputs) -> dict[str, pd.DataFrame]:  # Inputs
+    return {level: published_table(analyse(inputs, level=level)) for level in LEVELS}
+
+
+def assert_same_analyses(got, expected) -> None:  # Inputs
+    got_tables, expected_tables = published_tables(got), published_tables(expected)
+    for level in LEVELS:
+        pd.testing.assert_frame_equal(got_tables[level], expected_tables[level])
+
+
+def with_bad_asset_row(files: Mapping[str, Path]) -> dict[str, Path]:
+    """The hand-built files plus one asset row that the loader rejects (an unknown category)."""
+    assets = Path(files["assets"])
+    with assets.open("a", encoding="utf-8") as stream:
+        stream.write("a5,Unknown Club,53.47,-2.26,basket_weaving,,,,local\n")
+    return dict(files)
+
+
+def python(code: str, *args: str, env: Mapping[str, str] | None = None, wait: bool = True):
+    """Run ``code`` in a fresh interpreter (another app process); ``wait=False`` returns the Popen."""
+    command = [sys.executable, "-c", textwrap.dedent(code), *args]
+    environment = {**os.environ, **(env or {})}
+    if not wait:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=environment,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+#: A fresh app process: opens the workspace the environment names and saves one published table.
+LOAD_IN_FRESH_PROCESS = """
+    import sys
+    from coverage_map.analysis import analyse, published_table
+    from coverage_map.workspace import open_workspace
+
+    with open_workspace() as workspace:
+        inputs = workspace.load(sys.argv[1])
+        published_table(analyse(inputs, level="neighbourhood")).to_parquet(sys.argv[2])
+        print(workspace.backend)
+"""
+
+#: A worker that waits (polling the cheap version token) until a dataset is published, then loads it.
+WAIT_FOR_PUBLISHED = """
+    import sys, time
+    from coverage_map.analysis import analyse, published_table
+    from coverage_map.workspace import open_workspace
+
+    with open_workspace(sys.argv[1]) as workspace:
+        token = workspace.version_token()
+        print("ready", flush=True)
+        deadline = time.monotonic() + 60
+        while True:
+            if workspace.version_token() != token:
+                token = workspace.version_token()
+                if workspace.list():
+                    break
+            if time.monotonic() > deadline:
+                sys.exit("nothing was published within 60 s")
+            time.sleep(0.05)
+        print(" ".join(ref.label for ref in workspace.list()))
+        published_table(analyse(workspace.load(sys.argv[2]), level="neighbourhood")).to_parquet(sys.argv[3])
+"""
+
+#: A worker (another dashboard session) that adds and publishes a dataset.
+ADD_AND_PUBLISH = """
+    import json, sys
+    from coverage_map.workspace import open_workspace
+
+    with open_workspace(sys.argv[1]) as workspace:
+        workspace.add(sys.argv[2], json.loads(sys.argv[3]), owner="session-of-worker-a")
+        print(workspace.publish(sys.argv[2], owner="session-of-worker-a").label)
+"""
+
+#: A worker that adds the same name as others at the same moment.
+ADD = """
+    import json, sys
+    from coverage_map.workspace import open_workspace
+
+    with open_workspace(sys.argv[1]) as workspace:
+        print(workspace.add(sys.argv[2], json.loads(sys.argv[3])).ref.version)
+"""
+
+
+def as_json(files: Mapping[str, Path]) -> str:
+    import json
+
+    return json.dumps({role: str(path) for role, path in files.items()})
+
+
+def expected_neighbourhood_table(files: Mapping[str, Path], folder: Path) -> pd.DataFrame:
+    """The table a fresh process should find, through the same Parquet round trip."""
+    path = folder / "expected.parquet"
+    published_table(analyse(load_inputs(**files), level="neighbourhood")).to_parquet(path)
+    return pd.read_parquet(path)
+
+
+# =========================================================================== scenarios (both backends)
+
+
+def check_round_trip(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        added = workspace.add("hand-built", files)
+        assert (added.ref.name, added.ref.version, added.ref.published) == (
+            "hand-built",
+            1,
+            False,
+        )
+        assert added.ref.rows == {
+            "areas": 3,
+            "lookup": 3,
+            "assets": 4,
+            "population": 3,
+            "referrals": 7,
+        }
+        assert {source.path for source in added.ref.sources} == {Path(path).name for path in files.values()}
+        loaded = workspace.load("hand-built", include_private=True)
+    assert_same_analyses(loaded, load_inputs(**files))
+    # Dataset.from_inputs is how the dashboard consumes it.
+    assert Dataset.from_inputs(loaded).table("neighbourhood").shape[0] > 0
+    # What was stored is the files as given, so the frames are the loaders' own.
+    direct = load_inputs(**files)
+    pd.testing.assert_frame_equal(loaded.assets, direct.assets)
+    pd.testing.assert_frame_equal(loaded.areas, direct.areas)
+
+
+def check_versions(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    changed = dict(files)
+    population = pd.read_csv(files["population"], dtype=str)
+    population.loc[0, "population"] = "4000"
+    changed["population"] = data_dir / "population-2.csv"
+    population.to_csv(changed["population"], index=False)
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        assert workspace.add("gm", files, publish=True).ref.version == 1
+        assert workspace.add("gm", changed, publish=True).ref.version == 2
+        assert [ref.label for ref in workspace.list()] == ["gm v1", "gm v2"]
+        latest, first = workspace.load("gm"), workspace.load("gm", 1)
+        assert latest.population["population"].tolist() == [4000.0, 3000.0, 2000.0]
+        assert first.population["population"].tolist() == [1000.0, 3000.0, 2000.0]
+        assert workspace.remove("gm", 2) == 1
+        assert workspace.load("gm").population["population"].tolist() == [
+            1000.0,
+            3000.0,
+            2000.0,
+        ]
+        # A removed number is never given again: a cached "gm v2" always means the same data.
+        assert workspace.add("gm", changed).ref.version == 3
+        assert workspace.remove("gm") == 2
+        assert workspace.list(include_private=True) == []
+        with pytest.raises(DatasetNotFoundError):
+            workspace.load("gm")
+
+
+def check_problems_kept(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    files = with_bad_asset_row(files)
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        added = workspace.add("with-problems", files, publish=True)
+        assert [(p.file, p.row, p.column, p.fatal) for p in added.problems] == [("assets.csv", 6, "categories", False)]
+        assert added.ref.problems == 1 and added.ref.rows["assets"] == 4
+        loaded = workspace.load("with-problems")
+    assert loaded.problems == added.problems
+    assert loaded.sources == added.inputs.sources
+    pd.testing.assert_frame_equal(loaded.assets, load_inputs(**files).assets)
+
+
+def check_invalid_rejected(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    broken = dict(files)
+    broken["assets"] = data_dir / "assets-broken.csv"
+    pd.read_csv(files["assets"], dtype=str).drop(columns="categories").to_csv(broken["assets"], index=False)
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        token = workspace.version_token()
+        with pytest.raises(ValidationError, match="categories"):
+            workspace.add("broken", broken)
+        assert workspace.list(include_private=True) == []
+        assert workspace.version_token() == token
+
+
+def check_privacy(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        mine = workspace.add("upload", files, owner="alice-token").ref
+        # Only a digest of the session token is kept, so listings never reveal it.
+        assert mine.owner == hashlib.sha256(b"alice-token").hexdigest()
+        assert [ref.label for ref in workspace.list(owner="alice-token")] == ["upload v1"]
+        assert workspace.list(owner="bob-token") == []
+        assert workspace.list() == []
+        for action in (
+            lambda: workspace.load("upload", owner="bob-token"),
+            lambda: workspace.load("upload"),
+            lambda: workspace.load("upload", 1, owner="bob-token"),
+            lambda: workspace.ref("upload", owner="bob-token"),
+            lambda: workspace.publish("upload", owner="bob-token"),
+            lambda: workspace.remove("upload", owner="bob-token"),
+        ):
+            with pytest.raises(DatasetNotFoundError) as caught:
+                action()
+            assert "alice" not in str(caught.value)
+        # Bob's own upload of the same name is his next version, private to him.
+        assert workspace.add("upload", files, owner="bob-token").ref.version == 2
+        assert workspace.ref("upload", owner="alice-token").version == 1
+        assert workspace.ref("upload", owner="bob-token").version == 2
+        # The command line (an administrator) sees everything.
+        assert len(workspace.list(include_private=True)) == 2
+
+        token = workspace.version_token()
+        assert workspace.publish("upload", owner="alice-token").label == "upload v1"
+        assert workspace.version_token() != token
+        assert [ref.label for ref in workspace.list(owner="bob-token")] == [
+            "upload v1",
+            "upload v2",
+        ]
+        assert [ref.label for ref in workspace.list()] == ["upload v1"]
+        pd.testing.assert_frame_equal(
+            workspace.load("upload", 1, owner="bob-token").areas,
+            load_inputs(**files).areas,
+        )
+
+
+def check_restart(url: str, files: Mapping[str, Path], data_dir: Path, env: Mapping[str, str]) -> None:
+    """Write, close, then read in a fresh interpreter that finds the workspace from the environment."""
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        workspace.add("survivor", files, publish=True)
+    out = data_dir / "from-fresh-process.parquet"
+    backend = python(LOAD_IN_FRESH_PROCESS, "survivor", str(out), env=env).strip()
+    assert backend == ("postgis" if url.startswith("postgresql") else "geopackage")
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected_neighbourhood_table(files, data_dir))
+
+
+def check_two_workers(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    """Worker B is running when worker A adds and publishes; B notices through the version token."""
+    out = data_dir / "seen-by-worker-b.parquet"
+    env = {"COVERAGE_MAP_DATA_DIR": str(data_dir)}  # scratch files stay in the test's folder
+    reader = python(WAIT_FOR_PUBLISHED, url, "shared", str(out), env=env, wait=False)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        assert python(ADD_AND_PUBLISH, url, "shared", as_json(files), env=env).strip() == "shared v1"
+        stdout, stderr = reader.communicate(timeout=90)
+    finally:
+        reader.kill()
+        reader.wait()
+    assert reader.returncode == 0, stderr
+    assert stdout.strip() == "shared v1"
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected_neighbourhood_table(files, data_dir))
+
+
+def check_concurrent_adds(url: str, files: Mapping[str, Path]) -> None:
+    """Processes add the same name at once (creating the workspace too): distinct versions, no errors."""
+    writers = [python(ADD, url, "busy", as_json(files), wait=False) for _ in range(WRITERS)]
+    versions = []
+    for writer in writers:
+        stdout, stderr = writer.communicate(timeout=90)
+        assert writer.returncode == 0, stderr
+        versions.append(int(stdout))
+    assert sorted(versions) == list(range(1, WRITERS + 1))
+    with open_workspace(url) as workspace:
+        assert [ref.version for ref in workspace.list(include_private=True)] == list(range(1, WRITERS + 1))
+
+
+# =========================================================================== GeoPackage
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    return handbuilt.write_files(folder)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def gpkg(tmp_path: Path) -> str:
+    return str(tmp_path / "data" / "workspace.gpkg")
+
+
+def test_round_trip_gives_the_same_analysis(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_round_trip(gpkg, files, tmp_path)
+
+
+def test_versions(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_versions(gpkg, files, tmp_path)
+
+
+def test_validation_report_is_kept(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_problems_kept(gpkg, files, tmp_path)
+
+
+def test_invalid_files_are_not_stored(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_invalid_rejected(gpkg, files, tmp_path)
+
+
+def test_private_datasets_are_invisible_to_other_owners(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_privacy(gpkg, files, tmp_path)
+
+
+def test_survives_a_restart(files: dict[str, Path], tmp_path: Path) -> None:
+    # The fresh process opens the default workspace: workspace.gpkg in COVERAGE_MAP_DATA_DIR.
+    data_dir = tmp_path / "instance"
+    env = {"COVERAGE_MAP_DATA_DIR": str(data_dir), "COVERAGE_MAP_DATABASE_URL": ""}
+    check_restart(str(data_dir / "workspace.gpkg"), files, data_dir, env)
+    assert (data_dir / "workspace.gpkg").is_file()
+    assert list((data_dir / "tmp").iterdir()) == []  # scratch files are cleaned up
+
+
+def test_two_workers_see_the_same_published_data(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_two_workers(gpkg, files, tmp_path)
+
+
+def test_concurrent_writers_queue(gpkg: str, files: dict[str, Path]) -> None:
+    check_concurrent_adds(gpkg, files)
+
+
+def test_threads_share_one_workspace(gpkg: str, files: dict[str, Path]) -> None:
+    with open_workspace(gpkg) as workspace:
+        workspace.add("threaded", files, publish=True)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            loaded = list(pool.map(lambda _: workspace.load("threaded").areas, range(4)))
+    for areas in loaded:
+        pd.testing.assert_frame_equal(areas, loaded[0])
+
+
+def test_geopackage_is_readable_by_gdal(gpkg: str, files: dict[str, Path]) -> None:
+    with open_workspace(gpkg) as workspace:
+        workspace.add("hand-built", files)
+    assert {"cm_geometries", "cm_datasets"} <= {name for name, _ in pyogrio.list_layers(gpkg)}
+    geometries = gpd.read_file(gpkg, layer="cm_geometries", engine="pyogrio")
+    assert geometries.crs.to_epsg() == 27700
+    expected = [handbuilt.box(i) for i in range(3)]
+    assert shapely.equals(geometries.geometry.to_numpy(), expected).all()
+
+
+def test_spatial_inputs_are_stored_in_british_national_grid(files: dict[str, Path], tmp_path: Path) -> None:
+    # Areas in WGS84 GeoJSON, assets as a GeoPackage of points: both become EPSG:27700 geometries.
+    spatial = dict(files)
+    spatial["areas"] = tmp_path / "areas.geojson"
+    handbuilt.areas().drop(columns="_source_row").to_crs("EPSG:4326").to_file(spatial["areas"], engine="pyogrio")
+    spatial["assets"] = tmp_path / "assets.gpkg"
+    load_inputs(**files).assets.drop(columns="_source_row").assign(
+        categories=lambda frame: frame["categories"].map(";".join),
+        communities=lambda frame: frame["communities"].map(";".join),
+    ).to_file(spatial["assets"], engine="pyogrio")
+    path = tmp_path / "ws.gpkg"
+    with open_workspace(path) as workspace:
+        workspace.add("spatial", spatial)
+        loaded = workspace.load("spatial", include_private=True)
+    assert_same_analyses(loaded, load_inputs(**spatial))
+    stored = gpd.read_file(path, layer="cm_geometries", engine="pyogrio")
+    assert stored.crs.to_epsg() == 27700 and len(stored) == 3 + 4
+    assert (stored.geometry.bounds["minx"] >= 380_000 - 1).all()
+
+
+def test_bad_requests(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    with open_workspace(gpkg) as workspace:
+        with pytest.raises(WorkspaceError, match="needs assets"):
+            workspace.add("x", {"areas": files["areas"]})
+        with pytest.raises(WorkspaceError, match="unknown role"):
+            workspace.add("x", {**files, "boundaries": files["areas"]})
+        with pytest.raises(WorkspaceError, match="dataset name"):
+            workspace.add("  ", files)
+        with pytest.raises(WorkspaceError, match="owner"):
+            workspace.add("x", files, owner="")
+    with pytest.raises(WorkspaceError, match="unsupported workspace URL"):
+        open_workspace("mysql://somewhere/db")
+    with pytest.raises(WorkspaceError, match=".gpkg"):
+        open_workspace(tmp_path / "workspace.sqlite")
+    # A database that cannot be reached (or a URL that cannot be parsed) is reported without its password.
+    for url in ("postgresql://someone:s3cret@127.0.0.1:1/db", "postgresql://someone:s3cret@host:port/db"):
+        with pytest.raises(WorkspaceError) as caught:
+            open_workspace(url)
+        assert "s3cret" not in str(caught.value)
+
+
+def test_cli(gpkg: str, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    inputs = [f"--{role}={path}" for role, path in with_bad_asset_row(files).items()]
+    assert main(["workspace", "add", "--workspace", gpkg, "--name", "gm-2026", *inputs]) == 0
+    out, err = capsys.readouterr()
+    assert "Added gm-2026 v1 (private until" in out and "assets.csv, row 6" in err
+    assert (
+        main(
+            [
+                "workspace",
+                "add",
+                "--workspace",
+                gpkg,
+                "--name",
+                "gm-2026",
+                "--publish",
+                *inputs,
+            ]
+        )
+        == 0
+    )
+    assert main(["workspace", "list", "--workspace", gpkg]) == 0
+    out, _ = capsys.readouterr()
+    assert "gm-2026  v1  private" in out and "gm-2026  v2  published" in out
+    assert "areas 3 (areas.gpkg)" in out and "1 rows rejected or repaired" in out
+    assert main(["workspace", "publish", "--workspace", gpkg, "gm-2026", "--version", "1"]) == 0
+    assert main(["workspace", "remove", "--workspace", gpkg, "gm-2026", "--version", "2"]) == 0
+    assert main(["workspace", "list", "--workspace", gpkg, "--published"]) == 0
+    out, _ = capsys.readouterr()
+    assert "gm-2026  v1  published" in out and "v2" not in out.split("Removed")[-1].split("Datasets")[-1]
+    assert main(["workspace", "remove", "--workspace", gpkg, "gm-2026", "--version", "9"]) == 2
+    assert "no version 9 of 'gm-2026'" in capsys.readouterr().err
+    assert main(["workspace", "remove", "--workspace", gpkg, "gm-2026"]) == 0
+    assert main(["workspace", "list", "--workspace", gpkg]) == 0
+    assert "No datasets" in capsys.readouterr().out
