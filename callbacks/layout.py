@@ -1,0 +1,496 @@
+"""The page: controls, map, area details, gap table, organisations and upload panel.
+
+Built once per app from the default data set; the callbacks swap options when a visitor
+loads their own data. Component ids used by callbacks, tests and the exports engineer:
+``level-select``, ``category-select``, ``community-select``, ``metric-select``,
+``borough-select``, ``scheme-select``, ``assets-toggle``, ``gaps-only-toggle``, ``map``,
+``area-details``, ``gap-table``, ``org-table``, ``download-map-slot``.
+"""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from coverage_map.attribution import SUPPRESSION_NOTE, credits_for
+from coverage_map.config import SUPPRESS_MAX
+from coverage_map.dataset import Dataset
+from coverage_map.figures import METRICS, SCHEMES
+from coverage_map.taxonomy import display_name
+
+from .download_map import download_components
+from .settings import Settings
+from .state import ALL, LEVEL_NAMES, Choices, ViewState, default_state
+from .uploads import ALLOWED_SUFFIXES, REQUIRED, ROLE_NAMES, ROLES
+from .views import AreaDetails
+
+PLACEHOLDER = "Click an area on the map, or a row of the gap table, to see its details here."
+
+
+# --------------------------------------------------------------------------- options
+
+
+def level_options(choices: Choices) -> list[dict[str, str]]:
+    return [{"label": LEVEL_NAMES.get(level, level), "value": level} for level in choices.levels]
+
+
+def category_options(choices: Choices) -> list[dict[str, str]]:
+    return sorted(
+        ({"label": display_name(c), "value": c} for c in choices.categories), key=lambda o: o["label"].lower()
+    )
+
+
+def community_options(choices: Choices) -> list[dict[str, str]]:
+    return [{"label": "Everyone" if c == ALL else display_name(c), "value": c} for c in choices.communities]
+
+
+def borough_options(dataset: Dataset, choices: Choices) -> list[dict[str, str]]:
+    options = [{"label": "All boroughs", "value": ALL}]
+    if len(choices.boroughs) > 1:
+        boroughs = dataset.boroughs
+        options += [
+            {"label": str(name), "value": str(borough_id)}
+            for borough_id, name in zip(boroughs["borough_id"], boroughs["borough_name"], strict=True)
+        ]
+    return options
+
+
+def metric_options() -> list[dict[str, str]]:
+    return [{"label": info.label, "value": key} for key, info in METRICS.items()]
+
+
+def attribution_text(dataset: Dataset) -> str:
+    credits = credits_for(dataset)
+    return credits.source_line(extra=SUPPRESSION_NOTE)
+
+
+# --------------------------------------------------------------------------- page
+
+
+def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
+    """The whole page for ``dataset`` in its default view (the URL callback then applies the link)."""
+    choices = Choices.of(dataset)
+    state = default_state(choices)
+    return html.Div(
+        [
+            dcc.Location(id="url", refresh=False),
+            dcc.Store(id="data-token", storage_type="session"),
+            dcc.Store(id="upload-token", storage_type="session"),
+            dcc.Store(id="selected-area", data=None),
+            dcc.Download(id="gap-table-download"),
+            _header(dataset),
+            dbc.Container(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(_controls(dataset, choices, state), xs=12, lg=3, xxl=2, className="mb-3"),
+                            dbc.Col(_map_card(), xs=12, lg=6, xxl=7, className="mb-3"),
+                            dbc.Col(_details_card(), xs=12, lg=3, className="mb-3"),
+                        ],
+                        className="g-3",
+                    ),
+                    dbc.Row(dbc.Col(_tabs(settings, state)), className="mb-3"),
+                    html.Footer(
+                        attribution_text(dataset), id="attribution", className="attribution small text-muted pb-3"
+                    ),
+                ],
+                fluid=True,
+            ),
+        ]
+    )
+
+
+def _header(dataset: Dataset) -> html.Header:
+    return html.Header(
+        dbc.Container(
+            [
+                html.Div(
+                    [
+                        html.H1("Community support coverage", className="h4 mb-0"),
+                        html.Div(
+                            "Where support is, where the need is, and where the gaps are",
+                            className="small opacity-75",
+                        ),
+                    ]
+                ),
+                html.Div(
+                    [
+                        html.Span(dataset.label, id="dataset-label", className="me-2 small"),
+                        dbc.Badge(
+                            "Synthetic demo data",
+                            id="synthetic-badge",
+                            color="warning",
+                            text_color="dark",
+                            className="fs-6",
+                            style={} if dataset.synthetic else {"display": "none"},
+                        ),
+                    ],
+                    className="d-flex align-items-center",
+                ),
+            ],
+            fluid=True,
+            className="d-flex justify-content-between align-items-center py-2",
+        ),
+        className="app-header mb-3",
+    )
+
+
+def _field(label: str, control: object, help_text: object = None, *, label_for: str | None = None) -> html.Div:
+    children = [dbc.Label(label, html_for=label_for, className="fw-semibold small mb-1"), control]
+    if help_text is not None:
+        children.append(help_text)
+    return html.Div(children, className="mb-3")
+
+
+def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                _field(
+                    "Need",
+                    dbc.Select(id="category-select", options=category_options(choices), value=state.category),
+                    label_for="category-select",
+                ),
+                _field(
+                    "Community",
+                    dbc.Select(id="community-select", options=community_options(choices), value=state.community),
+                    label_for="community-select",
+                ),
+                _field(
+                    "Borough",
+                    dbc.Select(id="borough-select", options=borough_options(dataset, choices), value=state.borough),
+                    label_for="borough-select",
+                ),
+                _field(
+                    "Show by",
+                    dbc.RadioItems(id="level-select", options=level_options(choices), value=state.level),
+                ),
+                _field(
+                    "Colour areas by",
+                    dbc.Select(id="metric-select", options=metric_options(), value=state.metric),
+                    html.Div(METRICS[state.metric].description, id="metric-description",
+                             className="form-text small"),
+                    label_for="metric-select",
+                ),  # fmt: skip
+                _field(
+                    "Classes",
+                    dbc.RadioItems(
+                        id="scheme-select",
+                        options=[{"label": label, "value": key} for key, label in SCHEMES.items()],
+                        value=state.scheme,
+                    ),
+                ),
+                dbc.Switch(id="assets-toggle", label="Show services on the map", value=state.show_assets),
+                dbc.Switch(id="gaps-only-toggle", label="Colour gaps only", value=state.gaps_only),
+                html.Div(download_components(), id="download-map-slot", className="mt-2"),
+                html.Div(
+                    "The address bar always holds a link to exactly this view: copy it to share.",
+                    className="form-text small mt-2",
+                ),
+            ]
+        ),
+        className="h-100 controls",
+    )
+
+
+def _map_card() -> dbc.Card:
+    return dbc.Card(
+        dcc.Graph(
+            id="map",
+            className="map-graph",
+            config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                    "toImageButtonOptions": {"filename": "coverage-map"}},
+        ),  # fmt: skip
+        className="map-card h-100",
+    )
+
+
+def _details_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader("Area details", className="fw-semibold"),
+            dbc.CardBody(html.P(PLACEHOLDER, className="text-muted small"), id="area-details",
+                         className="details-body"),
+        ],  # fmt: skip
+        className="h-100",
+    )
+
+
+_NUMBER = {"filter": "agNumberColumnFilter", "type": "rightAligned"}
+
+
+def gap_columns() -> list[dict[str, object]]:
+    return [
+        {"field": "rank", "headerName": "#", "width": 70, "filter": False},
+        {"field": "area_name", "headerName": "Area", "minWidth": 180, "flex": 2},
+        {"field": "borough_name", "headerName": "Borough", "minWidth": 120, "flex": 1},
+        {"field": "gap_score", "headerName": "Gap score", "width": 120, **_NUMBER, "sort": "desc"},
+        {"field": "gap_reasons", "headerName": "Why it is a gap", "minWidth": 220, "flex": 2},
+        {"field": "assets_reaching", "headerName": "Services reaching", "width": 150, **_NUMBER},
+        {"field": "provision_per_10k", "headerName": "Provision per 10k", "width": 160, **_NUMBER},
+        {"field": "nearest_km", "headerName": "Nearest (km)", "width": 130, **_NUMBER},
+        {"field": "share_within_km", "headerName": "% near", "width": 110, **_NUMBER},
+        {"field": "referrals", "headerName": "Referrals", "width": 130},
+        {"field": "pressure", "headerName": "Pressure", "width": 120, **_NUMBER},
+    ]
+
+
+def organisation_columns() -> list[dict[str, object]]:
+    return [
+        {"field": "name", "headerName": "Organisation", "minWidth": 220, "flex": 2},
+        {"field": "borough_name", "headerName": "Borough", "minWidth": 120, "flex": 1},
+        {"field": "neighbourhood_name", "headerName": "Neighbourhood", "minWidth": 140, "flex": 1},
+        {"field": "categories", "headerName": "Offers", "minWidth": 220, "flex": 2},
+        {"field": "communities", "headerName": "For", "minWidth": 120, "flex": 1},
+        {"field": "capacity", "headerName": "Capacity / month", "width": 150, **_NUMBER},
+        {"field": "referrals", "headerName": "Referrals", "width": 120},
+        {"field": "referrals_per_month", "headerName": "Referrals / month", "width": 150, **_NUMBER},
+        {"field": "pressure", "headerName": "Pressure", "width": 120, **_NUMBER, "sort": "desc"},
+        {"field": "accepting_referrals", "headerName": "Accepting", "width": 120},
+    ]
+
+
+def _grid(grid_id: str, columns: list[dict[str, object]], **extra: object) -> dag.AgGrid:
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=columns,
+        rowData=[],
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True},
+        dashGridOptions={"animateRows": False, "suppressCellFocus": True},
+        style={"height": "460px", "width": "100%"},
+        className="ag-theme-quartz",
+        **extra,
+    )  # fmt: skip
+
+
+def _tabs(settings: Settings, state: ViewState) -> dbc.Tabs:
+    return dbc.Tabs(
+        [
+            dbc.Tab(_gap_tab(), label="Worst gaps", tab_id="gaps"),
+            dbc.Tab(_organisations_tab(), label="Organisations", tab_id="organisations"),
+            dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
+            dbc.Tab(_about_tab(), label="About the measures", tab_id="about"),
+        ],
+        id="tabs",
+        active_tab=state.tab,
+        className="mb-2",
+    )
+
+
+def _gap_tab() -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(id="gap-summary", className="small"),
+                    dbc.Button("Download table (CSV)", id="download-table-button", color="primary", size="sm",
+                               outline=True),
+                ],  # fmt: skip
+                className="d-flex justify-content-between align-items-center py-2 gap-2",
+            ),
+            _grid("gap-table", gap_columns(), getRowId="params.data.area_id"),
+        ]
+    )
+
+
+def _organisations_tab() -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span("Highlighted rows are over capacity: ", className="fw-semibold"),
+                    "they receive more referrals a month than the capacity they state. ",
+                    f"Referral counts of 1–{SUPPRESS_MAX} are shown as 'fewer than {SUPPRESS_MAX + 1}'.",
+                    html.Span(id="org-summary", className="ms-1"),
+                ],
+                className="small py-2",
+            ),
+            _grid(
+                "org-table",
+                organisation_columns(),
+                getRowId="params.data.asset_id",
+                rowClassRules={"over-capacity": {"function": "params.data.over_capacity"}},
+            ),
+        ]
+    )
+
+
+def _upload_tab(settings: Settings) -> html.Div:
+    limit = settings.max_upload_bytes / 2**20
+    boxes = []
+    for role in ROLES:
+        required = role in REQUIRED
+        boxes.append(
+            dbc.Col(
+                dcc.Upload(
+                    html.Div(
+                        [
+                            html.Div(ROLE_NAMES[role], className="fw-semibold"),
+                            html.Div("required" if required else "optional", className="small text-muted"),
+                            html.Div("Drop a file here or click to choose", className="small"),
+                            html.Div(id=f"upload-status-{role}", className="small upload-status mt-1"),
+                        ]
+                    ),
+                    id=f"upload-{role}",
+                    accept=",".join(ALLOWED_SUFFIXES),
+                    multiple=False,
+                    className="upload-box",
+                    className_active="upload-box upload-box-active",
+                ),
+                xs=12, md=6, xl=True, className="mb-2",
+            )  # fmt: skip
+        )
+    return html.Div(
+        [
+            html.P(
+                [
+                    "Load your own files: the same ones the command line takes (see the data format guide). "
+                    "Files stay private to this browser tab's session and are checked before use: every problem "
+                    "is listed with its file, row and column. ",
+                    f"Each file may be up to {limit:g} MB. Accepted: {', '.join(ALLOWED_SUFFIXES)} "
+                    "(zip a shapefile with its .dbf, .shx and .prj).",
+                ],
+                className="small py-2 mb-1",
+            ),
+            dbc.Row(boxes, className="g-2"),
+            html.Div(
+                [
+                    dbc.Button("Check and load my data", id="upload-load", color="primary", className="me-2"),
+                    dbc.Button("Back to the demo data", id="upload-reset", color="secondary", outline=True),
+                ],
+                className="my-2",
+            ),
+            dcc.Loading(html.Div(id="upload-report"), type="dot"),
+        ]
+    )
+
+
+def _about_tab() -> html.Div:
+    items = []
+    for info in METRICS.values():
+        items += [html.Dt(info.label), html.Dd(info.description[:1].upper() + info.description[1:] + ".")]
+    return html.Div(
+        [
+            html.Dl(items, className="small mt-2"),
+            html.P(
+                "An area is a gap when no matching service reaches it, the nearest is beyond the distance "
+                "threshold, its provision per person is in the lowest fifth, referrals exceed local capacity, "
+                "or people are referred but nothing reaches it. Darker colours are always worse.",
+                className="small",
+            ),
+            html.P(SUPPRESSION_NOTE + ".", className="small"),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- details
+
+
+def render_details(details: AreaDetails | None) -> list[object]:
+    """The area-details panel for one unit (all text is rendered as text, never as HTML)."""
+    if details is None:
+        return [html.P(PLACEHOLDER, className="text-muted small")]
+    where = " · ".join(part for part in (details.level, details.borough) if part)
+    heading = [
+        html.H2(details.name, className="h5 mb-0"),
+        html.Div(where, className="small text-muted mb-2"),
+    ]
+    status = (
+        dbc.Alert(
+            [html.Strong(f"Gap for {details.category_label.lower()} ({details.community_label})"),
+             html.Ul([html.Li(reason) for reason in details.reasons], className="mb-0 mt-1 ps-3")],
+            color="danger", className="py-2 small",
+        )
+        if details.gap
+        else dbc.Alert(f"Not a gap for {details.category_label.lower()} ({details.community_label}).",
+                       color="success", className="py-2 small")
+    )  # fmt: skip
+    facts = [
+        html.Li(["Gap score: ", html.Strong("no data" if details.gap_score is None else f"{details.gap_score:.2f}")]),
+    ]
+    if details.metric_label != "Gap score":
+        facts.insert(0, html.Li([f"{details.metric_label}: ", html.Strong(details.metric_text)]))
+    if details.population is not None:
+        facts.append(html.Li(["Population: ", html.Strong(f"{details.population:,.0f}")]))
+    for label, people in details.groups:
+        facts.append(html.Li(f"{label}: {people:,.0f}", className="ms-3"))
+    sections: list[object] = [*heading, status, html.Ul(facts, className="list-unstyled small mb-2")]
+
+    sections.append(html.H3(f"Provision per 10,000 people ({details.community_label})", className="h6 mt-2"))
+    rows = []
+    for line in details.provision:
+        here = "none" if (line.here is None or line.assets_reaching == 0) else f"{line.here:.1f}"
+        average = "–" if line.average is None else f"{line.average:.1f}"
+        below = line.here is None or line.assets_reaching == 0 or (line.average is not None and line.here < line.average)
+        rows.append(
+            html.Tr(
+                [html.Td(line.label), html.Td(here, className="text-end" + (" text-danger fw-semibold" if below else "")),
+                 html.Td(average, className="text-end text-muted")],
+                className="table-active" if line.selected else None,
+            )
+        )  # fmt: skip
+    sections.append(
+        dbc.Table(
+            [html.Thead(html.Tr([html.Th("Need"), html.Th("Here", className="text-end"),
+                                 html.Th("City avg", className="text-end")])), html.Tbody(rows)],
+            size="sm", className="small provision-table mb-2",
+        )  # fmt: skip
+    )
+    sections.append(
+        html.H3(f"{details.category_label} services reaching it ({len(details.assets)})", className="h6 mt-2")
+    )
+    if details.assets:
+        sections.append(
+            html.Ul(
+                [
+                    html.Li(
+                        [html.Strong(asset.name), html.Br(),
+                         html.Span(f"Reach: {asset.reach} · accepting referrals: {asset.accepting}"
+                                   + (" · based here" if asset.located_here else ""), className="text-muted")],
+                        className="mb-1",
+                    )
+                    for asset in details.assets
+                ],
+                className="list-unstyled small mb-1",
+            )  # fmt: skip
+        )
+    else:
+        sections.append(html.P("None.", className="small text-danger mb-1"))
+    sections.append(html.P(f"{details.assets_total} services of any kind reach this area.", className="small text-muted"))
+    if details.trend is not None:
+        sections.append(
+            dcc.Graph(figure=details.trend, config={"displayModeBar": False}, className="trend-graph",
+                      id="referral-trend")
+        )  # fmt: skip
+        sections.append(
+            html.P(f"Months with 1–{SUPPRESS_MAX} referrals are shown as <{SUPPRESS_MAX + 1}; others are rounded "
+                   "to the nearest 5.", className="small text-muted")
+        )  # fmt: skip
+    return sections
+
+
+def render_problems(
+    rows: list[dict[str, object]], *, limit: int = 500, heading: str | None = None, color: str = "danger"
+) -> dbc.Alert:
+    """The validation report: one table row per problem (file, row, column, value, message)."""
+    body = [
+        html.Tr([html.Td(str(r["file"])), html.Td("" if r["row"] is None else str(r["row"])),
+                 html.Td(str(r["column"])), html.Td(str(r["value"])), html.Td(str(r["message"]))])
+        for r in rows[:limit]
+    ]  # fmt: skip
+    more = [html.P(f"... and {len(rows) - limit} more.")] if len(rows) > limit else []
+    count = len(rows)
+    return dbc.Alert(
+        [
+            html.Strong(heading or f"{count} problem{'s' if count != 1 else ''} found: nothing was loaded. "
+                                   "Fix these and upload the files again."),
+            dbc.Table(
+                [html.Thead(html.Tr([html.Th("File"), html.Th("Row"), html.Th("Column"), html.Th("Value"),
+                                     html.Th("Problem")])), html.Tbody(body)],
+                size="sm", bordered=True, className="small mt-2 mb-0 bg-white problems-table", id="upload-problems",
+            ),
+            *more,
+        ],
+        color=color,
+    )  # fmt: skip

@@ -1,0 +1,175 @@
+"""Dashboard settings, read once at start-up from the environment, a TOML file or the command line.
+
+The config file (``coverage-map serve --config FILE`` or ``COVERAGE_MAP_CONFIG=FILE``)
+names the data files relative to itself::
+
+    [data]
+    areas = "lsoa.gpkg"            # required with assets
+    assets = "assets.csv"
+    lookup = "lookup.csv"
+    population = "population.csv"
+    referrals = "referrals.csv"
+    taxonomy = "taxonomy.toml"     # optional vocabulary extension
+    area_id_col = "LSOA21CD"       # optional overrides, as on the command line
+    area_name_col = "LSOA21NM"
+    crs = "EPSG:27700"
+    label = "Greater Manchester"
+    threshold_km = 2.0
+
+    [map]
+    basemap = "white-bg"           # or "carto-positron", or "https://tiles.example/{z}/{x}/{y}.png"
+
+    [server]
+    max_upload_mb = 50
+
+Environment variables win over the file: ``COVERAGE_MAP_BASEMAP``,
+``COVERAGE_MAP_DATA_DIR`` (where uploads are kept, default ``instance/uploads``) and
+``COVERAGE_MAP_MAX_UPLOAD_MB``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coverage_map.config import DEFAULT_THRESHOLD_KM, PROJECT_DIR
+from coverage_map.dataset import Dataset
+from coverage_map.errors import CoverageMapError
+
+ROLES = ("areas", "lookup", "population", "assets", "referrals")
+OPTION_KEYS = ("area_id_col", "area_name_col", "crs")
+CONFIG_ENV = "COVERAGE_MAP_CONFIG"
+BASEMAP_ENV = "COVERAGE_MAP_BASEMAP"
+DATA_DIR_ENV = "COVERAGE_MAP_DATA_DIR"
+MAX_UPLOAD_ENV = "COVERAGE_MAP_MAX_UPLOAD_MB"
+DEFAULT_DATA_DIR = PROJECT_DIR / "instance" / "uploads"
+DEFAULT_MAX_UPLOAD_MB = 50.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the dashboard reads at start-up. Immutable: shared safely by every request."""
+
+    data_paths: Mapping[str, Path] | None = None
+    taxonomy: Path | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    label: str | None = None
+    threshold_km: float = DEFAULT_THRESHOLD_KM
+    basemap: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * 1024 * 1024)
+
+    @property
+    def uses_demo(self) -> bool:
+        return self.data_paths is None
+
+    def load_dataset(self) -> Dataset:
+        """The data set these settings name (the synthetic demo when none is named)."""
+        if self.data_paths is None:
+            return Dataset.demo()
+        options: dict[str, object] = dict(self.options)
+        if self.taxonomy is not None:
+            options["taxonomy"] = self.taxonomy
+        return Dataset.from_paths(
+            dict(self.data_paths), label=self.label or "Your data", threshold_km=self.threshold_km, **options
+        )
+
+
+def read_config(path: str | Path) -> dict[str, object]:
+    """Settings keyword arguments from a TOML config file (paths made relative to the file)."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CoverageMapError(f"{path}: cannot read the dashboard config file: {exc}") from exc
+    base = path.resolve().parent
+    data = _table(document, "data", path)
+    result: dict[str, object] = {}
+    paths = {role: base / str(data[role]) for role in ROLES if data.get(role)}
+    if paths:
+        missing = [role for role in ("areas", "assets") if role not in paths]
+        if missing:
+            raise CoverageMapError(f"{path}: [data] needs {' and '.join(missing)} (or no files, for the demo)")
+        result["data_paths"] = paths
+    if data.get("taxonomy"):
+        result["taxonomy"] = base / str(data["taxonomy"])
+    result["options"] = {key: str(data[key]) for key in OPTION_KEYS if data.get(key)}
+    if data.get("label"):
+        result["label"] = str(data["label"])
+    if "threshold_km" in data:
+        result["threshold_km"] = _positive(data["threshold_km"], "[data] threshold_km", path)
+    basemap = _table(document, "map", path).get("basemap")
+    if basemap:
+        result["basemap"] = str(basemap)
+    server = _table(document, "server", path)
+    if "max_upload_mb" in server:
+        result["max_upload_bytes"] = int(_positive(server["max_upload_mb"], "[server] max_upload_mb", path) * 2**20)
+    if server.get("data_dir"):
+        result["data_dir"] = (base / str(server["data_dir"])).resolve()
+    return result
+
+
+def _table(document: Mapping[str, object], name: str, path: Path) -> Mapping[str, object]:
+    table = document.get(name, {})
+    if not isinstance(table, Mapping):
+        raise CoverageMapError(f"{path}: [{name}] must be a table")
+    return table
+
+
+def _positive(value: object, what: str, path: Path | str) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise CoverageMapError(f"{path}: {what} must be a positive number, not {value!r}")
+    return number
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from ``COVERAGE_MAP_CONFIG`` (if set) and the other environment variables."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    config = environ.get(CONFIG_ENV, "").strip()
+    if config:
+        values.update(read_config(config))
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    _apply_env(values, environ)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings for ``coverage-map serve``: ``--config``, then data arguments, then the environment."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    config = getattr(args, "config", None) or environ.get(CONFIG_ENV, "").strip() or None
+    if config:
+        values.update(read_config(config))
+    given = {role: getattr(args, role, None) for role in ROLES}
+    if any(path is not None for path in given.values()):
+        missing = [f"--{role}" for role in ("areas", "assets") if given[role] is None]
+        if missing:
+            raise CoverageMapError(f"missing required input: {' and '.join(missing)} (or none, for the demo)")
+        values["data_paths"] = {role: Path(path) for role, path in given.items() if path is not None}
+    if getattr(args, "taxonomy", None) is not None:
+        values["taxonomy"] = Path(args.taxonomy)
+    options = dict(values.get("options", {}))  # type: ignore[call-overload]
+    for key in OPTION_KEYS:
+        if getattr(args, key, None):
+            options[key] = str(getattr(args, key))
+    values["options"] = options
+    _apply_env(values, environ)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _apply_env(values: dict[str, object], environ: Mapping[str, str]) -> None:
+    if environ.get(BASEMAP_ENV, "").strip():
+        values["basemap"] = environ[BASEMAP_ENV].strip()
+    if environ.get(DATA_DIR_ENV, "").strip():
+        values["data_dir"] = Path(environ[DATA_DIR_ENV].strip()).resolve()
+    if environ.get(MAX_UPLOAD_ENV, "").strip():
+        values["max_upload_bytes"] = int(_positive(environ[MAX_UPLOAD_ENV], MAX_UPLOAD_ENV, "environment") * 2**20)

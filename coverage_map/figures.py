@@ -1,0 +1,802 @@
+"""Every plotly figure coverage-map draws: the gap map, its classes and legend, and small charts.
+
+This is the one module that imports plotly (it never imports dash), so the dashboard and
+the print exports draw exactly the same map. Figures only ever receive *published*
+tables (small-number suppression already applied, see :mod:`coverage_map.suppress`) and
+monthly counts that :func:`referral_trend_figure` suppresses itself.
+
+Map structure (trace order is part of the API: the dashboard patches traces by index)::
+
+    data[0]  Choroplethmap  every unit, coloured by class; gaps get a thick outline
+    data[1]  Choroplethmap  the selected unit's outline (zero or one feature)
+    data[2]  Scattermap     a white halo under every asset point (no legend, no hover)
+    data[3]  Scattermap     assets accepting referrals
+    data[4]  Scattermap     assets not accepting referrals
+    data[5]  Scattermap     assets whose referral status is unknown
+
+Colours come from a colour-blind-safe sequential palette (viridis), darker = worse, so a
+metric where a *low* value is bad (provision, share within reach) runs the other way.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+from plotly.colors import sample_colorscale
+
+from .suppress import describe_count, suppress_count
+from .taxonomy import display_name
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How one metric is labelled, formatted and coloured."""
+
+    key: str
+    column: str
+    label: str
+    unit: str
+    description: str
+    higher_is_worse: bool
+    from_referrals: bool
+
+
+METRICS: dict[str, MetricInfo] = {
+    info.key: info
+    for info in (
+        MetricInfo(
+            "gap_score", "gap_score", "Gap score", "",
+            "0 = no gap, 1 = worst: combines coverage, distance, provision and unmet demand",
+            higher_is_worse=True, from_referrals=False,
+        ),
+        MetricInfo(
+            "provision_per_10k", "provision_per_10k", "Provision per 10,000 people", "per 10k",
+            "services reaching the area per 10,000 people in the group",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "nearest_km", "nearest_km", "Distance to nearest provision", "km",
+            "straight-line distance from the area's centre to the nearest matching service",
+            higher_is_worse=True, from_referrals=False,
+        ),
+        MetricInfo(
+            "share_within_km", "share_within_km", "Share of people near provision", "%",
+            "share of the group living within the distance threshold of a matching service",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "referrals_per_10k", "referrals_per_10k", "Referrals per 10,000 people", "per 10k",
+            "social-prescribing referrals from the area per 10,000 people (suppressed when fewer than 8)",
+            higher_is_worse=True, from_referrals=True,
+        ),
+        MetricInfo(
+            "pressure", "pressure", "Pressure (referrals ÷ capacity)", "× capacity",
+            "monthly referrals divided by the monthly capacity of local services; above 1 = over capacity",
+            higher_is_worse=True, from_referrals=True,
+        ),
+    )
+}  # fmt: skip
+
+SCHEMES = {"quantiles": "Quantiles (equal counts)", "natural_breaks": "Natural breaks (Jenks)"}
+
+#: Colours that are not part of the sequential palette.
+NO_DATA_COLOUR = "#c8c8c8"
+NOT_A_GAP_COLOUR = "#f2f2f2"
+GAP_OUTLINE_COLOUR = "#ff2d87"
+BORDER_COLOUR = "rgba(90, 90, 90, 0.55)"
+SELECTED_COLOUR = "#000000"
+ASSET_STATUS = (
+    # (key, legend label, colour, symbol): Okabe-Ito colours, told apart with any colour vision
+    ("accepting", "Service accepting referrals", "#0072b2", "circle"),
+    ("not_accepting", "Service not accepting referrals", "#d55e00", "circle"),
+    ("unknown", "Service, referral status unknown", "#6e6e6e", "circle"),
+)
+_PALETTE = "Viridis"
+#: Trace indices (see the module docstring).
+CHOROPLETH, SELECTED, HALO, ASSETS_FIRST = 0, 1, 2, 3
+#: Share of the map's width kept free on the left for the legend.
+LEGEND_WIDTH = 0.16
+#: Geometry keys that a recolouring patch must never resend.
+GEOMETRY_KEYS = ("geojson", "locations", "text", "featureidkey")
+
+
+# --------------------------------------------------------------------------- classes
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Discrete classes of one metric.
+
+    ``breaks`` are the upper bounds of each class (mapclassify ``bins``), ``labels`` the
+    legend text with units, ``index`` the class of each row (-1 = no data) and
+    ``colours`` one colour per class, lightest (best) to darkest (worst) when a higher value
+    is worse.
+    """
+
+    breaks: list[float]
+    labels: list[str]
+    index: pd.Series
+    colours: list[str]
+
+
+def classify(
+    values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric: str = "gap_score"
+) -> Classes:
+    """Put values into ``k`` classes for a choropleth legend.
+
+    Parameters
+    ----------
+    values
+        One value per unit; NA is "no data" (class -1).
+    scheme
+        ``quantiles`` (equal numbers of units per class, mapclassify ``Quantiles``) or
+        ``natural_breaks`` (mapclassify ``JenksCaspall``: Jenks's natural breaks, computed
+        deterministically, so every worker and every export draw the same classes).
+    k
+        Number of classes wanted; fewer are formed when there are fewer distinct values.
+    metric
+        Key of :data:`METRICS`, for the units in the labels and the colour direction.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown classification scheme '{scheme}'; choose one of {', '.join(SCHEMES)}")
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    numbers = pd.to_numeric(values, errors="coerce").astype("Float64").astype(float)
+    known = numbers.notna() & np.isfinite(numbers)
+    index = pd.Series(-1, index=values.index, dtype="int64")
+    present = numbers[known].to_numpy(dtype=float)
+    if present.size == 0:
+        return Classes(breaks=[], labels=[], index=index, colours=[])
+    classes = _feasible_k(present, k)
+    if classes == 1:
+        bins = np.array([present.max()])
+        assigned = np.zeros(present.size, dtype="int64")
+    else:
+        classifier = (
+            mapclassify.Quantiles(present, k=classes)
+            if scheme == "quantiles"
+            else mapclassify.JenksCaspall(present, k=classes)
+        )
+        bins = np.asarray(classifier.bins, dtype=float)
+        assigned = np.asarray(classifier.yb, dtype="int64")
+    index[known] = assigned
+    breaks = [float(b) for b in bins]
+    info = METRICS[metric]
+    return Classes(
+        breaks=breaks,
+        labels=_class_labels(float(present.min()), breaks, info),
+        index=index,
+        colours=palette(len(breaks), higher_is_worse=info.higher_is_worse),
+    )
+
+
+def _feasible_k(values: np.ndarray, k: int) -> int:
+    """The largest number of classes <= k whose quantile bins are distinct.
+
+    mapclassify warns and shrinks k itself when ties make quantiles repeat; choosing k
+    here keeps the classes identical without the warning.
+    """
+    unique = np.unique(values)
+    classes = min(k, unique.size)
+    while classes > 1:
+        step = 100.0 / classes
+        bins = np.percentile(values, np.minimum(np.arange(step, 100 + step, step), 100.0)[:classes])
+        if np.unique(bins).size == classes:
+            return classes
+        classes -= 1
+    return 1
+
+
+def palette(k: int, *, higher_is_worse: bool = True) -> list[str]:
+    """``k`` viridis colours for classes in ascending value order, darkest = worst."""
+    if k <= 0:
+        return []
+    if k == 1:
+        positions = [0.45]
+    else:
+        positions = list(np.linspace(0.0, 0.97, k))
+    # Viridis runs dark purple (0) -> yellow (1); darker means worse.
+    colours = sample_colorscale(_PALETTE, [1 - p for p in positions] if higher_is_worse else positions)
+    return [_hex(colour) for colour in colours]
+
+
+def _hex(colour: str) -> str:
+    if colour.startswith("#"):
+        return colour
+    parts = [float(p) for p in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
+    return "#" + "".join(f"{round(p):02x}" for p in parts)
+
+
+def format_value(value: float | None, metric: str) -> str:
+    """A metric value as text with its unit (``"1.2 km"``, ``"45%"``, ``"fewer than 8"``)."""
+    info = METRICS[metric]
+    if value is None or pd.isna(value):
+        return "no data"
+    return f"{_number(float(value), info)}{_unit_suffix(info)}"
+
+
+def _number(value: float, info: MetricInfo, decimals: int | None = None) -> str:
+    if info.key == "share_within_km":
+        value *= 100
+        decimals = 0 if decimals is None else decimals
+    if decimals is None:
+        magnitude = abs(value)
+        decimals = 2 if magnitude < 10 else 1 if magnitude < 100 else 0
+        if info.key == "gap_score":
+            decimals = 2
+    return f"{value:,.{decimals}f}"
+
+
+def _unit_suffix(info: MetricInfo) -> str:
+    if not info.unit:
+        return ""
+    return info.unit if info.unit == "%" else f" {info.unit}"
+
+
+def _class_labels(minimum: float, breaks: Sequence[float], info: MetricInfo) -> list[str]:
+    lows = [minimum, *breaks[:-1]]
+    decimals = _label_decimals([minimum, *breaks], info)
+    labels = []
+    for low, high in zip(lows, breaks, strict=True):
+        low_text, high_text = _number(low, info, decimals), _number(high, info, decimals)
+        if info.unit == "%":  # "0% – 50%" reads better than "0 – 50%"
+            low_text, high_text = f"{low_text}%", f"{high_text}%"
+            span = low_text if low_text == high_text else f"{low_text} – {high_text}"
+            labels.append(span)
+            continue
+        span = low_text if low_text == high_text else f"{low_text} – {high_text}"
+        labels.append(f"{span}{_unit_suffix(info)}")
+    return labels
+
+
+def _label_decimals(edges: Sequence[float], info: MetricInfo) -> int:
+    """Enough decimals that neighbouring class edges read differently (at most 3)."""
+    scale = 100.0 if info.key == "share_within_km" else 1.0
+    base = 0 if info.key == "share_within_km" else (2 if info.key == "gap_score" else 1)
+    for decimals in range(base, 4):
+        texts = [f"{e * scale:.{decimals}f}" for e in edges]
+        if len(set(texts)) == len(set(edges)):
+            return decimals
+    return 3
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def units_geojson(units_wgs84: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, precision: int = 5) -> dict:
+    """Boundaries as a small GeoJSON FeatureCollection for the map.
+
+    Polygons are simplified topology-preservingly in metres (British National Grid, so
+    the tolerance means the same everywhere), then coordinates are rounded to
+    ``precision`` decimal places (5 places of a degree is about 1 m). Each feature's
+    ``id`` is its ``area_id``, which must be unique (plotly matches on it).
+
+    Parameters
+    ----------
+    units_wgs84
+        ``area_id``, ``area_name`` and polygons, in any CRS (reprojected here).
+    tolerance_m
+        Simplification tolerance in metres (0 keeps every vertex).
+    precision
+        Decimal places kept in longitude and latitude.
+    """
+    if units_wgs84.crs is None:
+        raise ValueError("the units have no CRS; set one with set_crs() before drawing them")
+    ids = units_wgs84["area_id"].astype(str)
+    duplicated = ids[ids.duplicated()].unique().tolist()
+    if duplicated:
+        raise ValueError(f"area_id must be unique to draw a map; repeated: {', '.join(duplicated[:5])}")
+    metric = units_wgs84.to_crs("EPSG:27700") if units_wgs84.crs.is_geographic else units_wgs84
+    geometry = metric.geometry
+    if tolerance_m > 0:
+        geometry = geometry.simplify(tolerance_m, preserve_topology=True)
+    geometry = gpd.GeoSeries(geometry, crs=metric.crs).to_crs("EPSG:4326")
+    geometry = shapely.set_precision(geometry.values, 10.0**-precision, mode="pointwise")
+    features = []
+    for area_id, shape in zip(ids, geometry, strict=True):
+        if shape is None or shape.is_empty:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": area_id,
+                "properties": {},
+                "geometry": _rounded_mapping(shape, precision),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _rounded_mapping(shape: shapely.Geometry, precision: int) -> dict:
+    mapping = shapely.geometry.mapping(shape)
+
+    def rounded(coords: object) -> object:
+        if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+            return [round(float(c), precision) for c in coords[:2]]
+        return [rounded(c) for c in coords]  # type: ignore[union-attr]
+
+    return {"type": mapping["type"], "coordinates": rounded(mapping["coordinates"])}
+
+
+def subset_geojson(geojson: dict, ids: Iterable[str]) -> dict:
+    """The features of ``geojson`` whose id is in ``ids`` (e.g. one borough's units)."""
+    wanted = set(ids)
+    return {"type": "FeatureCollection", "features": [f for f in geojson["features"] if f["id"] in wanted]}
+
+
+def geojson_bounds(geojson: dict) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` of every coordinate, or None for no features."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords: object) -> None:
+        if isinstance(coords, list) and coords and isinstance(coords[0], (int, float)):
+            xs.append(float(coords[0]))
+            ys.append(float(coords[1]))
+        elif isinstance(coords, list):
+            for c in coords:
+                walk(c)
+
+    for feature in geojson.get("features", []):
+        walk(feature["geometry"]["coordinates"])
+    if not xs:
+        return None
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def fit_view(
+    bounds: tuple[float, float, float, float] | None, *, width_px: int = 760, height_px: int = 600
+) -> tuple[dict[str, float], float]:
+    """Centre and zoom (web mercator) that show ``bounds`` in a map of the given size."""
+    if bounds is None:
+        return {"lon": -2.24, "lat": 53.48}, 9.0
+    west, south, east, north = bounds
+    centre = {"lon": (west + east) / 2, "lat": (south + north) / 2}
+
+    def mercator_y(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    lon_span = max(east - west, 1e-6) / 360.0
+    lat_span = max(mercator_y(north) - mercator_y(south), 1e-6) / (2 * math.pi)
+    zoom = min(math.log2(width_px / 512 / lon_span), math.log2(height_px / 512 / lat_span))
+    return centre, round(max(min(zoom - 0.05, 16.0), 1.0), 2)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def escape(text: object) -> str:
+    """Text from data, made safe for plotly's HTML-like hover labels."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
+        return ""
+    return html.escape(str(text), quote=True)
+
+
+def referrals_text(count: object, suppressed: object) -> str:
+    """A published referral count as words: ``fewer than 8`` when suppressed."""
+    is_suppressed = bool(suppressed) if not pd.isna(suppressed) else False
+    value = None if count is None or pd.isna(count) else int(count)  # type: ignore[arg-type]
+    return describe_count(value, suppressed=is_suppressed)
+
+
+def reasons_text(reasons: object) -> str:
+    """``no_provision;far`` -> ``no provision, far`` (short words for hovers and tables)."""
+    if reasons is None or pd.isna(reasons) or not str(reasons):
+        return "none"
+    return ", ".join(part.replace("_", " ") for part in str(reasons).split(";") if part)
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def map_figure(
+    view: pd.DataFrame,
+    geojson: dict,
+    *,
+    metric: str,
+    scheme: str = "quantiles",
+    k: int = 5,
+    assets: pd.DataFrame | None = None,
+    show_assets: bool = True,
+    gaps_only: bool = False,
+    basemap: str | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    selected: str | None = None,
+) -> go.Figure:
+    """The gap map: units coloured by class of ``metric``, gaps outlined, assets as points.
+
+    Parameters
+    ----------
+    view
+        Rows of the published gap table for one level × category × community (one row
+        per unit, columns as :data:`coverage_map.analysis.TABLE_COLUMNS`).
+    geojson
+        Boundaries from :func:`units_geojson` (features with id = ``area_id``); features
+        without a row in ``view`` are not drawn.
+    metric
+        Key of :data:`METRICS`.
+    scheme, k
+        Classification (see :func:`classify`).
+    assets
+        Asset points to draw: ``name``, ``categories`` and ``communities`` (tuples or
+        ``;``-text), ``capacity``, ``accepting_referrals`` and ``lon``/``lat`` (WGS84).
+    show_assets
+        Draw the asset points (the traces stay, empty, so trace indices never change).
+    gaps_only
+        Colour only the units that are gaps; the others are drawn pale as "not a gap".
+    basemap
+        None or ``"white-bg"``: no tiles (renders offline); a MapLibre style name such as
+        ``"carto-positron"``; or a raster tile URL template containing ``{z}``.
+    title, subtitle
+        Figure title and smaller second line.
+    selected
+        ``area_id`` of a unit to outline in black.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    info = METRICS[metric]
+    rows = view.reset_index(drop=True)
+    area_ids = rows["area_id"].astype(str).tolist()
+    colours = _colour_codes(rows, metric=metric, scheme=scheme, k=k, gaps_only=gaps_only)
+    is_gap = rows["gap"].fillna(False).astype(bool).to_numpy() if "gap" in rows else np.zeros(len(rows), bool)
+
+    choropleth = _trace(
+        go.Choroplethmap,
+        geojson=geojson,
+        featureidkey="id",
+        locations=area_ids,
+        z=colours.codes,
+        zmin=-0.5,
+        zmax=len(colours.colourscale_bands) - 0.5,
+        colorscale=_stepped_colourscale(colours.colourscale_bands),
+        showscale=True,
+        colorbar=_colourbar(colours.legend_labels, info),
+        marker={
+            "opacity": 0.92,
+            "line": {
+                "width": np.where(is_gap, _gap_line_width(len(rows)), 0.4).tolist(),
+                "color": [GAP_OUTLINE_COLOUR if gap else BORDER_COLOUR for gap in is_gap],
+            },
+        },
+        text=[escape(name) for name in rows.get("area_name", rows["area_id"])],
+        customdata=_hover_values(rows, metric),
+        hovertemplate=_area_hovertemplate(info),
+        name="Areas",
+        showlegend=False,
+    )
+    traces = [choropleth, _selected_trace(geojson, selected, area_ids), *asset_traces(assets if show_assets else None)]
+    figure = go.Figure(traces)
+    bounds = geojson_bounds(subset_geojson(geojson, area_ids)) if area_ids else None
+    view_centre, zoom = fit_view(bounds, width_px=int(780 * (1 - LEGEND_WIDTH)), height_px=560)
+    figure.update_layout(
+        map=dict(center=view_centre, zoom=zoom, domain={"x": [LEGEND_WIDTH, 1.0], "y": [0.0, 1.0]},
+                 **_basemap_settings(basemap)),
+        margin={"l": 0, "r": 0, "t": 56 if title else 8, "b": 0},
+        title=_title(title, subtitle),
+        legend={
+            "orientation": "h", "x": 0.0, "y": 0.0, "xanchor": "left", "yanchor": "bottom",
+            "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 11},
+        },
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"},
+        paper_bgcolor="#ffffff",
+        clickmode="event",
+        hoverlabel={"align": "left"},
+    )  # fmt: skip
+    return figure
+
+
+def _trace(kind: type, **properties: object) -> object:
+    """A trace built without plotly's per-element validation.
+
+    Validating ~1,700 polygons, colours and hover rows costs most of a second per map
+    (plotly deep-copies and checks every element); the properties here are fixed by this
+    module and checked once by the tests (``go.Figure(figure.to_dict())`` validates them).
+    """
+    return kind(properties, _validate=False)
+
+
+def _gap_line_width(units: int) -> float:
+    """Thick outlines for a few large units, thinner ones when hundreds of small areas touch."""
+    return 3.0 if units <= 150 else 1.2
+
+
+@dataclass(frozen=True)
+class _ColourCodes:
+    codes: list[int]
+    colourscale_bands: list[str]
+    legend_labels: list[str]
+
+
+def _colour_codes(rows: pd.DataFrame, *, metric: str, scheme: str, k: int, gaps_only: bool) -> _ColourCodes:
+    """Map each row to a band of a stepped colourscale: classes, then "no data", then "not a gap"."""
+    info = METRICS[metric]
+    values = rows[info.column] if info.column in rows else pd.Series(np.nan, index=rows.index)
+    is_gap = rows["gap"].fillna(False).astype(bool) if "gap" in rows else pd.Series(False, index=rows.index)
+    if gaps_only:
+        values = values.where(is_gap)
+    classes = classify(values, scheme=scheme, k=k, metric=metric)
+    # Bottom of the legend up: "no data", "not a gap" (gaps only), then the classes.
+    bands = [NO_DATA_COLOUR]
+    labels = ["Suppressed or no data" if info.from_referrals else "No data"]
+    if gaps_only:
+        bands.append(NOT_A_GAP_COLOUR)
+        labels.append("Not a gap")
+    offset = len(bands)
+    codes = (classes.index + offset).where(classes.index >= 0, 0)
+    if gaps_only:
+        codes = codes.mask(~is_gap.to_numpy(), 1)
+    bands += classes.colours
+    labels += classes.labels
+    return _ColourCodes(codes=[int(c) for c in codes], colourscale_bands=bands, legend_labels=labels)
+
+
+def _stepped_colourscale(bands: Sequence[str]) -> list[list[object]]:
+    """A colourscale with one flat band per class, for integer z values 0..n-1."""
+    n = len(bands)
+    scale: list[list[object]] = []
+    for i, colour in enumerate(bands):
+        scale.append([i / n, colour])
+        scale.append([(i + 1) / n, colour])
+    return scale
+
+
+def _colourbar(labels: Sequence[str], info: MetricInfo) -> dict:
+    n = len(labels)
+    return {
+        "title": {"text": _wrap(info.label, 18), "side": "top", "font": {"size": 12}},
+        "tickmode": "array",
+        "tickvals": list(range(n)),
+        "ticktext": list(labels),
+        "ticks": "",
+        "thickness": 16,
+        "len": min(0.12 + 0.085 * n, 0.95),
+        "lenmode": "fraction",
+        "x": 0.01,
+        "xanchor": "left",
+        "y": 0.98,
+        "yanchor": "top",
+        "bgcolor": "rgba(255,255,255,0.88)",
+        "outlinewidth": 0,
+        "tickfont": {"size": 11},
+    }
+
+
+def _wrap(text: str, width: int) -> str:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(escape(part) for part in lines)
+
+
+def _hover_values(rows: pd.DataFrame, metric: str) -> list[list[str]]:
+    """Per row: [metric value, gap score, provision, nearest, referrals, gap reasons] as text."""
+    def column(name: str) -> pd.Series:
+        return rows[name] if name in rows else pd.Series(pd.NA, index=rows.index)
+
+    metric_text = [format_value(v, metric) for v in column(METRICS[metric].column)]
+    if METRICS[metric].from_referrals:
+        suppressed = column("referrals_suppressed").fillna(False).astype(bool)
+        metric_text = [
+            "suppressed (fewer than 8 referrals)" if flag else text
+            for text, flag in zip(metric_text, suppressed, strict=True)
+        ]
+    referrals = [referrals_text(c, s) for c, s in zip(column("referrals"), column("referrals_suppressed"), strict=True)]
+    return [
+        list(values)
+        for values in zip(
+            metric_text,
+            [format_value(v, "gap_score") for v in column("gap_score")],
+            [format_value(v, "provision_per_10k") for v in column("provision_per_10k")],
+            [format_value(v, "nearest_km") for v in column("nearest_km")],
+            referrals,
+            [escape(reasons_text(r)) for r in column("gap_reasons")],
+            strict=True,
+        )
+    ]
+
+
+def _area_hovertemplate(info: MetricInfo) -> str:
+    lines = ["<b>%{text}</b>", f"{escape(info.label)}: %{{customdata[0]}}"]
+    if info.key != "gap_score":
+        lines.append("Gap score: %{customdata[1]}")
+    lines += [
+        "Provision: %{customdata[2]}",
+        "Nearest: %{customdata[3]}",
+        "Referrals: %{customdata[4]}",
+        "Gap reasons: %{customdata[5]}",
+    ]
+    return "<br>".join(lines) + "<extra></extra>"
+
+
+def _selected_trace(geojson: dict, selected: str | None, area_ids: Sequence[str]) -> go.Choroplethmap:
+    """An outline-only trace holding just the selected unit's polygon (or nothing)."""
+    chosen = [selected] if selected is not None and selected in set(area_ids) else []
+    return _trace(
+        go.Choroplethmap,
+        geojson=subset_geojson(geojson, chosen),
+        featureidkey="id",
+        locations=chosen,
+        z=[0] * len(chosen),
+        zmin=0,
+        zmax=1,
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        showscale=False,
+        marker={"line": {"width": 4.5, "color": SELECTED_COLOUR}},
+        hoverinfo="skip",
+        name="Selected",
+        showlegend=False,
+    )
+
+
+def asset_traces(assets: pd.DataFrame | None) -> list[go.Scattermap]:
+    """A white halo, then one point trace per referral status; all empty when ``assets`` is None."""
+    frame = assets if assets is not None else pd.DataFrame(columns=["lon", "lat", "accepting_referrals"])
+    traces = [
+        _trace(
+            go.Scattermap,
+            lon=frame["lon"].astype(float).round(5).tolist(),
+            lat=frame["lat"].astype(float).round(5).tolist(),
+            mode="markers",
+            marker={"size": 12, "color": "#ffffff", "opacity": 0.9},
+            hoverinfo="skip",
+            name="halo",
+            showlegend=False,
+        )
+    ]
+    status = _asset_status(frame)
+    for key, label, colour, symbol in ASSET_STATUS:
+        subset = frame[status == key]
+        traces.append(
+            _trace(
+                go.Scattermap,
+                lon=subset["lon"].astype(float).round(5).tolist(),
+                lat=subset["lat"].astype(float).round(5).tolist(),
+                mode="markers",
+                marker={"size": 8, "color": colour, "symbol": symbol, "opacity": 1.0},
+                text=[_asset_hover(row) for row in subset.itertuples(index=False)],
+                hovertemplate="%{text}<extra></extra>",
+                name=f"{label} ({len(subset):,})",
+                showlegend=assets is not None,
+            )
+        )
+    return traces
+
+
+def _asset_status(frame: pd.DataFrame) -> pd.Series:
+    accepting = frame["accepting_referrals"] if "accepting_referrals" in frame else pd.Series(pd.NA, index=frame.index)
+    flags = pd.array(accepting, dtype="boolean")
+    status = np.where(pd.isna(flags), "unknown", np.where(flags.fillna(False), "accepting", "not_accepting"))
+    return pd.Series(status, index=frame.index)
+
+
+def _labels_text(labels: object) -> str:
+    if labels is None or (not isinstance(labels, (tuple, list)) and pd.isna(labels)):
+        return ""
+    items = labels if isinstance(labels, (tuple, list)) else [p for p in str(labels).split(";") if p]
+    return ", ".join(display_name(str(item)) for item in items)
+
+
+def _asset_hover(row: object) -> str:
+    name = escape(getattr(row, "name", ""))
+    categories = escape(_labels_text(getattr(row, "categories", ())))
+    communities = escape(_labels_text(getattr(row, "communities", ()))) or "everyone"
+    capacity = getattr(row, "capacity", None)
+    capacity_text = "not stated" if capacity is None or pd.isna(capacity) else f"{float(capacity):,.0f} referrals a month"
+    return (
+        f"<b>{name}</b><br>Offers: {categories}<br>For: {communities}<br>Capacity: {capacity_text}"
+    )
+
+
+def _basemap_settings(basemap: str | None) -> dict:
+    if basemap is None or basemap in ("", "none", "white-bg"):
+        return {"style": "white-bg"}
+    if "{z}" in basemap:
+        return {
+            "style": "white-bg",
+            "layers": [{"below": "traces", "sourcetype": "raster", "source": [basemap]}],
+        }
+    return {"style": basemap}
+
+
+def _title(title: str | None, subtitle: str | None) -> dict | None:
+    if not title:
+        return None
+    result: dict = {"text": escape(title), "x": 0.01, "xanchor": "left", "font": {"size": 16}}
+    if subtitle:
+        result["subtitle"] = {"text": escape(subtitle), "font": {"size": 12, "color": "#555"}}
+    return result
+
+
+def recolour_patch_values(figure: go.Figure) -> dict[int, dict[str, object]]:
+    """Per trace, the properties a recolouring must update: everything except geometry.
+
+    The dashboard builds a full figure with :func:`map_figure` and sends only these, so a
+    patched map is by construction the same as a freshly drawn one.
+    """
+    values: dict[int, dict[str, object]] = {}
+    for i, trace in enumerate(figure.to_plotly_json()["data"]):
+        keep = GEOMETRY_KEYS if i == CHOROPLETH else ()
+        values[i] = {key: value for key, value in trace.items() if key not in keep}
+    return values
+
+
+# --------------------------------------------------------------------------- small charts
+
+
+def referral_trend_figure(monthly: pd.Series, *, title: str = "Referrals per month") -> go.Figure:
+    """Monthly referrals as published: 1-7 shown as "fewer than 8", the rest rounded to 5.
+
+    Parameters
+    ----------
+    monthly
+        TRUE monthly counts indexed by month (``Period`` or timestamps); months without
+        referrals should be present as 0. Suppression is applied here, before any number
+        reaches the figure.
+    """
+    months = [_month_label(m) for m in monthly.index]
+    published = [suppress_count(int(c)) for c in monthly.fillna(0).astype(int)]
+    shown = [0 if p is None else p for p in published]
+    suppressed = [p is None for p in published]
+    hover = ["fewer than 8" if s else f"{p:,}" for p, s in zip(shown, suppressed, strict=True)]
+    figure = go.Figure(
+        go.Bar(
+            x=months,
+            y=shown,
+            marker={"color": "#3b528b"},
+            customdata=hover,
+            hovertemplate="%{x}: %{customdata}<extra></extra>",
+            name="Referrals (rounded to 5)",
+        )
+    )
+    if any(suppressed):
+        figure.add_trace(
+            go.Scatter(
+                x=[m for m, s in zip(months, suppressed, strict=True) if s],
+                y=[0] * sum(suppressed),
+                mode="markers+text",
+                marker={"symbol": "triangle-up", "size": 9, "color": "#ff2d87"},
+                text=["<8"] * sum(suppressed),
+                textposition="top center",
+                hovertemplate="%{x}: fewer than 8<extra></extra>",
+                name="Fewer than 8 (suppressed)",
+            )
+        )
+    figure.update_layout(
+        title={"text": escape(title), "font": {"size": 13}, "x": 0.0, "xanchor": "left"},
+        margin={"l": 36, "r": 8, "t": 32, "b": 28},
+        height=190,
+        showlegend=any(suppressed),
+        legend={"orientation": "h", "y": -0.3, "font": {"size": 10}},
+        yaxis={"rangemode": "tozero", "fixedrange": True, "title": None},
+        xaxis={"fixedrange": True, "type": "category"},
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+        font={"size": 11},
+    )
+    return figure
+
+
+def _month_label(month: object) -> str:
+    if isinstance(month, pd.Period):
+        return month.strftime("%b %Y")
+    return pd.Timestamp(month).strftime("%b %Y")  # type: ignore[arg-type]

@@ -1,0 +1,376 @@
+"""Callbacks called as plain functions, and the pure helpers behind them (no browser)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+from collections.abc import Iterator
+from contextvars import copy_context
+from pathlib import Path
+
+import dash
+import pandas as pd
+import plotly.io as pio
+from plotly.utils import PlotlyJSONEncoder
+import pytest
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+import handbuilt
+from callbacks import controls, details, mapview, tables, upload, uploads
+from callbacks.app import create_app
+from callbacks.registry import Registry
+from callbacks.settings import Settings, read_config, settings_from_env
+from callbacks.state import (
+    Choices,
+    ViewState,
+    default_state,
+    parse_query,
+    selection_from_event,
+    sync_url,
+    to_query,
+)
+from callbacks.views import apply_updates, build_map, gap_rows, needs_full_figure, recolour_updates, view_rows
+from coverage_map import figures
+from coverage_map.dataset import Dataset
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    inputs = handbuilt.inputs()
+    areas = inputs.areas.copy()
+    areas.loc[areas["area_id"] == "B", "area_name"] = FORMULA
+    return Dataset.from_inputs(dataclasses.replace(inputs, areas=areas), label="Hand", synthetic=True)
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("uploads"), max_upload_bytes=200_000)
+
+
+@pytest.fixture(scope="module")
+def app(dataset: Dataset, settings: Settings) -> dash.Dash:
+    return create_app(dataset, settings=settings)
+
+
+@pytest.fixture()
+def request_context(app: dash.Dash) -> Iterator[None]:
+    with app.server.test_request_context():
+        yield
+
+
+@pytest.fixture(scope="module")
+def choices(dataset: Dataset) -> Choices:
+    return Choices.of(dataset)
+
+
+def run_triggered(triggered: list[str], function, *args):  # noqa: ANN001, ANN201
+    """Call a callback as Dash would after ``triggered`` props changed."""
+
+    def call():  # noqa: ANN202
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": p, "value": None} for p in triggered]))
+        return function(*args)
+
+    return copy_context().run(call)
+
+
+# --------------------------------------------------------------------------- state and URL
+
+
+def test_choices_and_default_state(choices: Choices) -> None:
+    assert choices.levels == ("area", "neighbourhood", "borough")
+    assert choices.communities == ("all", "bame")
+    assert choices.boroughs == ("all", "B1", "B2")
+    assert default_state(choices) == ViewState(level="neighbourhood", category="dementia")
+
+
+def test_query_round_trip(choices: Choices) -> None:
+    state = ViewState(level="area", category="carers_support", community="bame", metric="nearest_km",
+                      borough="B2", scheme="natural_breaks", show_assets=False, gaps_only=True, area="C",
+                      tab="organisations")  # fmt: skip
+    query = to_query(state)
+    assert query.startswith("?level=area&category=carers_support&community=bame")
+    assert "assets=0" in query and "gaps=1" in query and "area=C" in query and "tab=organisations" in query
+    assert parse_query(query, choices) == state
+
+
+def test_bad_query_values_fall_back_to_defaults(choices: Choices) -> None:
+    state = parse_query("?level=planet&category=<script>&metric=x&borough=B9&scheme=z&tab=q&assets=yes", choices)
+    assert state == dataclasses.replace(default_state(choices), show_assets=True)
+    assert parse_query("", choices) == default_state(choices)
+
+
+def test_page_load_sets_controls_from_url(choices: Choices) -> None:
+    controls_now = default_state(choices)
+    decision = sync_url([], "?level=area&category=mental_health", controls_now, choices)
+    assert decision.state == ViewState(level="area", category="mental_health")
+    assert decision.search == to_query(decision.state)
+
+
+def test_control_change_updates_url_only(choices: Choices) -> None:
+    state = ViewState(level="area", category="mental_health")
+    decision = sync_url(["category-select"], "?old", state, choices)
+    assert decision.state is None
+    assert decision.search == to_query(state)
+
+
+def test_level_change_clears_the_selected_unit(choices: Choices) -> None:
+    state = ViewState(level="borough", category="dementia", area="A")
+    decision = sync_url(["level-select"], "?x", state, choices)
+    assert decision.state is not None and decision.state.area is None
+    assert "area=" not in (decision.search or "")
+
+
+def test_selection_from_map_or_table() -> None:
+    click = {"points": [{"curveNumber": 0, "location": "B"}]}
+    assert selection_from_event(["map"], click, None) == "B"
+    assert selection_from_event(["map"], {"points": [{"curveNumber": 3, "lon": 1}]}, None) is None
+    assert selection_from_event(["gap-table"], None, {"rowId": "C", "colId": "area_name"}) == "C"
+    assert selection_from_event([], click, None) is None
+
+
+# --------------------------------------------------------------------------- map
+
+
+def test_full_figure_only_when_geometry_changes() -> None:
+    assert needs_full_figure([])
+    assert needs_full_figure(["level-select", "category-select"])
+    assert needs_full_figure(["borough-select"]) and needs_full_figure(["data-token"])
+    assert not needs_full_figure(["category-select"])
+    assert not needs_full_figure(["metric-select", "scheme-select", "gaps-only-toggle"])
+
+
+def test_patch_updates_give_the_same_map_as_a_fresh_one(app: dash.Dash, request_context: None) -> None:
+    registry: Registry = app.server.extensions["coverage_map"].registry
+    loaded = registry.get(None)
+    before = ViewState(level="area", category="dementia")
+    after = ViewState(level="area", category="carers_support", metric="nearest_km", gaps_only=True, area="C")
+    old = json.loads(pio.to_json(build_map(registry, loaded, before, basemap=None)))
+    new_figure = build_map(registry, loaded, after, basemap=None)
+    updates = recolour_updates(new_figure)
+    assert not any(path[:3] == ("data", 0, "geojson") for path, _ in updates)
+    patched = json.loads(json.dumps(apply_updates(old, updates), cls=PlotlyJSONEncoder))
+    fresh = json.loads(pio.to_json(new_figure))
+    assert patched["data"] == fresh["data"]
+    assert patched["layout"]["title"] == fresh["layout"]["title"]
+
+
+def test_draw_map_full_then_patch(app: dash.Dash, request_context: None) -> None:
+    args = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, None)
+    full = run_triggered(["level-select.value"], mapview.draw_map, *args)
+    assert full.data[0].geojson["features"]
+    patch = run_triggered(["category-select.value"], mapview.draw_map, "area", "carers_support", *args[2:])
+    assert isinstance(patch, dash.Patch)
+    operations = patch.to_plotly_json()["operations"]
+    touched = {tuple(op["location"][:3]) for op in operations}
+    assert ("data", 0, "geojson") not in touched and ("data", 0, "locations") not in touched
+    assert ("data", 0, "z") in touched and ("data", 0, "customdata") in touched
+    assert "map" not in {op["location"][1] for op in operations if op["location"][0] == "layout"}
+
+
+def test_selecting_only_patches_the_outline(app: dash.Dash, request_context: None) -> None:
+    args = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, "B", None)
+    patch = run_triggered(["selected-area.data"], mapview.draw_map, *args)
+    touched = {tuple(op["location"][:2]) for op in patch.to_plotly_json()["operations"]}
+    assert touched == {("data", 1)}
+
+
+def test_borough_filter_sends_only_its_units(app: dash.Dash, request_context: None) -> None:
+    args = ("area", "dementia", "all", "gap_score", "B2", "quantiles", True, False, None, None)
+    figure = run_triggered(["borough-select.value"], mapview.draw_map, *args)
+    assert list(figure.data[0].locations) == ["C"]
+    assert [f["id"] for f in figure.data[0].geojson["features"]] == ["C"]
+
+
+def test_select_area_callback() -> None:
+    chosen = run_triggered(["gap-table.cellClicked"], mapview.select_area, None, {"rowId": "C"})
+    assert chosen == "C"
+    assert run_triggered(["map.clickData"], mapview.select_area, None, None) is dash.no_update
+
+
+def test_mirror_url_callback(app: dash.Dash, request_context: None) -> None:
+    values = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, "gaps", None)
+    out = run_triggered(["url.search"], controls.mirror_url, "?level=borough&category=housing&area=B2", *values)
+    assert out[0] == to_query(ViewState(level="borough", category="housing", area="B2"))
+    assert out[1:3] == ("borough", "housing")
+    out = run_triggered(["metric-select.value"], controls.mirror_url, "?x", *values)
+    assert out[0].startswith("?level=area&category=dementia") and out[1] is dash.no_update
+
+
+def test_show_choices_callback(app: dash.Dash, request_context: None) -> None:
+    levels, categories, communities, boroughs, badge, label, attribution = controls.show_choices(None)
+    assert [o["value"] for o in levels] == ["area", "neighbourhood", "borough"]
+    assert {"label": "Everyone", "value": "all"} in communities
+    assert boroughs[0] == {"label": "All boroughs", "value": "all"}
+    assert badge == {} and label == "Hand"
+    assert "Synthetic" in attribution
+
+
+# --------------------------------------------------------------------------- details and tables
+
+
+def _text(component: object) -> str:
+    return json.dumps(component, ensure_ascii=False, default=lambda c: c.to_plotly_json() if hasattr(c, "to_plotly_json") else str(c))
+
+
+def test_area_details(app: dash.Dash, request_context: None) -> None:
+    children = details.show_details("C", "area", "dementia", "bame", "referrals_per_10k", None)
+    text = _text(children)
+    assert "Area C" in text and "Borough Two" in text
+    assert "No dementia provision for BAME communities reaches this area." in text
+    assert "BAME communities: 500" in text and "2,000" in text
+    assert "suppressed (fewer than 8 referrals)" in text
+    graph = [c for c in children if getattr(c, "id", None) == "referral-trend"][0]
+    bars = graph.figure.data[0]
+    # C had 1 BAME dementia referral in January and 2 in February: both months suppressed.
+    assert list(bars.y) == [0, 0] and list(bars.customdata) == ["fewer than 8", "fewer than 8"]
+    assert details.show_details(None, "area", "dementia", "all", "gap_score", None)[0].children.startswith("Click")
+
+
+def test_area_details_lists_assets_reaching(app: dash.Dash, request_context: None) -> None:
+    text = _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))
+    # a1 is local to A; a2 reaches its whole borough (B1 = A and B).
+    assert "Memory Café" in text and "Carers &amp; Dementia Hub" not in text and "Carers & Dementia Hub" in text
+    assert "its borough" in text and "its own area" in text
+
+
+def test_gap_table_ranks_gaps(app: dash.Dash, request_context: None, dataset: Dataset) -> None:
+    rows, summary = tables.fill_gap_table("area", "dementia", "all", "all", None)
+    view = view_rows(dataset, ViewState(level="area", category="dementia"))
+    assert [r["area_id"] for r in rows] == view[view["gap"]].sort_values("gap_score", ascending=False)["area_id"].tolist()
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[0]["area_id"] == "C" and rows[0]["referrals"] == "fewer than 8"
+    assert summary.startswith(f"{len(rows)} gap")
+
+
+def test_csv_download_is_suppressed_and_neutralised(app: dash.Dash, request_context: None) -> None:
+    sent = tables.download_gap_table(1, "area", "dementia", "all", "all", None)
+    assert sent["filename"] == "gaps_dementia_all_area.csv"
+    frame = pd.read_csv(io.BytesIO(base64.b64decode(sent["content"])), dtype=str, keep_default_na=False)
+    by_area = frame.set_index("area_id")
+    assert by_area.loc["B", "area_name"] == "'" + FORMULA
+    assert by_area.loc["C", "referrals"] == "" and by_area.loc["C", "referrals_suppressed"] == "True"
+    assert by_area.loc["A", "referrals"] == "10"  # 12 true referrals, rounded to 5
+    assert "12" not in by_area["referrals"].tolist()
+
+
+def test_organisations_table(app: dash.Dash, request_context: None) -> None:
+    rows, summary = tables.fill_organisations("all", None)
+    assert [r["asset_id"] for r in rows][:1] == ["a2"]  # highest pressure first
+    assert all(set(r) >= {"name", "pressure", "over_capacity", "referrals"} for r in rows)
+    only_b2, _ = tables.fill_organisations("B2", None)
+    assert [r["asset_id"] for r in only_b2] == ["a3"]
+    assert "organisations" in summary
+
+
+def test_gap_rows_filter_by_borough(dataset: Dataset) -> None:
+    rows = gap_rows(dataset, ViewState(level="area", category="dementia", borough="B1"))
+    assert all(r["borough_name"] == "Borough One" for r in rows)
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def _data_url(text: str) -> str:
+    return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+
+
+def test_tokens_and_names_are_sanitised(tmp_path: Path) -> None:
+    assert uploads.is_token(uploads.new_token())
+    for bad in ("../x", "a" * 10, "", None, "abc/def" * 4, "..%2F..%2Fetc%2Fpasswd"):
+        assert not uploads.is_token(bad)
+        with pytest.raises(uploads.UploadError):
+            uploads.session_dir(tmp_path, bad)  # type: ignore[arg-type]
+    assert uploads.safe_suffix("../../etc/Areas.GeoJSON") == ".geojson"
+    for bad in ("evil.exe", "noext", ".csv", "x.py"):
+        with pytest.raises(uploads.UploadError):
+            uploads.safe_suffix(bad)
+    token = uploads.new_token()
+    saved = uploads.save_upload(tmp_path, token, "assets", "../../../etc/passwd.csv", b"a,b\n")
+    assert saved.role == "assets"
+    assert sorted(p.name for p in (tmp_path / token).iterdir()) == ["assets.csv", "assets.name"]
+    assert not (tmp_path.parent / "etc").exists()
+
+
+def test_size_limit_has_a_clear_message() -> None:
+    with pytest.raises(uploads.UploadError, match="larger than the 0.1 KB limit"):
+        uploads.decode_upload(_data_url("x" * 200), max_bytes=100)
+    with pytest.raises(uploads.UploadError, match="did not arrive"):
+        uploads.decode_upload("not a data url", max_bytes=100)
+
+
+def test_receive_files_and_report_problems(app: dash.Dash, request_context: None, settings: Settings) -> None:
+    empty = [None] * 5
+    areas = "area_id,area_name,geometry\nA1,First,POINT (1 2)\n,Missing id,nonsense\n"
+    assets = "asset_id,name,categories,lat,lon\nX1,Thing,not-a-category,53.4,-2.2\n"
+    out = upload.receive_files(_data_url(areas), None, None, _data_url(assets), None,
+                               "areas.csv", None, None, "assets.csv", None, None)  # fmt: skip
+    token = out[0]
+    assert uploads.is_token(token)
+    assert out[1].startswith("Received areas.csv") and out[4].startswith("Received assets.csv")
+    assert list(out[6:]) == empty  # the browser's copies are freed
+    data_token, report = upload.load_pending(token)
+    assert data_token is dash.no_update
+    text = _text(report)
+    assert "problem" in text and "areas.csv" in text and "assets.csv" in text
+    rows = report.children[1].children[1].children
+    assert len(rows) >= 2
+    refused = upload.receive_files(_data_url("x" * 300_000), None, None, None, None,
+                                   "big.csv", None, None, None, None, token)  # fmt: skip
+    assert refused[1].startswith("Refused: the file is larger than")
+
+
+def test_load_pending_needs_files(app: dash.Dash, request_context: None) -> None:
+    token, report = upload.load_pending(None)
+    assert token is dash.no_update and "Upload at least" in _text(report)
+
+
+def test_registry_falls_back_to_default_for_unknown_tokens(app: dash.Dash) -> None:
+    registry: Registry = app.server.extensions["coverage_map"].registry
+    assert registry.get(None).dataset is registry.default
+    assert registry.get("../../etc").dataset is registry.default
+    assert registry.get(uploads.new_token()).dataset is registry.default
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_config_file_paths_are_relative_to_it(tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "dashboard.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[data]\nareas = "data/lsoa.gpkg"\nassets = "assets.csv"\ncrs = "EPSG:27700"\nlabel = "GM"\n'
+        '[map]\nbasemap = "carto-positron"\n[server]\nmax_upload_mb = 5\n',
+        encoding="utf-8",
+    )
+    values = read_config(config)
+    assert values["data_paths"] == {"areas": config.parent / "data/lsoa.gpkg", "assets": config.parent / "assets.csv"}
+    assert values["options"] == {"crs": "EPSG:27700"} and values["label"] == "GM"
+    settings = settings_from_env({"COVERAGE_MAP_CONFIG": str(config), "COVERAGE_MAP_BASEMAP": "white-bg",
+                                  "COVERAGE_MAP_DATA_DIR": str(tmp_path / "up")})  # fmt: skip
+    assert settings.basemap == "white-bg"  # the environment wins over the file
+    assert settings.max_upload_bytes == 5 * 2**20
+    assert settings.data_dir == (tmp_path / "up").resolve()
+    assert not settings.uses_demo
+
+
+def test_config_file_needs_areas_and_assets(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[data]\nareas = "a.gpkg"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="assets"):
+        read_config(config)
+
+
+def test_defaults_use_demo_without_tiles() -> None:
+    settings = settings_from_env({})
+    assert settings.uses_demo and settings.basemap is None
+    assert settings.data_dir.name == "uploads" and settings.data_dir.parent.name == "instance"
+
+
+def test_figure_module_does_not_import_dash() -> None:
+    source = Path(figures.__file__).read_text(encoding="utf-8")
+    assert "import dash" not in source and "from dash" not in source

@@ -1,0 +1,291 @@
+"""The map and chart figures: classes, legend labels, escaping, gap outline and suppression."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+import pytest
+import shapely
+
+import handbuilt
+from coverage_map import figures
+from coverage_map.dataset import Dataset
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    inputs = handbuilt.inputs()
+    areas = inputs.areas.copy()
+    areas.loc[areas["area_id"] == "A", "area_name"] = HOSTILE
+    assets = inputs.assets.copy()
+    assets.loc[assets["asset_id"] == "a1", "name"] = "<b>Memory</b> & Café"
+    return Dataset.from_inputs(dataclasses.replace(inputs, areas=areas, assets=assets), label="Hand")
+
+
+@pytest.fixture(scope="module")
+def geojson(dataset: Dataset) -> dict:
+    return figures.units_geojson(dataset.units_wgs84("area"))
+
+
+def view_of(dataset: Dataset, category: str = "dementia", community: str = "all", level: str = "area") -> pd.DataFrame:
+    table = dataset.table(level)
+    return table[(table["category"] == category) & (table["community"] == community)].reset_index(drop=True)
+
+
+def asset_frame(dataset: Dataset) -> pd.DataFrame:
+    points = dataset.inputs.assets.to_crs("EPSG:4326")
+    return pd.DataFrame(points.drop(columns="geometry")).assign(lon=points.geometry.x, lat=points.geometry.y)
+
+
+# --------------------------------------------------------------------------- classify
+
+
+def test_quantiles_put_equal_counts_in_each_class_with_unit_labels() -> None:
+    values = pd.Series([float(v) for v in range(1, 11)])
+    classes = figures.classify(values, scheme="quantiles", k=5, metric="nearest_km")
+    # 20th, 40th... percentiles of 1..10 by linear interpolation: 1 + 0.2 * 9 = 2.8, 4.6, 6.4, 8.2, 10
+    assert classes.breaks == pytest.approx([2.8, 4.6, 6.4, 8.2, 10.0])
+    assert classes.index.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert classes.labels == ["1.0 – 2.8 km", "2.8 – 4.6 km", "4.6 – 6.4 km", "6.4 – 8.2 km", "8.2 – 10.0 km"]
+    assert len(classes.colours) == 5
+
+
+def test_missing_values_are_no_data() -> None:
+    values = pd.Series([0.1, None, 0.9, np.nan], dtype="Float64")
+    classes = figures.classify(values, k=2)
+    assert classes.index.tolist() == [0, -1, 1, -1]
+
+
+def test_fewer_distinct_values_than_classes_makes_fewer_classes_without_warning() -> None:
+    classes = figures.classify(pd.Series([0.0, 0.0, 0.0, 1.0, 1.0]), k=5)
+    assert len(classes.breaks) == 2
+    assert classes.index.tolist() == [0, 0, 0, 1, 1]
+    skewed = figures.classify(pd.Series([0.0] * 100 + [1.0, 2.0, 3.0, 4.0, 5.0]), k=5)
+    assert len(skewed.breaks) == len(set(skewed.breaks)) < 5
+
+
+def test_single_value_and_all_missing() -> None:
+    assert figures.classify(pd.Series([3.0, 3.0])).labels == ["3.00"]
+    empty = figures.classify(pd.Series([np.nan, np.nan]))
+    assert empty.breaks == [] and empty.index.tolist() == [-1, -1]
+
+
+def test_natural_breaks_find_obvious_groups_deterministically() -> None:
+    values = pd.Series([1.0, 1.1, 1.2, 10.0, 10.1, 20.0, 20.2])
+    first = figures.classify(values, scheme="natural_breaks", k=3, metric="provision_per_10k")
+    again = figures.classify(values, scheme="natural_breaks", k=3, metric="provision_per_10k")
+    assert first.breaks == pytest.approx([1.2, 10.1, 20.2])
+    assert (first.breaks, first.labels, first.index.tolist()) == (again.breaks, again.labels, again.index.tolist())
+    assert first.labels[0].endswith("per 10k")
+
+
+def test_share_labels_are_percentages() -> None:
+    classes = figures.classify(pd.Series([0.0, 0.5, 1.0]), k=2, metric="share_within_km")
+    assert classes.labels == ["0% – 50%", "50% – 100%"]
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_darker_is_worse_in_both_directions() -> None:
+    worse_high = figures.classify(pd.Series([1.0, 2.0, 3.0]), k=3, metric="nearest_km").colours
+    worse_low = figures.classify(pd.Series([1.0, 2.0, 3.0]), k=3, metric="provision_per_10k").colours
+    assert _luminance(worse_high[0]) > _luminance(worse_high[-1])  # far (high) is dark
+    assert _luminance(worse_low[0]) < _luminance(worse_low[-1])  # low provision is dark
+
+
+def test_unknown_scheme_or_metric_is_refused() -> None:
+    with pytest.raises(ValueError, match="scheme"):
+        figures.classify(pd.Series([1.0]), scheme="equal")
+    with pytest.raises(ValueError, match="metric"):
+        figures.classify(pd.Series([1.0]), metric="nope")
+
+
+def test_metrics_table_is_complete() -> None:
+    assert set(figures.METRICS) == {
+        "gap_score", "provision_per_10k", "nearest_km", "share_within_km", "referrals_per_10k", "pressure",
+    }  # fmt: skip
+    assert {k for k, m in figures.METRICS.items() if m.from_referrals} == {"referrals_per_10k", "pressure"}
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def test_units_geojson_ids_rounding_and_simplification() -> None:
+    # A 1 km box with 400 collinear-ish vertices along its edges: simplification drops them.
+    ring = [(380_000 + x, 390_000) for x in np.linspace(0, 1000, 200)] + [
+        (381_000, 391_000), (380_000, 391_000)
+    ]  # fmt: skip
+    units = gpd.GeoDataFrame(
+        {"area_id": ["P", "Q"], "area_name": ["P", "Q"]},
+        geometry=[shapely.Polygon(ring), shapely.box(381_000, 390_000, 382_000, 391_000)],
+        crs="EPSG:27700",
+    )
+    collection = figures.units_geojson(units, tolerance_m=25, precision=5)
+    assert [f["id"] for f in collection["features"]] == ["P", "Q"]
+    coords = collection["features"][0]["geometry"]["coordinates"][0]
+    assert len(coords) < 10
+    for lon, lat in coords:
+        assert round(lon, 5) == lon and round(lat, 5) == lat
+        assert -3 < lon < -1 and 53 < lat < 54
+
+
+def test_units_geojson_refuses_duplicate_ids_and_missing_crs() -> None:
+    box = shapely.box(0, 0, 1, 1)
+    duplicated = gpd.GeoDataFrame({"area_id": ["X", "X"], "area_name": ["a", "b"]}, geometry=[box, box],
+                                  crs="EPSG:27700")  # fmt: skip
+    with pytest.raises(ValueError, match="unique"):
+        figures.units_geojson(duplicated)
+    with pytest.raises(ValueError, match="CRS"):
+        figures.units_geojson(gpd.GeoDataFrame({"area_id": ["X"]}, geometry=[box]))
+
+
+def test_fit_view_centres_on_bounds() -> None:
+    centre, zoom = figures.fit_view((-2.4, 53.3, -2.0, 53.6))
+    assert centre == pytest.approx({"lon": -2.2, "lat": 53.45})
+    assert 8 < zoom < 11
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def test_map_has_legend_with_real_breaks_and_no_data(dataset: Dataset, geojson: dict) -> None:
+    view = view_of(dataset)
+    figure = figures.map_figure(view, geojson, metric="gap_score", k=5)
+    choropleth = figure.data[figures.CHOROPLETH]
+    classes = figures.classify(view["gap_score"], k=5)
+    assert list(choropleth.colorbar.ticktext) == ["No data", *classes.labels]
+    assert choropleth.featureidkey == "id"
+    assert list(choropleth.locations) == view["area_id"].tolist()
+    ids = [f["id"] for f in choropleth.geojson["features"]]
+    assert len(ids) == len(set(ids))
+    assert figure.layout.map.style == "white-bg"
+
+
+def test_map_figure_passes_plotly_validation(dataset: Dataset, geojson: dict) -> None:
+    # map_figure skips plotly's slow per-element validation; this checks every property once.
+    figure = figures.map_figure(view_of(dataset), geojson, metric="pressure", assets=asset_frame(dataset),
+                                gaps_only=True, title="t", subtitle="s", selected="A", basemap="https://x/{z}/{x}/{y}.png")
+    import plotly.graph_objects as go
+
+    validated = go.Figure(figure.to_dict())
+    assert len(validated.data) == 6 and validated.data[0].type == "choroplethmap"
+
+
+def test_gaps_get_a_thick_outline(dataset: Dataset, geojson: dict) -> None:
+    view = view_of(dataset)
+    figure = figures.map_figure(view, geojson, metric="gap_score")
+    line = figure.data[0].marker.line
+    for gap, width, colour in zip(view["gap"], line.width, line.color, strict=True):
+        assert (width > 1.5) == bool(gap)
+        assert (colour == figures.GAP_OUTLINE_COLOUR) == bool(gap)
+    assert view["gap"].any() and not view["gap"].all()
+
+
+def test_gaps_only_pales_the_rest(dataset: Dataset, geojson: dict) -> None:
+    view = view_of(dataset)
+    figure = figures.map_figure(view, geojson, metric="gap_score", gaps_only=True)
+    choropleth = figure.data[0]
+    assert list(choropleth.colorbar.ticktext)[:2] == ["No data", "Not a gap"]
+    for gap, code in zip(view["gap"], choropleth.z, strict=True):
+        assert (code == 1) == (not gap)
+
+
+def test_hover_text_is_escaped(dataset: Dataset, geojson: dict) -> None:
+    figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score", assets=asset_frame(dataset))
+    text = pio.to_json(figure)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "<img" not in text and "\\u003cimg" not in text
+    hovers = [t for trace in figure.data[figures.ASSETS_FIRST :] for t in trace.text]
+    assert any("&lt;b&gt;Memory&lt;/b&gt; &amp; Café" in t for t in hovers)
+
+
+def test_suppressed_referrals_read_fewer_than_8(dataset: Dataset, geojson: dict) -> None:
+    view = view_of(dataset, community="bame")
+    # Area C has 1 + 1 + 1 = 3 BAME dementia referrals: suppressed.
+    figure = figures.map_figure(view, geojson, metric="referrals_per_10k")
+    by_area = dict(zip(figure.data[0].locations, figure.data[0].customdata, strict=True))
+    assert by_area["C"][4] == "fewer than 8"
+    assert by_area["C"][0].startswith("suppressed")
+    assert "Suppressed or no data" in figure.data[0].colorbar.ticktext
+
+
+def test_no_record_level_referral_data_in_the_figure(dataset: Dataset, geojson: dict) -> None:
+    view = view_of(dataset)
+    figure = figures.map_figure(view, geojson, metric="referrals_per_10k", assets=asset_frame(dataset))
+    text = pio.to_json(figure)
+    assert not re.search(r"2026-0[12]-\d\d", text)  # no referral dates
+    by_area = dict(zip(figure.data[0].locations, figure.data[0].customdata, strict=True))
+    assert by_area["A"][4] == "10"  # 12 true dementia referrals from A are published rounded to 10
+    assert "12" not in [cell for row in figure.data[0].customdata for cell in row]
+
+
+def test_asset_points_by_referral_status(dataset: Dataset, geojson: dict) -> None:
+    figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score", assets=asset_frame(dataset))
+    accepting, not_accepting, unknown = figure.data[figures.ASSETS_FIRST : figures.ASSETS_FIRST + 3]
+    assert len(accepting.lon) == 2 and len(not_accepting.lon) == 1 and len(unknown.lon) == 1
+    assert "Capacity: 10 referrals a month" in "".join(accepting.text)
+    assert "not stated" in not_accepting.text[0]
+    hidden = figures.map_figure(view_of(dataset), geojson, metric="gap_score", assets=None)
+    assert len(hidden.data) == len(figure.data)  # trace indices never change
+    assert all(len(trace.lon) == 0 for trace in hidden.data[figures.HALO :])
+
+
+def test_selected_unit_is_outlined(dataset: Dataset, geojson: dict) -> None:
+    figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score", selected="B")
+    selected = figure.data[figures.SELECTED]
+    assert list(selected.locations) == ["B"]
+    assert [f["id"] for f in selected.geojson["features"]] == ["B"]
+    nothing = figures.map_figure(view_of(dataset), geojson, metric="gap_score", selected="nope")
+    assert list(nothing.data[figures.SELECTED].locations) == []
+
+
+@pytest.mark.parametrize(
+    ("basemap", "style", "layers"),
+    [(None, "white-bg", 0), ("carto-positron", "carto-positron", 0), ("https://t.example/{z}/{x}/{y}.png", "white-bg", 1)],
+)
+def test_basemap_setting(dataset: Dataset, geojson: dict, basemap: str | None, style: str, layers: int) -> None:
+    figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score", basemap=basemap)
+    assert figure.layout.map.style == style
+    assert len(figure.layout.map.layers) == layers
+
+
+def test_recolour_values_leave_out_geometry(dataset: Dataset, geojson: dict) -> None:
+    figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score")
+    values = figures.recolour_patch_values(figure)
+    assert "geojson" not in values[figures.CHOROPLETH] and "locations" not in values[figures.CHOROPLETH]
+    assert "z" in values[figures.CHOROPLETH] and "customdata" in values[figures.CHOROPLETH]
+
+
+def test_title_is_escaped(dataset: Dataset, geojson: dict) -> None:
+    figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score", title="A & <B>", subtitle="<i>x</i>")
+    assert figure.layout.title.text == "A &amp; &lt;B&gt;"
+    assert figure.layout.title.subtitle.text == "&lt;i&gt;x&lt;/i&gt;"
+
+
+# --------------------------------------------------------------------------- trend
+
+
+def test_referral_trend_is_suppressed() -> None:
+    months = pd.period_range("2026-01", "2026-05", freq="M")
+    monthly = pd.Series([0, 3, 12, 8, 7], index=months)
+    figure = figures.referral_trend_figure(monthly)
+    bars = figure.data[0]
+    assert list(bars.y) == [0, 0, 10, 10, 0]
+    assert list(bars.customdata) == ["0", "fewer than 8", "10", "10", "fewer than 8"]
+    assert list(figure.data[1].x) == ["Feb 2026", "May 2026"]
+    numbers = [value for trace in figure.to_plotly_json()["data"] for key in ("y", "customdata", "text")
+               for value in (trace.get(key) or [])]  # fmt: skip
+    for raw in (12, 3, 7, 8, "12", "3", "7", "8"):
+        assert raw not in numbers
+    assert "12" not in json.dumps(figure.to_plotly_json()["data"], default=str)

@@ -1,0 +1,111 @@
+"""Layout smoke tests: the page has every id the callbacks and other engineers rely on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import dash
+import pytest
+from dash.development.base_component import Component
+
+import handbuilt
+from callbacks.app import create_app
+from callbacks.layout import build_layout
+from callbacks.settings import Settings
+from coverage_map.dataset import Dataset
+from coverage_map.figures import METRICS
+
+MAIN_IDS = [
+    "level-select", "category-select", "community-select", "metric-select", "borough-select", "map",
+    "area-details", "gap-table", "scheme-select", "assets-toggle", "gaps-only-toggle", "download-map-slot",
+    "org-table", "url", "data-token", "selected-area", "synthetic-badge", "attribution", "tabs",
+    "download-table-button", "gap-table-download", "upload-areas", "upload-assets", "upload-lookup",
+    "upload-population", "upload-referrals", "upload-load", "upload-report",
+]  # fmt: skip
+
+
+def walk(component: object) -> Iterator[Component]:
+    if isinstance(component, Component):
+        yield component
+        yield from walk(getattr(component, "children", None))
+    elif isinstance(component, (list, tuple)):
+        for child in component:
+            yield from walk(child)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return Dataset.from_inputs(handbuilt.inputs(), label="Hand", synthetic=True)
+
+
+@pytest.fixture(scope="module")
+def components(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Component]:
+    layout = build_layout(dataset, Settings(data_dir=tmp_path_factory.mktemp("up")))
+    found = {}
+    for component in walk(layout):
+        identifier = getattr(component, "id", None)
+        if isinstance(identifier, str):
+            assert identifier not in found, f"duplicate id {identifier}"
+            found[identifier] = component
+    return found
+
+
+def test_every_main_id_is_present(components: dict[str, Component]) -> None:
+    missing = [identifier for identifier in MAIN_IDS if identifier not in components]
+    assert not missing
+
+
+def test_control_options(components: dict[str, Component]) -> None:
+    levels = components["level-select"]
+    assert [o["label"] for o in levels.options] == ["Small area", "Neighbourhood", "Borough"]
+    assert levels.value == "neighbourhood"
+    categories = components["category-select"]
+    labels = [o["label"] for o in categories.options]
+    assert "Debt & benefits advice" in labels and "Dementia" in labels and labels == sorted(labels, key=str.lower)
+    assert categories.value == "dementia"
+    assert [(o["label"], o["value"]) for o in components["community-select"].options] == [
+        ("Everyone", "all"), ("BAME communities", "bame")
+    ]  # fmt: skip
+    assert [o["value"] for o in components["metric-select"].options] == list(METRICS)
+    assert [o["label"] for o in components["borough-select"].options] == ["All boroughs", "Borough One", "Borough Two"]
+    assert [o["value"] for o in components["scheme-select"].options] == ["quantiles", "natural_breaks"]
+    assert components["assets-toggle"].value is True and components["gaps-only-toggle"].value is False
+
+
+def test_placeholders_and_badge(components: dict[str, Component]) -> None:
+    assert isinstance(components["download-map-slot"], dash.html.Div)  # the exports engineer's button goes here
+    assert components["synthetic-badge"].children == "Synthetic demo data"
+    assert components["synthetic-badge"].style == {}
+    assert "Synthetic demo data" in components["attribution"].children
+    assert components["data-token"].storage_type == "session"
+
+
+def test_badge_hidden_for_real_data(tmp_path_factory: pytest.TempPathFactory) -> None:
+    real = Dataset.from_inputs(handbuilt.inputs(), label="Real")
+    layout = build_layout(real, Settings(data_dir=tmp_path_factory.mktemp("up")))
+    badge = next(c for c in walk(layout) if getattr(c, "id", None) == "synthetic-badge")
+    assert badge.style == {"display": "none"}
+
+
+def test_app_registers_callbacks_and_compresses(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
+    app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
+    outputs = " ".join(app.callback_map)
+    for target in ("map.figure", "area-details.children", "gap-table.rowData", "org-table.rowData",
+                   "url.search", "gap-table-download.data", "data-token.data"):  # fmt: skip
+        assert target in outputs
+    second = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
+    assert set(second.callback_map) == set(app.callback_map)  # every app gets the callbacks
+    client = app.server.test_client()
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.status_code == 200
+    layout = client.get("/_dash-layout", headers={"Accept-Encoding": "gzip"})
+    assert layout.status_code == 200 and layout.headers.get("Content-Encoding") == "gzip"
+    text = json.dumps(client.get("/_dash-layout").get_json())
+    assert "2026-01-10" not in text  # no referral records in the page
+
+
+def test_bootstrap_is_served_locally(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
+    app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
+    html = app.server.test_client().get("/").get_data(as_text=True)
+    assert "cdn" not in html.lower() and "00-bootstrap.min.css" in html
