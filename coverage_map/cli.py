@@ -29,6 +29,19 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--area-id-col", help="column holding the area id (default: detected)")
     group.add_argument("--area-name-col", help="column holding the area name (default: detected)")
     group.add_argument("--crs", help="CRS of CSV files with a WKT geometry column, e.g. EPSG:27700")
+    group.add_argument("--groups", type=Path,
+                       help="CSV of ward (or area) code -> neighbourhood_id,neighbourhood_name, used with "
+                            "an ONS --lookup that gives each area's ward and borough")
+    group.add_argument("--neighbourhood-col", metavar="CODECOL[:NAMECOL]",
+                       help="lookup (or --groups) column holding the neighbourhood code, and its name column "
+                            "(default: neighbourhood_id, else the next coarser ONS geography, e.g. msoa21cd)")
+    group.add_argument("--borough-col", metavar="CODECOL[:NAMECOL]",
+                       help="lookup column holding the borough code, and its name column "
+                            "(default: borough_id, else the local-authority column, e.g. lad22cd:lad22nm)")
+    group.add_argument("--lookup-area-col", metavar="CODECOL",
+                       help="lookup column holding the area ids (default: the column matching them best)")
+    group.add_argument("--practices", type=Path,
+                       help="GP practices (code + coordinates or area), for referrals keyed by origin_practice_code")
 
 
 def _input_paths(args: argparse.Namespace) -> dict[str, Path | None]:
@@ -59,7 +72,18 @@ def load_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns coverage
         area_id_col=args.area_id_col,
         area_name_col=args.area_name_col,
         crs=args.crs,
+        lookup_levels=_lookup_levels(args),
+        groups=getattr(args, "groups", None),
+        practices=getattr(args, "practices", None),
     )
+
+
+def _lookup_levels(args: argparse.Namespace) -> dict[str, str] | None:
+    """``--neighbourhood-col`` and friends as ``lookup_levels`` (None when none is given)."""
+    options = {"area": "lookup_area_col", "neighbourhood": "neighbourhood_col", "borough": "borough_col"}
+    levels = {level: getattr(args, name, None) for level, name in options.items()}
+    given = {level: value for level, value in levels.items() if value}
+    return given or None
 
 
 def _report(problems: Sequence[Problem], stream=sys.stderr) -> None:  # noqa: ANN001
@@ -131,8 +155,8 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from .demo import write_demo
 
     started = time.perf_counter()
-    written = write_demo(args.out, seed=args.seed)
-    print(f"Wrote synthetic demo data ({len(written)} files) to {args.out} in {time.perf_counter() - started:.1f} s")
+    written = write_demo(args.out, seed=args.seed, scale=args.scale)
+    print(f"Wrote synthetic {args.scale}-scale data ({len(written)} files) to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -281,6 +305,91 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_workspace(args: argparse.Namespace):  # returns coverage_map.workspace.Workspace
+    from .workspace import open_workspace
+
+    return open_workspace(args.workspace)
+
+
+def cmd_workspace_list(args: argparse.Namespace) -> int:
+    with _open_workspace(args) as workspace:
+        refs = workspace.list(include_private=not args.published)
+        if not refs:
+            print(f"No datasets in the workspace {workspace.description}.")
+            return 0
+        print(f"Datasets in the workspace {workspace.description}:")
+        for ref in refs:
+            state = "published" if ref.published else "private"
+            owner = f"session {ref.owner[:8]}" if ref.owner else "workspace"
+            rows = ", ".join(f"{source.role} {source.rows:,} ({source.path})" for source in ref.sources)
+            print(f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
+                  f"{ref.problems:,} rows rejected or repaired; {rows}")
+    return 0
+
+
+def cmd_workspace_add(args: argparse.Namespace) -> int:
+    paths: dict[str, Path | None] = {
+        **_input_paths(args), "taxonomy": args.taxonomy,
+        "groups": getattr(args, "groups", None), "practices": getattr(args, "practices", None),
+    }
+    options = {"area_id_col": args.area_id_col, "area_name_col": args.area_name_col, "crs": args.crs,
+               "lookup_levels": _lookup_levels(args)}
+    with _open_workspace(args) as workspace:
+        added = workspace.add(args.name, paths, publish=args.publish, **options)
+    _report(added.problems, stream=sys.stderr)
+    state = "published" if added.ref.published else "private until `coverage-map workspace publish`"
+    print(f"Added {added.ref.label} ({state}) to {workspace.description}.")
+    return 0
+
+
+def cmd_workspace_remove(args: argparse.Namespace) -> int:
+    with _open_workspace(args) as workspace:
+        removed = workspace.remove(args.name, args.version)
+    which = f"version {args.version} of" if args.version is not None else f"{removed} version(s) of"
+    print(f"Removed {which} {args.name} from {workspace.description}.")
+    return 0
+
+
+def cmd_workspace_publish(args: argparse.Namespace) -> int:
+    with _open_workspace(args) as workspace:
+        ref = workspace.publish(args.name, args.version)
+    print(f"Published {ref.label}: every user of {workspace.description} can now load it.")
+    return 0
+
+
+def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsersAction
+    workspace = commands.add_parser("workspace", help="list, add, remove or publish datasets in the shared workspace")
+    actions = workspace.add_subparsers(dest="workspace_command", required=True)
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, help=help_text)
+        parser.add_argument("--workspace", metavar="URL_OR_GPKG",
+                            help="postgresql://... URL or .gpkg file (default: $COVERAGE_MAP_DATABASE_URL, else "
+                                 "workspace.gpkg in $COVERAGE_MAP_DATA_DIR or instance/); prefer the environment "
+                                 "variable for URLs with a password")
+        return parser
+
+    listing = action("list", "list every dataset version (private ones too, unless --published)")
+    listing.add_argument("--published", action="store_true", help="only the published versions")
+    listing.set_defaults(handler=cmd_workspace_list)
+
+    add = action("add", "validate files and store them as the next version of a named dataset")
+    add.add_argument("--name", required=True, help="dataset name, e.g. gm-2026")
+    add.add_argument("--publish", action="store_true", help="publish at once (default: private until published)")
+    _add_inputs(add)
+    add.set_defaults(handler=cmd_workspace_add)
+
+    remove = action("remove", "delete a dataset (every version, or --version N)")
+    remove.add_argument("name")
+    remove.add_argument("--version", type=int, help="only this version")
+    remove.set_defaults(handler=cmd_workspace_remove)
+
+    publish = action("publish", "make a dataset version visible to every user (default: the latest)")
+    publish.add_argument("name")
+    publish.add_argument("--version", type=int, help="this version (default: the latest)")
+    publish.set_defaults(handler=cmd_workspace_publish)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coverage-map",
@@ -306,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo-data", help="generate the synthetic demo region")
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--seed", type=int, default=2024)
+    demo.add_argument("--scale", choices=("demo", "england"), default="demo",
+                      help="demo: the shipped city region; england: 33,755 areas, 100k assets and "
+                           "2M referrals, for benchmarks (default %(default)s)")
     demo.set_defaults(handler=cmd_demo_data)
 
     serve = commands.add_parser("serve", help="start the dashboard")
@@ -378,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dpi", type=float, default=150, help="resolution of the report's maps (default 150)")
     report.add_argument("--no-maps", action="store_true", help="leave the maps out (no Chromium needed for HTML)")
     report.set_defaults(handler=cmd_report)
+
+    _add_workspace_commands(commands)
     return parser
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from . import practices as practices_logic
 from .config import METRIC_CRS, UNASSIGNED_ID, UNASSIGNED_NAME
 from .errors import CoverageMapError, Problem, ValidationError
 from .io import read_any
@@ -50,6 +51,7 @@ REFERRAL_COLUMNS = (
 _ALIASES: Mapping[str, tuple[str, ...]] = {
     "latitude": ("lat",),
     "longitude": ("lon", "lng", "long"),
+    "origin_practice_code": ("practice_code", "gp_practice_code"),
 }
 _LOCATION_COLUMNS = ("latitude", "longitude", "easting", "northing")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
@@ -311,33 +313,75 @@ def _flatten(shape: shapely.Geometry) -> list[shapely.Geometry]:
 # =========================================================================== lookup
 
 
-def load_lookup(path: str | Path, areas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[Problem]]:
-    """Load the CSV that groups small areas into neighbourhoods and boroughs.
+def load_lookup(
+    path: str | Path,
+    areas: gpd.GeoDataFrame,
+    *,
+    lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
+    groups: str | Path | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Load the table that groups small areas into neighbourhoods and boroughs.
 
     Parameters
     ----------
     path
-        Table with ``area_id``, ``neighbourhood_id``, ``neighbourhood_name``,
-        ``borough_id``, ``borough_name``.
+        Either the plain table with ``area_id``, ``neighbourhood_id``,
+        ``neighbourhood_name``, ``borough_id``, ``borough_name``, or an ONS-style lookup
+        such as ``oa21cd,lsoa21cd,lsoa21nm,msoa21cd,msoa21nm,lad22cd,lad22nm`` (one row
+        per output area: the rows of each small area are collapsed, and conflicts
+        reported) or ``lsoa21cd,lsoa21nm,wd22cd,wd22nm,lad22cd,lad22nm``.
     areas
         The loaded areas (:func:`load_areas`); the result has exactly one row per area.
+    lookup_levels
+        For ONS-style lookups: ``{"neighbourhood": ..., "borough": ..., "area": ...}``,
+        each a code column, ``"CODECOL:NAMECOL"`` or ``(code, name)``. By default the
+        area column is the one whose values best match the areas' ids, the borough is
+        ``borough_id`` or the local-authority code column (``lad22cd``...), and the
+        neighbourhood is ``neighbourhood_id`` or the next coarser geography present
+        (``msoa21cd``, ``wd22cd``...). Giving any level also turns on ONS-style loading.
+        With ``groups`` the neighbourhood entry names the groups file's columns.
+    groups
+        A second table mapping a code of the lookup (a ward or LSOA code, in a column
+        matched automatically against the lookup's columns) to ``neighbourhood_id`` and
+        ``neighbourhood_name``: area -> ward -> neighbourhood, and borough from the lookup.
 
     Returns
     -------
     lookup, problems
         The five columns, one row per area in ``areas`` order. Areas missing from the
         file are assigned :data:`~coverage_map.config.UNASSIGNED_ID` and reported; rows
-        for areas not in ``areas`` are reported and ignored. An area listed twice with
-        different groups, and a neighbourhood in two boroughs, are fatal.
+        for areas not in ``areas`` are reported and ignored. An area in two
+        neighbourhoods (or boroughs), and a neighbourhood in two boroughs, are fatal.
     """
-    return _load_lookup(path, _area_ids(areas))
+    frame, problems, _ = _load_lookup(path, _area_ids(areas), lookup_levels=lookup_levels, groups=groups)
+    return frame, problems
 
 
-def _load_lookup(path: str | Path, area_ids: Sequence[str] | None) -> tuple[pd.DataFrame, list[Problem]]:
+def _load_lookup(
+    path: str | Path,
+    area_ids: Sequence[str] | None,
+    *,
+    lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
+    groups: str | Path | None = None,
+) -> tuple[pd.DataFrame, list[Problem], int]:
+    """The lookup, its problems, and the number of rows of the groups file (0 without one)."""
     file = str(path)
     raw, problems = read_any(path)
     if _has_fatal(problems):
-        return _lookup_frame({}), problems
+        return _lookup_frame({}), problems, 0
+    levels, level_problems = _lookup_levels(lookup_levels, file)
+    problems += level_problems
+    if _has_fatal(level_problems):
+        return _lookup_frame({}), problems, 0
+    if lookup_levels is None and groups is None and not _is_ons_lookup(raw):
+        frame, problems = _load_plain_lookup(raw, file, area_ids, problems)
+        return frame, problems, 0
+    return _load_level_lookup(raw, file, area_ids, levels, groups, problems)
+
+
+def _load_plain_lookup(
+    raw: pd.DataFrame, file: str, area_ids: Sequence[str] | None, problems: list[Problem]
+) -> tuple[pd.DataFrame, list[Problem]]:
     columns, column_problems = _require(raw, file, LOOKUP_COLUMNS)
     problems += column_problems
     if column_problems:
@@ -387,7 +431,7 @@ def _load_lookup(path: str | Path, area_ids: Sequence[str] | None) -> tuple[pd.D
     return _lookup_frame(groups), _sorted(problems)
 
 
-def _lookup_frame(columns: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+def _lookup_frame(columns: Mapping[str, Sequence[str] | np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(list(columns.get(name, [])), dtype="str") for name in LOOKUP_COLUMNS})
 
 
@@ -487,6 +531,556 @@ def _assign_unassigned(
         groups[f"{level}_id"] = np.where(missing, UNASSIGNED_ID, ordered[f"{level}_id"].to_numpy(dtype=object))
         groups[f"{level}_name"] = np.where(missing, UNASSIGNED_NAME, ordered[f"{level}_name"].to_numpy(dtype=object))
     return groups, problems
+
+
+# --------------------------------------------------------------------------- ONS-style lookups
+
+#: Keys of ``lookup_levels``.
+LOOKUP_LEVELS = ("area", "neighbourhood", "borough")
+#: Local-authority code columns, the default borough of an ONS lookup.
+_LAD_CODE = re.compile(r"(lad|ltla)\d*cd")
+#: Problems about many values (a national lookup has thousands of areas outside the
+#: areas file) are listed one by one up to this many, then summarised in one problem.
+_MAX_LISTED = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class _Groups:
+    """A loaded groups file: one row per key (ward or area code), indexed by the key."""
+
+    file: str
+    table: pd.DataFrame  # index: key; columns neighbourhood_id, neighbourhood_name, _row
+    key_column: str  # the groups file's key column
+    lookup_column: str  # the lookup column it matches
+    id_column: str  # the groups file's neighbourhood id column
+
+
+def _lookup_levels(
+    levels: Mapping[str, str | Sequence[str | None]] | None, file: str
+) -> tuple[dict[str, tuple[str, str | None]], list[Problem]]:
+    """``{"borough": "lad22cd:lad22nm"}`` -> ``{"borough": ("lad22cd", "lad22nm")}``."""
+    parsed: dict[str, tuple[str, str | None]] = {}
+    problems: list[Problem] = []
+    for level, spec in (levels or {}).items():
+        if level not in LOOKUP_LEVELS:
+            problems.append(
+                Problem(file, f"unknown lookup level '{level}'; use {', '.join(LOOKUP_LEVELS)}", value=str(level))
+            )
+            continue
+        if spec is None:
+            continue
+        if isinstance(spec, str):
+            code, _, name = spec.partition(":")
+        else:
+            items = list(spec)
+            code, name = (items[0] if items else "") or "", (items[1] if len(items) > 1 else "") or ""
+        code, name = str(code).strip(), str(name).strip()
+        if not code:
+            problems.append(
+                Problem(file, f"the {level} column is blank; give CODECOL or CODECOL:NAMECOL", value=str(spec))
+            )
+            continue
+        parsed[level] = (code, name or None)
+    return parsed, problems
+
+
+def _is_ons_lookup(raw: pd.DataFrame) -> bool:
+    """No ``area_id`` column, but ONS ``*cd`` code columns: load it by levels."""
+    if _named_column(raw, "area_id") is not None:
+        return False
+    return any(_ONS_CODE.fullmatch(str(column).strip().lower()) for column in _data_columns(raw))
+
+
+def _named_column(raw: pd.DataFrame, name: str) -> str | None:
+    """The file's column called ``name``, matching case, spaces and -/_ loosely."""
+    if name in raw.columns and name != "_source_row":
+        return name
+    wanted = _key(name)
+    return next((column for column in _data_columns(raw) if _key(column) == wanted), None)
+
+
+def _name_column_for(raw: pd.DataFrame, code_column: str) -> str | None:
+    """The name column beside a code column: ``lad22cd`` -> ``lad22nm``, ``x_id`` -> ``x_name``."""
+    lower = str(code_column).strip().lower()
+    for code_end, name_end in (("cd", "nm"), ("_id", "_name"), ("_code", "_name")):
+        if lower.endswith(code_end):
+            found = _named_column(raw, lower[: -len(code_end)] + name_end)
+            if found is not None and found != code_column:
+                return found
+    return None
+
+
+def _given_columns(
+    raw: pd.DataFrame, file: str, given: tuple[str, str | None], option: str
+) -> tuple[tuple[str, str | None] | None, list[Problem]]:
+    """The code (and name) columns a user named; a missing one is fatal with a suggestion."""
+    problems = []
+    code = _named_column(raw, given[0])
+    if code is None:
+        problems.append(_missing_column(file, given[0], _data_columns(raw), note=f" (given as {option})"))
+    name = None
+    if given[1] is not None:
+        name = _named_column(raw, given[1])
+        if name is None:
+            problems.append(_missing_column(file, given[1], _data_columns(raw), note=f" (given as {option})"))
+    elif code is not None:
+        name = _name_column_for(raw, code)
+    return (code, name) if code is not None else None, problems
+
+
+def _best_matching_column(
+    texts: Mapping[str, np.ndarray], candidates: Iterable[str], wanted: set[str]
+) -> tuple[str | None, int]:
+    """The candidate holding the most of ``wanted`` (then the fewest other values)."""
+    best, best_key = None, (0, 0)
+    for column in candidates:
+        values = set(pd.unique(texts[column])) - {""}
+        hits = len(values & wanted)
+        key = (hits, -(len(values) - hits))
+        if hits and (best is None or key > best_key):
+            best, best_key = column, key
+    return best, best_key[0]
+
+
+def _lookup_area_column(
+    raw: pd.DataFrame,
+    file: str,
+    texts: Mapping[str, np.ndarray],
+    area_ids: Sequence[str] | None,
+    given: tuple[str, str | None] | None,
+) -> tuple[str | None, list[Problem]]:
+    if given is not None:
+        found, problems = _given_columns(raw, file, (given[0], None), "the lookup's area column (--lookup-area-col)")
+        return (found[0] if found else None), problems
+    codes = [column for column in texts if _ONS_CODE.fullmatch(str(column).strip().lower())]
+    if area_ids is None:
+        # The areas are unusable, so nothing to match: check the file by its finest code column.
+        named = _named_column(raw, "area_id")
+        if named is not None or codes:
+            return named or max(codes, key=lambda column: len(set(texts[column]))), []
+        return None, [Problem(file, "cannot find the lookup's area column; name it with --lookup-area-col")]
+    column, _ = _best_matching_column(texts, texts, set(area_ids))
+    if column is not None:
+        return column, []
+    examples = ", ".join(f"{name} '{_first_value(texts[name])}'" for name in (codes or list(texts))[:6])
+    sample = f" such as '{area_ids[0]}'" if len(area_ids) else ""
+    return None, [
+        Problem(
+            file,
+            f"none of the lookup's columns holds the areas' ids{sample}; its columns hold e.g. {examples}. "
+            "Are the lookup and the areas for the same geography and year (LSOA 2011 and 2021 codes differ)? "
+            "Name the column with --lookup-area-col (lookup_levels={'area': ...} in Python)",
+        )
+    ]
+
+
+def _first_value(values: np.ndarray) -> str:
+    return next((str(value) for value in values if value != ""), "")
+
+
+def _lookup_borough_columns(
+    raw: pd.DataFrame, file: str, texts: Mapping[str, np.ndarray], given: tuple[str, str | None] | None
+) -> tuple[tuple[str, str | None] | None, list[Problem]]:
+    if given is not None:
+        return _given_columns(raw, file, given, "the borough column (--borough-col)")
+    named = _named_column(raw, "borough_id")
+    if named is not None:
+        return (named, _named_column(raw, "borough_name")), []
+    lad = [column for column in texts if _LAD_CODE.fullmatch(str(column).strip().lower())]
+    if lad:
+        return (lad[0], _name_column_for(raw, lad[0])), []
+    return None, [
+        Problem(
+            file,
+            "cannot find the borough column of the lookup: expected 'borough_id' or a local-authority code "
+            "column such as 'lad22cd'; name it with --borough-col CODECOL[:NAMECOL] "
+            "(lookup_levels={'borough': 'CODECOL:NAMECOL'} in Python)",
+            column="borough_id",
+        )
+    ]
+
+
+def _lookup_neighbourhood_columns(
+    raw: pd.DataFrame,
+    file: str,
+    texts: Mapping[str, np.ndarray],
+    given: tuple[str, str | None] | None,
+    *,
+    area_column: str,
+    borough_column: str | None,
+) -> tuple[tuple[str, str | None] | None, list[Problem]]:
+    """The named columns, ``neighbourhood_id``, or the next coarser geography than the areas."""
+    if given is not None:
+        return _given_columns(raw, file, given, "the neighbourhood column (--neighbourhood-col)")
+    named = _named_column(raw, "neighbourhood_id")
+    if named is not None:
+        return (named, _named_column(raw, "neighbourhood_name")), []
+    area = texts[area_column]
+    coarser: list[tuple[bool, int, str]] = []
+    for column in texts:
+        if column in (area_column, borough_column) or not _ONS_CODE.fullmatch(str(column).strip().lower()):
+            continue
+        pairs = pd.DataFrame({"area": area, "group": texts[column]})
+        pairs = pairs[(pairs["area"] != "") & (pairs["group"] != "")].drop_duplicates()
+        # A coarser geography has fewer codes than there are areas (output areas have
+        # more). One that gives each area a single code is preferred; if the best one
+        # does not, its conflicting areas are reported.
+        groups = pairs["group"].nunique()
+        if groups and groups < pairs["area"].nunique():
+            coarser.append((not pairs["area"].duplicated().any(), groups, column))
+    if coarser:
+        column = max(coarser)[2]
+        return (column, _name_column_for(raw, column)), []
+    return None, [
+        Problem(
+            file,
+            f"cannot find a neighbourhood column: no code column of the lookup groups the areas ('{area_column}') "
+            "into fewer, larger units (such as 'msoa21cd' or 'wd22cd'). Name it with --neighbourhood-col "
+            f"CODECOL[:NAMECOL] (--neighbourhood-col {area_column} makes each area its own neighbourhood), "
+            "or give --groups FILE",
+            column="neighbourhood_id",
+        )
+    ]
+
+
+def _load_level_lookup(
+    raw: pd.DataFrame,
+    file: str,
+    area_ids: Sequence[str] | None,
+    levels: Mapping[str, tuple[str, str | None]],
+    groups: str | Path | None,
+    problems: list[Problem],
+) -> tuple[pd.DataFrame, list[Problem], int]:
+    """An ONS-style lookup (levels picked from its columns), optionally with a groups file."""
+    if raw.empty:
+        return _lookup_frame({}), [*problems, _no_rows(file)], 0
+    texts = {str(column): _texts(raw, column) for column in _data_columns(raw)}
+    area_column, found = _lookup_area_column(raw, file, texts, area_ids, levels.get("area"))
+    problems += found
+    borough, found = _lookup_borough_columns(raw, file, texts, levels.get("borough"))
+    problems += found
+    neighbourhood: tuple[str, str | None] | None = None
+    group_set: _Groups | None = None
+    group_rows = 0
+    if area_column is not None and groups is None:
+        neighbourhood, found = _lookup_neighbourhood_columns(
+            raw, file, texts, levels.get("neighbourhood"), area_column=area_column,
+            borough_column=borough[0] if borough else None,
+        )  # fmt: skip
+        problems += found
+    unusable = _has_fatal(problems) or area_column is None or borough is None
+    if groups is not None:
+        # The groups file is checked even when the lookup is unusable, so both are fixed in one go.
+        group_set, found, group_rows = _load_groups(groups, levels.get("neighbourhood"), texts)
+        problems += found
+        unusable = unusable or group_set is None
+    if unusable:
+        return _lookup_frame({}), problems, group_rows
+    assert area_column is not None and borough is not None
+
+    rows = raw["_source_row"].to_numpy()
+    checker = _RowChecker(file, rows)
+    area = texts[area_column]
+    borough_id = texts[borough[0]]
+    borough_name = texts[borough[1]] if borough[1] is not None else borough_id
+    checker.reject(area == "", "the area code is blank", area_column)
+    checker.reject(borough_id == "", "the borough code is blank", borough[0])
+    ignored = np.zeros(len(raw), dtype=bool)
+    if area_ids is not None:
+        unknown = ~_isin(area, area_ids) & ~checker.rejected
+        problems += _per_value_problems(
+            area, rows, unknown, file, area_column,
+            each="this area is not in the areas file; ignored",
+            summary="{count:,} areas in column '{column}' are not in the areas file (e.g. {examples}); "
+            "their {rows:,} rows are ignored",
+        )  # fmt: skip
+        ignored |= unknown
+    if group_set is None:
+        assert neighbourhood is not None
+        neighbourhood_id = texts[neighbourhood[0]]
+        neighbourhood_name = texts[neighbourhood[1]] if neighbourhood[1] is not None else neighbourhood_id
+        checker.reject(neighbourhood_id == "", "the neighbourhood code is blank", neighbourhood[0])
+        group_row = np.zeros(len(raw), dtype="int64")
+    else:
+        key = texts[group_set.lookup_column]
+        checker.reject(key == "", f"the {group_set.lookup_column} code is blank", group_set.lookup_column)
+        matched = group_set.table.reindex(pd.Index(key, dtype=object))
+        neighbourhood_id = matched["neighbourhood_id"].fillna("").to_numpy(dtype=object)
+        neighbourhood_name = matched["neighbourhood_name"].fillna("").to_numpy(dtype=object)
+        group_row = matched["_row"].fillna(0).to_numpy(dtype="int64")
+        ungrouped = (neighbourhood_id == "") & ~checker.rejected & ~ignored
+        problems += _per_value_problems(
+            key, rows, ungrouped, group_set.file, group_set.key_column,
+            each=f"this {group_set.lookup_column} code of the lookup ({file}) has no neighbourhood in the "
+            f"groups file; its lookup rows are ignored, and areas left without a neighbourhood are assigned "
+            f"to '{UNASSIGNED_ID}'",
+            summary=f"{{count:,}} {group_set.lookup_column} codes of the lookup ({file}) have no neighbourhood "
+            f"in the groups file (e.g. {{examples}}); their {{rows:,}} lookup rows are ignored, and areas left "
+            f"without a neighbourhood are assigned to '{UNASSIGNED_ID}'",
+            row_numbers=False,
+        )  # fmt: skip
+        ignored |= ungrouped
+    neighbourhood_name = np.where(neighbourhood_name == "", neighbourhood_id, neighbourhood_name)
+    borough_name = np.where(borough_name == "", borough_id, borough_name)
+    keep = ~checker.rejected & ~ignored
+    kept = pd.DataFrame(
+        {
+            "area_id": area[keep], "neighbourhood_id": neighbourhood_id[keep],
+            "neighbourhood_name": neighbourhood_name[keep], "borough_id": borough_id[keep],
+            "borough_name": borough_name[keep], "_row": rows[keep], "_group_row": group_row[keep],
+        }
+    )  # fmt: skip
+    problems += checker.problems
+    if neighbourhood is not None:
+        kept, found = _first_names(kept, "neighbourhood", file, neighbourhood[1] or neighbourhood[0])
+        problems += found
+    kept, found = _first_names(kept, "borough", file, borough[1] or borough[0])
+    problems += found
+
+    unique = kept.drop_duplicates(["area_id", "neighbourhood_id", "borough_id"])
+    problems += _area_conflicts(kept, unique, file, area_column)
+    per_area = unique.drop_duplicates("area_id")
+    if neighbourhood is not None:
+        problems += _split_neighbourhoods(per_area, file, neighbourhood[0], group_rows=False)
+    elif group_set is not None:
+        problems += _split_neighbourhoods(per_area, group_set.file, group_set.id_column, group_rows=True)
+    if kept.empty:
+        problems.append(_all_rejected(file))
+    if area_ids is None:
+        return _lookup_frame({name: list(per_area[name]) for name in LOOKUP_COLUMNS}), _sorted(problems), group_rows
+    assigned, missing = _assign_unassigned(per_area, area_ids, file)
+    problems += [dataclasses.replace(problem, column=area_column) for problem in missing]
+    return _lookup_frame(assigned), _sorted(problems), group_rows
+
+
+def _load_groups(
+    path: str | Path, given: tuple[str, str | None] | None, lookup_texts: Mapping[str, np.ndarray]
+) -> tuple[_Groups | None, list[Problem], int]:
+    """The groups file: a ward (or area) code of the lookup -> neighbourhood id and name."""
+    file = str(path)
+    raw, problems = read_any(path)
+    if _has_fatal(problems):
+        return None, problems, 0
+    if given is not None:
+        columns, found = _given_columns(raw, file, given, "the neighbourhood column (--neighbourhood-col)")
+    else:
+        id_column = _named_column(raw, "neighbourhood_id")
+        columns = (id_column, _named_column(raw, "neighbourhood_name")) if id_column else None
+        found = [] if id_column else [_missing_column(file, "neighbourhood_id", _data_columns(raw))]
+    problems += found
+    if columns is None or _has_fatal(found):
+        return None, problems, len(raw)
+    if raw.empty:
+        return None, [*problems, _no_rows(file)], 0
+    texts = {str(column): _texts(raw, column) for column in _data_columns(raw) if column not in columns}
+    key_column, lookup_column = _matching_key(texts, lookup_texts)
+    if key_column is None or lookup_column is None:
+        listed = ", ".join(f"'{column}'" for column in texts) or "none"
+        codes = ", ".join(f"{name} '{_first_value(values)}'" for name, values in list(lookup_texts.items())[:6])
+        problems.append(
+            Problem(
+                file,
+                f"none of the groups file's key columns ({listed}) matches a column of the lookup; the key "
+                f"should hold codes the lookup also has, such as {codes}",
+            )
+        )
+        return None, problems, len(raw)
+
+    rows = raw["_source_row"].to_numpy()
+    checker = _RowChecker(file, rows)
+    key = texts[key_column]
+    neighbourhood_id = _texts(raw, columns[0])
+    neighbourhood_name = _texts(raw, columns[1]) if columns[1] is not None else neighbourhood_id
+    neighbourhood_name = np.where(neighbourhood_name == "", neighbourhood_id, neighbourhood_name)
+    checker.reject(key == "", f"{key_column} is blank", key_column)
+    checker.reject(neighbourhood_id == "", "the neighbourhood id is blank", columns[0])
+    orphan = ~_isin(key, set(lookup_texts[lookup_column])) & ~checker.rejected
+    problems += _per_value_problems(
+        key, rows, orphan, file, key_column,
+        each=f"this code is not in the lookup's column '{lookup_column}'; ignored",
+        summary=f"{{count:,}} codes in column '{{column}}' are not in the lookup's column '{lookup_column}' "
+        "(e.g. {examples}); their {rows:,} rows are ignored",
+    )  # fmt: skip
+    keep = ~checker.rejected & ~orphan
+    kept = pd.DataFrame(
+        {"key": key[keep], "neighbourhood_id": neighbourhood_id[keep],
+         "neighbourhood_name": neighbourhood_name[keep], "_row": rows[keep]}
+    )  # fmt: skip
+    unique = kept.drop_duplicates(["key", "neighbourhood_id"])
+    for index, row in kept[kept.duplicated(["key", "neighbourhood_id"])].iterrows():
+        first = unique.loc[(unique["key"] == row["key"]) & (unique["neighbourhood_id"] == row["neighbourhood_id"])]
+        checker.reject_rows(
+            [int(row["_row"])],
+            f"this code is listed again with the same neighbourhood as row {int(first['_row'].iloc[0])}; "
+            "duplicate ignored",
+            key_column,
+            values=[row["key"]],
+        )
+    for code, group in unique[unique["key"].duplicated(keep=False)].groupby("key", sort=False):
+        listing = ", ".join(f"'{n}' (row {r})" for n, r in zip(group["neighbourhood_id"], group["_row"], strict=True))
+        problems.append(
+            Problem(
+                file,
+                f"{key_column} '{code}' is in more than one neighbourhood: {listing}; "
+                "each code must be in exactly one neighbourhood",
+                row=int(group["_row"].iloc[1]),
+                column=key_column,
+                value=str(code),
+            )
+        )
+    problems += checker.problems
+    unique, found = _first_names(unique, "neighbourhood", file, columns[1] or columns[0])
+    problems += found
+    if unique.empty:
+        problems.append(_all_rejected(file))
+    table = unique.drop_duplicates("key").set_index("key")[["neighbourhood_id", "neighbourhood_name", "_row"]]
+    return _Groups(file, table, key_column, lookup_column, columns[0]), _sorted(problems), len(raw)
+
+
+def _matching_key(
+    texts: Mapping[str, np.ndarray], lookup_texts: Mapping[str, np.ndarray]
+) -> tuple[str | None, str | None]:
+    """The (groups column, lookup column) pair sharing the most codes (same name wins a tie)."""
+    best: tuple[str | None, str | None] = (None, None)
+    best_key = (0, False, 0)
+    lookup_values = {column: set(values) - {""} for column, values in lookup_texts.items()}
+    for column, values in texts.items():
+        mine = set(values) - {""}
+        for lookup_column, theirs in lookup_values.items():
+            hits = len(mine & theirs)
+            key = (hits, _key(column) == _key(lookup_column), -len(theirs))
+            if hits and key > best_key:
+                best, best_key = (column, lookup_column), key
+    return best
+
+
+def _per_value_problems(
+    values: np.ndarray,
+    rows: np.ndarray,
+    mask: np.ndarray,
+    file: str,
+    column: str,
+    *,
+    each: str,
+    summary: str,
+    row_numbers: bool = True,
+) -> list[Problem]:
+    """Non-fatal problems, one per distinct value (at its first row), or one summary when many."""
+    if not mask.any():
+        return []
+    frame = pd.DataFrame({"value": values[mask], "row": rows[mask]})
+    counts = frame.groupby("value", sort=False)["row"].agg(["first", "size"])
+    if len(counts) > _MAX_LISTED:
+        examples = ", ".join(f"'{value}'" for value in counts.index[:5])
+        text = summary.format(count=len(counts), column=column, examples=examples, rows=int(mask.sum()))
+        return [Problem(file, text, column=column, fatal=False)]
+    return [
+        Problem(
+            file,
+            each + (f" ({size} rows)" if size > 1 else ""),
+            row=int(first) if row_numbers else None,
+            column=column,
+            value=str(value),
+            fatal=False,
+        )
+        for value, (first, size) in counts.iterrows()
+    ]
+
+
+def _first_names(kept: pd.DataFrame, level: str, file: str, column: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """One name per id (the first given); each other name is reported once, at its first row."""
+    id_name, name_name = f"{level}_id", f"{level}_name"
+    first = kept.drop_duplicates(id_name).set_index(id_name)[name_name]
+    wanted = kept[id_name].map(first)
+    differs = kept[name_name].to_numpy() != wanted.to_numpy()
+    others = kept[differs].drop_duplicates([id_name, name_name])
+    problems = [
+        Problem(
+            file,
+            f"{level} '{row[id_name]}' is named '{first[row[id_name]]}' on an earlier row; that name is used here too",
+            row=int(row["_row"]),
+            column=column,
+            value=str(row[name_name]),
+            fatal=False,
+        )
+        for _, row in others.iterrows()
+    ]
+    return kept.assign(**{name_name: wanted.to_numpy()}), problems
+
+
+def _area_conflicts(kept: pd.DataFrame, unique: pd.DataFrame, file: str, column: str) -> list[Problem]:
+    """Fatal: an area whose rows put it in two neighbourhoods (or boroughs)."""
+    conflicting = unique.loc[unique["area_id"].duplicated(keep=False), "area_id"].unique()
+    if not len(conflicting):
+        return []
+    rows_of = (
+        kept[kept["area_id"].isin(set(conflicting))]
+        .groupby(["area_id", "neighbourhood_id", "borough_id"], sort=False)["_row"]
+        .apply(list)
+    )
+    problems = []
+    for area_id in conflicting[:_MAX_LISTED]:
+        groups = rows_of.loc[area_id]
+        listing = "; ".join(
+            f"neighbourhood '{n}', borough '{b}' ({_rows_text(r)})" for (n, b), r in groups.items()
+        )
+        problems.append(
+            Problem(
+                file,
+                f"area '{area_id}' is in more than one group ({listing}); an area must be in exactly one "
+                "neighbourhood and borough",
+                row=int(groups.iloc[1][0]),
+                column=column,
+                value=str(area_id),
+            )
+        )
+    if len(conflicting) > _MAX_LISTED:
+        problems.append(
+            Problem(
+                file,
+                f"... and {len(conflicting) - _MAX_LISTED:,} more areas in more than one group "
+                f"({len(conflicting):,} in all): is the neighbourhood column finer than the areas?",
+                column=column,
+            )
+        )
+    return problems
+
+
+def _split_neighbourhoods(per_area: pd.DataFrame, file: str, column: str, *, group_rows: bool) -> list[Problem]:
+    """Fatal: a neighbourhood whose areas lie in more than one borough."""
+    boroughs = per_area.groupby("neighbourhood_id", sort=False)["borough_id"].nunique()
+    problems = []
+    for neighbourhood in boroughs.index[boroughs > 1]:
+        members = per_area[per_area["neighbourhood_id"] == neighbourhood]
+        by_borough = members.groupby("borough_id", sort=False)
+        listing = ", ".join(
+            f"'{borough}' (area{'s' if len(group) > 1 else ''} {_examples_text(list(group['area_id']))})"
+            for borough, group in by_borough
+        )
+        second = members[members["borough_id"] != members["borough_id"].iloc[0]]
+        row = int(members["_group_row"].iloc[0]) if group_rows else int(second["_row"].iloc[0])
+        problems.append(
+            Problem(
+                file,
+                f"neighbourhood '{neighbourhood}' is in {boroughs[neighbourhood]} boroughs: {listing}; "
+                "a neighbourhood must sit inside one borough",
+                row=row or None,
+                column=column,
+                value=str(neighbourhood),
+            )
+        )
+    return problems
+
+
+def _rows_text(rows: Sequence[int]) -> str:
+    shown = ", ".join(str(row) for row in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def _examples_text(values: Sequence[str]) -> str:
+    shown = ", ".join(str(value) for value in values[:3])
+    return shown + (f" and {len(values) - 3} more" if len(values) > 3 else "")
 
 
 # =========================================================================== population
@@ -806,7 +1400,12 @@ def _optional_reach(
 
 
 def load_referrals(
-    path: str | Path, taxonomy: Taxonomy, *, areas: gpd.GeoDataFrame | None = None, crs: str | None = None
+    path: str | Path,
+    taxonomy: Taxonomy,
+    *,
+    areas: gpd.GeoDataFrame | None = None,
+    crs: str | None = None,
+    practices: str | Path | pd.DataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Load referral records (or aggregated counts) from social prescribing.
 
@@ -814,8 +1413,10 @@ def load_referrals(
     ----------
     path
         Table with ``category`` and one origin per row: ``origin_area_id``, or
-        ``latitude``/``longitude``, or ``easting``/``northing``, or point geometry (a
-        row with an area id uses it; other rows use their coordinates). Optional
+        ``latitude``/``longitude``, or ``easting``/``northing``, or point geometry, or
+        ``origin_practice_code`` (the person's GP practice, an ODS code such as
+        ``P84001``; also ``practice_code``). Each row uses the most precise origin it
+        gives: its area id, else its coordinates, else its practice. Optional
         ``referral_id``, ``date`` (``YYYY-MM-DD`` or ``YYYY-MM``), ``community``,
         ``asset_id`` and ``count`` (whole number >= 1, default 1).
     taxonomy
@@ -824,29 +1425,54 @@ def load_referrals(
         When given, an ``origin_area_id`` that is not one of its ids rejects the row.
     crs
         CRS of the geometry when the file does not say.
+    practices
+        The GP practice file (see :func:`load_practices`) or a table it returned;
+        needed when rows give only a practice code. Such a row takes the practice's
+        area, else its point (placed in an area later, like other coordinates). An
+        unknown code, or a practice with neither area nor point, rejects the row.
 
     Returns
     -------
     referrals, problems
-        See :mod:`coverage_map.model`; ``referral_id`` and any other column are dropped.
-        Problems never carry a referral's id, coordinates, date or origin area.
+        See :mod:`coverage_map.model` (``_coords`` is ``practice`` for rows placed
+        through their practice); ``referral_id`` and any other column are dropped.
+        Problems never carry a referral's id, coordinates, date or origin area (a
+        practice code is public and may be shown). Problems of a practice file given as
+        a path are included.
     """
-    return _load_referrals(path, taxonomy, area_ids=_area_ids(areas) if areas is not None else None, crs=crs)
+    area_ids = _area_ids(areas) if areas is not None else None
+    problems: list[Problem] = []
+    table: pd.DataFrame | None = None
+    practices_file: str | None = None
+    if isinstance(practices, pd.DataFrame):
+        table, practices_file = practices, "the practices table"
+    elif practices is not None:
+        table, problems = _load_practices(practices, area_ids, crs=crs)
+        practices_file = str(practices)
+        if _has_fatal(problems):
+            table = None
+    frame, found = _load_referrals(
+        path, taxonomy, area_ids=area_ids, crs=crs, practices=table, practices_file=practices_file
+    )
+    return frame, problems + found
 
 
 def _load_referrals(
-    path: str | Path, taxonomy: Taxonomy, *, area_ids: Sequence[str] | None, crs: str | None
+    path: str | Path,
+    taxonomy: Taxonomy,
+    *,
+    area_ids: Sequence[str] | None,
+    crs: str | None,
+    practices: pd.DataFrame | None = None,
+    practices_file: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     file = str(path)
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _referrals_frame(None), problems
     columns, column_problems = _require(raw, file, ("category",))
-    columns.update(
-        _find_columns(
-            raw, ("origin_area_id", "referral_id", "date", "community", "asset_id", "count", *_LOCATION_COLUMNS)
-        )
-    )
+    optional = ("origin_area_id", "origin_practice_code", "referral_id", "date", "community", "asset_id", "count")
+    columns.update(_find_columns(raw, (*optional, *_LOCATION_COLUMNS)))
     location_problems = _location_columns(raw, file, columns, what="a referral's origin", area_column=True)
     problems += column_problems + location_problems
     if column_problems or location_problems:
@@ -855,6 +1481,24 @@ def _load_referrals(
         return _referrals_frame(None), [*problems, _no_rows(file)]
 
     rows = raw["_source_row"].to_numpy()
+    origin = _optional_text(raw, columns, "origin_area_id")
+    by_area = np.array([value is not None for value in origin], dtype=bool)
+    practice = _optional_text(raw, columns, "origin_practice_code")
+    by_practice = (
+        ~by_area & ~_coordinates_given(raw, columns) & np.array([value is not None for value in practice], dtype=bool)
+    )
+    if by_practice.any() and practices is None and practices_file is None:
+        needing = int(by_practice.sum())
+        problems.append(
+            Problem(
+                file,
+                f"{needing:,} row{'s give' if needing != 1 else ' gives'} only an origin practice code; give the GP "
+                "practice file (--practices FILE, or practices= in Python) so their origins can be found",
+                column=columns["origin_practice_code"],
+            )
+        )
+        return _referrals_frame(None), problems
+
     checker = _RowChecker(file, rows, private=True)
     category = _single_labels(
         checker, _texts(raw, columns["category"]), taxonomy.categories, columns["category"], required=True
@@ -869,9 +1513,7 @@ def _load_referrals(
     count = _referral_counts(checker, raw, columns)
     dates = _referral_dates(checker, raw, columns)
     asset_id = _optional_text(raw, columns, "asset_id")
-    origin = _optional_text(raw, columns, "origin_area_id")
-    by_area = np.array([value is not None for value in origin], dtype=bool)
-    if area_ids is not None:
+    if area_ids is not None and "origin_area_id" in columns:
         unknown = by_area & ~_isin(origin, area_ids)
         checker.reject(
             unknown,
@@ -879,15 +1521,22 @@ def _load_referrals(
             columns["origin_area_id"],
             values=origin,
         )
-    x, y, how = _locate(checker, raw, columns, private=True, what="referral", skip=by_area)
+    x, y, how = _locate(checker, raw, columns, private=True, what="referral", skip=by_area | by_practice)
     how = np.where(by_area, "area", how)
+    # practices is None here only when its file was unusable: that is already fatal.
+    if by_practice.any() and practices is not None:
+        origin, x, y, how = _practice_origins(
+            checker, by_practice, practice, practices, practices_file or "the practices file",
+            columns["origin_practice_code"], origin=origin, x=x, y=y, how=how,
+        )  # fmt: skip
     _reject_repeated_ids(checker, raw, columns)
 
     keep = ~checker.rejected
     problems += checker.problems
     if not keep.any():
         problems.append(_all_rejected(file))
-    located = ~by_area & keep
+    from_area = np.array([value is not None for value in origin], dtype=bool)
+    located = ~from_area & keep
     geometry = np.full(len(raw), None, dtype=object)
     geometry[located] = shapely.points(x[located], y[located])
     values = {
@@ -896,6 +1545,66 @@ def _load_referrals(
         "_coords": how[keep], "_source_row": rows[keep],
     }  # fmt: skip
     return _referrals_frame(values), _sorted(problems)
+
+
+def _practice_origins(
+    checker: _RowChecker,
+    by_practice: np.ndarray,
+    practice: np.ndarray,
+    practices: pd.DataFrame,
+    practices_file: str,
+    column: str,
+    *,
+    origin: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    how: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Origins of the rows keyed by a practice code: the practice's area, else its point."""
+    positions = np.flatnonzero(by_practice)
+    found = practices_logic.practice_origins(list(practice[positions]), practices)
+    origin, x, y, how = origin.copy(), x.copy(), y.copy(), how.copy()
+    for status, message, what in (
+        (
+            practices_logic.UNKNOWN,
+            f"origin_practice_code is not in the practices file ({practices_file})",
+            ("practice code", "practice codes", f"not in the practices file ({practices_file})"),
+        ),
+        (
+            practices_logic.NO_LOCATION,
+            (
+                f"this practice has neither coordinates nor an area in the practices file ({practices_file}), "
+                "so the referral cannot be placed"
+            ),
+            ("practice", "practices", f"with neither coordinates nor an area in the practices file ({practices_file})"),
+        ),
+    ):
+        failed = found.status == status
+        if not failed.any():
+            continue
+        checker.reject_rows(positions[failed], message, column, values=found.codes[failed], positions=True, public=True)
+        # One line naming the practices, so a long list of rejected rows reads as a handful of practices.
+        codes = list(dict.fromkeys(found.codes[failed]))
+        shown = ", ".join(codes[:_MAX_LISTED])
+        if len(codes) > _MAX_LISTED:
+            shown += f" and {len(codes) - _MAX_LISTED} more"
+        rows = int(failed.sum())
+        checker.problems.append(
+            Problem(
+                checker.file,
+                f"{len(codes):,} {what[0] if len(codes) == 1 else what[1]} {what[2]} "
+                f"{'is' if len(codes) == 1 else 'are'} used by {rows:,} referral row{'s' if rows != 1 else ''}, "
+                f"which {'were' if rows != 1 else 'was'} rejected: {shown}",
+                column=column,
+                fatal=False,
+            )
+        )
+    by_area = found.status == practices_logic.AREA
+    by_point = found.status == practices_logic.POINT
+    origin[positions[by_area]] = found.area_id[by_area]
+    x[positions[by_point]], y[positions[by_point]] = found.x[by_point], found.y[by_point]
+    how[positions[by_area | by_point]] = "practice"
+    return origin, x, y, how
 
 
 def _referrals_frame(values: Mapping[str, np.ndarray] | None) -> gpd.GeoDataFrame:
@@ -1002,6 +1711,168 @@ def _single_labels(
     return resolved
 
 
+# =========================================================================== practices
+
+
+def load_practices(
+    path: str | Path, *, areas: gpd.GeoDataFrame | None = None, crs: str | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Load GP practices, so referrals keyed by a practice code can be placed.
+
+    Parameters
+    ----------
+    path
+        Table with a practice code column (``practice_code``, ``organisation_code``,
+        ``ods_code`` or ``code``) and, for each practice, an area column (``area_id``,
+        ``area_code`` or an ONS code column such as ``lsoa21cd``) or coordinates
+        (``latitude``/``longitude``, ``lat``/``lon``, ``easting``/``northing`` or point
+        geometry). NHS ``epraccur`` extracts with added ``lat``/``lon`` work as they are.
+    areas
+        When given, the area column is the one whose values best match the areas' ids,
+        and a practice whose area is not one of them falls back to its coordinates.
+    crs
+        CRS of the geometry when the file does not say.
+
+    Returns
+    -------
+    practices, problems
+        ``practice_code`` (upper case, no spaces), ``area_id`` (NA when none), ``x``,
+        ``y`` (EPSG:27700, NaN when none), ``_source_row``. A practice without a usable
+        location is kept (a referral that uses it is reported); a blank code rejects the
+        row; duplicate codes and a file without code or location columns are fatal.
+    """
+    return _load_practices(path, _area_ids(areas) if areas is not None else None, crs=crs)
+
+
+def _load_practices(
+    path: str | Path, area_ids: Sequence[str] | None, *, crs: str | None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    file = str(path)
+    raw, problems = read_any(path, crs=crs)
+    if _has_fatal(problems):
+        return _practices_frame({}), problems
+    data_columns = _data_columns(raw)
+    code_column = practices_logic.code_column(data_columns)
+    if code_column is None:
+        guess = _closest(list(practices_logic.PRACTICE_CODE_COLUMNS), data_columns)
+        hint = f"; found '{guess}' — is that it?" if guess else f"; the columns are: {', '.join(data_columns)}"
+        problems.append(
+            Problem(
+                file,
+                "cannot find the practice code column: expected one of "
+                + ", ".join(f"'{name}'" for name in practices_logic.PRACTICE_CODE_COLUMNS)
+                + hint,
+                column="practice_code",
+            )
+        )
+    location = _find_columns(raw, _LOCATION_COLUMNS)
+    candidates = practices_logic.area_column_candidates(data_columns, exclude=[code_column or ""])
+    texts = {str(column): _texts(raw, column) for column in candidates}
+    area_column = None
+    if candidates:
+        area_column = (
+            _best_matching_column(texts, candidates, set(area_ids))[0] if area_ids is not None else candidates[0]
+        )
+    has_points = ("latitude" in location and "longitude" in location) or (
+        "easting" in location and "northing" in location
+    ) or isinstance(raw, gpd.GeoDataFrame)
+    if area_column is None and candidates and not has_points:
+        problems.append(
+            Problem(
+                file,
+                f"no area column matches the areas' ids (tried {', '.join(map(str, candidates))}), and there are "
+                "no coordinates: practices cannot be placed",
+            )
+        )
+    elif area_column is None and candidates:
+        problems.append(
+            Problem(
+                file,
+                f"no area column matches the areas' ids (tried {', '.join(map(str, candidates))}); practices are "
+                "placed by their coordinates",
+                fatal=False,
+            )
+        )
+    elif area_column is None:
+        problems += _location_columns(raw, file, location, what="a practice's location")
+    else:
+        problems += [p for p in _location_columns(raw, file, location, what="") if p.column is not None]
+    if _has_fatal(problems):
+        return _practices_frame({}), problems
+    if raw.empty:
+        return _practices_frame({}), [*problems, _no_rows(file)]
+    assert code_column is not None
+
+    rows = raw["_source_row"].to_numpy()
+    checker = _RowChecker(file, rows)
+    codes = np.array([practices_logic.normalise_code(code) for code in _texts(raw, code_column)], dtype=object)
+    checker.reject(codes == "", "the practice code is blank", code_column)
+    problems += _duplicate_problems(codes, rows, file, column=code_column, what="practice code")
+    area = texts[area_column] if area_column is not None else np.full(len(raw), "", dtype=object)
+    if area_column is not None and area_ids is not None:
+        unknown = (area != "") & ~_isin(area, area_ids) & ~checker.rejected
+        for i in np.flatnonzero(unknown):
+            problems.append(
+                Problem(
+                    file,
+                    "this practice's area is not in the areas file; its coordinates are used if it has any",
+                    row=int(rows[i]),
+                    column=area_column,
+                    value=str(area[i]),
+                    fatal=False,
+                )
+            )
+        area = np.where(unknown, "", area)
+    # Coordinates that cannot be used leave the practice without a point, but keep it:
+    # the referrals that use it are rejected and name the practice.
+    spots = _RowChecker(file, rows)
+    given = _coordinates_given(raw, location)
+    x, y, how = _locate(spots, raw, location, private=False, what="practice", skip=~given)
+    usable = (how != "") & ~spots.rejected
+    problems += [
+        dataclasses.replace(problem, message=problem.message + "; the practice has no usable point")
+        for problem in spots.problems
+    ]
+
+    keep = ~checker.rejected
+    problems += checker.problems
+    values = {
+        "practice_code": codes[keep],
+        "area_id": np.array([value or None for value in area], dtype=object)[keep],
+        "x": np.where(usable, x, np.nan)[keep],
+        "y": np.where(usable, y, np.nan)[keep],
+        "_source_row": rows[keep],
+    }
+    return _practices_frame(values), _sorted(problems)
+
+
+def _practices_frame(values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    def get(name: str) -> list[object]:
+        return list(values.get(name, []))
+
+    return pd.DataFrame(
+        {
+            "practice_code": pd.Series(get("practice_code"), dtype="str"),
+            "area_id": pd.Series(pd.array(get("area_id"), dtype="string")),
+            "x": pd.Series(get("x"), dtype="float64"),
+            "y": pd.Series(get("y"), dtype="float64"),
+            "_source_row": pd.Series(get("_source_row"), dtype="int64"),
+        }
+    )[list(practices_logic.PRACTICE_COLUMNS)]
+
+
+def _coordinates_given(raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
+    """Rows with any coordinate cell filled in, or a geometry."""
+    given = np.zeros(len(raw), dtype=bool)
+    for name in _LOCATION_COLUMNS:
+        if name in columns:
+            given |= _texts(raw, columns[name]) != ""
+    if isinstance(raw, gpd.GeoDataFrame):
+        shapes = raw.geometry.to_numpy()
+        given |= ~shapely.is_missing(shapes) & ~shapely.is_empty(shapes)
+    return given
+
+
 # =========================================================================== load_inputs
 
 
@@ -1016,6 +1887,9 @@ def load_inputs(
     area_id_col: str | None = None,
     area_name_col: str | None = None,
     crs: str | None = None,
+    lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
+    groups: str | Path | None = None,
+    practices: str | Path | None = None,
 ) -> Inputs:
     """Load and validate every input, reporting the problems of all files at once.
 
@@ -1033,6 +1907,12 @@ def load_inputs(
         Override the detected area id and name columns.
     crs
         CRS of files that do not say theirs (CSV with WKT geometry, shapefile without .prj).
+    lookup_levels, groups
+        How to read an ONS-style lookup, and a second table grouping its wards (or
+        areas) into neighbourhoods (see :func:`load_lookup`).
+    practices
+        GP practice file, for referrals keyed by ``origin_practice_code`` (see
+        :func:`load_practices`).
 
     Returns
     -------
@@ -1057,9 +1937,25 @@ def load_inputs(
 
     lookup_frame = population_frame = referral_frame = None
     if lookup is not None:
-        lookup_frame, found = _load_lookup(lookup, area_ids)
+        lookup_frame, found, group_rows = _load_lookup(
+            lookup, area_ids, lookup_levels=lookup_levels, groups=groups
+        )
         problems += found
         sources.append(SourceInfo("lookup", str(lookup), len(lookup_frame)))
+        if groups is not None:
+            sources.append(SourceInfo("groups", str(groups), group_rows))
+    elif groups is not None or lookup_levels is not None:
+        option = "groups (--groups)" if groups is not None else "lookup_levels (--neighbourhood-col, --borough-col)"
+        problems.append(
+            Problem(str(groups or "lookup"), f"{option} needs a lookup (--lookup) saying which borough each area is in")
+        )
+    practice_frame = None
+    if practices is not None:
+        practice_frame, found = _load_practices(practices, area_ids, crs=crs)
+        problems += found
+        sources.append(SourceInfo("practices", str(practices), len(practice_frame)))
+        if _has_fatal(found):
+            practice_frame = None  # unusable: referrals are checked without it, not against it
     asset_frame = _assets_frame(None, {})
     if vocabulary is not None:
         asset_frame, found = load_assets(assets, vocabulary, crs=crs)
@@ -1070,7 +1966,10 @@ def load_inputs(
             problems += found
             sources.append(SourceInfo("population", str(population), len(population_frame)))
         if referrals is not None:
-            referral_frame, found = _load_referrals(referrals, vocabulary, area_ids=area_ids, crs=crs)
+            referral_frame, found = _load_referrals(
+                referrals, vocabulary, area_ids=area_ids, crs=crs, practices=practice_frame,
+                practices_file=str(practices) if practices is not None else None,
+            )  # fmt: skip
             problems += found
             sources.append(SourceInfo("referrals", str(referrals), len(referral_frame)))
 
@@ -1371,10 +2270,10 @@ def _location_columns(
         ("latitude" in columns and "longitude" in columns)
         or ("easting" in columns and "northing" in columns)
         or has_geometry
-        or (area_column and "origin_area_id" in columns)
+        or (area_column and ("origin_area_id" in columns or "origin_practice_code" in columns))
     )
     if not any_way and not problems:
-        ways = "'origin_area_id', " if area_column else ""
+        ways = "'origin_area_id', 'origin_practice_code' (with a practice file), " if area_column else ""
         problems.append(
             Problem(
                 file,
@@ -1387,7 +2286,7 @@ def _location_columns(
 
 
 def _closest_location_hint(columns: Sequence[str], area_column: bool) -> str:
-    wanted = [*(["origin_area_id"] if area_column else []), *_LOCATION_COLUMNS]
+    wanted = [*(["origin_area_id", "origin_practice_code"] if area_column else []), *_LOCATION_COLUMNS]
     guess = _closest(wanted, columns)
     return (
         f"; found '{guess}' — is that one of them?" if guess else f"; the columns are: {', '.join(map(str, columns))}"
