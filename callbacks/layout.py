@@ -22,10 +22,12 @@ from coverage_map.taxonomy import display_name
 from .download_map import download_components
 from .settings import Settings
 from .state import ALL, LEVEL_NAMES, Choices, ViewState, default_state
-from .uploads import ALLOWED_SUFFIXES, REQUIRED, ROLE_NAMES, ROLES
+from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES
 from .views import AreaDetails
 
 PLACEHOLDER = "Click an area on the map, or a row of the gap table, to see its details here."
+#: How often the dataset picker checks the workspace for datasets published elsewhere.
+REFRESH_MS = 30_000
 
 
 # --------------------------------------------------------------------------- options
@@ -77,6 +79,9 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="data-token", storage_type="session"),
             dcc.Store(id="upload-token", storage_type="session"),
+            dcc.Store(id="upload-saved"),
+            dcc.Store(id="dataset-version"),
+            dcc.Interval(id="dataset-refresh", interval=REFRESH_MS),
             dcc.Store(id="selected-area", data=None),
             dcc.Download(id="gap-table-download"),
             _header(dataset),
@@ -248,6 +253,8 @@ def organisation_columns() -> list[dict[str, object]]:
         {"field": "referrals_per_month", "headerName": "Referrals / month", "width": 150, **_NUMBER},
         {"field": "pressure", "headerName": "Pressure", "width": 120, **_NUMBER, "sort": "desc"},
         {"field": "accepting_referrals", "headerName": "Accepting", "width": 120},
+        {"field": "verified", "headerName": "Last verified", "width": 210,
+         "headerTooltip": "When the directory entry was last checked; flagged when over 12 months ago"},
     ]
 
 
@@ -310,7 +317,8 @@ def _organisations_tab() -> html.Div:
                 "org-table",
                 organisation_columns(),
                 getRowId="params.data.asset_id",
-                rowClassRules={"over-capacity": {"function": "params.data.over_capacity"}},
+                rowClassRules={"over-capacity": {"function": "params.data.over_capacity"},
+                               "stale-record": {"function": "params.data.stale"}},
             ),
         ]
     )
@@ -318,6 +326,7 @@ def _organisations_tab() -> html.Div:
 
 def _upload_tab(settings: Settings) -> html.Div:
     limit = settings.max_upload_bytes / 2**20
+    total = settings.max_upload_total_bytes / 2**20
     boxes = []
     for role in ROLES:
         required = role in REQUIRED
@@ -343,23 +352,45 @@ def _upload_tab(settings: Settings) -> html.Div:
         )
     return html.Div(
         [
+            _field(
+                "Dataset shown",
+                dbc.InputGroup(
+                    [
+                        dbc.Select(id="dataset-select", options=[], value=DEFAULT_CHOICE),
+                        dbc.Button("Publish", id="dataset-publish", color="primary", outline=True, disabled=True,
+                                   title="Let everyone using this dashboard choose this dataset"),
+                    ],
+                    size="sm",
+                ),
+                html.Div(
+                    [
+                        html.Div("Published datasets, and your own private ones. Yours stay private to this "
+                                 "browser tab until you publish them.", className="form-text small"),
+                        html.Div(id="publish-status", className="mt-1"),
+                    ]
+                ),
+                label_for="dataset-select",
+            ),
             html.P(
                 [
-                    "Load your own files: the same ones the command line takes (see the data format guide). "
-                    "Files stay private to this browser tab's session and are checked before use: every problem "
-                    "is listed with its file, row and column. ",
-                    f"Each file may be up to {limit:g} MB. Accepted: {', '.join(ALLOWED_SUFFIXES)} "
-                    "(zip a shapefile with its .dbf, .shx and .prj).",
+                    "Upload your own files: the same ones the command line takes (see the data format guide). "
+                    "They are checked before anything is saved: every problem is listed with its file, row and "
+                    "column. A saved dataset is private to this browser tab until you publish it. ",
+                    f"Each file may be up to {limit:g} MB, {total:g} MB together. Accepted: "
+                    f"{', '.join(ALLOWED_SUFFIXES)} (zip a shapefile with its .dbf, .shx and .prj).",
                 ],
                 className="small py-2 mb-1",
             ),
             dbc.Row(boxes, className="g-2"),
             html.Div(
                 [
-                    dbc.Button("Check and load my data", id="upload-load", color="primary", className="me-2"),
-                    dbc.Button("Back to the demo data", id="upload-reset", color="secondary", outline=True),
+                    dbc.Label("Name", html_for="upload-name", className="small mb-0 me-2"),
+                    dbc.Input(id="upload-name", placeholder=DEFAULT_NAME, value=DEFAULT_NAME, maxLength=100,
+                              size="sm", className="me-2", style={"maxWidth": "16rem"}),
+                    dbc.Button("Check and save my data", id="upload-load", color="primary", className="me-2"),
+                    dbc.Button("Back to the default data", id="upload-reset", color="secondary", outline=True),
                 ],
-                className="my-2",
+                className="my-2 d-flex align-items-center",
             ),
             dcc.Loading(html.Div(id="upload-report"), type="dot"),
         ]
@@ -447,7 +478,10 @@ def render_details(details: AreaDetails | None) -> list[object]:
                     html.Li(
                         [html.Strong(asset.name), html.Br(),
                          html.Span(f"Reach: {asset.reach} · accepting referrals: {asset.accepting}"
-                                   + (" · based here" if asset.located_here else ""), className="text-muted")],
+                                   + (" · based here" if asset.located_here else ""), className="text-muted"),
+                         *([html.Br(), html.Span(f"Provision last verified: {asset.verified}",
+                                                 className="text-warning-emphasis" if asset.stale else "text-muted")]
+                           if asset.verified else [])],
                         className="mb-1",
                     )
                     for asset in details.assets
@@ -458,6 +492,16 @@ def render_details(details: AreaDetails | None) -> list[object]:
     else:
         sections.append(html.P("None.", className="small text-danger mb-1"))
     sections.append(html.P(f"{details.assets_total} services of any kind reach this area.", className="small text-muted"))
+    if details.freshness is not None and details.freshness.total:
+        fresh = details.freshness
+        sections.append(
+            html.P(
+                [f"Directory freshness: {fresh.sentence('services reaching this area')}",
+                 " A gap here may be a data gap." if fresh.not_recent else ""],
+                className="small " + ("text-warning-emphasis" if fresh.not_recent else "text-muted"),
+                id="area-freshness",
+            )
+        )  # fmt: skip
     if details.trend is not None:
         sections.append(
             dcc.Graph(figure=details.trend, config={"displayModeBar": False}, className="trend-graph",

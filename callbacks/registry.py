@@ -1,27 +1,35 @@
-"""Read-only data shared by every request: the default data set and uploaded ones by token.
+"""Read-only data shared by every request: the default data set and workspace datasets.
 
 Only immutable, derived data is memoised here (data sets, simplified boundaries, asset
 points). Nothing about a visitor's view is stored on the server: that lives in the
-browser (URL and ``dcc.Store``). An uploaded data set is found by its session token and
-rebuilt from disk by whichever worker first needs it.
+browser (URL and ``dcc.Store``). A dataset chosen from the workspace
+(:class:`callbacks.uploads.Choice`) is loaded by whichever worker first needs it and kept
+per (name, version); versions never change, and who may see them is re-checked whenever
+the workspace's version token changes (something was added, published or removed).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import pandas as pd
+import sqlalchemy as sa
 
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
+from coverage_map.errors import CoverageMapError
 from coverage_map.figures import units_geojson
+from coverage_map.workspace import Workspace, open_workspace
 
 from . import uploads
 from .settings import Settings
 
 DEFAULT_KEY = "default"
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,12 @@ class Loaded:
 
 
 class Registry:
-    """Data sets by session token, plus memoised boundaries and asset points (all read-only)."""
+    """The default data set and workspace datasets by (name, version), plus memoised boundaries
+    and asset points (all read-only)."""
 
-    def __init__(self, default: Dataset, settings: Settings, *, max_uploaded: int = 4) -> None:
+    def __init__(
+        self, default: Dataset, settings: Settings, *, max_uploaded: int = 4, workspace: Workspace | None = None
+    ) -> None:
         self.default = default
         self.settings = settings
         self._max_uploaded = max_uploaded
@@ -44,38 +55,93 @@ class Registry:
         self._derived: dict[tuple[str, ...], object] = {}
         self._lock = threading.RLock()
         self._loading: dict[str, threading.Lock] = {}
+        self._workspace = workspace
+        self._generation: str | None = None
+        self._visible: set[tuple[str, str | None]] = set()
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace uploads are saved to, opened on first use (so after gunicorn forks)."""
+        with self._lock:
+            if self._workspace is None:
+                self._workspace = open_workspace(self.settings.workspace)
+            return self._workspace
 
     def get(self, token: object) -> Loaded:
-        """The data set of a session token; the default one for no token or an unknown one."""
-        if not uploads.is_token(token):
+        """The dataset a ``data-token`` store names; the default one when it names none, or one
+        that this session may not (or no longer) see."""
+        choice = uploads.Choice.parse(token)
+        if choice is None:
             return Loaded(DEFAULT_KEY, self.default, uploaded=False)
-        assert isinstance(token, str)
-        with self._lock:
-            if token in self._uploaded:
-                self._uploaded.move_to_end(token)
-                return Loaded(token, self._uploaded[token], uploaded=True)
-            gate = self._loading.setdefault(token, threading.Lock())
-        with gate:  # one worker thread loads a token; others wait for it
-            with self._lock:
-                if token in self._uploaded:
-                    return Loaded(token, self._uploaded[token], uploaded=True)
-            try:
-                dataset = uploads.load_session(self.settings.data_dir, token)
-            except Exception:  # noqa: BLE001 - a broken or expired upload falls back to the default data
-                return Loaded(DEFAULT_KEY, self.default, uploaded=False)
-            self.remember(token, dataset)
-            return Loaded(token, dataset, uploaded=True)
+        try:
+            return Loaded(choice.key, self.dataset(choice), uploaded=True)
+        except (CoverageMapError, sa.exc.SQLAlchemyError, OSError) as error:
+            _LOG.warning("showing the default data instead of a workspace dataset: %s", error)
+            return Loaded(DEFAULT_KEY, self.default, uploaded=False)
 
-    def remember(self, token: str, dataset: Dataset) -> None:
-        """Keep a freshly loaded upload (the least recently used one is dropped when full)."""
+    def dataset(self, choice: uploads.Choice) -> Dataset:
+        """The :class:`Dataset` of a workspace version, if ``choice.owner`` may see it.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            The version does not exist, or is another session's private dataset.
+        """
+        workspace = self.workspace
+        generation = workspace.version_token()
+        owner = None if choice.owner is None else hashlib.sha256(choice.owner.encode()).hexdigest()
         with self._lock:
-            self._uploaded[token] = dataset
-            self._uploaded.move_to_end(token)
+            if generation != self._generation:  # something was added, published or removed
+                self._generation = generation
+                self._visible.clear()
+            seen = (choice.key, owner) in self._visible
+        if not seen:
+            try:
+                workspace.ref(choice.name, choice.version, owner=choice.owner)
+            except CoverageMapError:
+                if not self._exists(workspace, choice):  # removed: free its memory
+                    self._forget(choice.key)
+                raise
+            with self._lock:
+                self._visible.add((choice.key, owner))
+        with self._lock:
+            if choice.key in self._uploaded:
+                self._uploaded.move_to_end(choice.key)
+                return self._uploaded[choice.key]
+            gate = self._loading.setdefault(choice.key, threading.Lock())
+        with gate:  # one thread loads a version; others wait for it
+            with self._lock:
+                if choice.key in self._uploaded:
+                    return self._uploaded[choice.key]
+            inputs = workspace.load(choice.name, choice.version, owner=choice.owner)
+            dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
+                                          threshold_km=self.default.threshold_km)  # fmt: skip
+            self.remember(choice.key, dataset)
+            return dataset
+
+    def remember(self, key: str, dataset: Dataset) -> None:
+        """Keep a freshly loaded dataset (the least recently used one is dropped when full)."""
+        with self._lock:
+            self._uploaded[key] = dataset
+            self._uploaded.move_to_end(key)
             while len(self._uploaded) > self._max_uploaded:
                 old, _ = self._uploaded.popitem(last=False)
                 self._derived = {k: v for k, v in self._derived.items() if k[0] != old}
 
-    def _memo(self, key: tuple[str, ...], build):  # noqa: ANN001, ANN202
+    @staticmethod
+    def _exists(workspace: Workspace, choice: uploads.Choice) -> bool:
+        try:
+            workspace.ref(choice.name, choice.version, include_private=True)
+        except CoverageMapError:
+            return False
+        return True
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._uploaded.pop(key, None)
+            self._derived = {k: v for k, v in self._derived.items() if k[0] != key}
+
+    def _memo(self, key: tuple[str, ...], build):
         with self._lock:
             if key in self._derived:
                 return self._derived[key]

@@ -20,11 +20,15 @@ names the data files relative to itself::
     basemap = "white-bg"           # or "carto-positron", or "https://tiles.example/{z}/{x}/{y}.png"
 
     [server]
-    max_upload_mb = 50
+    max_upload_mb = 50             # per file
+    max_upload_total_mb = 100      # per upload (all files together)
+    workspace = "workspace.gpkg"   # optional: where uploads are saved (default: the environment's)
 
 Environment variables win over the file: ``COVERAGE_MAP_BASEMAP``,
-``COVERAGE_MAP_DATA_DIR`` (where uploads are kept, default ``instance/uploads``) and
-``COVERAGE_MAP_MAX_UPLOAD_MB``.
+``COVERAGE_MAP_DATA_DIR`` (scratch folder for uploads, default ``instance/uploads``),
+``COVERAGE_MAP_MAX_UPLOAD_MB`` and ``COVERAGE_MAP_MAX_UPLOAD_TOTAL_MB``. Uploads are saved in
+the dataset workspace (:func:`coverage_map.workspace.open_workspace`: ``COVERAGE_MAP_DATABASE_URL``
+or ``workspace.gpkg`` in ``COVERAGE_MAP_DATA_DIR``) unless ``workspace`` names another.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 from coverage_map.config import DEFAULT_THRESHOLD_KM, PROJECT_DIR
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.upload_safety import UploadLimits
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 OPTION_KEYS = ("area_id_col", "area_name_col", "crs")
@@ -46,8 +51,10 @@ CONFIG_ENV = "COVERAGE_MAP_CONFIG"
 BASEMAP_ENV = "COVERAGE_MAP_BASEMAP"
 DATA_DIR_ENV = "COVERAGE_MAP_DATA_DIR"
 MAX_UPLOAD_ENV = "COVERAGE_MAP_MAX_UPLOAD_MB"
+MAX_UPLOAD_TOTAL_ENV = "COVERAGE_MAP_MAX_UPLOAD_TOTAL_MB"
 DEFAULT_DATA_DIR = PROJECT_DIR / "instance" / "uploads"
 DEFAULT_MAX_UPLOAD_MB = 50.0
+DEFAULT_MAX_UPLOAD_TOTAL_MB = 100.0
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,23 @@ class Settings:
     basemap: str | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * 1024 * 1024)
+    max_upload_total_bytes: int = int(DEFAULT_MAX_UPLOAD_TOTAL_MB * 1024 * 1024)
+    #: Workspace URL or GeoPackage path for uploads; None = the environment's (``open_workspace()``).
+    workspace: str | None = None
 
     @property
     def uses_demo(self) -> bool:
         return self.data_paths is None
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        """Per-file and per-upload limits (a zip may unpack to 10 times the per-file limit)."""
+        return UploadLimits.from_sizes(self.max_upload_bytes, self.max_upload_total_bytes)
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Flask's ``MAX_CONTENT_LENGTH``: one whole upload, base64-encoded (4/3), plus 1 MB of JSON."""
+        return self.upload_limits.per_upload * 4 // 3 + 2**20
 
     def load_dataset(self) -> Dataset:
         """The data set these settings name (the synthetic demo when none is named)."""
@@ -108,6 +128,12 @@ def read_config(path: str | Path) -> dict[str, object]:
     server = _table(document, "server", path)
     if "max_upload_mb" in server:
         result["max_upload_bytes"] = int(_positive(server["max_upload_mb"], "[server] max_upload_mb", path) * 2**20)
+    if "max_upload_total_mb" in server:
+        total = _positive(server["max_upload_total_mb"], "[server] max_upload_total_mb", path)
+        result["max_upload_total_bytes"] = int(total * 2**20)
+    if server.get("workspace"):
+        workspace = str(server["workspace"])
+        result["workspace"] = workspace if "://" in workspace else str((base / workspace).resolve())
     if server.get("data_dir"):
         result["data_dir"] = (base / str(server["data_dir"])).resolve()
     return result
@@ -173,3 +199,6 @@ def _apply_env(values: dict[str, object], environ: Mapping[str, str]) -> None:
         values["data_dir"] = Path(environ[DATA_DIR_ENV].strip()).resolve()
     if environ.get(MAX_UPLOAD_ENV, "").strip():
         values["max_upload_bytes"] = int(_positive(environ[MAX_UPLOAD_ENV], MAX_UPLOAD_ENV, "environment") * 2**20)
+    if environ.get(MAX_UPLOAD_TOTAL_ENV, "").strip():
+        total = _positive(environ[MAX_UPLOAD_TOTAL_ENV], MAX_UPLOAD_TOTAL_ENV, "environment")
+        values["max_upload_total_bytes"] = int(total * 2**20)

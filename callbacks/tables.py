@@ -70,4 +70,8 @@ def fill_organisations(borough: str, token: str | None) -> tuple[object, ...]:
     state = ViewState(level=loaded.dataset.levels[0], category=loaded.dataset.categories[0], borough=borough or ALL)
     rows = organisation_rows(loaded.dataset, state)
     over = sum(1 for row in rows if row["over_capacity"])
-    return rows, f"{over:,} of {len(rows):,} organisations shown are over capacity."
+    summary = f"{over:,} of {len(rows):,} organisations shown are over capacity."
+    if any(row["verified"] for row in rows):  # the directory records when entries were verified
+        stale = sum(1 for row in rows if row["stale"])
+        summary += f" {stale:,} were last verified over 12 months ago (or never): check them before trusting a gap."
+    return rows, summary

@@ -1,90 +1,220 @@
-"""Visitors' own data: receive files, validate them, and switch this session to them."""
+"""Visitors' own data: check files as they arrive, save them to the workspace, choose and publish datasets.
+
+Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.workspace.Workspace`:
+
+* ``check_<role>``: each file is checked as it arrives (size, type by content, zip
+  members) and the box says "Received" or why it was refused. Nothing is stored yet;
+* :func:`save_upload`: "Check and save my data" checks every file again, validates them and
+  saves them to the workspace under the session's owner token (private until published);
+* :func:`choose_dataset`: the dataset picker (published datasets plus this session's
+  private ones), "Publish" and "Back to the default data"; it alone writes ``data-token``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html, no_update
+from dash.development.base_component import Component
 
 from coverage_map.errors import CoverageMapError, ValidationError
+from coverage_map.upload_safety import UnsafeUploadError
+from coverage_map.workspace import Workspace
 
 from . import uploads
 from .context import services, triggered_ids
 from .layout import render_problems
-from .uploads import ROLES
+from .uploads import ROLES, Choice
+
+#: Triggers of :func:`choose_dataset`.
+SELECT, SAVED, RESET, PUBLISH, REFRESH = (
+    "dataset-select", "upload-saved", "upload-reset", "dataset-publish", "dataset-refresh",
+)  # fmt: skip
+
+
+def _checker(role: str) -> Callable[[object, object], tuple[object, object]]:
+    def check(contents: object, filename: object) -> tuple[object, object]:
+        line = uploads.status_line(contents, filename, limits=services().settings.upload_limits)
+        # A refused file is dropped from the browser, so it is never sent again.
+        return line, (None if line.startswith("Refused") else no_update)
+
+    check.__name__ = f"check_{role}"
+    check.__doc__ = f"Check the {role} file as it arrives and say whether it was received or refused."
+    return check
+
+
+for _role in ROLES:
+    callback(
+        Output(f"upload-status-{_role}", "children"),
+        Output(f"upload-{_role}", "contents"),
+        Input(f"upload-{_role}", "contents"),
+        State(f"upload-{_role}", "filename"),
+        prevent_initial_call=True,
+    )(_checker(_role))
 
 
 @callback(
+    Output("upload-saved", "data"),
+    Output("upload-report", "children"),
     Output("upload-token", "data"),
-    *[Output(f"upload-status-{role}", "children") for role in ROLES],
-    *[Output(f"upload-{role}", "contents") for role in ROLES],
-    *[Input(f"upload-{role}", "contents") for role in ROLES],
+    *[Output(f"upload-{role}", "contents", allow_duplicate=True) for role in ROLES],
+    Input("upload-load", "n_clicks"),
+    *[State(f"upload-{role}", "contents") for role in ROLES],
     *[State(f"upload-{role}", "filename") for role in ROLES],
+    State("upload-name", "value"),
     State("upload-token", "data"),
+    prevent_initial_call=True,
 )
-def receive_files(*values: object) -> tuple[object, ...]:
-    """Store each file as it arrives (under this session's token) and say what was received."""
+def save_upload(clicks: int | None, *values: object) -> tuple[object, ...]:
+    """Check, validate and save the files to the workspace, private to this session."""
     contents = dict(zip(ROLES, values[: len(ROLES)], strict=True))
     names = dict(zip(ROLES, values[len(ROLES) : 2 * len(ROLES)], strict=True))
-    token = values[-1]
-    settings = services().settings
-    errors: dict[str, str] = {}
-    for role in ROLES:
-        if isinstance(contents[role], str):
-            token, error = uploads.receive(
-                settings.data_dir, token, role, contents[role], str(names[role] or ""),
-                max_bytes=settings.max_upload_bytes,
-            )  # fmt: skip
-            if error:
-                errors[role] = error
-    lines = uploads.statuses(settings.data_dir, token, errors)
-    received = any(isinstance(contents[role], str) for role in ROLES)
-    return (
-        token if uploads.is_token(token) else no_update,
-        *[lines[role] for role in ROLES],
-        *[None if received else no_update for _ in ROLES],  # free the browser's copy
-    )
+    name, token = values[-2], values[-1]
+    saved, report, owner = save_files(contents, names, name, token)
+    keep = [no_update] * len(ROLES) if saved is no_update else [None] * len(ROLES)  # free the browser's copies
+    return (saved, report, owner, *keep)
+
+
+def save_files(
+    contents: Mapping[str, object], filenames: Mapping[str, object], name: object, token: object
+) -> tuple[object, object, object]:
+    """``(saved choice or no_update, report, owner token or no_update)`` for one upload."""
+    app = services()
+    settings = app.settings
+    owner = token if uploads.is_token(token) else uploads.new_token()
+    assert isinstance(owner, str)
+    new_owner = no_update if owner == token else owner
+    given: Mapping[str, str] = {}
+    try:
+        received = uploads.receive_all(contents, filenames, limits=settings.upload_limits)
+        given = received.names
+        added = uploads.save_to_workspace(app.registry.workspace, settings.data_dir, owner, str(name or ""),
+                                          received, limits=settings.upload_limits)  # fmt: skip
+    except ValidationError as error:
+        rows = uploads.problem_rows(error.problems, given)
+        return no_update, render_problems(rows), new_owner
+    except (UnsafeUploadError, CoverageMapError) as error:
+        return no_update, dbc.Alert(str(error), color="warning", className="small"), new_owner
+    ref, inputs = added.ref, added.inputs
+    warnings = uploads.problem_rows(list(added.problems), received.names)
+    message = [
+        html.Strong(f"Saved as {ref.label}. "),
+        (f"{len(inputs.areas):,} areas and {len(inputs.assets):,} services. It is private to this browser tab "
+         "until you publish it, and the map now shows it."),
+    ]  # fmt: skip
+    report: list[Component] = [dbc.Alert(message, color="success", className="small")]
+    if warnings:
+        heading = f"{len(warnings)} rows were rejected or repaired (the rest is saved):"
+        report.append(render_problems(warnings, heading=heading, color="warning"))
+    return Choice(ref.name, ref.version, owner).as_data(), html.Div(report), new_owner
 
 
 @callback(
     Output("data-token", "data"),
-    Output("upload-report", "children"),
-    Input("upload-load", "n_clicks"),
+    Output("dataset-select", "options"),
+    Output("dataset-select", "value"),
+    Output("dataset-publish", "disabled"),
+    Output("publish-status", "children"),
+    Output("dataset-version", "data"),
+    Input("dataset-select", "value"),
+    Input("upload-saved", "data"),
     Input("upload-reset", "n_clicks"),
+    Input("dataset-publish", "n_clicks"),
+    Input("dataset-refresh", "n_intervals"),
+    State("data-token", "data"),
     State("upload-token", "data"),
-    prevent_initial_call=True,
+    State("dataset-version", "data"),
 )
-def load_files(load_clicks: int | None, reset_clicks: int | None, token: str | None) -> tuple[object, object]:
-    """Validate the received files and, when they pass, show them instead of the demo."""
-    if "upload-reset" in triggered_ids():
-        return None, dbc.Alert("Showing the default data again.", color="info", className="small")
-    return load_pending(token)
-
-
-def load_pending(token: object) -> tuple[object, object]:
-    """Validate and load a session's files: (new data token, report) or (no_update, problems)."""
+def choose_dataset(
+    value: object, saved: object, reset: object, publish: object, tick: object,
+    current: object, token: object, version: object,
+) -> tuple[object, ...]:  # fmt: skip
+    """The dataset picker, Publish and Reset: what ``data-token`` holds and what the picker lists."""
     app = services()
-    data_dir = app.settings.data_dir
-    if not uploads.is_token(token):
-        return no_update, dbc.Alert("Upload at least the small areas and the assets files first.", color="warning")
-    assert isinstance(token, str)
-    names = uploads.original_names(data_dir, token)
     try:
-        frozen = uploads.freeze(data_dir, token)
-        dataset = uploads.load_session(data_dir, frozen)
-    except ValidationError as error:
-        return no_update, render_problems(uploads.problem_rows(error.problems, names))
-    except (uploads.UploadError, CoverageMapError) as error:
-        return no_update, dbc.Alert(str(error), color="warning")
-    app.registry.remember(frozen, dataset)
-    inputs = dataset.inputs
-    warnings = uploads.problem_rows(list(dataset.prepared.problems), names)
-    message = [
-        html.Strong("Your data is loaded. "),
-        f"{len(inputs.areas):,} areas and {len(dataset.prepared.assets):,} services; "
-        f"levels: {', '.join(dataset.levels)}. It is visible only in this browser tab.",
-    ]
-    report: list[object] = [dbc.Alert(message, color="success", className="small")]
-    if warnings:
-        heading = f"{len(warnings)} rows were rejected or repaired (the rest is loaded):"
-        report.append(render_problems(warnings, heading=heading, color="warning"))
-    return frozen, html.Div(report)
+        outcome = dataset_choice(app.registry.workspace, triggered_ids(), value=value, saved=saved,
+                                 current=current, token=token, version=version)  # fmt: skip
+    except (CoverageMapError, OSError) as error:
+        return (no_update, no_update, no_update, True,
+                dbc.Alert(f"The dataset store cannot be reached: {error}", color="warning", className="small"),
+                no_update)  # fmt: skip
+    if outcome.unchanged:
+        return (no_update,) * 6
+    options = uploads.picker_options(outcome.refs, app.registry.default.label)
+    message = (dbc.Alert(outcome.message, color=outcome.colour, className="small mb-0")
+               if outcome.message else "")  # fmt: skip
+    return (
+        no_update if outcome.data == current else outcome.data,
+        options,
+        outcome.value,
+        not outcome.publishable,
+        message,
+        outcome.generation,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`choose_dataset` sends back (``unchanged``: nothing at all)."""
+
+    data: object = None
+    value: str = uploads.DEFAULT_CHOICE
+    refs: list = field(default_factory=list)
+    publishable: bool = False
+    message: str = ""
+    colour: str = "info"
+    generation: str | None = None
+    unchanged: bool = False
+
+
+def dataset_choice(
+    workspace: Workspace, fired: set[str], *, value: object, saved: object, current: object, token: object,
+    version: object,
+) -> Outcome:  # fmt: skip
+    """Decide the session's dataset after ``fired`` (a pure helper over the workspace).
+
+    * page load (nothing fired): keep the stored choice if this session may still see it;
+    * a dataset saved: show it; Reset: the default data; the picker: what it names;
+    * Publish: publish the session's own private dataset being shown;
+    * the refresh timer: list again only when the workspace's version token changed.
+    """
+    owner = token if isinstance(token, str) and uploads.is_token(token) else None
+    generation = workspace.version_token()
+    if fired == {REFRESH} and generation == version:
+        return Outcome(unchanged=True)
+    chosen = Choice.parse(current)
+    message, colour = "", "info"
+    if SAVED in fired and Choice.parse(saved) is not None:
+        chosen = Choice.parse(saved)
+    elif RESET in fired:
+        chosen = None
+    elif SELECT in fired:
+        chosen = None if value == uploads.DEFAULT_CHOICE else Choice.from_value(value, owner) or chosen
+    elif PUBLISH in fired and chosen is not None and owner is not None:
+        try:
+            ref = workspace.publish(chosen.name, chosen.version, owner=owner)
+        except CoverageMapError as error:
+            message, colour = f"Not published: {error}", "warning"
+        else:
+            message, colour = f"Published {ref.label}: everyone using this dashboard can now choose it.", "success"
+        generation = workspace.version_token()
+    if chosen is not None and chosen.owner != owner:
+        chosen = Choice(chosen.name, chosen.version, owner)  # never another session's token
+    refs = workspace.list(owner=owner)
+    shown = next((ref for ref in refs if chosen is not None and (ref.name, ref.version) == (chosen.name, chosen.version)),
+                 None)  # fmt: skip
+    if chosen is not None and shown is None:
+        if not message:
+            message, colour = "That dataset is no longer available; showing the default data.", "warning"
+        chosen = None
+    return Outcome(
+        data=None if chosen is None else chosen.as_data(),
+        value=uploads.DEFAULT_CHOICE if chosen is None else chosen.value,
+        refs=refs,
+        publishable=shown is not None and not shown.published,
+        message=message,
+        colour=colour,
+        generation=generation,
+    )

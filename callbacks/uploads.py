@@ -1,10 +1,19 @@
-"""Files a visitor uploads: kept on disk under a random token, private to that session.
+"""Visitors' own data: check uploaded files, save them to the workspace, choose a dataset.
 
-Each browser session that uploads gets a random token (kept only in its own
-``sessionStorage``). Files are written to ``<data_dir>/<token>/<role><ext>``: the visitor's
-file name is never used as a path, only its extension (from an allow-list), and every
-path is checked to stay inside ``data_dir``. Any worker can rebuild the data set from
-those files, so uploads work behind several gunicorn workers.
+Pure helpers behind :mod:`callbacks.upload`, tested without Dash.
+
+* A browser session that uploads gets a random **owner token**, kept only in its own
+  ``sessionStorage`` (``dcc.Store(storage_type="session")``). The workspace stores only a
+  digest of it.
+* Every file is checked by :mod:`coverage_map.upload_safety` before anything is written:
+  size (per file and per upload), type by content, and a zipped shapefile's members.
+* The files are written to a scratch folder inside the data folder (``<data_dir>/incoming-*``,
+  removed straight afterwards), named ``<role>/<safe name>``; a zipped shapefile is
+  extracted there, only its ``.shp``/``.shx``/``.dbf``/``.prj``/``.cpg`` parts.
+* :meth:`Workspace.add` validates and stores them under the owner token: private to that
+  session until it publishes them, and visible to every worker, surviving restarts.
+* A dataset is chosen by a :class:`Choice` (name, version, and the session's own token so
+  that its private datasets can be loaded) kept in the ``data-token`` store.
 """
 
 from __future__ import annotations
@@ -13,11 +22,25 @@ import base64
 import binascii
 import re
 import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from coverage_map.dataset import Dataset
 from coverage_map.errors import Problem
+from coverage_map.upload_safety import (
+    UPLOAD_SUFFIXES,
+    UnsafeUploadError,
+    UploadLimits,
+    check_file,
+    check_size,
+    extract_shapefile,
+    path_inside,
+    safe_filename,
+    size_text,
+)
+from coverage_map.workspace import Added, DatasetRef, Workspace
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 ROLE_NAMES = {
@@ -29,23 +52,19 @@ ROLE_NAMES = {
 }
 REQUIRED = ("areas", "assets")
 #: Extensions accepted (a shapefile must come zipped with its sidecar files).
-ALLOWED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".fgb", ".parquet", ".geoparquet", ".csv")
+ALLOWED_SUFFIXES = UPLOAD_SUFFIXES
+DEFAULT_NAME = "My data"
+#: Value of the dataset picker's entry for the dashboard's own data set.
+DEFAULT_CHOICE = "default"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-class UploadError(ValueError):
+class UploadError(UnsafeUploadError):
     """An upload that cannot be accepted, with a message for the visitor."""
 
 
-@dataclass(frozen=True)
-class SavedFile:
-    role: str
-    original_name: str
-    size: int
-
-
 def new_token() -> str:
-    """A fresh, unguessable session token."""
+    """A fresh, unguessable session (owner) token."""
     return secrets.token_urlsafe(18)
 
 
@@ -53,110 +72,187 @@ def is_token(token: object) -> bool:
     return isinstance(token, str) and bool(_TOKEN.fullmatch(token))
 
 
-def session_dir(data_dir: Path, token: str) -> Path:
-    """The folder holding one session's files; never outside ``data_dir``."""
-    if not is_token(token):
-        raise UploadError("invalid upload session; reload the page and upload again")
-    root = Path(data_dir).resolve()
-    folder = (root / token).resolve()
-    if folder.parent != root:
-        raise UploadError("invalid upload session; reload the page and upload again")
-    return folder
+# --------------------------------------------------------------------------- receiving files
 
 
-def safe_suffix(filename: str) -> str:
-    """The lower-case extension of ``filename`` if it is allowed, else an :class:`UploadError`."""
-    name = Path(str(filename).replace("\\", "/")).name.lower()
-    for suffix in sorted(ALLOWED_SUFFIXES, key=len, reverse=True):
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return suffix
-    raise UploadError(
-        f"'{Path(str(filename)).name}' is not a supported file type; use one of {', '.join(ALLOWED_SUFFIXES)} "
-        "(zip a shapefile with its .dbf, .shx and .prj)"
-    )
-
-
-def decode_upload(contents: str, *, max_bytes: int) -> bytes:
-    """The bytes of a ``dcc.Upload`` data URL, refusing files over ``max_bytes``."""
+def decode_upload(contents: object, filename: object, *, limits: UploadLimits) -> bytes:
+    """The bytes of a ``dcc.Upload`` data URL, after every safety check (size, type, zip)."""
+    shown = safe_filename(filename)
     if not isinstance(contents, str) or "," not in contents:
-        raise UploadError("the upload did not arrive complete; try again")
+        raise UploadError(f"'{shown}' did not arrive complete; try again")
     encoded = contents.split(",", 1)[1]
-    if len(encoded) * 3 // 4 > max_bytes + 3:
-        raise UploadError(f"the file is larger than the {_size_text(max_bytes)} limit")
+    # Refuse before decoding: base64 is 4/3 of the file.
+    check_size(filename, len(encoded) * 3 // 4 - encoded[-2:].count("="), limit=limits.per_file)
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise UploadError("the upload did not arrive complete; try again") from exc
-    if len(data) > max_bytes:
-        raise UploadError(f"the file is larger than the {_size_text(max_bytes)} limit")
-    if not data:
-        raise UploadError("the file is empty")
+        raise UploadError(f"'{shown}' did not arrive complete; try again") from exc
+    check_file(filename, data, limits=limits)
     return data
 
 
-def save_upload(data_dir: Path, token: str, role: str, filename: str, data: bytes) -> SavedFile:
-    """Store one uploaded file as ``<role><ext>``, replacing any earlier file for that role."""
-    if role not in ROLES:
-        raise UploadError(f"unknown kind of file '{role}'")
-    suffix = safe_suffix(filename)
-    folder = session_dir(data_dir, token)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob(f"{role}.*"):
-        old.unlink()
-    target = folder / f"{role}{suffix}"
-    target.write_bytes(data)
-    (folder / f"{role}.name").write_text(Path(str(filename).replace("\\", "/")).name[:200], encoding="utf-8")
-    return SavedFile(role=role, original_name=Path(filename).name, size=len(data))
+def status_line(contents: object, filename: object, *, limits: UploadLimits) -> str:
+    """What the upload box says once a file arrives: received (with its size) or refused (why)."""
+    if not isinstance(contents, str):
+        return ""
+    try:
+        data = decode_upload(contents, filename, limits=limits)
+    except UnsafeUploadError as error:
+        return f"Refused: {error}"
+    return f"Received {safe_filename(filename)} ({size_text(len(data))})"
 
 
-def uploaded_files(data_dir: Path, token: str) -> dict[str, Path]:
-    """Role -> stored file of one session (roles not uploaded are absent)."""
-    folder = session_dir(data_dir, token)
-    if not folder.is_dir():
-        return {}
-    found: dict[str, Path] = {}
+@dataclass(frozen=True)
+class Received:
+    """Checked files of one upload: bytes and safe file name by role."""
+
+    data: Mapping[str, bytes]
+    names: Mapping[str, str]
+
+
+def receive_all(
+    contents: Mapping[str, object], filenames: Mapping[str, object], *, limits: UploadLimits
+) -> Received:
+    """Check every file of an upload; raise one :class:`UploadError` listing every refusal."""
+    data: dict[str, bytes] = {}
+    names: dict[str, str] = {}
+    refused: list[str] = []
     for role in ROLES:
-        for suffix in ALLOWED_SUFFIXES:
-            candidate = folder / f"{role}{suffix}"
-            if candidate.is_file():
-                found[role] = candidate
-    return found
-
-
-def original_names(data_dir: Path, token: str) -> dict[str, str]:
-    """Role -> the file name the visitor uploaded (for messages only, never for paths)."""
-    folder = session_dir(data_dir, token)
-    names = {}
-    for role in ROLES:
-        record = folder / f"{role}.name"
-        if record.is_file():
-            names[role] = record.read_text(encoding="utf-8")
-    return names
-
-
-def missing_roles(files: dict[str, Path]) -> list[str]:
-    return [role for role in REQUIRED if role not in files]
-
-
-def load_session(data_dir: Path, token: str) -> Dataset:
-    """Load, validate and join one session's files (raises ValidationError listing every problem)."""
-    files = uploaded_files(data_dir, token)
-    missing = missing_roles(files)
+        if not isinstance(contents.get(role), str):
+            continue
+        try:
+            data[role] = decode_upload(contents[role], filenames.get(role), limits=limits)
+            names[role] = safe_filename(filenames.get(role))
+        except UnsafeUploadError as error:
+            refused.append(f"{ROLE_NAMES[role]}: {error}")
+    missing = [ROLE_NAMES[role].lower() for role in REQUIRED if role not in data and not _refused(role, refused)]
     if missing:
-        raise UploadError(f"upload the {' and '.join(ROLE_NAMES[r].lower() for r in missing)} files first")
-    return Dataset.from_paths(files, label="Your uploaded data")
+        refused.append(f"upload the {' and '.join(missing)} files first")
+    if not refused:
+        total = sum(len(item) for item in data.values())
+        try:
+            check_size("upload", total, limit=limits.per_upload, what="upload")
+        except UnsafeUploadError as error:
+            refused.append(str(error))
+    if refused:
+        raise UploadError("; ".join(refused))
+    return Received(data=data, names=names)
 
 
-def problem_rows(problems: list[Problem], names: dict[str, str] | None = None) -> list[dict[str, object]]:
-    """Problems as table rows (file, row, column, value, message), naming files as uploaded."""
+def _refused(role: str, refused: Sequence[str]) -> bool:
+    return any(line.startswith(ROLE_NAMES[role] + ":") for line in refused)
+
+
+def save_to_workspace(
+    workspace: Workspace, data_dir: Path, owner: str, name: str, received: Received, *, limits: UploadLimits
+) -> Added:
+    """Write the checked files to a scratch folder inside ``data_dir`` and add them to the workspace.
+
+    The scratch folder is removed afterwards, whatever happens. Raises the workspace's
+    ``ValidationError`` (every problem of every file) or ``WorkspaceError``.
+    """
+    if not is_token(owner):
+        raise UploadError("invalid upload session; reload the page and upload again")
+    root = Path(data_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
+    try:
+        paths = {role: _write(scratch, role, received.names[role], item, limits=limits)
+                 for role, item in received.data.items()}  # fmt: skip
+        return workspace.add(dataset_name(name), paths, owner=owner)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write(scratch: Path, role: str, filename: str, data: bytes, *, limits: UploadLimits) -> Path:
+    """One file as ``<scratch>/<role>/<safe name>`` (a zip: its shapefile parts), checked to stay inside."""
+    folder = path_inside(scratch, role)
+    folder.mkdir()
+    name = safe_filename(filename)
+    if name.lower().endswith(".zip"):
+        return extract_shapefile(data, folder, name[: -len(".zip")], name=filename, limits=limits)
+    target = path_inside(folder, name)
+    target.write_bytes(data)
+    return target
+
+
+def dataset_name(name: object) -> str:
+    """The dataset name a visitor typed, cleaned (default :data:`DEFAULT_NAME`)."""
+    text = "".join(ch for ch in str(name or "") if ch.isprintable()).strip()[:100]
+    return text or DEFAULT_NAME
+
+
+# --------------------------------------------------------------------------- choosing a dataset
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One stored dataset version a session looks at; ``owner`` is that session's own token."""
+
+    name: str
+    version: int
+    owner: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Cache key of the version (versions never change, so one per name and number)."""
+        return f"ws:{self.version}:{self.name}"
+
+    @property
+    def value(self) -> str:
+        """The dataset picker's option value (never holds a token)."""
+        return f"{self.version}:{self.name}"
+
+    def as_data(self) -> dict[str, object]:
+        """What the ``data-token`` store keeps."""
+        return {"name": self.name, "version": self.version, "owner": self.owner}
+
+    @classmethod
+    def parse(cls, data: object) -> Choice | None:
+        """A choice from the ``data-token`` store, or None (the default data set) for anything else."""
+        if not isinstance(data, Mapping):
+            return None
+        name, version, owner = data.get("name"), data.get("version"), data.get("owner")
+        if not isinstance(name, str) or not name.strip() or isinstance(version, bool) or not isinstance(version, int):
+            return None
+        return cls(name=name, version=version, owner=owner if isinstance(owner, str) and is_token(owner) else None)
+
+    @classmethod
+    def from_value(cls, value: object, owner: object) -> Choice | None:
+        """A choice from a picker value (``<version>:<name>``), for this session's ``owner`` token."""
+        if not isinstance(value, str) or ":" not in value:
+            return None
+        version, _, name = value.partition(":")
+        if not version.isdigit() or not name:
+            return None
+        return cls(name=name, version=int(version), owner=owner if isinstance(owner, str) and is_token(owner) else None)
+
+
+def picker_options(refs: Sequence[DatasetRef], default_label: str) -> list[dict[str, str]]:
+    """Options of the dataset picker: the default data, then every visible version, newest first.
+
+    Only names, versions and whether a version is private appear: never an owner.
+    """
+    options = [{"label": f"{default_label} (default)", "value": DEFAULT_CHOICE}]
+    for ref in sorted(refs, key=lambda r: (r.name.casefold(), -r.version)):
+        status = "published" if ref.published else "private: only you can see it"
+        options.append({"label": f"{ref.name} v{ref.version} ({status})", "value": f"{ref.version}:{ref.name}"})
+    return options
+
+
+def problem_rows(problems: Sequence[Problem], names: Mapping[str, str] | None = None) -> list[dict[str, object]]:
+    """Problems as table rows (file, row, column, value, message), naming files as uploaded.
+
+    Only a file's base name is shown, never a server path.
+    """
     names = names or {}
-    rows = []
+    by_file = {Path(name).stem.casefold(): name for name in names.values()}
+    rows: list[dict[str, object]] = []
     for problem in problems:
-        file = Path(problem.file).name
-        stem = Path(file).stem
+        file = Path(str(problem.file).replace("\\", "/")).name
         rows.append(
             {
-                "file": names.get(stem, file),
+                "file": by_file.get(Path(file).stem.casefold(), file),
                 "row": problem.row,
                 "column": problem.column or "",
                 "value": "" if problem.value is None else str(problem.value),
@@ -164,56 +260,3 @@ def problem_rows(problems: list[Problem], names: dict[str, str] | None = None) -
             }
         )
     return rows
-
-
-def receive(data_dir: Path, token: object, role: str, contents: str, filename: str, *, max_bytes: int) -> tuple[str, str | None]:
-    """Store one ``dcc.Upload`` file for a session (creating its token if needed).
-
-    Returns
-    -------
-    tuple
-        ``(token, error)``: the session token, and a message for the visitor when the file
-        was refused (None when it was stored).
-    """
-    session = token if is_token(token) else new_token()
-    assert isinstance(session, str)
-    try:
-        save_upload(data_dir, session, role, filename, decode_upload(contents, max_bytes=max_bytes))
-    except UploadError as error:
-        return session, str(error)
-    return session, None
-
-
-def statuses(data_dir: Path, token: object, errors: dict[str, str] | None = None) -> dict[str, str]:
-    """A short line per role: the file received, or the reason it was refused, or nothing."""
-    errors = errors or {}
-    files = uploaded_files(data_dir, token) if is_token(token) else {}  # type: ignore[arg-type]
-    names = original_names(data_dir, token) if is_token(token) else {}  # type: ignore[arg-type]
-    lines = {}
-    for role in ROLES:
-        if role in errors:
-            lines[role] = f"Refused: {errors[role]}"
-        elif role in files:
-            size = files[role].stat().st_size
-            lines[role] = f"Received {names.get(role, files[role].name)} ({_size_text(size)})"
-        else:
-            lines[role] = ""
-    return lines
-
-
-def _size_text(size: int) -> str:
-    if size >= 2**20:
-        return f"{size / 2**20:.3g} MB"
-    return f"{max(size / 1024, 0.1):.1f} KB"
-
-
-def freeze(data_dir: Path, token: str) -> str:
-    """Copy a session's pending files under a new token, so a loaded data set never changes on disk."""
-    source = session_dir(data_dir, token)
-    frozen = new_token()
-    target = session_dir(data_dir, frozen)
-    target.mkdir(parents=True, exist_ok=False)
-    for path in source.iterdir():
-        if path.is_file():
-            (target / path.name).write_bytes(path.read_bytes())
-    return frozen

@@ -11,7 +11,9 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ import plotly.graph_objects as go
 
 from coverage_map import figures
 from coverage_map.analysis import TABLE_COLUMNS
+from coverage_map.freshness import Freshness, asset_freshness, summarise, verified_text
 from coverage_map.gaps import explain
 from coverage_map.io import write_any
 from coverage_map.taxonomy import display_name
@@ -38,6 +41,8 @@ def view_rows(dataset: object, state: ViewState) -> pd.DataFrame:
     table = dataset.table(state.level)  # type: ignore[attr-defined]
     view = table[(table["category"] == state.category) & (table["community"] == state.community)]
     if state.borough != ALL and "neighbourhood" in dataset.levels:  # type: ignore[attr-defined]
+        if state.level == "borough":  # a borough is its own borough (borough_of knows only smaller units)
+            return view[view["area_id"].astype(str) == state.borough].reset_index(drop=True)
         inside = dataset.borough_of(state.level)  # type: ignore[attr-defined]
         view = view[view["area_id"].isin(inside[inside.astype(str) == state.borough].index)]
     return view.reset_index(drop=True)
@@ -203,13 +208,19 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------- organisations
 
 
-def organisation_rows(dataset: object, state: ViewState) -> list[dict[str, object]]:
-    """Organisations (published table) by pressure, highest first, inside the borough."""
+def organisation_rows(dataset: object, state: ViewState, *, today: date | None = None) -> list[dict[str, object]]:
+    """Organisations (published table) by pressure, highest first, inside the borough.
+
+    ``verified`` says when each record was last verified (flagged when over 12 months
+    before ``today``, default the day it runs); ``stale`` is True for those.
+    """
     table = dataset.assets_table()  # type: ignore[attr-defined]
     if state.borough != ALL and "borough_id" in table:
         table = table[table["borough_id"].astype(str) == state.borough]
-    rows = []
+    flags = _freshness_by_id(dataset, today)
+    rows: list[dict[str, object]] = []
     for row in table.itertuples(index=False):
+        fresh = flags.get(str(row.asset_id))
         rows.append(
             {
                 "asset_id": str(row.asset_id),
@@ -224,9 +235,22 @@ def organisation_rows(dataset: object, state: ViewState) -> list[dict[str, objec
                 "pressure": _number(row.pressure),
                 "over_capacity": bool(row.over_capacity),
                 "accepting_referrals": _accepting(row.accepting_referrals),
+                "verified": "" if fresh is None else verified_text(fresh[0], stale=fresh[1], unknown=fresh[2]),
+                "stale": fresh is not None and (fresh[1] or fresh[2]),
             }
         )
     return rows
+
+
+def _freshness_by_id(dataset: object, today: date | None) -> dict[str, tuple[str, bool, bool]]:
+    """asset_id -> (last_checked, stale, unknown); empty when the assets carry no dates."""
+    flags = asset_freshness(dataset.inputs.assets, today=today or date.today())  # type: ignore[attr-defined]
+    if flags is None:
+        return {}
+    return {
+        str(a): (str(c), bool(s), bool(u))
+        for a, c, s, u in zip(flags["asset_id"], flags["last_checked"], flags["stale"], flags["unknown"], strict=True)
+    }
 
 
 def _accepting(value: object) -> str:
@@ -255,6 +279,8 @@ class AssetLine:
     reach: str
     accepting: str
     located_here: bool
+    verified: str = ""
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,10 +304,17 @@ class AreaDetails:
     assets_total: int
     trend: go.Figure | None = field(default=None, compare=False)
     metric_label: str = "Selected measure"
+    #: Services reaching the unit (of any kind) not verified in 12 months; None when not recorded.
+    freshness: Freshness | None = None
 
 
-def area_details(registry: Registry, loaded: Loaded, state: ViewState, area_id: str) -> AreaDetails | None:
-    """The details of unit ``area_id`` in the view, or None when it is not on the map."""
+def area_details(
+    registry: Registry, loaded: Loaded, state: ViewState, area_id: str, *, today: date | None = None
+) -> AreaDetails | None:
+    """The details of unit ``area_id`` in the view, or None when it is not on the map.
+
+    Freshness is judged at ``today`` (default: the day it runs).
+    """
     dataset = loaded.dataset
     table = dataset.table(state.level)
     unit = table[table["area_id"].astype(str) == area_id]
@@ -308,7 +341,7 @@ def area_details(registry: Registry, loaded: Loaded, state: ViewState, area_id: 
                 group_label=None if state.community == ALL else community_label)
         if row is not None else []
     )  # fmt: skip
-    assets, total = _assets_reaching(registry, loaded, state, area_id)
+    assets, total, freshness = _assets_reaching(registry, loaded, state, area_id, today=today or date.today())
     borough = _borough_names(dataset, state.level).get(area_id)
     metric = figures.METRICS[state.metric]
     metric_text = "no data"
@@ -334,6 +367,7 @@ def area_details(registry: Registry, loaded: Loaded, state: ViewState, area_id: 
         assets_total=total,
         trend=_trend_figure(registry, loaded, state, area_id),
         metric_label=metric.label,
+        freshness=freshness,
     )
 
 
@@ -362,8 +396,8 @@ def _members(registry: Registry, loaded: Loaded, level: str, area_id: str) -> pd
 
 
 def _assets_reaching(
-    registry: Registry, loaded: Loaded, state: ViewState, area_id: str, *, limit: int = 30
-) -> tuple[list[AssetLine], int]:
+    registry: Registry, loaded: Loaded, state: ViewState, area_id: str, *, today: date, limit: int = 30
+) -> tuple[list[AssetLine], int, Freshness | None]:
     dataset = loaded.dataset
     small_areas = _members(registry, loaded, state.level, area_id)
     reach = dataset.prepared.reach
@@ -376,6 +410,8 @@ def _assets_reaching(
         offers &= assets["communities"].map(lambda labels: state.community in labels).astype(bool)
     chosen = assets[offers].sort_values("name")
     located = set(small_areas)
+    flags = asset_freshness(assets, today=today)
+    fresh = {} if flags is None else flags.set_index("asset_id")
     lines = [
         AssetLine(
             name=str(a.name),
@@ -383,10 +419,20 @@ def _assets_reaching(
             reach=_reach_text(a.reach, a.reach_km),
             accepting=_accepting(a.accepting_referrals),
             located_here=str(a.area_id) in located,
+            **_verified(fresh, str(a.asset_id)),
         )
         for a in chosen.head(limit).itertuples(index=False)
     ]
-    return lines, total
+    return lines, total, summarise(flags)
+
+
+def _verified(fresh: object, asset_id: str) -> dict[str, Any]:
+    if not isinstance(fresh, pd.DataFrame) or asset_id not in fresh.index:
+        return {}
+    row = fresh.loc[asset_id]
+    stale, unknown = bool(row["stale"]), bool(row["unknown"])
+    return {"verified": verified_text(str(row["last_checked"]), stale=stale, unknown=unknown),
+            "stale": stale or unknown}  # fmt: skip
 
 
 def _reach_text(reach: object, reach_km: object) -> str:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from .dataset import Dataset
 from .errors import CoverageMapError
+from .freshness import STALE_MONTHS, asset_freshness, summarise
 from .metrics import ALL
 from .taxonomy import display_name
 
@@ -57,7 +59,7 @@ class Finding:
     ----------
     key
         What kind of finding: ``no_provision_within``, ``gaps``, ``people_in_gaps``,
-        ``unmet_demand`` or ``over_capacity``.
+        ``unmet_demand``, ``over_capacity`` or ``stale_directory``.
     text
         The sentence, ready to print (escape it before putting it in HTML).
     count, total
@@ -230,15 +232,44 @@ def capacity_findings(dataset: Dataset, *, borough: str | None = None) -> list[F
                     ids=tuple(over["asset_id"].astype(str)))]
 
 
+def freshness_findings(
+    dataset: Dataset, *, today: date | str | None = None, borough: str | None = None, months: int = STALE_MONTHS
+) -> list[Finding]:
+    """How many organisations were last verified over ``months`` months before ``today``.
+
+    Tells real gaps from data gaps: provision nobody has checked for a year may be gone,
+    and a service missing from an old directory makes a gap that is not real. Empty when
+    the assets carry no ``last_checked`` column.
+    """
+    flags = asset_freshness(dataset.inputs.assets, today=today or date.today(), months=months)
+    if flags is None:
+        return []
+    assets = organisations(dataset, borough=borough)
+    counted = summarise(flags, assets["asset_id"].astype(str), months=months)
+    assert counted is not None
+    if counted.total == 0:
+        return []
+    stale_ids = flags.loc[flags["stale"] & flags["asset_id"].isin(assets["asset_id"].astype(str)), "asset_id"]
+    text = counted.sentence("organisations").removesuffix(".")
+    text += ": their provision may have changed, so some gaps (and some cover) may reflect the directory, not reality."
+    return [Finding(key="stale_directory", text=text, count=counted.stale, total=counted.total,
+                    ids=tuple(stale_ids.astype(str)),
+                    numbers={"unknown": float(counted.unknown), "months": float(months)})]  # fmt: skip
+
+
 def key_findings(
     dataset: Dataset, priorities: Sequence[Priority], *, level: str = "neighbourhood",
-    borough: str | None = None,
+    borough: str | None = None, today: date | str | None = None,
 ) -> list[Finding]:
-    """Every finding for the report: each priority's, then the organisations'."""
+    """Every finding for the report: each priority's, then the organisations' (capacity, freshness).
+
+    ``today`` dates the freshness finding (default: the day it runs).
+    """
     findings: list[Finding] = []
     for priority in priorities:
         findings.extend(priority_findings(dataset, priority, level=level, borough=borough))
     findings.extend(capacity_findings(dataset, borough=borough))
+    findings.extend(freshness_findings(dataset, today=today, borough=borough))
     return findings
 
 

@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,7 @@ def write_report(
     maps: bool = True,
     dpi: float = 150,
     browser: str | None = None,
+    today: date | str | None = None,
 ) -> ReportResult:
     """Write the report as HTML (and PDF when ``pdf`` is given).
 
@@ -96,6 +98,8 @@ def write_report(
         Resolution of the embedded maps.
     browser
         Chromium executable (default: found as for ``export-map``).
+    today
+        The date the directory's freshness is judged at (default: the day it runs).
     """
     started = time.perf_counter()
     out = Path(out)
@@ -110,7 +114,7 @@ def write_report(
         raise CoverageMapError("no priorities to report on: give --priorities category[/community],...")
     place = resolve_borough(dataset, borough)
     credits = credits_for(dataset)
-    findings = key_findings(dataset, chosen, level=level, borough=borough)
+    findings = key_findings(dataset, chosen, level=level, borough=borough, today=today)
     images = _maps(dataset, chosen, level=level, borough=borough, dpi=dpi, browser=browser) if maps else {}
     document = render_html(dataset, chosen, findings, images=images, level=level, place=place, credits=credits)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -264,6 +268,12 @@ def _priority_section(dataset: Dataset, priority: Priority, image: str | None, *
 </section>"""
 
 
+_FRESHNESS_NOTE = (
+    "Where the organisations' records say when they were last verified, the key findings count those verified "
+    "over 12 months before the report was written. Such provision may have closed or changed, and a service "
+    "missing from an out-of-date directory makes a gap that is not real: check old records before acting on a gap."
+)
+
 REASON_LABELS = {
     "no_provision": "no provision reaches it", "far": "provision is far", "low_provision": "low provision per person",
     "over_capacity": "over capacity", "unmet_demand": "referrals but no provision",
@@ -337,6 +347,8 @@ the centre of each small area; "within reach" means within {threshold:g} km.</p>
 </ul>
 <p>The gap score (0 = no gap, 1 = worst) weighs coverage, distance, provision per person and demand
 ({esc(weights)}).</p>
+<h3>How fresh the directory is</h3>
+<p>{esc(_FRESHNESS_NOTE)}</p>
 <h3>Small numbers</h3>
 <p>{esc(SUPPRESSION_NOTE)}. Rates are worked out from the published counts, so they cannot reveal a suppressed
 count.</p>

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from contextvars import copy_context
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 import handbuilt
-from callbacks import controls, details, mapview, tables, upload, uploads
+from callbacks import controls, details, mapview, tables, uploads
 from callbacks.app import create_app
 from callbacks.registry import Registry
 from callbacks.settings import Settings, read_config, settings_from_env
@@ -275,58 +276,7 @@ def test_gap_rows_filter_by_borough(dataset: Dataset) -> None:
 # --------------------------------------------------------------------------- uploads
 
 
-def _data_url(text: str) -> str:
-    return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
-
-
-def test_tokens_and_names_are_sanitised(tmp_path: Path) -> None:
-    assert uploads.is_token(uploads.new_token())
-    for bad in ("../x", "a" * 10, "", None, "abc/def" * 4, "..%2F..%2Fetc%2Fpasswd"):
-        assert not uploads.is_token(bad)
-        with pytest.raises(uploads.UploadError):
-            uploads.session_dir(tmp_path, bad)  # type: ignore[arg-type]
-    assert uploads.safe_suffix("../../etc/Areas.GeoJSON") == ".geojson"
-    for bad in ("evil.exe", "noext", ".csv", "x.py"):
-        with pytest.raises(uploads.UploadError):
-            uploads.safe_suffix(bad)
-    token = uploads.new_token()
-    saved = uploads.save_upload(tmp_path, token, "assets", "../../../etc/passwd.csv", b"a,b\n")
-    assert saved.role == "assets"
-    assert sorted(p.name for p in (tmp_path / token).iterdir()) == ["assets.csv", "assets.name"]
-    assert not (tmp_path.parent / "etc").exists()
-
-
-def test_size_limit_has_a_clear_message() -> None:
-    with pytest.raises(uploads.UploadError, match="larger than the 0.1 KB limit"):
-        uploads.decode_upload(_data_url("x" * 200), max_bytes=100)
-    with pytest.raises(uploads.UploadError, match="did not arrive"):
-        uploads.decode_upload("not a data url", max_bytes=100)
-
-
-def test_receive_files_and_report_problems(app: dash.Dash, request_context: None, settings: Settings) -> None:
-    empty = [None] * 5
-    areas = "area_id,area_name,geometry\nA1,First,POINT (1 2)\n,Missing id,nonsense\n"
-    assets = "asset_id,name,categories,lat,lon\nX1,Thing,not-a-category,53.4,-2.2\n"
-    out = upload.receive_files(_data_url(areas), None, None, _data_url(assets), None,
-                               "areas.csv", None, None, "assets.csv", None, None)  # fmt: skip
-    token = out[0]
-    assert uploads.is_token(token)
-    assert out[1].startswith("Received areas.csv") and out[4].startswith("Received assets.csv")
-    assert list(out[6:]) == empty  # the browser's copies are freed
-    data_token, report = upload.load_pending(token)
-    assert data_token is dash.no_update
-    text = _text(report)
-    assert "problem" in text and "areas.csv" in text and "assets.csv" in text
-    rows = report.children[1].children[1].children
-    assert len(rows) >= 2
-    refused = upload.receive_files(_data_url("x" * 300_000), None, None, None, None,
-                                   "big.csv", None, None, None, None, token)  # fmt: skip
-    assert refused[1].startswith("Refused: the file is larger than")
-
-
-def test_load_pending_needs_files(app: dash.Dash, request_context: None) -> None:
-    token, report = upload.load_pending(None)
-    assert token is dash.no_update and "Upload at least" in _text(report)
+# Upload checks, the workspace and publishing: tests/test_uploads.py and tests/test_upload_safety.py.
 
 
 def test_registry_falls_back_to_default_for_unknown_tokens(app: dash.Dash) -> None:
@@ -374,3 +324,52 @@ def test_defaults_use_demo_without_tiles() -> None:
 def test_figure_module_does_not_import_dash() -> None:
     source = Path(figures.__file__).read_text(encoding="utf-8")
     assert "import dash" not in source and "from dash" not in source
+
+
+# --------------------------------------------------------------------------- directory freshness
+
+
+@pytest.fixture(scope="module")
+def dated_app(tmp_path_factory: pytest.TempPathFactory) -> dash.Dash:
+    """The hand-built data with verification dates: a1 recent, a2 3 years old, a3 undated, a4 2 years old."""
+    recent = (date.today() - timedelta(days=30)).isoformat()
+    old, older = f"{date.today().year - 3}-01-15", f"{date.today().year - 2}-01-15"
+    inputs = handbuilt.inputs()
+    assets = inputs.assets.assign(last_checked=[recent, old, "", older])
+    dataset = Dataset.from_inputs(dataclasses.replace(inputs, assets=assets), label="Dated")
+    return create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("dated")))
+
+
+def test_area_details_flag_provision_not_verified_for_a_year(dated_app: dash.Dash) -> None:
+    with dated_app.server.test_request_context():
+        text = _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))
+    year = date.today().year
+    # Dementia services reaching A: a1 (recent) and a2 (3 years old).
+    assert f"Provision last verified: {year - 3}-01-15 (over 12 months ago)" in text
+    assert "Provision last verified: " + (date.today() - timedelta(days=30)).isoformat() + '"' in text
+    # Every service reaching A: a1, a2 and the citywide a4 (2 years old).
+    assert ("Directory freshness: 2 of 3 services reaching this area were last verified over 12 months ago."
+            in text) and "A gap here may be a data gap." in text  # fmt: skip
+    with dated_app.server.test_request_context():
+        c = _text(details.show_details("C", "area", "mental_health", "all", "gap_score", None))
+    # C (borough B2) is reached by a3 (undated, within 1.2 km) and the citywide a4 (2 years old).
+    assert "Provision last verified: not recorded" in c
+    assert "1 of 2 services reaching this area were last verified over 12 months ago (1 more has no" in c
+
+
+def test_organisations_table_shows_when_each_was_verified(dated_app: dash.Dash) -> None:
+    with dated_app.server.test_request_context():
+        rows, summary = tables.fill_organisations("all", None)
+    by_id = {row["asset_id"]: row for row in rows}
+    year = date.today().year
+    assert by_id["a2"]["verified"] == f"{year - 3}-01-15 (over 12 months ago)" and by_id["a2"]["stale"]
+    assert by_id["a3"]["verified"] == "not recorded" and by_id["a3"]["stale"]
+    assert not by_id["a1"]["stale"] and "over" not in str(by_id["a1"]["verified"])
+    assert "3 were last verified over 12 months ago (or never)" in summary
+
+
+def test_no_freshness_shown_without_dates(app: dash.Dash, request_context: None) -> None:
+    rows, summary = tables.fill_organisations("all", None)
+    assert all(row["verified"] == "" and not row["stale"] for row in rows)
+    assert "verified" not in summary
+    assert "Directory freshness" not in _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))

@@ -113,7 +113,7 @@ def test_attribution_rules(dataset):
     assert not looks_like_ons(["A", "B", "C"])
     assert not looks_like_ons(["E1234567"])
     plain = credits_for(dataset, environ={})
-    assert plain.data_date == "referrals 10 Jan 2026 to 21 Feb 2026"
+    assert plain.data_date == "referrals Jan 2026 to Feb 2026"  # months: a day would date one referral
     assert not any("Crown copyright" in line for line in plain.attribution)
     told = credits_for(dataset, environ={ATTRIBUTION_ENV: "Boundaries © Example Council"})
     assert told.attribution[0] == "Boundaries © Example Council"
@@ -135,3 +135,41 @@ def test_ons_codes_and_demo_get_their_attribution():
     assert any(line.endswith("Contains OS data © Crown copyright and database right 2026") for line in lines)
     demo = Dataset.from_inputs(inputs, synthetic=True)
     assert credits_for(demo, environ={}).attribution[0] == DEMO_ATTRIBUTION
+
+
+# --------------------------------------------------------------------------- directory freshness
+
+
+def _dated(last_checked: list[object]) -> Dataset:
+    from dataclasses import replace
+
+    inputs = handbuilt.inputs()
+    return Dataset.from_inputs(replace(inputs, assets=inputs.assets.assign(last_checked=last_checked)))
+
+
+def test_freshness_finding_counts_organisations_last_verified_over_a_year_ago():
+    from coverage_map.findings import freshness_findings
+
+    # judged at 2026-06-30: a1 (2025-06-29) and a3 (2020-01-01) are over 12 months old; a2 is exactly
+    # 12 months (not stale); a4 has no date.
+    dataset = _dated(["2025-06-29", "2025-06-30", "2020-01-01", ""])
+    (finding,) = freshness_findings(dataset, today="2026-06-30")
+    assert finding.key == "stale_directory"
+    assert (finding.count, finding.total, set(finding.ids)) == (2, 4, {"a1", "a3"})
+    assert finding.numbers == {"unknown": 1.0, "months": 12.0}
+    assert finding.text.startswith(
+        "2 of 4 organisations were last verified over 12 months ago (1 more has no verification date): "
+    )
+    # One borough: B2 holds only a3.
+    (b2,) = freshness_findings(dataset, today="2026-06-30", borough="B2")
+    assert (b2.count, b2.total, b2.ids) == (1, 1, ("a3",))
+    # In the report's findings, after the capacity one; none without dates.
+    keys = [f.key for f in key_findings(dataset, [Priority("dementia")], level="area", today="2026-06-30")]
+    assert keys[-2:] == ["over_capacity", "stale_directory"]
+    assert freshness_findings(Dataset.from_inputs(handbuilt.inputs()), today="2026-06-30") == []
+
+
+def test_stale_assets_is_importable_from_both_modules():
+    from coverage_map import freshness, oruk
+
+    assert freshness.stale_assets is oruk.stale_assets

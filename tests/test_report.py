@@ -100,3 +100,15 @@ def test_bad_arguments(tmp_path: Path):
         write_report(_dataset(), tmp_path / "r.txt", maps=False)
     with pytest.raises(CoverageMapError, match="unknown category"):
         write_report(_dataset(), tmp_path / "r.html", maps=False, priorities="knitting")
+
+
+def test_report_says_how_fresh_the_directory_is(tmp_path: Path):
+    inputs = handbuilt.inputs()
+    dated = replace(inputs, assets=inputs.assets.assign(last_checked=["2024-01-01", "2026-05-01", "", "2023-02-02"]))
+    result = write_report(Dataset.from_inputs(dated), tmp_path / "r.html", maps=False, level="area",
+                          today="2026-06-30")
+    text = " ".join(result.html.read_text(encoding="utf-8").split())
+    # a1 and a4 are over 12 months old, a3 has no date, a2 is recent.
+    assert "<li>2 of 4 organisations were last verified over 12 months ago (1 more has no verification date)" in text
+    assert "How fresh the directory is" in text
+    assert [f.key for f in result.findings].count("stale_directory") == 1

@@ -70,7 +70,8 @@ def dashboard(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     assets.loc[assets.index[0], "name"] = HOSTILE_HTML
     dataset = Dataset.from_inputs(dataclasses.replace(inputs, areas=areas, assets=assets),
                                   label="Synthetic demo region", synthetic=True)  # fmt: skip
-    settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"), max_upload_bytes=2 * 2**20)
+    uploads = tmp_path_factory.mktemp("uploads")
+    settings = Settings(data_dir=uploads, max_upload_bytes=2 * 2**20, workspace=str(uploads / "workspace.gpkg"))
     app = create_app(dataset, settings=settings)
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
