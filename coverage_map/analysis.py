@@ -160,6 +160,7 @@ def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFram
         table["referrals_per_10k"] = table["referrals"].astype("Float64") * per_10k
         monthly = table["referrals"].astype("Float64") / analysis.period_months
         table["pressure"] = monthly / table["capacity_local"].where(table["capacity_local"] > 0)
+        table = _published_gaps(table, analysis)
     else:
         table["referrals_suppressed"] = False
     table = _round(table)
@@ -175,9 +176,31 @@ def published_assets(analysis: Analysis, *, suppress: bool = True) -> pd.DataFra
         table["referrals_suppressed"] = flag.to_numpy()
         table["referrals_per_month"] = table["referrals"].astype("Float64") / analysis.period_months
         table["pressure"] = table["referrals_per_month"] / table["capacity"].where(table["capacity"] > 0)
+        # Over capacity, and the order, from the published pressure: the true one would tell a
+        # suppressed count's size (more than capacity x months) or rank it against another.
+        table["over_capacity"] = (table["pressure"] > 1).fillna(False).astype(bool)
+        table = table.sort_values(["pressure", "asset_id"], ascending=[False, True], na_position="last")
     else:
         table["referrals_suppressed"] = False
-    return _round(table)[ASSET_COLUMNS]
+    return _round(table)[ASSET_COLUMNS].reset_index(drop=True)
+
+
+def _published_gaps(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
+    """Gap flags, reasons and scores worked out again from the published referral figures.
+
+    The true ``gap_score`` carries ``pressure - 1`` and ``over_capacity`` says
+    ``referrals > capacity x months``: with the other (public) components they would give
+    back a suppressed count, or the exact count behind a rounded one. Unmet demand needs
+    only "some referrals or none", which suppression does not hide.
+    """
+    basis = table.drop(columns=["gap", "gap_reasons", "gap_score"])
+    basis["referrals"] = (pd.to_numeric(analysis.table["referrals"]).fillna(0).to_numpy(dtype=float) > 0).astype("int64")
+    basis["pressure"] = table["pressure"].astype("Float64").astype(float)
+    recomputed = find_gaps(basis, threshold_km=analysis.threshold_km)
+    result = table.copy()
+    for column in ("gap", "gap_reasons", "gap_score"):
+        result[column] = recomputed[column].to_numpy()
+    return result
 
 
 def _round(table: pd.DataFrame) -> pd.DataFrame:

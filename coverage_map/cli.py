@@ -104,8 +104,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise CoverageMapError(f"--out must end in one of {', '.join(OUTPUT_FORMATS)}, not '{out.name}'")
     started = time.perf_counter()
-    inputs = load_from_args(args)
-    analysis = analyse(inputs, level=args.level, threshold_km=args.threshold_km)
+    data = _distributed_prepare(args) if args.engine == "dask" else load_from_args(args)
+    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km)
     suppress = not args.no_suppress
     table = published_table(analysis, suppress=suppress)
     if out.suffix.lower() != ".csv":
@@ -125,6 +125,19 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         + ("" if suppress else " Referral counts are NOT suppressed: do not publish these files."),
     )
     return 0
+
+
+def _distributed_prepare(args: argparse.Namespace):  # noqa: ANN202 - returns coverage_map.joins.Prepared
+    """Load and join with referrals (and assets) streamed through dask (``--engine dask``)."""
+    from .engine_dask import cluster_client, prepare_distributed
+
+    paths = _input_paths(args)
+    with cluster_client(args.scheduler) as client:
+        return prepare_distributed(
+            areas=paths["areas"], assets=paths["assets"], referrals=paths["referrals"], client=client,
+            lookup=paths["lookup"], population=paths["population"], taxonomy=args.taxonomy,
+            area_id_col=args.area_id_col, area_name_col=args.area_name_col, crs=args.crs,
+        )  # fmt: skip
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -406,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyse.add_argument("--out", required=True, help="output file: .csv, .gpkg, .geojson or .parquet")
     analyse.add_argument("--no-suppress", action="store_true",
                          help="publish true referral counts (only for analysts inside the data controller)")
+    analyse.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
+                         help="dask: stream referral (and asset) files - a folder or glob of Parquet files - "
+                              "through a dask cluster; needs the 'dask' extra (default %(default)s)")
+    analyse.add_argument("--scheduler", metavar="ADDRESS",
+                         help="with --engine dask, the address of an existing dask scheduler "
+                              "(default: a LocalCluster on this machine)")
     analyse.set_defaults(handler=cmd_analyse)
 
     validate = commands.add_parser("validate", help="report every problem in the inputs without analysing")

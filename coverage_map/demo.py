@@ -83,6 +83,11 @@ class _Scale:
     relax_iterations: int
     grid_step_m: float
     over_capacity: int
+    #: ``city``: one main centre with the town centres in a ring around it; ``national``:
+    #: town centres scattered over the whole outline (hundreds of boroughs).
+    layout: str = "city"
+    #: Share of the assets that reach everywhere (city-wide, or national services).
+    citywide_share: float = 0.03
 
 
 _SCALES = {
@@ -101,6 +106,37 @@ _SCALES = {
         grid_step_m=70.0,
         over_capacity=20,
     ),
+    # England at small-area level for benchmarks: 33,755 LSOA-like areas in 300 boroughs,
+    # 100,000 assets and 2 million referrals over an outline about 530 km across.
+    "england": _Scale(
+        boroughs=300,
+        neighbourhoods=1350,
+        areas=33_755,
+        assets=100_000,
+        referrals=2_000_000,
+        radius_m=230_000.0,
+        centre=(400_000.0, 300_000.0),
+        no_carers_neighbourhoods=30,
+        hotspots=30,
+        diverse_neighbourhoods=60,
+        relax_iterations=5,
+        grid_step_m=500.0,
+        over_capacity=20,
+        layout="national",
+        citywide_share=0.001,
+    ),
+}
+#: File names per scale: the England-sized set keeps its big tables in (Geo)Parquet,
+#: which loads many times faster than GeoJSON and CSV.
+SCALE_FILES = {
+    "demo": DEMO_FILES,
+    "england": {
+        "areas": "areas.parquet",
+        "lookup": "lookup.csv",
+        "population": "population.csv",
+        "assets": "assets.csv",
+        "referrals": "referrals.parquet",
+    },
 }
 
 
@@ -142,8 +178,10 @@ def generate_demo(*, seed: int = DEFAULT_SEED, scale: str = "demo") -> DemoData:
     seed
         Seed of ``numpy.random.default_rng``; the same seed gives identical frames.
     scale
-        Size of the region; only ``"demo"`` (10 boroughs, 68 neighbourhoods, about
-        1,700 small areas, 1,500 assets, 50,000 referrals) exists so far.
+        Size of the region: ``"demo"`` (10 boroughs, 68 neighbourhoods, about 1,700
+        small areas, 1,500 assets, 50,000 referrals) or ``"england"`` (300 boroughs,
+        1,350 neighbourhoods, 33,755 small areas, 100,000 assets, 2 million referrals;
+        town centres scattered over the whole outline, for benchmarks).
 
     Returns
     -------
@@ -175,7 +213,7 @@ def generate_demo(*, seed: int = DEFAULT_SEED, scale: str = "demo") -> DemoData:
     return _assemble(seed, region, people, story, assets, referrals)
 
 
-def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED) -> dict[str, Path]:
+def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, scale: str = "demo") -> dict[str, Path]:
     """Generate the demo region and write it, with ``gaps.json`` and a ``README.md``.
 
     Parameters
@@ -184,6 +222,10 @@ def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED) -> dict[str, Pa
         Folder to write into (created if missing); existing files are replaced.
     seed
         Seed of the generator.
+    scale
+        ``demo`` (the shipped files) or ``england`` (33,755 areas, 100,000 assets and
+        2 million referrals, for benchmarks; areas and referrals are written as
+        (Geo)Parquet, see :data:`SCALE_FILES`).
 
     Returns
     -------
@@ -191,12 +233,15 @@ def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED) -> dict[str, Pa
         Role (``areas``, ``lookup``, ``population``, ``assets``, ``referrals``, ``gaps``,
         ``readme``) -> path written.
     """
-    data = generate_demo(seed=seed)
+    data = generate_demo(seed=seed, scale=scale)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {role: out / name for role, name in DEMO_FILES.items()}
+    paths = {role: out / name for role, name in SCALE_FILES[scale].items()}
     paths["gaps"] = out / GAPS_FILE
     paths["readme"] = out / README_FILE
+    if scale != "demo":
+        _write_large(data, paths, scale)
+        return paths
 
     if paths["areas"].exists():
         paths["areas"].unlink()  # the GeoJSON driver refuses to overwrite
@@ -207,6 +252,27 @@ def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED) -> dict[str, Pa
     paths["gaps"].write_text(json.dumps(data.gaps, indent=2) + "\n", encoding="utf-8")
     paths["readme"].write_text(_readme(data), encoding="utf-8")
     return paths
+
+
+def _write_large(data: DemoData, paths: dict[str, Path], scale: str) -> None:
+    """Write a benchmark-sized set: (Geo)Parquet where the CSV or GeoJSON would be slow."""
+    for role, frame in (("areas", data.areas), ("lookup", data.lookup), ("population", data.population),
+                        ("assets", data.assets), ("referrals", data.referrals)):  # fmt: skip
+        path = paths[role]
+        if path.suffix == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6f", encoding="utf-8")
+    paths["gaps"].write_text(json.dumps(data.gaps, indent=2) + "\n", encoding="utf-8")
+    spec = _scale(scale)
+    paths["readme"].write_text(
+        f"# Synthetic {scale}-scale data (benchmarks only)\n\n**Everything in this folder is synthetic.** "
+        f"{len(data.areas):,} small areas in {spec.boroughs} boroughs and {spec.neighbourhoods} neighbourhoods, "
+        f"{len(data.assets):,} assets and {len(data.referrals):,} referrals (half by `origin_area_id`, half by "
+        f"coordinates), generated by\n\n```bash\ncoverage-map demo-data --scale {scale} --seed {data.gaps['seed']} "
+        f"--out DIR\n```\n\nThe columns are those of the demo data (see `geodata/README.md`).\n",
+        encoding="utf-8",
+    )
 
 
 # --------------------------------------------------------------------------- geography
@@ -300,6 +366,8 @@ def _outline(rng: np.random.Generator, spec: _Scale) -> shapely.Polygon:
 
 def _town_centres(rng: np.random.Generator, spec: _Scale, outline: shapely.Polygon) -> np.ndarray:
     """The main centre (row 0) and one town centre per other borough, in a rough ring."""
+    if spec.layout == "national":
+        return _scattered_centres(rng, spec, outline)
     cx, cy = spec.centre
     towns = spec.boroughs - 1
     angles = rng.uniform(0.0, 2 * np.pi) + 2 * np.pi * np.arange(towns) / towns
@@ -319,6 +387,30 @@ def _town_centres(rng: np.random.Generator, spec: _Scale, outline: shapely.Polyg
     main = np.array([[cx + rng.uniform(-500, 500), cy + rng.uniform(-500, 500)]])
     ring = np.column_stack([cx + reach * np.cos(angles), cy + reach * np.sin(angles)])
     return np.vstack([main, ring])
+
+
+def _scattered_centres(rng: np.random.Generator, spec: _Scale, outline: shapely.Polygon) -> np.ndarray:
+    """The main centre (row 0) and the town centres on a jittered grid over the outline.
+
+    A ring, as for a city region, would put hundreds of towns a few km apart; a grid
+    keeps them roughly evenly spread, never two in one small area.
+    """
+    cx, cy = spec.centre
+    towns = spec.boroughs - 1
+    step = float(np.sqrt(shapely.area(outline) / towns))
+    minx, miny, maxx, maxy = outline.bounds
+    while True:
+        gx, gy = np.meshgrid(np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step))
+        gx = gx.ravel() + rng.uniform(-0.3, 0.3, gx.size) * step
+        gy = gy.ravel() + rng.uniform(-0.3, 0.3, gy.size) * step
+        inside = shapely.contains_xy(outline, gx, gy) & (np.hypot(gx - cx, gy - cy) > step)
+        if inside.sum() >= towns:
+            break
+        step *= 0.97
+    pick = np.sort(rng.choice(int(inside.sum()), size=towns, replace=False))
+    scattered = np.column_stack([gx[inside][pick], gy[inside][pick]])
+    main = np.array([[cx + rng.uniform(-500, 500), cy + rng.uniform(-500, 500)]])
+    return np.vstack([main, scattered])
 
 
 def _density_function(
@@ -898,7 +990,7 @@ def _make_assets(
     """Place and describe the assets: 80% local, 10% within a radius, 7% borough-wide, 3% city-wide."""
     n = spec.assets
     nb = region.neighbourhood
-    kinds = np.array(["citywide"] * round(0.03 * n) + ["borough"] * round(0.07 * n) + ["radius"] * round(0.10 * n))
+    kinds = np.array(["citywide"] * round(spec.citywide_share * n) + ["borough"] * round(0.07 * n) + ["radius"] * round(0.10 * n))
     kinds = np.concatenate([kinds, np.full(n - len(kinds), "local")])
     kinds = kinds[rng.permutation(n)]
 
@@ -990,6 +1082,8 @@ def _borough_service_plan(
             s for s in _BOROUGH_SERVICES
             if (int(b), s[0]) not in used and not (b == story.no_dementia_borough and "dementia" in s[1])
         ]  # fmt: skip
+        if not options:  # more services than kinds (national scale): a borough gets a second office
+            options = [s for s in _BOROUGH_SERVICES if not (b == story.no_dementia_borough and "dementia" in s[1])]
         service = options[rng.integers(len(options))]
         used.add((int(b), service[0]))
         plan.append((int(b), service))
@@ -1010,8 +1104,13 @@ def _citywide_plan(rng: np.random.Generator, count: int) -> list[tuple[str, tupl
     for index in services:
         service, cats, comms, _ = _CITYWIDE_SERVICES[index]
         name = f"{region_word} {service}"
+        attempts = 0
         while name in used:
-            name = f"{_BRANDS[rng.integers(len(_BRANDS))]} {service}"
+            attempts += 1
+            if attempts > 100:  # every brand taken (national scale): number the service instead
+                name = f"{region_word} {service} {attempts - 99}"
+            else:
+                name = f"{_BRANDS[rng.integers(len(_BRANDS))]} {service}"
         used.add(name)
         plan.append((name, cats, comms))
     return plan
@@ -1387,7 +1486,10 @@ def _neighbourhood_names(rng: np.random.Generator, count: int) -> list[str]:
     pool = [f"{start}{end}" for start in _PLACE_STARTS for end in _PLACE_ENDS]
     pool = [name for name in pool if name not in _BOROUGH_NAMES]
     picks = rng.permutation(len(pool))[:count]
-    return [pool[p] for p in picks]
+    names = [pool[p] for p in picks]
+    # More neighbourhoods than place names (national scale): number the repeats.
+    names += [f"{names[i % len(pool)]} {2 + i // len(pool)}" for i in range(count - len(names))]
+    return names
 
 
 def _borough_names(rng: np.random.Generator, count: int) -> list[str]:
@@ -1565,7 +1667,9 @@ def _referral_frame(
     """The referrals table, in date order, half located by area id and half by coordinates."""
     order = np.lexsort((rng.permutation(len(referrals.day)), referrals.day))
     start = np.datetime64(PERIOD_START.isoformat())
-    dates = (start + referrals.day[order].astype("timedelta64[D]")).astype(str)
+    # Format each calendar day once, not once per referral (millions at national scale).
+    day_text = (start + np.arange(int(referrals.day.max()) + 1).astype("timedelta64[D]")).astype(str)
+    dates = day_text[referrals.day[order]]
     lon, lat = _lonlat(referrals.x[order], referrals.y[order])
     by_area = referrals.by_area[order]
     community = referrals.community[order]
@@ -1574,7 +1678,7 @@ def _referral_frame(
     ids = np.array([*asset_ids, ""])
     frame = pd.DataFrame(
         {
-            "referral_id": [f"XR{i + 1:06d}" for i in range(len(order))],
+            "referral_id": np.char.add("XR", np.char.zfill(np.arange(1, len(order) + 1).astype(str), 6)),
             "date": dates,
             "category": np.array(CATEGORIES)[referrals.category[order]],
             "community": labels[community],

@@ -73,57 +73,117 @@ def _grid(unit_ids: pd.Series, categories: tuple[str, ...], communities: tuple[s
     return index.to_frame(index=False).astype("string")
 
 
-def _base_population(prepared: Prepared) -> pd.DataFrame:
-    """Small area x community population, long: area_id, community, population, group_population."""
-    areas = prepared.units["area"][["area_id"]]
-    population = prepared.inputs.population
-    communities = prepared.inputs.community_labels
-    if population is None:
-        frame = areas.assign(population=np.nan)
-    else:
-        frame = areas.merge(population, on="area_id", how="left")
-    long = [frame[["area_id", "population"]].assign(community=ALL, group_population=frame["population"])]
-    for community in communities:
-        long.append(
-            frame[["area_id", "population"]].assign(community=community, group_population=frame[f"pop_{community}"])
+def _positions(index: pd.Index, values: pd.Series | np.ndarray, via: pd.Series | None = None) -> np.ndarray:
+    """Position in ``index`` of each value (mapped through ``via`` first), -1 when absent.
+
+    Values are factorised first, so the text lookups run once per distinct value rather
+    than once per row (millions of referrals, a few thousand areas).
+    """
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.full(len(codes), -1, dtype=np.int64)
+    mapped = pd.Series(np.asarray(uniques, dtype=object)) if via is None else pd.Series(uniques).map(via)
+    found = index.get_indexer(np.asarray(mapped.astype(object).where(mapped.notna(), None), dtype=object))
+    return np.where(codes >= 0, found[codes], -1)
+
+
+class _Cells:
+    """Integer positions of the unit × category × community cells, in ``KEY`` order.
+
+    Every per-cell figure lives in a flat array indexed by
+    ``unit * (C * G) + category * G + community`` (units, categories and communities
+    each sorted), so figures are summed with :func:`numpy.bincount` and placed without
+    merging on three text columns, which dominated the run time at national scale.
+    """
+
+    def __init__(self, unit_ids: pd.Series, categories: tuple[str, ...], communities: tuple[str, ...]) -> None:
+        self.units = pd.Index(np.asarray(unit_ids, dtype=object))
+        self.categories = pd.Index(sorted(categories), dtype=object)
+        self.communities = pd.Index(sorted({ALL, *communities}), dtype=object)
+        self.pairs = len(self.categories) * len(self.communities)
+        self.size = len(self.units) * self.pairs
+
+    def unit_code(self, area_ids: pd.Series | np.ndarray, to_unit: pd.Series) -> np.ndarray:
+        """Position of the unit containing each small area (-1 when missing or unknown)."""
+        return _positions(self.units, area_ids, to_unit)
+
+    def pair_code(self, categories: pd.Series | np.ndarray, communities: pd.Series | np.ndarray) -> np.ndarray:
+        """``category * G + community``, or -1 when either is not in the grid."""
+        category = _positions(self.categories, categories)
+        community = _positions(self.communities, communities)
+        return np.where((category >= 0) & (community >= 0), category * len(self.communities) + community, -1)
+
+    def position(self, unit: np.ndarray, pair: np.ndarray) -> np.ndarray:
+        return np.where((unit >= 0) & (pair >= 0), unit * self.pairs + pair, -1)
+
+    def frame(self) -> pd.DataFrame:
+        """The cells as ``area_id, category, community`` text columns, sorted by ``KEY``."""
+        g, n = len(self.communities), len(self.units)
+        return pd.DataFrame(
+            {
+                "area_id": pd.array(np.repeat(self.units.to_numpy(), self.pairs), dtype="string"),
+                "category": pd.array(np.tile(np.repeat(self.categories.to_numpy(), g), n), dtype="string"),
+                "community": pd.array(np.tile(self.communities.to_numpy(), n * len(self.categories)), dtype="string"),
+            }
         )
-    return pd.concat(long, ignore_index=True).astype({"area_id": "string", "community": "string"})
+
+    def total(self, position: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``weights`` (or the number of rows) per cell; positions of -1 are left out."""
+        keep = position >= 0
+        kept = None if weights is None else np.asarray(weights, dtype=float)[keep]
+        return np.bincount(position[keep], weights=kept, minlength=self.size).astype(float)
+
+    def total_min_count(self, position: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Like pandas' ``sum(min_count=1)``: NaN where a cell has no known value."""
+        values = np.asarray(values, dtype=float)
+        known = ~np.isnan(values)
+        sums = self.total(position[known], values[known])
+        counts = self.total(position[known])
+        return np.where(counts > 0, sums, np.nan)
 
 
-def _base_nearest(prepared: Prepared, offers: pd.DataFrame) -> pd.DataFrame:
-    """Small area x category x community distance (km) from centroid to the nearest matching asset."""
+def _area_population(prepared: Prepared, area_ids: np.ndarray, groups: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per small area: the population (A,) and the population of each community (A, G)."""
+    population = prepared.inputs.population
+    if population is None:
+        return np.full(len(area_ids), np.nan), np.full((len(area_ids), len(groups)), np.nan)
+    aligned = population.drop_duplicates("area_id").set_index("area_id").reindex(area_ids)
+    total = aligned["population"].to_numpy(dtype=float)
+    by_group = [total if group == ALL else aligned[f"pop_{group}"].to_numpy(dtype=float) for group in groups]
+    return total, np.column_stack(by_group)
+
+
+def _area_nearest(prepared: Prepared, offers: pd.DataFrame, cells: _Cells) -> np.ndarray:
+    """Small area × (category, community) pair (A, C*G): km from centroid to the nearest matching asset."""
     areas = prepared.units["area"]
     centroids = np.column_stack([areas["centroid_x"].to_numpy(), areas["centroid_y"].to_numpy()])
-    located = prepared.assets.set_index("asset_id")
+    nearest = np.full((len(areas), cells.pairs), np.nan)
+    located = prepared.assets
     xy = np.column_stack([located.geometry.x.to_numpy(), located.geometry.y.to_numpy()])
-    position = pd.Series(np.arange(len(located)), index=located.index)
-    frames = []
-    for (category, community), group in offers.groupby(["category", "community"], sort=True):
-        tree = cKDTree(xy[position.loc[group["asset_id"].to_numpy()].to_numpy()])
-        distance, _ = tree.query(centroids, k=1)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "area_id": areas["area_id"].to_numpy(),
-                    "category": category,
-                    "community": community,
-                    "nearest_km": distance / 1000.0,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in KEY}).assign(nearest_km=pd.Series(dtype=float))
-    return pd.concat(frames, ignore_index=True).astype({c: "string" for c in KEY})
+    asset = _positions(pd.Index(np.asarray(located["asset_id"], dtype=object)), offers["asset_id"])
+    pair = cells.pair_code(offers["category"], offers["community"])
+    keep = (asset >= 0) & (pair >= 0)
+    order = np.argsort(pair[keep], kind="stable")
+    asset, pair = asset[keep][order], pair[keep][order]
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.array([], dtype=int)
+    for start, stop in zip(starts, [*starts[1:], len(pair)], strict=True):
+        distance, _ = cKDTree(xy[asset[start:stop]]).query(centroids, k=1)
+        nearest[:, pair[start]] = distance / 1000.0
+    return nearest
 
 
-def _referral_counts(referrals: pd.DataFrame, communities: tuple[str, ...]) -> pd.DataFrame:
-    """Small area x category x community referral counts (``all`` counts every community)."""
+def _referral_totals(referrals: pd.DataFrame, unit: np.ndarray, cells: _Cells) -> np.ndarray:
+    """Referral counts per cell; ``all`` counts every community."""
     if referrals.empty:
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in KEY}).assign(referrals=pd.Series(dtype=float))
-    everyone = referrals.assign(community=ALL)
-    specific = referrals[referrals["community"].isin(communities)]
-    stacked = pd.concat([everyone, specific], ignore_index=True).astype({c: "string" for c in KEY})
-    return stacked.groupby(KEY, as_index=False, observed=True)["count"].sum().rename(columns={"count": "referrals"})
+        return np.zeros(cells.size)
+    count = referrals["count"].to_numpy(dtype=float)
+    category = _positions(cells.categories, referrals["category"])
+    g = len(cells.communities)
+    everyone = cells.position(unit, np.where(category >= 0, category * g + cells.communities.get_loc(ALL), -1))
+    community = _positions(cells.communities, referrals["community"])
+    community = np.where(community == cells.communities.get_loc(ALL), -1, community)
+    specific = cells.position(unit, np.where((category >= 0) & (community >= 0), category * g + community, -1))
+    return cells.total(everyone, count) + cells.total(specific, count)
 
 
 def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFrame:
@@ -152,86 +212,87 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     units = prepared.units[level]
     to_unit = unit_of(prepared.membership, level)
 
-    offers = asset_offers(prepared.assets, communities)
-    grid = _grid(units["area_id"], categories, communities)
+    offers = asset_offers(prepared.assets, communities).drop_duplicates()
+    cells = _Cells(units["area_id"], categories, communities)
+    table = cells.frame()
 
-    # Population and small-area figures, summed or weighted up to the level.
-    base_pop = _base_population(prepared)
-    base = (
-        grid_for_areas(prepared, categories, communities)
-        .merge(base_pop, on=["area_id", "community"], how="left")
-        .merge(_base_nearest(prepared, offers), on=KEY, how="left")
-    )
-    base["unit_id"] = base["area_id"].map(to_unit).astype("string")
-    base["within"] = (base["nearest_km"] <= threshold_km).astype(float)
-    has_population = base["group_population"].notna().any()
-    weight = base["group_population"].fillna(0.0) if has_population else pd.Series(1.0, index=base.index)
-    base["weight"] = weight
-    base["w_near"] = np.where(base["nearest_km"].notna(), weight * base["nearest_km"].fillna(0.0), 0.0)
-    base["w_known"] = np.where(base["nearest_km"].notna(), weight, 0.0)
-    base["w_within"] = weight * base["within"]
-    base["missing_near"] = base["nearest_km"].isna()
-    base["one"] = 1.0
-    base["near_or_zero"] = base["nearest_km"].fillna(0.0)
-    grouped = base.groupby(["unit_id", "category", "community"], observed=True)
-    rolled = grouped[
-        ["w_near", "w_known", "w_within", "weight", "missing_near", "one", "near_or_zero", "within"]
-    ].sum()
+    # Population and small-area distances, summed or weighted up to the level.
+    area_ids = prepared.units["area"]["area_id"].to_numpy(dtype=object)
+    area_unit = cells.unit_code(area_ids, to_unit)
+    total_pop, group_pop = _area_population(prepared, area_ids, cells.communities)
+    near = _area_nearest(prepared, offers, cells)  # (A, C*G)
+    gpop = group_pop[:, np.tile(np.arange(len(cells.communities)), len(cells.categories))]
+    base_position = cells.position(np.repeat(area_unit, cells.pairs), np.tile(np.arange(cells.pairs), len(area_ids)))
+
+    known = ~np.isnan(near)
+    within = (near <= threshold_km).astype(float)
+    has_population = bool((~np.isnan(gpop)).any())
+    weight = np.nan_to_num(gpop, nan=0.0) if has_population else np.ones_like(near)
+    near_or_zero = np.nan_to_num(near, nan=0.0)
+    parts = {
+        "w_near": np.where(known, weight * near_or_zero, 0.0),
+        "w_known": np.where(known, weight, 0.0),
+        "w_within": weight * within,
+        "weight": weight,
+        "missing_near": (~known).astype(float),
+        "one": np.ones_like(near),
+        "near_or_zero": near_or_zero,
+        "within": within,
+    }
+    rolled = {name: cells.total(base_position, values.ravel()) for name, values in parts.items()}
     # Where nobody in the group lives, fall back to equal weights so a unit still shows
     # how far provision is (its rates stay empty).
     no_weight = rolled["weight"] <= 0
-    rolled.loc[no_weight, "w_near"] = rolled.loc[no_weight, "near_or_zero"]
-    rolled.loc[no_weight, "w_known"] = rolled.loc[no_weight, "one"]
-    rolled.loc[no_weight, "w_within"] = rolled.loc[no_weight, "within"]
-    rolled.loc[no_weight, "weight"] = rolled.loc[no_weight, "one"]
-    rolled[["population", "group_population"]] = grouped[["population", "group_population"]].sum(min_count=1)
-    rolled = rolled.reset_index().rename(columns={"unit_id": "area_id"})
-    # A unit with any small area that has no matching asset anywhere has no finite mean.
-    rolled["nearest_km"] = np.where(
-        (rolled["missing_near"] > 0) | (rolled["w_known"] <= 0),
-        np.nan,
-        rolled["w_near"] / rolled["w_known"].where(rolled["w_known"] > 0),
-    )
-    rolled["share_within_km"] = rolled["w_within"] / rolled["weight"].where(rolled["weight"] > 0)
+    for weighted, equal in (("w_near", "near_or_zero"), ("w_known", "one"), ("w_within", "within"), ("weight", "one")):
+        rolled[weighted] = np.where(no_weight, rolled[equal], rolled[weighted])
+    present = rolled["one"] > 0  # every unit has small areas; kept for safety
+    table["population"] = np.where(present, cells.total_min_count(base_position, np.repeat(total_pop, cells.pairs)), np.nan)
+    table["group_population"] = np.where(present, cells.total_min_count(base_position, gpop.ravel()), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # A unit with any small area that has no matching asset anywhere has no finite mean.
+        table["nearest_km"] = np.where(
+            ~present | (rolled["missing_near"] > 0) | (rolled["w_known"] <= 0),
+            np.nan,
+            rolled["w_near"] / np.where(rolled["w_known"] > 0, rolled["w_known"], np.nan),
+        )
+        table["share_within_km"] = np.where(
+            present, rolled["w_within"] / np.where(rolled["weight"] > 0, rolled["weight"], np.nan), np.nan
+        )
 
-    table = grid.merge(
-        rolled[KEY + ["population", "group_population", "nearest_km", "share_within_km"]], on=KEY, how="left"
-    )
-
-    # Provision located in, and reaching, each unit.
-    located = prepared.assets[["asset_id", "area_id", "capacity"]].assign(
-        unit_id=lambda f: f["area_id"].map(to_unit)
-    )
-    in_unit = offers.merge(located[["asset_id", "unit_id", "capacity"]], on="asset_id")
-    in_grouped = in_unit.groupby(["unit_id", "category", "community"], observed=True)
-    in_counts = pd.DataFrame(
+    # Provision located in, and reaching, each unit (offers are unique per asset and cell).
+    assets = prepared.assets
+    asset_index = pd.Index(np.asarray(assets["asset_id"], dtype=object))
+    offered = pd.DataFrame(
         {
-            "assets_in_area": in_grouped["asset_id"].nunique(),
-            "capacity_local": in_grouped["capacity"].sum(min_count=1),
+            "asset": _positions(asset_index, offers["asset_id"]),
+            "pair": cells.pair_code(offers["category"], offers["community"]),
         }
     )
-    reach = prepared.local_reach.assign(unit_id=lambda f: f["area_id"].map(to_unit))[["asset_id", "unit_id"]]
-    reaching = offers.merge(reach.drop_duplicates(), on="asset_id")
-    reach_counts = reaching.groupby(["unit_id", "category", "community"], observed=True).agg(
-        assets_reaching=("asset_id", "nunique")
+    offered = offered[(offered["asset"] >= 0) & (offered["pair"] >= 0)]
+    asset_unit = cells.unit_code(assets["area_id"], to_unit)
+    in_position = cells.position(asset_unit[offered["asset"].to_numpy()], offered["pair"].to_numpy())
+    capacity = assets["capacity"].to_numpy(dtype=float)[offered["asset"].to_numpy()]
+    table["assets_in_area"] = cells.total(in_position).astype("int64")
+    table["capacity_local"] = cells.total_min_count(in_position, capacity)
+
+    reach = pd.DataFrame(
+        {
+            "asset": _positions(asset_index, prepared.local_reach["asset_id"]),
+            "unit": cells.unit_code(prepared.local_reach["area_id"], to_unit),
+        }
     )
-    for counts in (in_counts, reach_counts):
-        counts.index = counts.index.set_names(KEY)
-        table = table.merge(counts.reset_index().astype({c: "string" for c in KEY}), on=KEY, how="left")
-    table["assets_in_area"] = table["assets_in_area"].fillna(0).astype("int64")
+    reach = reach[(reach["asset"] >= 0) & (reach["unit"] >= 0)].drop_duplicates()
+    reaching = offered.merge(reach, on="asset")
+    reaching_count = cells.total(cells.position(reaching["unit"].to_numpy(), reaching["pair"].to_numpy()))
     # Citywide assets reach every unit: add their count per category x community.
-    citywide = offers[offers["asset_id"].isin(prepared.citywide)]
-    everywhere = citywide.groupby(["category", "community"], observed=True)["asset_id"].nunique()
-    everywhere = everywhere.rename("citywide").reset_index().astype({"category": "string", "community": "string"})
-    table = table.merge(everywhere, on=["category", "community"], how="left")
-    table["assets_reaching"] = (table["assets_reaching"].fillna(0) + table["citywide"].fillna(0)).astype("int64")
-    table = table.drop(columns="citywide")
+    citywide = offered[offered["asset"].isin(asset_index.get_indexer(list(prepared.citywide)))]
+    everywhere = np.bincount(citywide["pair"].to_numpy(), minlength=cells.pairs).astype(float)
+    table["assets_reaching"] = (reaching_count + np.tile(everywhere, len(cells.units))).astype("int64")
 
     # Demand.
-    referrals = prepared.referrals.assign(area_id=lambda f: f["area_id"].map(to_unit))
-    counts = _referral_counts(referrals, communities)
-    table = table.merge(counts, on=KEY, how="left")
-    table["referrals"] = table["referrals"].fillna(0).astype("int64")
+    referrals = prepared.referrals
+    referral_unit = cells.unit_code(referrals["area_id"], to_unit)
+    table["referrals"] = _referral_totals(referrals, referral_unit, cells).astype("int64")
 
     per_10k = 10_000 / table["group_population"].where(table["group_population"] > 0)
     table["referrals_per_10k"] = table["referrals"] * per_10k
@@ -242,8 +303,7 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     names = units.set_index("area_id")["area_name"]
     table["area_name"] = table["area_id"].map(names).astype("string")
     table["level"] = level
-    table = table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS]]
-    return table.sort_values(KEY, kind="stable").reset_index(drop=True)
+    return table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS]]
 
 
 def grid_for_areas(prepared: Prepared, categories: tuple[str, ...], communities: tuple[str, ...]) -> pd.DataFrame:

@@ -128,8 +128,8 @@ def test_write_demo_writes_every_role(written):
 
 
 def test_unknown_scale_raises():
-    with pytest.raises(CoverageMapError, match="england"):
-        generate_demo(scale="england")
+    with pytest.raises(CoverageMapError, match="mars"):
+        generate_demo(scale="mars")
 
 
 def test_same_seed_gives_equal_frames(demo):
