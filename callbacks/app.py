@@ -28,6 +28,8 @@ from coverage_map.dataset import Dataset
 from .context import EXTENSION, Services
 from .layout import build_layout
 from .registry import Registry
+from .security import SecurityConfig
+from .security import install as install_security
 from .settings import Settings, settings_from_args, settings_from_env
 from .state import Choices, default_state
 
@@ -62,7 +64,9 @@ def _registered_callbacks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return _CALLBACKS
 
 
-def create_app(dataset: Dataset | None = None, *, settings: Settings | None = None) -> Dash:
+def create_app(
+    dataset: Dataset | None = None, *, settings: Settings | None = None, security: SecurityConfig | None = None
+) -> Dash:
     """Build the dashboard for ``dataset`` (default: what ``settings`` name, else the demo).
 
     Parameters
@@ -71,6 +75,8 @@ def create_app(dataset: Dataset | None = None, *, settings: Settings | None = No
         The data set to show by default; loaded from ``settings`` when None.
     settings
         Start-up settings; read from the environment (``COVERAGE_MAP_*``) when None.
+    security
+        Authentication and headers (:mod:`callbacks.security`); read from the environment when None.
     """
     settings = settings if settings is not None else settings_from_env()
     dataset = dataset if dataset is not None else settings.load_dataset()
@@ -84,8 +90,8 @@ def create_app(dataset: Dataset | None = None, *, settings: Settings | None = No
         compress=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    # Upload requests carry base64 (4/3 of the file) for up to one file per role at once.
-    app.server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_bytes * 1.4 * 5) + 2**20
+    # One upload (every file, base64) at most: larger requests are refused (413) before parsing.
+    app.server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.server.extensions[EXTENSION] = Services(registry=registry, settings=settings)
     app.server.after_request(_buffer_static_files)
     app.server.before_request(_start_timer)
@@ -94,6 +100,7 @@ def create_app(dataset: Dataset | None = None, *, settings: Settings | None = No
     callback_map, callback_list = _registered_callbacks()
     app.callback_map.update(callback_map)
     app._callback_list.extend(callback_list)  # noqa: SLF001 - see _registered_callbacks
+    install_security(app, security, basemap=settings.basemap)
     _warm(registry, dataset)
     return app
 

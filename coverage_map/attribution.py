@@ -132,6 +132,7 @@ def _data_date(dataset: Dataset) -> tuple[str | None, int | None]:
     if referrals is not None and "date" in referrals and referrals["date"].notna().any():
         dates = pd.to_datetime(referrals["date"]).dropna()
         first, last = dates.min(), dates.max()
-        text = f"referrals {first:%-d %b %Y} to {last:%-d %b %Y}"
+        # Months, as the analysis counts them: a first or last day would date one person's referral.
+        text = f"referrals {first:%b %Y} to {last:%b %Y}"
         return text, int(last.year)
     return None, None

@@ -110,4 +110,5 @@ class Dataset:
         """Unit id at ``level`` -> borough id (small areas and neighbourhoods sit in one borough)."""
         membership = self.prepared.membership
         column = "area_id" if level == "area" else f"{level}_id"
-        return membership.drop_duplicates(column).set_index(column)["borough_id"]
+        pairs = membership.drop_duplicates(column)
+        return pd.Series(pairs["borough_id"].to_numpy(), index=pairs[column].to_numpy(), name="borough_id")

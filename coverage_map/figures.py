@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 import shapely
 from plotly.colors import sample_colorscale
 
-from .suppress import describe_count, suppress_count
+from .suppress import describe_count, secondary_suppress, suppress_count
 from .taxonomy import display_name
 
 # --------------------------------------------------------------------------- metrics
@@ -380,10 +380,14 @@ def fit_view(
 
 
 def escape(text: object) -> str:
-    """Text from data, made safe for plotly's HTML-like hover labels."""
+    """Text from data, made safe for plotly's HTML-like hover labels.
+
+    ``<``, ``>`` and ``&`` are escaped; quotes are not: plotly never puts this text in an
+    attribute, and it does not decode ``&quot;``, so a quote would show as the entity.
+    """
     if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
         return ""
-    return html.escape(str(text), quote=True)
+    return html.escape(str(text), quote=False)
 
 
 def referrals_text(count: object, suppressed: object) -> str:
@@ -743,7 +747,9 @@ def recolour_patch_values(figure: go.Figure) -> dict[int, dict[str, object]]:
 # --------------------------------------------------------------------------- small charts
 
 
-def referral_trend_figure(monthly: pd.Series, *, title: str = "Referrals per month") -> go.Figure:
+def referral_trend_figure(
+    monthly: pd.Series, *, title: str = "Referrals per month", protect_total: bool = True
+) -> go.Figure:
     """Monthly referrals as published: 1-7 shown as "fewer than 8", the rest rounded to 5.
 
     Parameters
@@ -752,12 +758,27 @@ def referral_trend_figure(monthly: pd.Series, *, title: str = "Referrals per mon
         TRUE monthly counts indexed by month (``Period`` or timestamps); months without
         referrals should be present as 0. Suppression is applied here, before any number
         reaches the figure.
+    title
+        Chart title (escaped here).
+    protect_total
+        The months add up to a total published elsewhere (the unit's referral count in
+        the map, table and downloads): when exactly one month is suppressed, the smallest
+        other non-zero month is hidden too (secondary suppression, see
+        :func:`coverage_map.suppress.secondary_suppress`), so the suppressed month cannot
+        be worked out by subtraction. Pass False only when no total is published.
     """
     months = [_month_label(m) for m in monthly.index]
-    published = [suppress_count(int(c)) for c in monthly.fillna(0).astype(int)]
-    shown = [0 if p is None else p for p in published]
-    suppressed = [p is None for p in published]
-    hover = ["fewer than 8" if s else f"{p:,}" for p, s in zip(shown, suppressed, strict=True)]
+    true_counts = monthly.fillna(0).astype(int)
+    published = [suppress_count(int(c)) for c in true_counts]
+    primary = pd.Series([p is None for p in published], index=true_counts.index)
+    hidden = primary
+    if protect_total:
+        hidden = secondary_suppress(true_counts, primary, pd.Series(0, index=true_counts.index))
+    suppressed = [bool(h) for h in hidden]
+    shown = [0 if (p is None or s) else p for p, s in zip(published, suppressed, strict=True)]
+    labels = ["fewer than 8" if first else "suppressed (protects a small month)"
+              for first in primary]  # fmt: skip
+    hover = [label if s else f"{p:,}" for p, s, label in zip(shown, suppressed, labels, strict=True)]
     figure = go.Figure(
         go.Bar(
             x=months,
@@ -775,10 +796,11 @@ def referral_trend_figure(monthly: pd.Series, *, title: str = "Referrals per mon
                 y=[0] * sum(suppressed),
                 mode="markers+text",
                 marker={"symbol": "triangle-up", "size": 9, "color": "#ff2d87"},
-                text=["<8"] * sum(suppressed),
+                text=["<8" if first else "*" for first, s in zip(primary, suppressed, strict=True) if s],
                 textposition="top center",
-                hovertemplate="%{x}: fewer than 8<extra></extra>",
-                name="Fewer than 8 (suppressed)",
+                customdata=[label for label, s in zip(labels, suppressed, strict=True) if s],
+                hovertemplate="%{x}: %{customdata}<extra></extra>",
+                name="Suppressed",
             )
         )
     figure.update_layout(

@@ -178,3 +178,12 @@ def test_assets_reaching_lists_every_reach_kind(prepared):
     assert set(pairs[pairs.asset_id == "a4"].area_id) == {"A", "B", "C"}
     # Citywide assets are never materialised as per-area pairs internally.
     assert "a4" not in set(prepared.local_reach.asset_id)
+
+
+def test_dataset_borough_of_every_level():
+    from coverage_map.dataset import Dataset
+
+    dataset = Dataset.from_inputs(hb.inputs())
+    assert dataset.borough_of("area").to_dict() == {"A": "B1", "B": "B1", "C": "B2"}
+    assert dataset.borough_of("neighbourhood").to_dict() == {"N1": "B1", "N2": "B2"}
+    assert dataset.borough_of("borough").to_dict() == {"B1": "B1", "B2": "B2"}
