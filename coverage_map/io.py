@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sys
 import warnings
@@ -25,7 +26,9 @@ import pyarrow
 import pyarrow.parquet
 import pyogrio
 import pyogrio.errors
+import pyogrio.raw
 import shapely
+import shapely.errors
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from .config import DISPLAY_CRS
@@ -40,6 +43,11 @@ _WKT_COLUMNS = ("geometry", "wkt")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _LINE_NUMBER = re.compile(r"line (\d+)")
+_HTML_MESSAGE = (
+    "the file is a web page (HTML), not {kind}: it was probably saved from an error, sign-in or download page "
+    "instead of the data; download the data again and check that it opens"
+)
+_HTML_START = re.compile(r"\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
 #: Bytes inspected to tell a binary file from a text one.
 _SNIFF_BYTES = 8192
 
@@ -122,7 +130,9 @@ def write_any(frame: pd.DataFrame | gpd.GeoDataFrame, path: str | Path) -> None:
     if suffix == ".csv":
         if has_geometry:
             table = pd.DataFrame(table.drop(columns=geometry_name))
-        _neutralised(table).to_csv(path, index=False, encoding="utf-8")
+        # CRLF rows (RFC 4180) make the writer quote any cell holding a bare CR, which a
+        # spreadsheet would otherwise read as a new row starting with the text after it.
+        _neutralised(table).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
     elif suffix in (".parquet", ".geoparquet"):
         table.to_parquet(path, index=False)
     else:
@@ -180,6 +190,8 @@ def _read_csv(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     text, problem = _decode(raw, file)
     if problem is not None:
         return pd.DataFrame(), [problem]
+    if _HTML_START.match(text):
+        return pd.DataFrame(), [Problem(file, _HTML_MESSAGE.format(kind="CSV"))]
     # Our own reader, not pandas': pandas silently turns an extra leading field into the
     # index and shifts row numbers past blank lines; here row N is always spreadsheet row N.
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -191,6 +203,9 @@ def _read_csv(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
         return pd.DataFrame(), [Problem(file, "the file has no header row (it is empty or starts with a blank line)")]
     header = [cell.strip() for cell in records[0]]
     problems = _header_problems(header, file)
+    if len(header) == 1 and problems:
+        # A ';'- or tab-separated file: counting commas in its rows would only add noise.
+        return pd.DataFrame(), problems
     width = len(header)
     body = records[1:]
     for number, record in enumerate(body, start=2):
@@ -285,7 +300,10 @@ def _parse_wkt(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Probl
     column = wkt_columns[0]
     text = frame[column].str.strip()
     blank = text.eq("").to_numpy()
-    geometry = shapely.from_wkt(np.where(blank, None, text.to_numpy(dtype=object)), on_invalid="ignore")
+    # GEOS flags numbers beyond float range (1e999) as a floating-point overflow; such a
+    # cell is simply not valid WKT, reported below, so numpy's warning is silenced.
+    with np.errstate(all="ignore"):
+        geometry = shapely.from_wkt(np.where(blank, None, text.to_numpy(dtype=object)), on_invalid="ignore")
     bad = ~blank & shapely.is_missing(geometry)
     problems = [
         Problem(
@@ -304,7 +322,7 @@ def _read_parquet(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
         frame = gpd.read_parquet(path) if is_geo else pd.read_parquet(path)
     except (OSError, ValueError, pyarrow.ArrowException, PyprojCRSError) as exc:
         return pd.DataFrame(), [Problem(file, f"cannot read the file as (Geo)Parquet: {_first_line(exc)}")]
-    frame = frame.reset_index(drop=True)
+    frame = _flat_cells(frame.reset_index(drop=True))
     frame["_source_row"] = np.arange(1, len(frame) + 1, dtype="int64")
     return frame, []
 
@@ -329,10 +347,18 @@ def _read_zip(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
 def _read_vector(source: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     try:
-        layer = _choose_layer(source, file, problems)
+        # GDAL's notes on a damaged file arrive as warnings from listing layers as well as
+        # from reading; both are caught, so they become problems rather than stderr noise.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = gpd.read_file(source, engine="pyogrio", layer=layer)
+            layer = _choose_layer(source, file, problems)
+            if any(problem.fatal for problem in problems):
+                return pd.DataFrame(), problems
+            try:
+                frame = gpd.read_file(source, engine="pyogrio", layer=layer)
+                unreadable = np.zeros(len(frame), dtype=bool)
+            except shapely.errors.ShapelyError:
+                frame, unreadable = _read_around_malformed_geometry(source, layer)
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
@@ -340,21 +366,84 @@ def _read_vector(source: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
         pyogrio.errors.FieldError,
         pyogrio.errors.CRSError,
         PyprojCRSError,
+        shapely.errors.ShapelyError,
         RuntimeError,
         OSError,
         ValueError,
     ) as exc:
+        if _is_html(file):
+            return pd.DataFrame(), [Problem(file, _HTML_MESSAGE.format(kind="a spatial file"))]
         return pd.DataFrame(), [Problem(file, _unreadable(exc))]
-    problems += [Problem(file, f"while reading: {warning.message}", fatal=False) for warning in caught]
-    frame = frame.reset_index(drop=True)
+    notes = dict.fromkeys(str(warning.message) for warning in caught)  # once each, in order
+    problems += [Problem(file, f"while reading: {note}", fatal=False) for note in notes]
+    frame = _flat_cells(frame.reset_index(drop=True))
     frame["_source_row"] = np.arange(1, len(frame) + 1, dtype="int64")
+    problems += [
+        Problem(
+            file,
+            "the geometry is malformed (such as a ring that does not close, or a line with a single point) and "
+            "cannot be read; the feature is left out",
+            row=int(row),
+            column="geometry",
+            fatal=False,
+        )
+        for row in frame["_source_row"].to_numpy()[unreadable]
+    ]
+    if unreadable.any():
+        frame = frame[~unreadable].reset_index(drop=True)
     return frame, problems
+
+
+def _read_around_malformed_geometry(source: str, layer: str | None) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Read a layer some of whose geometries GEOS rejects, and say which features they are.
+
+    pyogrio hands every geometry to shapely at once, so one bad ring fails the whole
+    file; reading again with ``on_invalid="ignore"`` keeps the rest, and the raw WKB
+    tells a malformed geometry (unreadable) from a missing one (null).
+    """
+    frame = gpd.read_file(source, engine="pyogrio", layer=layer, on_invalid="ignore")
+    _, _, wkb, _ = pyogrio.raw.read(source, layer=layer, columns=[])
+    given = np.array([value is not None for value in wkb], dtype=bool) if wkb is not None else np.zeros(0, bool)
+    if len(given) != len(frame):
+        raise ValueError("the features could not be read consistently")
+    unreadable = given & shapely.is_missing(frame.geometry.to_numpy())
+    return frame, unreadable
+
+
+def _flat_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding lists or objects (GeoJSON arrays, Parquet list columns) as plain text.
+
+    The loaders treat every cell as a scalar; a list would break hashing and comparison.
+    A list of labels becomes ``"a;b"`` (the separator the loaders split labels on), an
+    object its JSON text.
+    """
+    geometry = frame.active_geometry_name if isinstance(frame, gpd.GeoDataFrame) else None
+    flattened: dict[str, pd.Series] = {}
+    for column in frame.columns:
+        if column == geometry or frame[column].dtype != object:
+            continue
+        values = frame[column]
+        nested = values.map(lambda value: isinstance(value, (list, tuple, dict, np.ndarray)))
+        if nested.any():
+            flattened[column] = values.where(~nested, values[nested].map(_cell_as_text))
+    return frame.assign(**flattened) if flattened else frame
+
+
+def _cell_as_text(value: object) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    items = value.tolist() if isinstance(value, np.ndarray) else list(value)  # type: ignore[call-overload]
+    return ";".join(_cell_as_text(item) if isinstance(item, (list, tuple, dict)) else str(item) for item in items)
 
 
 def _choose_layer(source: str, file: str, problems: list[Problem]) -> str | None:
     """The single spatial layer, or the first one (reported) when there are several."""
     layers = pyogrio.list_layers(source)
-    if len(layers) <= 1:
+    if len(layers) == 0:
+        # A damaged file can open with no layer at all; reading it would fail inside pyogrio.
+        problems.append(Problem(file, "cannot read the file: it holds no data layer (is it damaged or incomplete?)"))
+        return None
+    if len(layers) == 1:
         return None
     spatial = [str(name) for name, geometry_type in layers if geometry_type is not None]
     candidates = spatial or [str(name) for name, _ in layers]
@@ -367,6 +456,16 @@ def _choose_layer(source: str, file: str, problems: list[Problem]) -> str | None
             )
         )
     return candidates[0]
+
+
+def _is_html(file: str) -> bool:
+    """Whether the file starts like a web page (an error or sign-in page saved instead of the data)."""
+    try:
+        with open(file, "rb") as handle:
+            start = handle.read(512)
+    except OSError:
+        return False
+    return bool(_HTML_START.match(start.decode("utf-8", errors="replace").lstrip("\ufeff")))
 
 
 def _unreadable(exc: BaseException) -> str:
@@ -401,6 +500,9 @@ def _settle_geometry(frame: gpd.GeoDataFrame, file: str, crs: str | None) -> tup
             frame = frame.set_crs(crs)
         except (PyprojCRSError, ValueError, TypeError) as exc:
             return frame, [Problem(file, f"cannot use the CRS {crs!r}: {_first_line(exc)}", column="geometry")]
+    mismatch = _implausible_coordinates(frame, geometry[present], file)
+    if mismatch is not None:
+        return frame, [mismatch]
     higher = shapely.has_z(geometry) | shapely.has_m(geometry)
     if higher.any():
         frame = frame.set_geometry(
@@ -415,6 +517,52 @@ def _settle_geometry(frame: gpd.GeoDataFrame, file: str, crs: str | None) -> tup
             )
         )
     return frame, problems
+
+
+def _implausible_coordinates(frame: gpd.GeoDataFrame, geometry: np.ndarray, file: str) -> Problem | None:
+    """A fatal problem when the whole layer's coordinates contradict the CRS it claims.
+
+    A GeoJSON file without a ``crs`` member is WGS84 by definition, so British National
+    Grid metres in it would otherwise fail row by row ("cannot be converted"); a stale
+    ``crs`` member or ``.prj`` over longitude/latitude would silently put every area in
+    the sea off Cornwall. Single odd rows are left to the loaders' row checks.
+    """
+    if frame.crs is None or not len(geometry):
+        return None
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(geometry)
+        finite = np.isfinite(bounds).all(axis=1)
+    if not finite.any():
+        return None
+    bounds = bounds[finite]
+    xmin, ymin = bounds[:, 0].min(), bounds[:, 1].min()
+    xmax, ymax = bounds[:, 2].max(), bounds[:, 3].max()
+    extent = f"x from {xmin:g} to {xmax:g}, y from {ymin:g} to {ymax:g}"
+    in_degrees = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
+    name = f"{frame.crs.name} ({frame.crs.to_string()})"
+    if frame.crs.is_geographic and not in_degrees.any():
+        guess = (
+            "British National Grid metres (EPSG:27700)"
+            if xmin >= 0 and xmax <= 700_000 and ymin >= 0 and ymax <= 1_300_000
+            else "metres of a projected CRS"
+        )
+        return Problem(
+            file,
+            f"the file says its coordinates are in {name}, longitude/latitude in degrees, but they run {extent}, "
+            f"which looks like {guess}. A GeoJSON file without a 'crs' member is always read as WGS84 (EPSG:4326): "
+            "reproject the file to EPSG:4326, or save it in a format that records its CRS (GeoPackage), after "
+            "GeoDataFrame.set_crs('EPSG:27700', allow_override=True)",
+            column="geometry",
+        )
+    if frame.crs.is_projected and in_degrees.all():
+        return Problem(
+            file,
+            f"the file says its coordinates are in {name}, in metres, but they run {extent}, which looks like "
+            "longitude/latitude in degrees (EPSG:4326): the file's CRS (its 'crs' member or .prj) is wrong. Fix it "
+            "with GeoDataFrame.set_crs('EPSG:4326', allow_override=True) and save it again, or remove the wrong CRS",
+            column="geometry",
+        )
+    return None
 
 
 def _missing_crs(file: str, geometry: np.ndarray) -> Problem:

@@ -54,6 +54,10 @@ _ALIASES: Mapping[str, tuple[str, ...]] = {
     "origin_practice_code": ("practice_code", "gp_practice_code"),
 }
 _LOCATION_COLUMNS = ("latitude", "longitude", "easting", "northing")
+#: Column names (as :func:`_key` gives them) that hold postcodes, which are not geocoded.
+_POSTCODE_COLUMNS = frozenset({"postcode", "post_code", "postal_code", "pcd", "pcds", "pcd2", "zip", "zip_code"})
+#: First cells of a spreadsheet's summary rows ("Total", "Grand total"...), which are not records.
+_SUMMARY = re.compile(r"(grand\s+|sub[-\s]?)?totals?:?|sum|all\s+areas", re.IGNORECASE)
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
 _REACH_WORDS: Mapping[str, str] = {
@@ -70,7 +74,16 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 _DATE = re.compile(
     r"(\d{4})-(\d{1,2})(?:-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)?"
 )
+#: 14/03/2025, 03/14/2025, 3.14.25...: day and month order is ambiguous.
+_DAY_MONTH = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-](\d{2}|\d{4})(?:[T ].*)?")
 _ONS_CODE = re.compile(r"([a-z]+\d*)cd")
+#: Degrees, minutes and (optional) seconds such as ``53°28'50"N`` or ``2 14 33 W``.
+_DMS = re.compile(
+    r"([-+])?(\d{1,3})(?:\s*(?:°|º|deg)\s*|\s+)(\d{1,2}(?:\.\d+)?)(?:\s*(?:'|′|’|min)\s*|\s+)"
+    r"(?:(\d{1,2}(?:\.\d+)?)\s*(?:\"|″|''|”|sec)?)?\s*([NSEWnsew])?"
+)
+#: Longer cells are not degrees, minutes and seconds (and are not worth a regex).
+_DMS_MAX = 32
 #: British National Grid extent, for plausibility checks of eastings and northings.
 _MAX_EASTING, _MAX_NORTHING = 700_000.0, 1_300_000.0
 
@@ -386,6 +399,8 @@ def _load_plain_lookup(
     problems += column_problems
     if column_problems:
         return _lookup_frame({}), problems
+    raw, summary_rows = _without_summary_rows(raw, file)
+    problems += summary_rows
     if raw.empty:
         return _lookup_frame({}), [*problems, _no_rows(file)]
 
@@ -399,8 +414,16 @@ def _load_plain_lookup(
     if area_ids is not None:
         known = set(area_ids)
         unknown = ~_isin(text["area_id"], known) & ~checker.rejected
+        near = _near_misses(text["area_id"], unknown, known)
+        for i in np.flatnonzero(_given(near)):
+            checker.reject_rows(
+                [int(i)], _near_miss_message(near[i]), columns["area_id"], values=[text["area_id"][i]], positions=True
+            )
         checker.reject(
-            unknown, "this area is not in the areas file; ignored", columns["area_id"], values=text["area_id"]
+            unknown & ~_given(near),
+            "this area is not in the areas file; ignored",
+            columns["area_id"],
+            values=text["area_id"],
         )
     keep = ~checker.rejected
     kept = pd.DataFrame({name: text[name][keep] for name in LOOKUP_COLUMNS}).assign(_row=rows[keep])
@@ -419,6 +442,7 @@ def _load_plain_lookup(
         )
     kept = kept.drop(index=list(repeated))
     problems += _two_borough_problems(kept, file, columns["neighbourhood_id"])
+    problems += _circular_problems(kept, file, columns["neighbourhood_id"])
     kept, naming = _harmonise_names(kept, file, columns)
     problems += checker.problems + naming
 
@@ -478,6 +502,33 @@ def _two_borough_problems(kept: pd.DataFrame, file: str, column: str) -> list[Pr
                 f"neighbourhood '{neighbourhood}' is in {len(boroughs)} boroughs: {listing}; "
                 "a neighbourhood must sit inside one borough",
                 row=int(boroughs.iloc[1][0]),
+                column=column,
+                value=str(neighbourhood),
+            )
+        )
+    return problems
+
+
+def _circular_problems(kept: pd.DataFrame, file: str, column: str) -> list[Problem]:
+    """Fatal: a neighbourhood id that is the id of another area, which sits in a different neighbourhood.
+
+    The lookup would then loop (area -> area -> neighbourhood): usually a shifted column,
+    or an area id typed where a neighbourhood id belongs. An area may be its own
+    neighbourhood (MSOAs as neighbourhoods), so ``X -> X`` is fine.
+    """
+    own = dict(zip(kept["area_id"], kept["neighbourhood_id"], strict=True))
+    row_of = dict(zip(kept["area_id"], kept["_row"], strict=True))
+    problems = []
+    for area_id, neighbourhood, row in zip(kept["area_id"], kept["neighbourhood_id"], kept["_row"], strict=True):
+        if neighbourhood == area_id or neighbourhood not in own or own[neighbourhood] == neighbourhood:
+            continue
+        problems.append(
+            Problem(
+                file,
+                f"area '{area_id}' is put in neighbourhood '{neighbourhood}', which is itself an area of the lookup "
+                f"(row {row_of[neighbourhood]}, in neighbourhood '{own[neighbourhood]}'), so the lookup goes round "
+                "in a loop; is a column shifted, or an area id typed as a neighbourhood id?",
+                row=int(row),
                 column=column,
                 value=str(neighbourhood),
             )
@@ -1021,9 +1072,7 @@ def _area_conflicts(kept: pd.DataFrame, unique: pd.DataFrame, file: str, column:
     problems = []
     for area_id in conflicting[:_MAX_LISTED]:
         groups = rows_of.loc[area_id]
-        listing = "; ".join(
-            f"neighbourhood '{n}', borough '{b}' ({_rows_text(r)})" for (n, b), r in groups.items()
-        )
+        listing = "; ".join(f"neighbourhood '{n}', borough '{b}' ({_rows_text(r)})" for (n, b), r in groups.items())
         problems.append(
             Problem(
                 file,
@@ -1125,6 +1174,8 @@ def _load_population(
     problems += column_problems + group_problems
     if _has_fatal(column_problems + group_problems):
         return _population_frame({}, list(groups)), problems
+    raw, summary_rows = _without_summary_rows(raw, file)
+    problems += summary_rows
     if raw.empty:
         return _population_frame({}, list(groups)), [*problems, _no_rows(file)]
 
@@ -1156,7 +1207,17 @@ def _load_population(
     rejected_ids = set(ids[checker.rejected & (ids != "")])
     if area_ids is not None:
         unknown = ~_isin(ids, area_ids) & ~checker.rejected
-        checker.reject(unknown, "this area is not in the areas file; ignored", columns["area_id"], values=ids)
+        near = _near_misses(ids, unknown, set(area_ids))
+        for i in np.flatnonzero(_given(near)):
+            checker.reject_rows(
+                [int(i)], _near_miss_message(near[i]), columns["area_id"], values=[ids[i]], positions=True
+            )
+        checker.reject(
+            unknown & ~_given(near),
+            "this area is not in the areas file; ignored",
+            columns["area_id"],
+            values=ids,
+        )
     keep = ~checker.rejected
     table = pd.DataFrame({"area_id": ids[keep], **{name: array[keep] for name, array in values.items()}})
     table = table.drop_duplicates("area_id")
@@ -1265,10 +1326,14 @@ def load_assets(
     columns, column_problems = _require(raw, file, ("asset_id", "name", "categories"))
     optional = _find_columns(raw, ("communities", "capacity", "accepting_referrals", "reach", *_LOCATION_COLUMNS))
     columns.update(optional)
-    location_problems = _location_columns(raw, file, columns, what="an asset's location")
+    location_problems = (
+        [] if _header_misplaced(column_problems) else _location_columns(raw, file, columns, what="an asset's location")
+    )
     problems += column_problems + location_problems
     if column_problems or location_problems:
         return _assets_frame(None, {}), problems
+    raw, summary_rows = _without_summary_rows(raw, file)
+    problems += summary_rows
     if raw.empty:
         return _assets_frame(None, {}), [*problems, _no_rows(file)]
 
@@ -1473,10 +1538,16 @@ def _load_referrals(
     columns, column_problems = _require(raw, file, ("category",))
     optional = ("origin_area_id", "origin_practice_code", "referral_id", "date", "community", "asset_id", "count")
     columns.update(_find_columns(raw, (*optional, *_LOCATION_COLUMNS)))
-    location_problems = _location_columns(raw, file, columns, what="a referral's origin", area_column=True)
+    location_problems = (
+        []
+        if _header_misplaced(column_problems)
+        else _location_columns(raw, file, columns, what="a referral's origin", area_column=True)
+    )
     problems += column_problems + location_problems
     if column_problems or location_problems:
         return _referrals_frame(None), problems
+    raw, summary_rows = _without_summary_rows(raw, file)
+    problems += summary_rows
     if raw.empty:
         return _referrals_frame(None), [*problems, _no_rows(file)]
 
@@ -1515,8 +1586,15 @@ def _load_referrals(
     asset_id = _optional_text(raw, columns, "asset_id")
     if area_ids is not None and "origin_area_id" in columns:
         unknown = by_area & ~_isin(origin, area_ids)
+        near = _given(_near_misses(origin, unknown, set(area_ids)))
         checker.reject(
-            unknown,
+            near,
+            "origin_area_id matches an area id of the areas file only when upper/lower case and spaces are "
+            "ignored; write the codes exactly as the areas file does",
+            columns["origin_area_id"],
+        )
+        checker.reject(
+            unknown & ~near,
             "origin_area_id is not one of the area ids in the areas file",
             columns["origin_area_id"],
             values=origin,
@@ -1651,7 +1729,15 @@ def _referral_dates(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[st
         if cell not in parsed_dates:
             parsed_dates[cell] = _parse_date(cell)
         parsed = parsed_dates[cell]
-        if parsed is None:
+        if parsed is None and _DAY_MONTH.fullmatch(cell):
+            checker.reject_rows(
+                [i],
+                "date is written with slashes (day/month/year or month/day/year, which cannot be told apart); "
+                "write dates as YYYY-MM-DD (or YYYY-MM)",
+                column,
+                positions=True,
+            )
+        elif parsed is None:
             checker.reject_rows([i], "date is not a date written YYYY-MM-DD (or YYYY-MM)", column, positions=True)
         elif parsed > today:
             checker.reject_rows([i], "date is in the future", column, positions=True)
@@ -1773,9 +1859,11 @@ def _load_practices(
         area_column = (
             _best_matching_column(texts, candidates, set(area_ids))[0] if area_ids is not None else candidates[0]
         )
-    has_points = ("latitude" in location and "longitude" in location) or (
-        "easting" in location and "northing" in location
-    ) or isinstance(raw, gpd.GeoDataFrame)
+    has_points = (
+        ("latitude" in location and "longitude" in location)
+        or ("easting" in location and "northing" in location)
+        or isinstance(raw, gpd.GeoDataFrame)
+    )
     if area_column is None and candidates and not has_points:
         problems.append(
             Problem(
@@ -1937,9 +2025,7 @@ def load_inputs(
 
     lookup_frame = population_frame = referral_frame = None
     if lookup is not None:
-        lookup_frame, found, group_rows = _load_lookup(
-            lookup, area_ids, lookup_levels=lookup_levels, groups=groups
-        )
+        lookup_frame, found, group_rows = _load_lookup(lookup, area_ids, lookup_levels=lookup_levels, groups=groups)
         problems += found
         sources.append(SourceInfo("lookup", str(lookup), len(lookup_frame)))
         if groups is not None:
@@ -2072,6 +2158,32 @@ class _RowChecker:
             self.rejected[position] = True
 
 
+def _near_misses(values: np.ndarray, mask: np.ndarray, known: set[str]) -> np.ndarray:
+    """For each masked value, the known id it equals ignoring case and spaces (else None)."""
+    loose: dict[str, str] = {}
+    for area_id in sorted(known):
+        loose.setdefault(_loose_code(area_id), area_id)
+    found = np.full(len(values), None, dtype=object)
+    for i in np.flatnonzero(mask):
+        found[i] = loose.get(_loose_code(str(values[i])))
+    return found
+
+
+def _given(values: np.ndarray) -> np.ndarray:
+    return np.array([value is not None for value in values], dtype=bool)
+
+
+def _loose_code(code: str) -> str:
+    return "".join(code.split()).upper()
+
+
+def _near_miss_message(area_id: str) -> str:
+    return (
+        f"this area is not in the areas file, which has '{area_id}': codes must match exactly, including "
+        "upper and lower case and spaces; ignored"
+    )
+
+
 def _isin(values: np.ndarray, ids: Iterable[str]) -> np.ndarray:
     return pd.Series(values, dtype=object).isin(set(ids)).to_numpy(dtype=bool)
 
@@ -2126,7 +2238,66 @@ def _find_columns(frame: pd.DataFrame, names: Iterable[str]) -> dict[str, str]:
 def _require(frame: pd.DataFrame, file: str, names: Sequence[str]) -> tuple[dict[str, str], list[Problem]]:
     found = _find_columns(frame, names)
     columns = _data_columns(frame)
-    return found, [_missing_column(file, name, columns, taken=found.values()) for name in names if name not in found]
+    missing = [name for name in names if name not in found]
+    header_row = _header_further_down(frame, names) if missing else None
+    if header_row is not None:
+        return found, [
+            Problem(
+                file,
+                f"the column names are on row {header_row}, not row 1: delete the row{'s' if header_row > 2 else ''} "
+                "above them (a title, or a merged header row) so that the column names are the first row",
+                row=1,
+            )
+        ]
+    return found, [_missing_column(file, name, columns, taken=found.values()) for name in missing]
+
+
+#: How many rows below the first are searched for the real column names.
+_HEADER_SEARCH = 5
+
+
+def _header_further_down(frame: pd.DataFrame, names: Sequence[str]) -> int | None:
+    """The spreadsheet row of a CSV's real header, when title rows sit above it."""
+    if isinstance(frame, gpd.GeoDataFrame) or frame.empty:
+        return None
+    wanted = {_key(name) for name in names}
+    columns = _data_columns(frame)
+    for position in range(min(_HEADER_SEARCH, len(frame))):
+        cells = {_key(value) for value in frame[columns].iloc[position] if isinstance(value, str) and value.strip()}
+        if wanted <= cells:
+            return int(frame["_source_row"].iloc[position])
+    return None
+
+
+def _header_misplaced(problems: Iterable[Problem]) -> bool:
+    return any(problem.row == 1 and problem.message.startswith("the column names are on row") for problem in problems)
+
+
+def _without_summary_rows(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Drop the "Total" rows spreadsheets add at the bottom, reporting each one.
+
+    A summary row is not a record: checking it cell by cell would only give a list of
+    confusing problems (blank name, no location...) for a row that was never data.
+    """
+    columns = _data_columns(raw)
+    if raw.empty or not columns:
+        return raw, []
+    first = _texts(raw, columns[0])
+    summary = np.array([len(cell) <= 20 and _SUMMARY.fullmatch(cell) is not None for cell in first], dtype=bool)
+    if not summary.any():
+        return raw, []
+    problems = [
+        Problem(
+            file,
+            "this looks like a summary row, not a record; it is ignored (delete total rows before saving)",
+            row=int(row),
+            column=str(columns[0]),
+            value=str(cell),
+            fatal=False,
+        )
+        for row, cell in zip(raw["_source_row"].to_numpy()[summary], first[summary], strict=True)
+    ]
+    return raw[~summary].reset_index(drop=True), problems
 
 
 def _missing_column(
@@ -2274,12 +2445,20 @@ def _location_columns(
     )
     if not any_way and not problems:
         ways = "'origin_area_id', 'origin_practice_code' (with a practice file), " if area_column else ""
+        postcode = next((column for column in _data_columns(raw) if _key(column) in _POSTCODE_COLUMNS), None)
+        hint = (
+            f"; the file has postcodes (column '{postcode}'), but coverage-map does not geocode postcodes: look "
+            "them up (the ONS Postcode Directory gives each postcode's latitude, longitude and LSOA) and add "
+            f"'latitude' and 'longitude' columns{' or an origin_area_id column' if area_column else ''}"
+            if postcode is not None
+            else _closest_location_hint(_data_columns(raw), area_column)
+        )
         problems.append(
             Problem(
                 file,
                 f"no location columns for {what}: give {ways}'latitude' and 'longitude' (WGS84), 'easting' and "
-                "'northing' (British National Grid), or use a spatial file with point geometry"
-                + _closest_location_hint(_data_columns(raw), area_column),
+                "'northing' (British National Grid), or use a spatial file with point geometry" + hint,
+                column=postcode,
             )
         )
     return problems
@@ -2371,8 +2550,23 @@ def _checked_lonlat(
     lat_col, lon_col = columns["latitude"], columns["longitude"]
     checker.reject(given & (lat_text == ""), "latitude is blank (longitude is given)", lat_col)
     checker.reject(given & (lon_text == ""), "longitude is blank (latitude is given)", lon_col)
-    checker.reject(given & lat_bad, "latitude is not a number", lat_col, values=lat_text)
-    checker.reject(given & lon_bad, "longitude is not a number", lon_col, values=lon_text)
+    for text, bad, column, name in (
+        (lat_text, lat_bad, lat_col, "latitude"),
+        (lon_text, lon_bad, lon_col, "longitude"),
+    ):
+        dms = given & bad & _is_dms(text)
+        for i in np.flatnonzero(dms):
+            # The decimal value is shown only where the value itself may be (not for referrals).
+            example = "" if checker.private else f" ({text[i]} is {_dms_degrees(text[i]):.6f})"
+            checker.reject_rows(
+                [int(i)],
+                f"{name} is in degrees, minutes and seconds; give decimal degrees{example}, "
+                "negative west of Greenwich and south of the equator",
+                column,
+                values=[text[i]],
+                positions=True,
+            )
+        checker.reject(given & bad & ~dms, f"{name} is not a number", column, values=text)
     numeric = given & (lat_text != "") & (lon_text != "") & ~lat_bad & ~lon_bad
     swapped = numeric & (lat >= -9) & (lat <= 3) & (lon >= 49) & (lon <= 61)
     pair = np.array([f"{a}, {o}" for a, o in zip(lat_text, lon_text, strict=True)], dtype=object)
@@ -2382,11 +2576,45 @@ def _checked_lonlat(
         lat_col,
         values=pair,
     )
-    lat_out = numeric & ~swapped & ((lat < -90) | (lat > 90))
-    lon_out = numeric & ~swapped & ((lon < -180) | (lon > 180))
+    # Eastings and northings pasted into latitude/longitude (a file mixing CRSs row by row).
+    metres = (
+        numeric & (np.minimum(lat, lon) > 1000) & (np.maximum(lat, lon) <= _MAX_NORTHING)
+        & (np.minimum(lat, lon) <= _MAX_EASTING)
+    )  # fmt: skip
+    checker.reject(
+        metres,
+        "latitude and longitude look like British National Grid metres, not degrees; put eastings and northings "
+        "in 'easting' and 'northing' columns (EPSG:27700)",
+        lat_col,
+        values=pair,
+    )
+    lat_out = numeric & ~swapped & ~metres & ((lat < -90) | (lat > 90))
+    lon_out = numeric & ~swapped & ~metres & ((lon < -180) | (lon > 180))
     checker.reject(lat_out, "latitude must be between -90 and 90", lat_col, values=lat_text)
     checker.reject(lon_out, "longitude must be between -180 and 180", lon_col, values=lon_text)
-    return lon, lat, numeric & ~swapped & ~lat_out & ~lon_out
+    # 0, 0 is what a spreadsheet or geocoder writes for "no location" (it is in the Gulf of Guinea).
+    null_island = numeric & (lat == 0) & (lon == 0)
+    checker.reject(
+        null_island,
+        "latitude and longitude are both 0, a placeholder for a missing location; leave them blank or give the "
+        "real location",
+        lat_col,
+        values=pair,
+    )
+    return lon, lat, numeric & ~swapped & ~metres & ~lat_out & ~lon_out & ~null_island
+
+
+def _is_dms(text: np.ndarray) -> np.ndarray:
+    return np.array([len(str(cell)) <= _DMS_MAX and _DMS.fullmatch(str(cell)) is not None for cell in text], dtype=bool)
+
+
+def _dms_degrees(cell: str) -> float:
+    match = _DMS.fullmatch(cell)
+    assert match is not None
+    degrees, minutes, seconds = (float(match.group(n) or 0) for n in (2, 3, 4))
+    value = degrees + minutes / 60 + seconds / 3600
+    negative = match.group(1) == "-" or (match.group(5) or "").upper() in ("S", "W")
+    return -value if negative else value
 
 
 def _checked_en(

@@ -134,8 +134,8 @@ class Vocabulary:
     def unknown_message(self, label: str) -> str:
         """A message for an unknown label that names the closest known one."""
         guess = self.closest(label)
-        hint = f"; did you mean '{guess}'?" if guess else ""
-        plural = "categories" if self.kind == "category" else f"{self.kind}s"
+        hint = f"; did you mean '{guess}'?" if guess else "."
+        plural = {"category": "categories", "community": "communities"}.get(self.kind, f"{self.kind}s")
         return f"unknown {self.kind} '{label}'{hint} Known {plural}: {', '.join(self.labels)}"
 
 
