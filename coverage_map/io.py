@@ -33,6 +33,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from .config import DISPLAY_CRS
 from .errors import CoverageMapError, CRSError, Problem
+from .upload_safety import UnsafeUploadError, UploadLimits, check_zip
 
 SUPPORTED = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".parquet", ".geoparquet", ".csv")
 #: Output formats :func:`write_any` understands (``.json`` is GeoJSON, ``.geoparquet`` Parquet).
@@ -327,21 +328,17 @@ def _read_parquet(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     return frame, []
 
 
+#: Zips given on the command line may be large (national boundaries), but a zip bomb or a
+#: member escaping its folder is refused just as it is for dashboard uploads.
+_LOCAL_ZIP_LIMITS = UploadLimits(per_file=2**40, per_upload=2**40, unzipped=8 * 2**30)
+
+
 def _read_zip(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = [name for name in archive.namelist() if not name.endswith("/")]
-    except (zipfile.BadZipFile, OSError) as exc:
-        return pd.DataFrame(), [Problem(file, f"cannot open the zip file: {exc}")]
-    shapefiles = [name for name in members if name.lower().endswith(".shp") and "__MACOSX" not in name]
-    if len(shapefiles) != 1:
-        found = ", ".join(shapefiles) if shapefiles else "none"
-        return pd.DataFrame(), [
-            Problem(
-                file, f"a zip file must hold exactly one shapefile (.shp with its .shx, .dbf and .prj); found {found}"
-            )
-        ]
-    return _read_vector(f"/vsizip/{path.resolve()}/{shapefiles[0]}", file)
+        shapefile = check_zip(path, name=path.name, limits=_LOCAL_ZIP_LIMITS)
+    except UnsafeUploadError as exc:
+        return pd.DataFrame(), [Problem(file, str(exc))]
+    return _read_vector(f"/vsizip/{path.resolve()}/{shapefile.members['.shp']}", file)
 
 
 def _read_vector(source: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:

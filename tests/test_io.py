@@ -408,3 +408,22 @@ def test_write_rejected_rows_file(tmp_path: Path) -> None:
     assert list(back["value"]) == ["'=cmd", ""]
     assert back["message"].iloc[0].startswith("'=HYPERLINK")
     assert list(back["fatal"]) == ["False", "True"]
+
+
+def test_zip_bomb_and_traversal_refused_on_the_command_line_too(tmp_path):
+    import zipfile
+
+    from coverage_map.io import read_any
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("areas.shp", b"\0" * (20 * 2**20))  # compresses about 1000:1
+    frame, problems = read_any(bomb)
+    assert frame.empty and problems and problems[0].fatal
+    assert "bomb.zip" in problems[0].message
+
+    traversal = tmp_path / "evil.zip"
+    with zipfile.ZipFile(traversal, "w") as archive:
+        archive.writestr("../../etc/areas.shp", b"x")
+    frame, problems = read_any(traversal)
+    assert frame.empty and problems[0].fatal and ".." in problems[0].message
