@@ -131,11 +131,18 @@ def _server_timing(response: flask.Response) -> flask.Response:
 
 
 def _warm(registry: Registry, dataset: Dataset) -> None:
-    """Compute the opening view's table and boundaries now, so the first visitor does not wait."""
-    state = default_state(Choices.of(dataset))
+    """Compute every level's table, row index and boundaries now, so no visitor waits for them.
+
+    All of it is read-only and depends only on the data (see :mod:`coverage_map.dataset`).
+    """
+    choices = Choices.of(dataset)
+    state = default_state(choices)
     loaded = registry.get(None)
-    dataset.table(state.level)
-    registry.geojson(loaded, state.level)
+    for level in (state.level, *(level for level in dataset.levels if level != state.level)):
+        for borough in (None, *choices.boroughs[1:2]):  # indexes rows by category and by borough
+            dataset.rows(level, state.category, state.community, borough=borough)
+        dataset.boundaries(level)
+    dataset.assets_table()
     registry.asset_points(loaded)
 
 

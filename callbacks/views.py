@@ -9,7 +9,7 @@ month before a number reaches the figure.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,14 +38,8 @@ FULL_FIGURE_TRIGGERS = {CONTROL_IDS[f] for f in GEOMETRY_FIELDS} | {"data-token"
 
 def view_rows(dataset: object, state: ViewState) -> pd.DataFrame:
     """Published rows for the state's level × category × community, inside its borough."""
-    table = dataset.table(state.level)  # type: ignore[attr-defined]
-    view = table[(table["category"] == state.category) & (table["community"] == state.community)]
-    if state.borough != ALL and "neighbourhood" in dataset.levels:  # type: ignore[attr-defined]
-        if state.level == "borough":  # a borough is its own borough (borough_of knows only smaller units)
-            return view[view["area_id"].astype(str) == state.borough].reset_index(drop=True)
-        inside = dataset.borough_of(state.level)  # type: ignore[attr-defined]
-        view = view[view["area_id"].isin(inside[inside.astype(str) == state.borough].index)]
-    return view.reset_index(drop=True)
+    borough = state.borough if state.borough != ALL and "neighbourhood" in dataset.levels else None  # type: ignore[attr-defined]
+    return dataset.rows(state.level, state.category, state.community, borough=borough)  # type: ignore[attr-defined]
 
 
 def borough_name(dataset: object, borough_id: str) -> str | None:
@@ -86,23 +80,25 @@ def build_map(
 
     With ``geometry=False`` the figure carries only the selected unit's polygon: enough
     for a recolouring patch, which never sends the boundaries (and far quicker to build).
+    The boundaries are the data set's memoised, read-only ones, shared by every map
+    rather than copied into each (see :class:`coverage_map.figures.SharedGeoJSON`).
     """
     dataset = loaded.dataset
     view = view_rows(dataset, state)
-    geojson = registry.geojson(loaded, state.level)
+    geojson: Mapping[str, Any] = dataset.boundaries(state.level)
     if not geometry:
         geojson = figures.subset_geojson(geojson, [state.area] if state.area else [])
     elif state.borough != ALL:
         geojson = figures.subset_geojson(geojson, view["area_id"].astype(str))
     title, subtitle = map_title(dataset, state)
-    figure = figures.map_figure(
+    return figures.map_figure(
         view, geojson, metric=state.metric, scheme=state.scheme,
         assets=map_assets(registry, loaded, state), show_assets=state.show_assets,
         gaps_only=state.gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=state.area,
+        # Zoom and pan survive recolouring; a new level, borough or data set re-fits the view.
+        uirevision=f"{loaded.key}|{state.level}|{state.borough}",
+        validate=False,  # drawn per request from figures' own properties, validated by the tests
     )  # fmt: skip
-    # Zoom and pan survive recolouring; a new level, borough or data set re-fits the view.
-    figure.update_layout(uirevision=f"{loaded.key}|{state.level}|{state.borough}")
-    return figure
 
 
 def needs_full_figure(triggered: Iterable[str]) -> bool:

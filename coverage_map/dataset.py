@@ -3,22 +3,30 @@
 A :class:`Dataset` is read-only once built. It joins the inputs to geography once and
 computes each level's analysis on first use, so the dashboard can switch level, category
 or community without recomputing, and several users can share one instance safely.
+What it memoises (analyses, published tables, map boundaries, row indexes) depends only on
+the data and the arguments, never on who asks, and belongs to the instance: two data sets
+never share an entry, and dropping a data set drops its memos.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .analysis import Analysis, analyse, published_assets, published_table
 from .config import DEFAULT_THRESHOLD_KM, DEMO_FILES, DISPLAY_CRS, GEODATA_DIR
 from .joins import Prepared, prepare
 from .model import Inputs
+
+if TYPE_CHECKING:
+    from .figures import SharedGeoJSON
 
 
 @dataclass
@@ -31,6 +39,7 @@ class Dataset:
     threshold_km: float = DEFAULT_THRESHOLD_KM
     _analyses: dict[str, Analysis] = field(default_factory=dict, repr=False)
     _published: dict[tuple[str, bool], pd.DataFrame] = field(default_factory=dict, repr=False)
+    _derived: dict[tuple[str, ...], object] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -112,3 +121,58 @@ class Dataset:
         column = "area_id" if level == "area" else f"{level}_id"
         pairs = membership.drop_duplicates(column)
         return pd.Series(pairs["borough_id"].to_numpy(), index=pairs[column].to_numpy(), name="borough_id")
+
+    def rows(self, level: str, category: str, community: str, *, borough: str | None = None) -> pd.DataFrame:
+        """Rows of the published table at ``level`` for one category and community.
+
+        With ``borough`` (a ``borough_id``), only the units inside it (at ``level="borough"``,
+        that borough's own row). The row positions are indexed once per level; each call
+        returns a new frame (numbered from 0), which the caller may change freely.
+        """
+        table = self.table(level)
+        positions = self._row_positions(level).get((category, community), _NO_ROWS)
+        if borough is not None:
+            positions = positions[self._in_borough(level)[positions] == str(borough)]
+        return table.take(positions).reset_index(drop=True)
+
+    def boundaries(self, level: str) -> SharedGeoJSON:
+        """Simplified, rounded boundaries of ``level`` for maps (read-only, built once).
+
+        See :func:`coverage_map.figures.units_geojson` and :func:`~coverage_map.figures.share_geojson`.
+        """
+        from .figures import share_geojson, units_geojson  # plotly is loaded only by those who draw
+
+        return self._memo(  # type: ignore[return-value]
+            ("boundaries", level), lambda: share_geojson(units_geojson(self.units_wgs84(level)))
+        )
+
+    def _row_positions(self, level: str) -> dict[tuple[str, str], np.ndarray]:
+        def build() -> dict[tuple[str, str], np.ndarray]:
+            table = self.table(level)
+            groups = table.groupby(["category", "community"], sort=False, observed=True).indices
+            return {(str(c), str(g)): np.asarray(p, dtype=np.intp) for (c, g), p in groups.items()}
+
+        return self._memo(("rows", level), build)  # type: ignore[return-value]
+
+    def _in_borough(self, level: str) -> np.ndarray:
+        """The borough id (text) of each row of the published table at ``level``."""
+
+        def build() -> np.ndarray:
+            ids = self.table(level)["area_id"]
+            if level == "borough":  # a borough is its own borough
+                return ids.astype(str).to_numpy()
+            return ids.map(self.borough_of(level)).astype(str).to_numpy()
+
+        return self._memo(("in_borough", level), build)  # type: ignore[return-value]
+
+    def _memo(self, key: tuple[str, ...], build: Callable[[], object]) -> object:
+        """``build()`` once per key (racing threads may both build; the first result is kept)."""
+        with self._lock:
+            if key in self._derived:
+                return self._derived[key]
+        value = build()  # outside the lock: it may call table(), which takes the lock
+        with self._lock:
+            return self._derived.setdefault(key, value)
+
+
+_NO_ROWS = np.array([], dtype=np.intp)

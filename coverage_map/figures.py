@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import geopandas as gpd
 import mapclassify
@@ -331,26 +332,110 @@ def _rounded_mapping(shape: shapely.Geometry, precision: int) -> dict:
     return {"type": mapping["type"], "coordinates": rounded(mapping["coordinates"])}
 
 
-def subset_geojson(geojson: dict, ids: Iterable[str]) -> dict:
-    """The features of ``geojson`` whose id is in ``ids`` (e.g. one borough's units)."""
+class _ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes, so that copying it may safely return the same object."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _ReadOnlyDict:
+        return self
+
+    def __copy__(self) -> _ReadOnlyDict:
+        return self
+
+    def __reduce__(self) -> tuple[type, tuple[dict[Any, Any]]]:
+        return (dict, (dict(self),))  # pickles (and unpickles) as a plain dict
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("shared boundaries are read-only: copy them into a new dict to change them")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore[assignment]
+
+
+class SharedGeoJSON(_ReadOnlyDict):
+    """Boundaries built once and shared, read-only, by every map drawn from them.
+
+    plotly deep-copies a figure's properties when it builds one and again when it
+    serialises it, and the boundaries are most of a map's bytes. Here every feature is a
+    read-only dict and every coordinate list a tuple, so the whole collection is
+    immutable and a copy is the collection itself: a map then costs its colours and
+    hovers, not its geometry. It serialises exactly as the GeoJSON it was made from.
+    Make one with :func:`share_geojson`.
+    """
+
+    __slots__ = ("_bounds",)
+    _bounds: Mapping[str, tuple[float, float, float, float]]
+
+
+def share_geojson(geojson: Mapping[str, Any]) -> SharedGeoJSON:
+    """An immutable copy of ``geojson`` (from :func:`units_geojson`) for memoising and sharing.
+
+    Each feature's bounding box is worked out once here, so :func:`geojson_bounds` of a
+    shared collection (or of any :func:`subset_geojson` of it) no longer walks coordinates.
+    """
+    if isinstance(geojson, SharedGeoJSON):
+        return geojson
+    features: tuple[Mapping[str, Any], ...] = tuple(_freeze(f) for f in geojson.get("features", []))  # type: ignore[misc]
+    bounds = {}
+    for feature in features:
+        box = _coordinate_bounds([feature])
+        if box is not None:
+            bounds[feature["id"]] = box
+    return _shared({**geojson, "features": features}, bounds)
+
+
+def _shared(collection: dict[str, Any], bounds: Mapping[str, tuple[float, float, float, float]]) -> SharedGeoJSON:
+    shared = SharedGeoJSON(collection)
+    shared._bounds = bounds  # set once, before anyone else sees it
+    return shared
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, Mapping):
+        return _ReadOnlyDict({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def subset_geojson(geojson: Mapping[str, Any], ids: Iterable[str]) -> dict:
+    """The features of ``geojson`` whose id is in ``ids`` (e.g. one borough's units).
+
+    A subset of a :class:`SharedGeoJSON` is shared too (it holds the same read-only features).
+    """
     wanted = set(ids)
-    return {"type": "FeatureCollection", "features": [f for f in geojson["features"] if f["id"] in wanted]}
+    features = [f for f in geojson["features"] if f["id"] in wanted]
+    if isinstance(geojson, SharedGeoJSON):
+        boxes = geojson._bounds
+        return _shared({"type": "FeatureCollection", "features": tuple(features)},
+                       {f["id"]: boxes[f["id"]] for f in features if f["id"] in boxes})  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
 
 
-def geojson_bounds(geojson: dict) -> tuple[float, float, float, float] | None:
+def geojson_bounds(geojson: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
     """``(west, south, east, north)`` of every coordinate, or None for no features."""
+    if isinstance(geojson, SharedGeoJSON):
+        boxes = list(geojson._bounds.values())  # worked out by share_geojson
+        if not boxes:
+            return None
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
+    return _coordinate_bounds(geojson.get("features", []))
+
+
+def _coordinate_bounds(features: Iterable[Mapping[str, Any]]) -> tuple[float, float, float, float] | None:
     xs: list[float] = []
     ys: list[float] = []
 
     def walk(coords: object) -> None:
-        if isinstance(coords, list) and coords and isinstance(coords[0], (int, float)):
+        if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
             xs.append(float(coords[0]))
             ys.append(float(coords[1]))
-        elif isinstance(coords, list):
+        elif isinstance(coords, (list, tuple)):
             for c in coords:
                 walk(c)
 
-    for feature in geojson.get("features", []):
+    for feature in features:
         walk(feature["geometry"]["coordinates"])
     if not xs:
         return None
@@ -409,7 +494,7 @@ def reasons_text(reasons: object) -> str:
 
 def map_figure(
     view: pd.DataFrame,
-    geojson: dict,
+    geojson: Mapping[str, Any],
     *,
     metric: str,
     scheme: str = "quantiles",
@@ -421,6 +506,8 @@ def map_figure(
     title: str | None = None,
     subtitle: str | None = None,
     selected: str | None = None,
+    uirevision: str | None = None,
+    validate: bool = True,
 ) -> go.Figure:
     """The gap map: units coloured by class of ``metric``, gaps outlined, assets as points.
 
@@ -430,8 +517,9 @@ def map_figure(
         Rows of the published gap table for one level × category × community (one row
         per unit, columns as :data:`coverage_map.analysis.TABLE_COLUMNS`).
     geojson
-        Boundaries from :func:`units_geojson` (features with id = ``area_id``); features
-        without a row in ``view`` are not drawn.
+        Boundaries from :func:`units_geojson` (features with id = ``area_id``), or the
+        same made shareable by :func:`share_geojson`; features without a row in
+        ``view`` are not drawn.
     metric
         Key of :data:`METRICS`.
     scheme, k
@@ -450,6 +538,42 @@ def map_figure(
         Figure title and smaller second line.
     selected
         ``area_id`` of a unit to outline in black.
+    uirevision
+        plotly's ``layout.uirevision``: zoom and pan survive a new figure with the same value.
+    validate
+        Check every property with plotly's validators (slow for large maps: it copies
+        and checks every polygon, colour and hover row). The dashboard, which draws a map
+        per request from this module's own properties, passes False; the tests validate
+        the same figures once (``go.Figure(figure.to_dict())``).
+    """
+    figure = map_figure_dict(
+        view, geojson, metric=metric, scheme=scheme, k=k, assets=assets, show_assets=show_assets,
+        gaps_only=gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=selected,
+        uirevision=uirevision,
+    )  # fmt: skip
+    return go.Figure(figure, _validate=validate)
+
+
+def map_figure_dict(
+    view: pd.DataFrame,
+    geojson: Mapping[str, Any],
+    *,
+    metric: str,
+    scheme: str = "quantiles",
+    k: int = 5,
+    assets: pd.DataFrame | None = None,
+    show_assets: bool = True,
+    gaps_only: bool = False,
+    basemap: str | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    selected: str | None = None,
+    uirevision: str | None = None,
+) -> dict[str, Any]:
+    """:func:`map_figure` as the plain ``{"data": [...], "layout": {...}}`` dict plotly.js draws.
+
+    Built directly, without plotly's graph objects; ``geojson`` is put in the figure as
+    it is (not copied). Parameters as :func:`map_figure`.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
@@ -459,59 +583,53 @@ def map_figure(
     colours = _colour_codes(rows, metric=metric, scheme=scheme, k=k, gaps_only=gaps_only)
     is_gap = rows["gap"].fillna(False).astype(bool).to_numpy() if "gap" in rows else np.zeros(len(rows), bool)
 
-    choropleth = _trace(
-        go.Choroplethmap,
-        geojson=geojson,
-        featureidkey="id",
-        locations=area_ids,
-        z=colours.codes,
-        zmin=-0.5,
-        zmax=len(colours.colourscale_bands) - 0.5,
-        colorscale=_stepped_colourscale(colours.colourscale_bands),
-        showscale=True,
-        colorbar=_colourbar(colours.legend_labels, info),
-        marker={
+    choropleth = {
+        "type": "choroplethmap",
+        "geojson": geojson,
+        "featureidkey": "id",
+        "locations": area_ids,
+        "z": colours.codes,
+        "zmin": -0.5,
+        "zmax": len(colours.colourscale_bands) - 0.5,
+        "colorscale": _stepped_colourscale(colours.colourscale_bands),
+        "showscale": True,
+        "colorbar": _colourbar(colours.legend_labels, info),
+        "marker": {
             "opacity": 0.92,
             "line": {
                 "width": np.where(is_gap, _gap_line_width(len(rows)), 0.4).tolist(),
                 "color": [GAP_OUTLINE_COLOUR if gap else BORDER_COLOUR for gap in is_gap],
             },
         },
-        text=[escape(name) for name in rows.get("area_name", rows["area_id"])],
-        customdata=_hover_values(rows, metric),
-        hovertemplate=_area_hovertemplate(info),
-        name="Areas",
-        showlegend=False,
-    )
-    traces = [choropleth, _selected_trace(geojson, selected, area_ids), *asset_traces(assets if show_assets else None)]
-    figure = go.Figure(traces)
+        "text": [escape(name) for name in rows.get("area_name", rows["area_id"])],
+        "customdata": _hover_values(rows, metric),
+        "hovertemplate": _area_hovertemplate(info),
+        "name": "Areas",
+        "showlegend": False,
+    }
+    traces = [choropleth, _selected_trace(geojson, selected, area_ids),
+              *_asset_trace_dicts(assets if show_assets else None)]  # fmt: skip
     bounds = geojson_bounds(subset_geojson(geojson, area_ids)) if area_ids else None
     view_centre, zoom = fit_view(bounds, width_px=int(780 * (1 - LEGEND_WIDTH)), height_px=560)
-    figure.update_layout(
-        map=dict(center=view_centre, zoom=zoom, domain={"x": [LEGEND_WIDTH, 1.0], "y": [0.0, 1.0]},
-                 **_basemap_settings(basemap)),
-        margin={"l": 0, "r": 0, "t": 56 if title else 8, "b": 0},
-        title=_title(title, subtitle),
-        legend={
+    layout: dict[str, Any] = {
+        "map": {"center": view_centre, "zoom": zoom, "domain": {"x": [LEGEND_WIDTH, 1.0], "y": [0.0, 1.0]},
+                **_basemap_settings(basemap)},
+        "margin": {"l": 0, "r": 0, "t": 56 if title else 8, "b": 0},
+        "legend": {
             "orientation": "h", "x": 0.0, "y": 0.0, "xanchor": "left", "yanchor": "bottom",
             "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 11},
         },
-        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"},
-        paper_bgcolor="#ffffff",
-        clickmode="event",
-        hoverlabel={"align": "left"},
-    )  # fmt: skip
-    return figure
-
-
-def _trace(kind: type, **properties: object) -> object:
-    """A trace built without plotly's per-element validation.
-
-    Validating ~1,700 polygons, colours and hover rows costs most of a second per map
-    (plotly deep-copies and checks every element); the properties here are fixed by this
-    module and checked once by the tests (``go.Figure(figure.to_dict())`` validates them).
-    """
-    return kind(properties, _validate=False)
+        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"},
+        "paper_bgcolor": "#ffffff",
+        "clickmode": "event",
+        "hoverlabel": {"align": "left"},
+    }  # fmt: skip
+    heading = _title(title, subtitle)
+    if heading is not None:
+        layout["title"] = heading
+    if uirevision is not None:
+        layout["uirevision"] = uirevision
+    return {"data": traces, "layout": layout}
 
 
 def _gap_line_width(units: int) -> float:
@@ -632,56 +750,61 @@ def _area_hovertemplate(info: MetricInfo) -> str:
     return "<br>".join(lines) + "<extra></extra>"
 
 
-def _selected_trace(geojson: dict, selected: str | None, area_ids: Sequence[str]) -> go.Choroplethmap:
+def _selected_trace(geojson: Mapping[str, Any], selected: str | None, area_ids: Sequence[str]) -> dict[str, Any]:
     """An outline-only trace holding just the selected unit's polygon (or nothing)."""
     chosen = [selected] if selected is not None and selected in set(area_ids) else []
-    return _trace(
-        go.Choroplethmap,
-        geojson=subset_geojson(geojson, chosen),
-        featureidkey="id",
-        locations=chosen,
-        z=[0] * len(chosen),
-        zmin=0,
-        zmax=1,
-        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
-        showscale=False,
-        marker={"line": {"width": 4.5, "color": SELECTED_COLOUR}},
-        hoverinfo="skip",
-        name="Selected",
-        showlegend=False,
-    )
+    return {
+        "type": "choroplethmap",
+        "geojson": subset_geojson(geojson, chosen),
+        "featureidkey": "id",
+        "locations": chosen,
+        "z": [0] * len(chosen),
+        "zmin": 0,
+        "zmax": 1,
+        "colorscale": [[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        "showscale": False,
+        "marker": {"line": {"width": 4.5, "color": SELECTED_COLOUR}},
+        "hoverinfo": "skip",
+        "name": "Selected",
+        "showlegend": False,
+    }
 
 
 def asset_traces(assets: pd.DataFrame | None) -> list[go.Scattermap]:
     """A white halo, then one point trace per referral status; all empty when ``assets`` is None."""
+    return [go.Scattermap({k: v for k, v in trace.items() if k != "type"}) for trace in _asset_trace_dicts(assets)]
+
+
+def _asset_trace_dicts(assets: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """:func:`asset_traces` as plain trace dicts."""
     frame = assets if assets is not None else pd.DataFrame(columns=["lon", "lat", "accepting_referrals"])
     traces = [
-        _trace(
-            go.Scattermap,
-            lon=frame["lon"].astype(float).round(5).tolist(),
-            lat=frame["lat"].astype(float).round(5).tolist(),
-            mode="markers",
-            marker={"size": 12, "color": "#ffffff", "opacity": 0.9},
-            hoverinfo="skip",
-            name="halo",
-            showlegend=False,
-        )
+        {
+            "type": "scattermap",
+            "lon": frame["lon"].astype(float).round(5).tolist(),
+            "lat": frame["lat"].astype(float).round(5).tolist(),
+            "mode": "markers",
+            "marker": {"size": 12, "color": "#ffffff", "opacity": 0.9},
+            "hoverinfo": "skip",
+            "name": "halo",
+            "showlegend": False,
+        }
     ]
     status = _asset_status(frame)
     for key, label, colour, symbol in ASSET_STATUS:
         subset = frame[status == key]
         traces.append(
-            _trace(
-                go.Scattermap,
-                lon=subset["lon"].astype(float).round(5).tolist(),
-                lat=subset["lat"].astype(float).round(5).tolist(),
-                mode="markers",
-                marker={"size": 8, "color": colour, "symbol": symbol, "opacity": 1.0},
-                text=[_asset_hover(row) for row in subset.itertuples(index=False)],
-                hovertemplate="%{text}<extra></extra>",
-                name=f"{label} ({len(subset):,})",
-                showlegend=assets is not None,
-            )
+            {
+                "type": "scattermap",
+                "lon": subset["lon"].astype(float).round(5).tolist(),
+                "lat": subset["lat"].astype(float).round(5).tolist(),
+                "mode": "markers",
+                "marker": {"size": 8, "color": colour, "symbol": symbol, "opacity": 1.0},
+                "text": [_asset_hover(row) for row in subset.itertuples(index=False)],
+                "hovertemplate": "%{text}<extra></extra>",
+                "name": f"{label} ({len(subset):,})",
+                "showlegend": assets is not None,
+            }
         )
     return traces
 
@@ -731,14 +854,16 @@ def _title(title: str | None, subtitle: str | None) -> dict | None:
     return result
 
 
-def recolour_patch_values(figure: go.Figure) -> dict[int, dict[str, object]]:
+def recolour_patch_values(figure: go.Figure | Mapping[str, Any]) -> dict[int, dict[str, object]]:
     """Per trace, the properties a recolouring must update: everything except geometry.
 
-    The dashboard builds a full figure with :func:`map_figure` and sends only these, so a
-    patched map is by construction the same as a freshly drawn one.
+    The dashboard builds a full figure with :func:`map_figure` (or its dict, from
+    :func:`map_figure_dict`) and sends only these, so a patched map is by construction
+    the same as a freshly drawn one.
     """
+    data = figure["data"] if isinstance(figure, Mapping) else figure.to_plotly_json()["data"]
     values: dict[int, dict[str, object]] = {}
-    for i, trace in enumerate(figure.to_plotly_json()["data"]):
+    for i, trace in enumerate(data):
         keep = GEOMETRY_KEYS if i == CHOROPLETH else ()
         values[i] = {key: value for key, value in trace.items() if key not in keep}
     return values

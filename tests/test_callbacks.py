@@ -33,7 +33,16 @@ from callbacks.state import (
     sync_url,
     to_query,
 )
-from callbacks.views import apply_updates, build_map, gap_rows, needs_full_figure, recolour_updates, view_rows
+from callbacks.views import (
+    apply_updates,
+    build_map,
+    gap_rows,
+    map_assets,
+    map_title,
+    needs_full_figure,
+    recolour_updates,
+    view_rows,
+)
 from coverage_map import figures
 from coverage_map.dataset import Dataset
 
@@ -373,3 +382,56 @@ def test_no_freshness_shown_without_dates(app: dash.Dash, request_context: None)
     assert all(row["verified"] == "" and not row["stale"] for row in rows)
     assert "verified" not in summary
     assert "Directory freshness" not in _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))
+
+
+# --------------------------------------------------------------------------- memoised read-only data
+
+
+def test_two_datasets_never_share_memoised_boundaries_or_rows(dataset: Dataset) -> None:
+    inputs = handbuilt.inputs()
+    other = Dataset.from_inputs(dataclasses.replace(inputs, areas=inputs.areas.iloc[:2].copy()), label="Two")
+    assert [f["id"] for f in dataset.boundaries("area")["features"]] == ["A", "B", "C"]
+    assert [f["id"] for f in other.boundaries("area")["features"]] == ["A", "B"]
+    assert dataset.boundaries("area") is dataset.boundaries("area")  # built once per data set
+    assert other.rows("area", "dementia", "all")["area_id"].tolist() == ["A", "B"]
+    assert dataset.rows("area", "dementia", "all")["area_id"].tolist() == ["A", "B", "C"]
+
+
+def test_memoised_rows_match_filtering_the_table_and_are_the_callers_own(dataset: Dataset) -> None:
+    for level, borough, expected in [("area", None, ["A", "B", "C"]), ("area", "B1", ["A", "B"]), ("area", "B2", ["C"]),
+                                     ("neighbourhood", "B2", ["N2"]), ("borough", "B1", ["B1"])]:  # fmt: skip
+        table = dataset.table(level)
+        by_hand = table[(table["category"] == "dementia") & (table["community"] == "bame")
+                        & table["area_id"].isin(expected)].reset_index(drop=True)  # fmt: skip
+        rows = dataset.rows(level, "dementia", "bame", borough=borough)
+        pd.testing.assert_frame_equal(rows, by_hand)
+    rows = dataset.rows("area", "dementia", "all")
+    rows.loc[0, "gap_score"] = 99.0
+    assert dataset.rows("area", "dementia", "all").loc[0, "gap_score"] != 99.0
+    assert dataset.table("area")["gap_score"].max() != 99.0
+
+
+def test_map_from_memoised_data_equals_a_freshly_built_one(app: dash.Dash, request_context: None) -> None:
+    registry: Registry = app.server.extensions["coverage_map"].registry
+    loaded = registry.get(None)
+    fresh_dataset = Dataset.from_inputs(loaded.dataset.inputs, label=loaded.dataset.label, synthetic=True)
+    for state in (ViewState(level="area", category="dementia", area="C"),
+                  ViewState(level="area", category="carers_support", community="bame", borough="B1", metric="pressure"),
+                  ViewState(level="neighbourhood", category="dementia", borough="B2", gaps_only=True)):  # fmt: skip
+        build_map(registry, loaded, state, basemap=None)  # fills the memos
+        cached = json.loads(pio.to_json(build_map(registry, loaded, state, basemap=None), validate=False))
+        # Independent route: plain (unshared) boundaries and rows filtered here, through plotly's validation.
+        table = fresh_dataset.table(state.level)
+        view = table[(table["category"] == state.category) & (table["community"] == state.community)]
+        geojson = figures.units_geojson(fresh_dataset.units_wgs84(state.level))
+        if state.borough != "all":
+            inside = fresh_dataset.borough_of(state.level)
+            view = view[view["area_id"].map(inside) == state.borough]
+            geojson = figures.subset_geojson(geojson, view["area_id"])
+        title, subtitle = map_title(fresh_dataset, state)
+        fresh = figures.map_figure(
+            view.reset_index(drop=True), geojson, metric=state.metric, gaps_only=state.gaps_only, selected=state.area,
+            assets=map_assets(registry, loaded, state), title=title, subtitle=subtitle,
+            uirevision=f"{loaded.key}|{state.level}|{state.borough}",
+        )  # fmt: skip
+        assert cached == json.loads(pio.to_json(fresh))

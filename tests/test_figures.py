@@ -273,6 +273,59 @@ def test_title_is_escaped(dataset: Dataset, geojson: dict) -> None:
     assert figure.layout.title.subtitle.text == "&lt;i&gt;x&lt;/i&gt;"
 
 
+# --------------------------------------------------------------------------- shared boundaries
+
+
+def test_shared_geojson_serialises_as_the_plain_one_and_cannot_change(geojson: dict) -> None:
+    import copy
+
+    shared = figures.share_geojson(geojson)
+    assert json.dumps(shared) == json.dumps(geojson)
+    assert copy.deepcopy(shared) is shared and copy.copy(shared) is shared  # immutable: copies are itself
+    assert figures.share_geojson(shared) is shared
+    for change in (lambda: shared.__setitem__("type", "x"), lambda: shared["features"][0].pop("id"),
+                   lambda: shared["features"][0]["geometry"].update(type="Point"), shared.clear):  # fmt: skip
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    with pytest.raises((TypeError, AttributeError)):
+        shared["features"][0]["geometry"]["coordinates"][0].append((0.0, 0.0))  # type: ignore[union-attr]
+    assert json.dumps(shared) == json.dumps(geojson)
+
+
+def test_shared_subsets_and_bounds_match_the_plain_ones(geojson: dict) -> None:
+    shared = figures.share_geojson(geojson)
+    for ids in (["A"], ["B", "C"], ["A", "B", "C"], [], ["nope"]):
+        plain_subset = figures.subset_geojson(geojson, ids)
+        shared_subset = figures.subset_geojson(shared, ids)
+        assert isinstance(shared_subset, figures.SharedGeoJSON)
+        assert json.dumps(shared_subset) == json.dumps(plain_subset)
+        assert figures.geojson_bounds(shared_subset) == figures.geojson_bounds(plain_subset)
+    # Worked out by hand from the coordinates themselves.
+    lons = [c[0] for f in geojson["features"] for ring in f["geometry"]["coordinates"] for c in ring]
+    lats = [c[1] for f in geojson["features"] for ring in f["geometry"]["coordinates"] for c in ring]
+    assert figures.geojson_bounds(shared) == (min(lons), min(lats), max(lons), max(lats))
+
+
+def test_map_on_shared_boundaries_is_the_map_on_plain_ones(dataset: Dataset, geojson: dict) -> None:
+    options = {"metric": "pressure", "assets": asset_frame(dataset), "gaps_only": True, "title": "t",
+               "subtitle": "s", "selected": "A", "uirevision": "r"}
+    plain = figures.map_figure(view_of(dataset), geojson, **options)
+    shared = figures.map_figure(view_of(dataset), figures.share_geojson(geojson), validate=False, **options)
+    assert json.loads(pio.to_json(shared, validate=False)) == json.loads(pio.to_json(plain))
+    as_dict = figures.map_figure_dict(view_of(dataset), figures.share_geojson(geojson), **options)
+    assert json.loads(pio.to_json(as_dict)) == json.loads(pio.to_json(plain))
+    assert plain.layout.uirevision == "r"
+
+
+def test_unvalidated_map_passes_plotly_validation(dataset: Dataset, geojson: dict) -> None:
+    import plotly.graph_objects as go
+
+    figure = figures.map_figure(view_of(dataset), figures.share_geojson(geojson), metric="nearest_km",
+                                assets=asset_frame(dataset), selected="B", title="t", validate=False)  # fmt: skip
+    validated = go.Figure(figure.to_dict())
+    assert json.loads(validated.to_json()) == json.loads(pio.to_json(figure, validate=False))
+
+
 # --------------------------------------------------------------------------- trend
 
 
