@@ -142,8 +142,10 @@ def classify(
         One value per unit; NA is "no data" (class -1).
     scheme
         ``quantiles`` (equal numbers of units per class, mapclassify ``Quantiles``) or
-        ``natural_breaks`` (mapclassify ``JenksCaspall``: Jenks's natural breaks, computed
-        deterministically, so every worker and every export draw the same classes).
+        ``natural_breaks`` (Jenks-Caspall natural breaks, as mapclassify's ``JenksCaspall``
+        computes them but with a bound on iterations and no empty classes, then classified
+        by mapclassify ``UserDefined``: deterministic, so every worker and every export draw
+        the same classes).
     k
         Number of classes wanted; fewer are formed when there are fewer distinct values.
     metric
@@ -169,7 +171,7 @@ def classify(
         classifier = (
             mapclassify.Quantiles(present, k=classes)
             if scheme == "quantiles"
-            else mapclassify.JenksCaspall(present, k=classes)
+            else mapclassify.UserDefined(present, bins=_jenks_caspall_bins(present, classes))
         )
         bins = np.asarray(classifier.bins, dtype=float)
         assigned = np.asarray(classifier.yb, dtype="int64")
@@ -182,6 +184,30 @@ def classify(
         index=index,
         colours=palette(len(breaks), higher_is_worse=info.higher_is_worse),
     )
+
+
+def _jenks_caspall_bins(values: np.ndarray, k: int, *, max_iterations: int = 100) -> list[float]:
+    """Upper bounds of Jenks-Caspall natural-break classes, always terminating.
+
+    The same iteration as mapclassify's ``JenksCaspall`` (start from quantile classes,
+    move each value to the class with the nearest median, repeat until nothing moves),
+    except that a class left empty is dropped instead of producing a NaN median, and the
+    loop stops after ``max_iterations``: mapclassify's version can cycle for ever on such
+    data (seen with neighbourhood-level rates filtered to one borough), holding a worker.
+    """
+    column = values.reshape(-1, 1)
+    ordered = np.sort(values)
+    edges = np.quantile(ordered, np.arange(1, k + 1) / k)
+    assigned = np.searchsorted(edges, values, side="left").clip(0, k - 1)
+    for _ in range(max_iterations):
+        medians = np.array([np.median(values[assigned == c]) for c in np.unique(assigned)])
+        moved = np.abs(column - medians.reshape(1, -1)).argmin(axis=1)
+        if np.array_equal(moved, assigned):
+            break
+        assigned = moved
+    labels = np.unique(assigned)
+    bins = sorted({float(values[assigned == c].max()) for c in labels})
+    return bins
 
 
 def _feasible_k(values: np.ndarray, k: int) -> int:

@@ -342,3 +342,33 @@ def test_referral_trend_is_suppressed() -> None:
     for raw in (12, 3, 7, 8, "12", "3", "7", "8"):
         assert raw not in numbers
     assert "12" not in json.dumps(figure.to_plotly_json()["data"], default=str)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.8, 0.8, 0.8, 0.963, 0.32, 1.0],  # gap scores of one borough's neighbourhoods
+        [0.0, 0.0, 0.0, 0.076, 0.322, 0.0],  # shares within 2 km, same borough
+    ],
+)
+def test_natural_breaks_terminate_where_mapclassify_jenks_caspall_cycles(values):
+    # mapclassify.JenksCaspall never returns on these (a class empties and its median is NaN);
+    # ours must, with classes that cover every value in increasing order.
+    classes = figures.classify(pd.Series(values), scheme="natural_breaks", metric="gap_score")
+    assert classes.breaks == sorted(classes.breaks)
+    assert classes.breaks[-1] == max(values)
+    assert (classes.index >= 0).all()
+
+
+def test_natural_breaks_match_mapclassify_where_it_converges():
+    import warnings
+
+    import mapclassify
+
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        values = np.round(rng.exponential(2, 300), 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = mapclassify.JenksCaspall(values, k=5).bins
+        assert np.allclose(figures._jenks_caspall_bins(values, 5), expected)
