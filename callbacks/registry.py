@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.figures import units_geojson
 from coverage_map.workspace import Workspace, open_workspace
 
 from . import uploads
@@ -148,10 +147,6 @@ class Registry:
         value = build()
         with self._lock:
             return self._derived.setdefault(key, value)
-
-    def geojson(self, loaded: Loaded, level: str) -> dict:
-        """Simplified, rounded boundaries of ``level`` (built once per data set and level)."""
-        return self._memo((loaded.key, "geojson", level), lambda: units_geojson(loaded.dataset.units_wgs84(level)))
 
     def asset_points(self, loaded: Loaded) -> pd.DataFrame:
         """Every located asset with lon/lat and its borough, for the map."""
