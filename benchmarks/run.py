@@ -11,6 +11,12 @@ Each (scale, run) is a fresh process, so its peak RSS is its own. Stages:
 * gaps       ``gaps.find_gaps`` plus ``published_table``/``published_assets`` (suppression);
 * write      the published tables as CSV (what ``analyse --out x.csv`` writes).
 
+``--commands`` also times the whole ``coverage-map analyse --level area --out x.csv`` command in
+a fresh process (wall time from launch to exit, interpreter start and imports included, and
+the peak of the summed RSS of its process tree, sampled every 50 ms): once per engine named
+(``pandas``, ``dask``). The dask run reads the referrals split into ``--partitions`` Parquet
+files (made once beside the data) on a ``LocalCluster``.
+
 The baseline is what an analyst would otherwise write: ``geopandas.read_file``, ``sjoin``
 of the coordinate referrals and the assets, ``groupby`` counts and a nearest-asset
 distance per category with ``sindex.nearest``. Figures are printed; nothing is asserted.
@@ -158,6 +164,62 @@ def run_baseline(scale: str, folder: Path) -> dict[str, float]:
     return times
 
 
+def _split_referrals(folder: Path, parts: int) -> Path:
+    """The referral file cut into ``parts`` Parquet files (the dask engine's partitions), made once."""
+    import pandas as pd
+
+    source = folder / "referrals.parquet" if (folder / "referrals.parquet").exists() else folder / "referrals.csv"
+    target = folder / f"referrals-{parts}-parts"
+    if target.is_dir() and len(list(target.glob("*.parquet"))) == parts:
+        return target
+    target.mkdir(exist_ok=True)
+    frame = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source, dtype=str)
+    size = -(-len(frame) // parts)
+    for index in range(parts):
+        frame.iloc[index * size:(index + 1) * size].to_parquet(target / f"part-{index:03d}.parquet", index=False)
+    return target
+
+
+def run_command(scale: str, folder: Path, engine: str, partitions: int) -> dict[str, float]:
+    """``coverage-map analyse`` as a user runs it: wall time and the process tree's peak RSS."""
+    import threading
+
+    import psutil
+
+    files = _files(scale, folder)
+    if engine == "dask":
+        files["referrals"] = _split_referrals(folder, partitions)
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "coverage_map.cli", "analyse", "--level", "area",
+                   "--out", str(Path(tmp) / "gaps.csv"), "--engine", engine]  # fmt: skip
+        for role, path in files.items():
+            command += [f"--{role}", str(path)]
+        peak = [0]
+        clock = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        done = threading.Event()
+
+        def sample() -> None:
+            root = psutil.Process(process.pid)
+            while not done.is_set():
+                try:
+                    tree = [root, *root.children(recursive=True)]
+                    peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()))
+                except psutil.Error:
+                    pass
+                done.wait(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _out, err = process.communicate()
+        wall = time.perf_counter() - clock
+        done.set()
+        sampler.join()
+        if process.returncode != 0:
+            raise RuntimeError(f"analyse --engine {engine} at {scale} scale failed:\n{err[-3000:]}")
+    return {"wall": wall, "peak_rss_mb": peak[0] / 2**20}
+
+
 def _child(kind: str, scale: str, folder: Path) -> dict[str, float]:
     """Run one measurement in a fresh interpreter (its own peak RSS)."""
     command = [sys.executable, __file__, "--child", kind, "--scales", scale, "--england-dir", str(folder)]
@@ -167,17 +229,22 @@ def _child(kind: str, scale: str, folder: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure_all(scales: list[str], repeat: int, england_dir: Path) -> dict[str, dict]:
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def measure_all(
+    scales: list[str], repeat: int, england_dir: Path, engines: list[str] = (), partitions: int = 8
+) -> dict[str, dict]:
     results: dict[str, dict] = {}
     for scale in scales:
         folder = _folder(scale, england_dir)
         ours = [_child("ours", scale, folder) for _ in range(repeat)]
         base = [_child("baseline", scale, folder) for _ in range(repeat)]
-        results[scale] = {
-            "ours": {key: statistics.median(run[key] for run in ours) for key in ours[0]},
-            "baseline": {key: statistics.median(run[key] for run in base) for key in base[0]},
-            "runs": repeat,
-        }
+        results[scale] = {"ours": _median(ours), "baseline": _median(base), "runs": repeat}
+        for engine in engines:
+            runs = [run_command(scale, folder, engine, partitions) for _ in range(repeat)]
+            results[scale][f"command_{engine}"] = _median(runs)
         print(f"  measured {scale} ({repeat} run{'s' if repeat > 1 else ''})", flush=True)
     return results
 
@@ -200,6 +267,10 @@ def report(results: dict[str, dict]) -> None:
               f"(join + metrics) / (join+count + nearest) "
               f"{ours_join_count / (base['join_and_count'] + base['nearest']):.2f}; "
               f"join / join+count {ours['join'] / base['join_and_count']:.2f}")
+        for key, command in result.items():
+            if key.startswith("command_"):
+                print(f"  coverage-map analyse --level area --engine {key.removeprefix('command_')}: "
+                      f"{command['wall']:.1f} s wall, peak {command['peak_rss_mb']:,.0f} MB (process tree)")
     if "demo" in results and len(results) > 1:
         _complexity(results)
 
@@ -233,6 +304,13 @@ def compare(results: dict[str, dict], saved_path: Path) -> None:
             old, new = before[stage], result["ours"][stage]
             change = (new - old) / old * 100 if old else float("nan")
             print(f"  {scale:<8} {stage:<12} {old:9.2f} -> {new:9.2f}  ({change:+.0f}%)")
+        for key in result:
+            if key.startswith("command_") and key in saved["results"][scale]:
+                for figure in ("wall", "peak_rss_mb"):
+                    old, new = saved["results"][scale][key][figure], result[key][figure]
+                    change = (new - old) / old * 100 if old else float("nan")
+                    label = f"{key.removeprefix('command_')} {figure}"
+                    print(f"  {scale:<8} {label:<12} {old:9.2f} -> {new:9.2f}  ({change:+.0f}%)")
 
 
 def _machine() -> str:
@@ -249,6 +327,9 @@ def main() -> None:
     parser.add_argument("--england-dir", type=Path, default=DEFAULT_ENGLAND_DIR)
     parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--compare", type=Path, help="print the change against a saved JSON file")
+    parser.add_argument("--commands", default="",
+                        help="also time the whole analyse command per engine, e.g. pandas,dask")
+    parser.add_argument("--partitions", type=int, default=8, help="referral files for the dask engine (default 8)")
     parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
@@ -257,7 +338,8 @@ def main() -> None:
         run = run_ours if args.child == "ours" else run_baseline
         print(json.dumps(run(scales[0], folder)))
         return
-    results = measure_all(scales, args.repeat, args.england_dir)
+    engines = [e.strip() for e in args.commands.split(",") if e.strip()]
+    results = measure_all(scales, args.repeat, args.england_dir, engines, args.partitions)
     report(results)
     if args.compare:
         compare(results, args.compare)
