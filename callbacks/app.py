@@ -131,9 +131,10 @@ def _server_timing(response: flask.Response) -> flask.Response:
 
 
 def _warm(registry: Registry, dataset: Dataset) -> None:
-    """Compute every level's table, row index and boundaries now, so no visitor waits for them.
+    """Compute every level's table, row indexes and boundaries now, so no visitor waits for them.
 
     All of it is read-only and depends only on the data (see :mod:`coverage_map.dataset`).
+    Under ``gunicorn --preload`` this runs once, before the workers fork, and they share it.
     """
     choices = Choices.of(dataset)
     state = default_state(choices)
@@ -142,8 +143,13 @@ def _warm(registry: Registry, dataset: Dataset) -> None:
         for borough in (None, *choices.boroughs[1:2]):  # indexes rows by category and by borough
             dataset.rows(level, state.category, state.community, borough=borough)
         dataset.boundaries(level)
+        dataset.unit_rows(level, "")  # indexes rows by unit, for the area details
+        dataset.borough_names(level)
+        dataset.provision_averages(level, state.community)
     dataset.assets_table()
+    dataset.assets_reaching([])  # indexes which assets reach each small area
     registry.asset_points(loaded)
+    registry.offers(loaded, state.category, state.community)
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -3,7 +3,7 @@
 Built once per app from the default data set; the callbacks swap options when a visitor
 loads their own data. Component ids used by callbacks, tests and the exports engineer:
 ``level-select``, ``category-select``, ``community-select``, ``metric-select``,
-``borough-select``, ``scheme-select``, ``assets-toggle``, ``gaps-only-toggle``, ``map``,
+``borough-select``, ``scheme-select``, ``assets-toggle``, ``gaps-only-toggle``, ``map``, ``map-notice``,
 ``area-details``, ``gap-table``, ``org-table``, ``download-map-slot``.
 """
 
@@ -201,14 +201,18 @@ def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
 
 def _map_card() -> dbc.Card:
     return dbc.Card(
-        dcc.Graph(
-            id="map",
-            className="map-graph",
-            config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                    "toImageButtonOptions": {"filename": "coverage-map"}},
-        ),  # fmt: skip
+        [
+            dcc.Graph(
+                id="map",
+                className="map-graph",
+                config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                        "toImageButtonOptions": {"filename": "coverage-map"}},
+            ),
+            # What the map leaves out at national scale, and how to see it (callbacks.mapview.explain_map).
+            html.Div(id="map-notice", className="map-notice d-none", role="status", **{"aria-live": "polite"}),
+        ],
         className="map-card h-100",
-    )
+    )  # fmt: skip
 
 
 def _details_card() -> dbc.Card:

@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -172,6 +173,25 @@ class Registry:
             return frame
 
         return self._memo((loaded.key, "assets"), build)
+
+    def offers(self, loaded: Loaded, category: str, community: str) -> np.ndarray:
+        """Per row of :meth:`asset_points`: does the asset offer ``category`` (and list
+        ``community``, unless everyone)? Each label's mask is worked out once."""
+        points = self.asset_points(loaded)
+        dataset = loaded.dataset
+        if category not in dataset.categories or community not in dataset.communities:
+            return np.zeros(len(points), dtype=bool)  # never memoise labels a request made up
+
+        def lists(column: str, label: str) -> np.ndarray:
+            return self._memo(  # type: ignore[no-any-return]
+                (loaded.key, "offers", column, label),
+                lambda: points[column].map(lambda labels: label in labels).astype(bool).to_numpy(),
+            )
+
+        mask = lists("categories", category)
+        if community != "all":
+            mask = mask & lists("communities", community)
+        return mask
 
     def members(self, loaded: Loaded, level: str) -> pd.Series:
         """Small area id -> unit id at ``level``."""

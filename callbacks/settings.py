@@ -18,6 +18,9 @@ names the data files relative to itself::
 
     [map]
     basemap = "white-bg"           # or "carto-positron", or "https://tiles.example/{z}/{x}/{y}.png"
+    max_units = 5000               # more units than this: drawn one borough at a time
+    max_services = 2000            # more service points than this: shown once a borough is chosen
+    max_table_rows = 2000          # rows the gap and organisations tables list (downloads hold all)
 
     [server]
     max_upload_mb = 50             # per file
@@ -40,7 +43,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coverage_map.config import DEFAULT_THRESHOLD_KM, PROJECT_DIR
+from coverage_map.config import (
+    DEFAULT_THRESHOLD_KM,
+    MAP_ASSET_LIMIT,
+    MAP_UNIT_LIMIT,
+    PROJECT_DIR,
+    TABLE_ROW_LIMIT,
+)
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
 from coverage_map.upload_safety import UploadLimits
@@ -72,6 +81,12 @@ class Settings:
     max_upload_total_bytes: int = int(DEFAULT_MAX_UPLOAD_TOTAL_MB * 1024 * 1024)
     #: Workspace URL or GeoPackage path for uploads; None = the environment's (``open_workspace()``).
     workspace: str | None = None
+    #: The most units one map draws (more: a coarser level until a borough is chosen).
+    map_max_units: int = MAP_UNIT_LIMIT
+    #: The most service points one map draws (more: none until a borough is chosen).
+    map_max_services: int = MAP_ASSET_LIMIT
+    #: The most rows the gap and organisations tables send to the browser (the download has all).
+    table_max_rows: int = TABLE_ROW_LIMIT
 
     @property
     def uses_demo(self) -> bool:
@@ -122,9 +137,14 @@ def read_config(path: str | Path) -> dict[str, object]:
         result["label"] = str(data["label"])
     if "threshold_km" in data:
         result["threshold_km"] = _positive(data["threshold_km"], "[data] threshold_km", path)
-    basemap = _table(document, "map", path).get("basemap")
+    map_table = _table(document, "map", path)
+    basemap = map_table.get("basemap")
     if basemap:
         result["basemap"] = str(basemap)
+    for key, field_name in (("max_units", "map_max_units"), ("max_services", "map_max_services"),
+                            ("max_table_rows", "table_max_rows")):  # fmt: skip
+        if key in map_table:
+            result[field_name] = int(_positive(map_table[key], f"[map] {key}", path))
     server = _table(document, "server", path)
     if "max_upload_mb" in server:
         result["max_upload_bytes"] = int(_positive(server["max_upload_mb"], "[server] max_upload_mb", path) * 2**20)

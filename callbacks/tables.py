@@ -8,7 +8,7 @@ from coverage_map.taxonomy import display_name
 
 from .context import services
 from .state import ALL, CONTROL_IDS, ViewState
-from .views import gap_rows, organisation_rows, table_csv
+from .views import gap_table, organisation_table, table_csv
 
 _VIEW = [
     CONTROL_IDS["level"], CONTROL_IDS["category"], CONTROL_IDS["community"], CONTROL_IDS["borough"],
@@ -27,17 +27,21 @@ def _state(level: str, category: str, community: str, borough: str) -> ViewState
     prevent_initial_call=True,
 )
 def fill_gap_table(level: str, category: str, community: str, borough: str, token: str | None) -> tuple[object, ...]:
-    """The view's gaps, worst first."""
-    loaded = services().registry.get(token)
+    """The view's gaps, worst first (the worst ``table_max_rows`` of them when there are more)."""
+    app = services()
+    loaded = app.registry.get(token)
     if level not in loaded.dataset.levels or category not in loaded.dataset.categories:
         return [], ""
     state = _state(level, category, community, borough)
-    rows = gap_rows(loaded.dataset, state)
+    rows, total = gap_table(loaded.dataset, state, limit=app.settings.table_max_rows)
     who = "everyone" if state.community == ALL else display_name(state.community)
     summary = (
-        f"{len(rows):,} gap{'' if len(rows) == 1 else 's'} in {display_name(category).lower()} provision for {who}, worst first. "
+        f"{total:,} gap{'' if total == 1 else 's'} in {display_name(category).lower()} provision for {who}, worst first. "
         "Click a row to show it on the map."
     )
+    if len(rows) < total:
+        summary += (f" Only the {len(rows):,} worst are listed: choose a borough to see its own, or download the "
+                    "table for every unit.")  # fmt: skip
     return rows, summary
 
 
@@ -65,13 +69,15 @@ def download_gap_table(
     prevent_initial_call=True,
 )
 def fill_organisations(borough: str, token: str | None) -> tuple[object, ...]:
-    """Organisations by pressure, in the chosen borough."""
-    loaded = services().registry.get(token)
+    """Organisations by pressure, in the chosen borough (the most pressed ``table_max_rows`` when more)."""
+    app = services()
+    loaded = app.registry.get(token)
     state = ViewState(level=loaded.dataset.levels[0], category=loaded.dataset.categories[0], borough=borough or ALL)
-    rows = organisation_rows(loaded.dataset, state)
-    over = sum(1 for row in rows if row["over_capacity"])
-    summary = f"{over:,} of {len(rows):,} organisations shown are over capacity."
-    if any(row["verified"] for row in rows):  # the directory records when entries were verified
-        stale = sum(1 for row in rows if row["stale"])
-        summary += f" {stale:,} were last verified over 12 months ago (or never): check them before trusting a gap."
+    rows, counts = organisation_table(loaded.dataset, state, limit=app.settings.table_max_rows)
+    summary = f"{counts.over_capacity:,} of {counts.total:,} organisations are over capacity."
+    if counts.stale is not None:  # the directory records when entries were verified
+        summary += (f" {counts.stale:,} were last verified over 12 months ago (or never): check them before "
+                    "trusting a gap.")  # fmt: skip
+    if len(rows) < counts.total:
+        summary += f" The {len(rows):,} under most pressure are listed: choose a borough to see its own."
     return rows, summary

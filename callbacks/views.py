@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from coverage_map import figures
 from coverage_map.analysis import TABLE_COLUMNS
+from coverage_map.config import MAP_ASSET_LIMIT, MAP_UNIT_LIMIT
 from coverage_map.freshness import Freshness, asset_freshness, summarise, verified_text
 from coverage_map.gaps import explain
 from coverage_map.io import write_any
@@ -50,53 +51,124 @@ def borough_name(dataset: object, borough_id: str) -> str | None:
     return str(match["borough_name"].iloc[0]) if len(match) else None
 
 
-def map_assets(registry: Registry, loaded: Loaded, state: ViewState) -> pd.DataFrame | None:
-    """Assets offering the category (listing the community, unless everyone) in the borough."""
-    if not state.show_assets:
-        return None
+def drawn_level(dataset: object, state: ViewState, *, max_units: int = MAP_UNIT_LIMIT) -> str:
+    """The level the map draws for ``state``.
+
+    The state's own level, unless it has more than ``max_units`` units and no borough is
+    chosen (England's ~34,000 small areas): then the finest coarser level that fits (the
+    neighbourhoods), until the visitor chooses a borough. Only the map is limited: the
+    tables and downloads still cover every unit of the state's level.
+    """
+    levels = tuple(dataset.levels)  # type: ignore[attr-defined]
+    if state.level not in levels or (state.borough != ALL and "neighbourhood" in levels):
+        return state.level
+    for level in levels[levels.index(state.level):]:
+        if dataset.unit_count(level) <= max_units:  # type: ignore[attr-defined]
+            return level
+    return levels[-1]
+
+
+def _plural(level: str) -> str:
+    return LEVEL_NAMES.get(level, level).lower() + "s"
+
+
+def service_points(registry: Registry, loaded: Loaded, state: ViewState) -> pd.DataFrame:
+    """Located assets offering the category (listing the community, unless everyone) in the borough."""
     points = registry.asset_points(loaded)
-    offers = points["categories"].map(lambda labels: state.category in labels).astype(bool)
-    if state.community != ALL:
-        offers &= points["communities"].map(lambda labels: state.community in labels).astype(bool)
+    offers = registry.offers(loaded, state.category, state.community)
     if state.borough != ALL:
-        offers &= points["borough_id"] == state.borough
+        offers = offers & (points["borough_id"] == state.borough).to_numpy()
     return points[offers]
 
 
-def map_title(dataset: object, state: ViewState) -> tuple[str, str]:
-    """Title and subtitle naming what the map shows."""
+def map_assets(
+    registry: Registry, loaded: Loaded, state: ViewState, *, max_assets: int | None = MAP_ASSET_LIMIT
+) -> pd.DataFrame | None:
+    """The service points to draw: None when hidden, or when more than ``max_assets`` match
+    (every service in England offering a need: :func:`map_notice` asks for a borough)."""
+    if not state.show_assets:
+        return None
+    points = service_points(registry, loaded, state)
+    return None if max_assets is not None and len(points) > max_assets else points
+
+
+def map_notice(
+    registry: Registry, loaded: Loaded, state: ViewState, *,
+    max_units: int = MAP_UNIT_LIMIT, max_assets: int | None = MAP_ASSET_LIMIT,
+) -> str | None:  # fmt: skip
+    """What the map leaves out of ``state`` and how to see it (None when it shows everything)."""
+    dataset = loaded.dataset
+    notes = []
+    level = drawn_level(dataset, state, max_units=max_units)
+    if level != state.level:
+        wanted, shown = _plural(state.level), _plural(level)
+        notes.append(
+            f"{dataset.unit_count(state.level):,} {wanted} are too many to draw at once, so the map shows the "
+            f"{dataset.unit_count(level):,} {shown}. Choose a borough, or click the map, to see its {wanted}. "
+            f"The table and the download cover every {wanted[:-1]}."
+        )
+    if state.show_assets and max_assets is not None:
+        count = len(service_points(registry, loaded, state))
+        if count > max_assets:
+            where = "Choose a borough to see them." if state.borough == ALL else ""
+            notes.append(f"{count:,} services match: too many to draw at once. {where}".strip())
+    return " ".join(notes) or None
+
+
+def map_click(dataset: object, state: ViewState, location: str, *, max_units: int = MAP_UNIT_LIMIT) -> tuple[str, str]:
+    """What a click on unit ``location`` of the map does: ``("area", id)`` selects the unit;
+    ``("borough", id)`` chooses its borough, when the map shows a coarser level than asked for."""
+    level = drawn_level(dataset, state, max_units=max_units)
+    if level == state.level:
+        return "area", location
+    borough = dataset.borough_of(level).get(location)  # type: ignore[attr-defined]
+    return ("borough", str(borough)) if borough is not None else ("area", location)
+
+
+def map_title(dataset: object, state: ViewState, *, level: str | None = None) -> tuple[str, str]:
+    """Title and subtitle naming what the map shows (``level``: the level drawn, when not the state's)."""
     who = "everyone" if state.community == ALL else display_name(state.community)
     where = borough_name(dataset, state.borough) or getattr(dataset, "label", "")
     title = f"{display_name(state.category)} for {who}: {figures.METRICS[state.metric].label.lower()}"
-    unit = LEVEL_NAMES.get(state.level, state.level).lower()
+    unit = LEVEL_NAMES.get(level or state.level, level or state.level).lower()
     subtitle = f"{where} · by {unit} · gaps outlined in pink"
+    if level is not None and level != state.level:
+        subtitle = f"{where} · by {unit} (choose a borough for {_plural(state.level)}) · gaps outlined in pink"
     return title, subtitle
 
 
 def build_map(
-    registry: Registry, loaded: Loaded, state: ViewState, *, basemap: str | None, geometry: bool = True
-) -> go.Figure:
+    registry: Registry, loaded: Loaded, state: ViewState, *, basemap: str | None, geometry: bool = True,
+    max_units: int = MAP_UNIT_LIMIT, max_assets: int | None = MAP_ASSET_LIMIT,
+) -> go.Figure:  # fmt: skip
     """The whole map figure for a view (geometry limited to the borough's units).
 
     With ``geometry=False`` the figure carries only the selected unit's polygon: enough
     for a recolouring patch, which never sends the boundaries (and far quicker to build).
     The boundaries are the data set's memoised, read-only ones, shared by every map
     rather than copied into each (see :class:`coverage_map.figures.SharedGeoJSON`).
+    A level with more than ``max_units`` units is drawn at a coarser level until a borough
+    is chosen (:func:`drawn_level`), with the selected unit still outlined; more than
+    ``max_assets`` service points are left out (:func:`map_notice` says so).
     """
     dataset = loaded.dataset
-    view = view_rows(dataset, state)
-    geojson: Mapping[str, Any] = dataset.boundaries(state.level)
+    level = drawn_level(dataset, state, max_units=max_units)
+    view = view_rows(dataset, replace(state, level=level))
+    geojson: Mapping[str, Any] = dataset.boundaries(level)
+    selected_geojson = None
+    if level != state.level:  # a small area picked in the table is outlined on the neighbourhood map
+        selected_geojson = figures.subset_geojson(dataset.boundaries(state.level), [state.area] if state.area else [])
     if not geometry:
-        geojson = figures.subset_geojson(geojson, [state.area] if state.area else [])
+        geojson = figures.subset_geojson(geojson, [state.area] if state.area and level == state.level else [])
     elif state.borough != ALL:
         geojson = figures.subset_geojson(geojson, view["area_id"].astype(str))
-    title, subtitle = map_title(dataset, state)
+    title, subtitle = map_title(dataset, state, level=level)
     return figures.map_figure(
         view, geojson, metric=state.metric, scheme=state.scheme,
-        assets=map_assets(registry, loaded, state), show_assets=state.show_assets,
+        assets=map_assets(registry, loaded, state, max_assets=max_assets), show_assets=state.show_assets,
         gaps_only=state.gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=state.area,
         # Zoom and pan survive recolouring; a new level, borough or data set re-fits the view.
-        uirevision=f"{loaded.key}|{state.level}|{state.borough}",
+        uirevision=f"{loaded.key}|{state.level}|{state.borough}", selected_geojson=selected_geojson,
         validate=False,  # drawn per request from figures' own properties, validated by the tests
     )  # fmt: skip
 
@@ -141,12 +213,25 @@ GAP_COLUMNS = [
 ]  # fmt: skip
 
 
-def gap_rows(dataset: object, state: ViewState) -> list[dict[str, object]]:
-    """The gaps of the view, worst first, as rows for the grid (published figures only)."""
+def gap_rows(dataset: object, state: ViewState, *, limit: int | None = None) -> list[dict[str, object]]:
+    """The gaps of the view, worst first, as rows for the grid (published figures only; the
+    ``limit`` worst when given)."""
+    return gap_table(dataset, state, limit=limit)[0]
+
+
+def gap_table(dataset: object, state: ViewState, *, limit: int | None = None) -> tuple[list[dict[str, object]], int]:
+    """The ``limit`` worst gaps of the view as grid rows (all when None), and how many gaps it has.
+
+    England's small areas have tens of thousands of gaps per need: the grid gets the worst
+    ones and the summary says how many there are (the CSV download has every unit).
+    """
     view = view_rows(dataset, state)
     gaps = view[view["gap"].fillna(False).astype(bool)]
     gaps = gaps.sort_values(["gap_score", "area_name"], ascending=[False, True], kind="stable")
-    boroughs = _borough_names(dataset, state.level)
+    total = len(gaps)
+    if limit is not None:
+        gaps = gaps.head(limit)
+    boroughs = dataset.borough_names(state.level)  # type: ignore[attr-defined]
     rows = []
     for rank, row in enumerate(gaps.itertuples(index=False), start=1):
         rows.append(
@@ -165,16 +250,7 @@ def gap_rows(dataset: object, state: ViewState) -> list[dict[str, object]]:
                 "assets_reaching": int(row.assets_reaching),
             }
         )
-    return rows
-
-
-def _borough_names(dataset: object, level: str) -> dict[str, str]:
-    if "neighbourhood" not in dataset.levels or level == "borough":  # type: ignore[attr-defined]
-        return {}
-    membership = dataset.prepared.membership  # type: ignore[attr-defined]
-    column = "area_id" if level == "area" else f"{level}_id"
-    unique = membership.drop_duplicates(column)
-    return dict(zip(unique[column].astype(str), unique["borough_name"].astype(str), strict=True))
+    return rows, total
 
 
 def _number(value: object) -> float | None:
@@ -204,22 +280,52 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------- organisations
 
 
-def organisation_rows(dataset: object, state: ViewState, *, today: date | None = None) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class OrganisationCounts:
+    """Counts over every organisation of the view (not only the rows sent to the grid)."""
+
+    total: int
+    over_capacity: int
+    #: Last verified over 12 months ago, or never; None when the directory records no dates.
+    stale: int | None
+
+
+def organisation_rows(
+    dataset: object, state: ViewState, *, today: date | None = None, limit: int | None = None
+) -> list[dict[str, object]]:
     """Organisations (published table) by pressure, highest first, inside the borough.
 
     ``verified`` says when each record was last verified (flagged when over 12 months
-    before ``today``, default the day it runs); ``stale`` is True for those.
+    before ``today``, default the day it runs); ``stale`` is True for those. With
+    ``limit``, only that many (the most pressed): 100,000 services are too many for a grid.
     """
+    return organisation_table(dataset, state, today=today, limit=limit)[0]
+
+
+def organisation_table(
+    dataset: object, state: ViewState, *, today: date | None = None, limit: int | None = None
+) -> tuple[list[dict[str, object]], OrganisationCounts]:
+    """:func:`organisation_rows` and the counts over every organisation in the borough."""
     table = dataset.assets_table()  # type: ignore[attr-defined]
     if state.borough != ALL and "borough_id" in table:
         table = table[table["borough_id"].astype(str) == state.borough]
-    flags = _freshness_by_id(dataset, today)
+    flags = _freshness(dataset, today)
+    ids = table["asset_id"].astype(str)
+    stale = None
+    known = None if flags is None else flags.reindex(ids)
+    if known is not None and known["stale"].notna().any():
+        stale = int((known["stale"].fillna(False).astype(bool) | known["unknown"].fillna(False).astype(bool)).sum())
+    counts = OrganisationCounts(total=len(table), over_capacity=int(table["over_capacity"].astype(bool).sum()),
+                                stale=stale)  # fmt: skip
+    if limit is not None:
+        table = table.head(limit)
+    verified, flagged = _verified_columns(flags, table["asset_id"].astype(str))
     rows: list[dict[str, object]] = []
-    for row in table.itertuples(index=False):
-        fresh = flags.get(str(row.asset_id))
+    for row, verified_as, stale_flag in zip(table.itertuples(index=False), verified, flagged, strict=True):
+        asset_id = str(row.asset_id)
         rows.append(
             {
-                "asset_id": str(row.asset_id),
+                "asset_id": asset_id,
                 "name": str(row.name),
                 "borough_name": "" if pd.isna(row.borough_name) else str(row.borough_name),
                 "neighbourhood_name": "" if pd.isna(row.neighbourhood_name) else str(row.neighbourhood_name),
@@ -231,22 +337,30 @@ def organisation_rows(dataset: object, state: ViewState, *, today: date | None =
                 "pressure": _number(row.pressure),
                 "over_capacity": bool(row.over_capacity),
                 "accepting_referrals": _accepting(row.accepting_referrals),
-                "verified": "" if fresh is None else verified_text(fresh[0], stale=fresh[1], unknown=fresh[2]),
-                "stale": fresh is not None and (fresh[1] or fresh[2]),
+                "verified": verified_as,
+                "stale": stale_flag,
             }
         )
-    return rows
+    return rows, counts
 
 
-def _freshness_by_id(dataset: object, today: date | None) -> dict[str, tuple[str, bool, bool]]:
-    """asset_id -> (last_checked, stale, unknown); empty when the assets carry no dates."""
-    flags = asset_freshness(dataset.inputs.assets, today=today or date.today())  # type: ignore[attr-defined]
+def _verified_columns(flags: pd.DataFrame | None, ids: pd.Series) -> tuple[list[str], list[bool]]:
+    """Per asset id: its "last verified" text ("" when not recorded at all) and whether it is flagged."""
     if flags is None:
-        return {}
-    return {
-        str(a): (str(c), bool(s), bool(u))
-        for a, c, s, u in zip(flags["asset_id"], flags["last_checked"], flags["stale"], flags["unknown"], strict=True)
-    }
+        return [""] * len(ids), [False] * len(ids)
+    shown = flags.reindex(ids)
+    known = shown["stale"].notna().to_numpy()
+    stale = shown["stale"].fillna(False).astype(bool).to_numpy()
+    unknown = shown["unknown"].fillna(False).astype(bool).to_numpy()
+    checked = shown["last_checked"].fillna("").astype(str).tolist()
+    texts = [verified_text(c, stale=bool(s), unknown=bool(u)) if k else ""
+             for c, s, u, k in zip(checked, stale, unknown, known, strict=True)]  # fmt: skip
+    return texts, [bool(k and (s or u)) for s, u, k in zip(stale, unknown, known, strict=True)]
+
+
+def _freshness(dataset: object, today: date | None) -> pd.DataFrame | None:
+    """``last_checked``, ``stale``, ``unknown`` by asset id (text); None when the assets carry no dates."""
+    return dataset.freshness(today or date.today())  # type: ignore[attr-defined]
 
 
 def _accepting(value: object) -> str:
@@ -312,8 +426,7 @@ def area_details(
     Freshness is judged at ``today`` (default: the day it runs).
     """
     dataset = loaded.dataset
-    table = dataset.table(state.level)
-    unit = table[table["area_id"].astype(str) == area_id]
+    unit = dataset.unit_rows(state.level, area_id)
     if unit.empty:
         return None
     current = unit[(unit["category"] == state.category) & (unit["community"] == state.community)]
@@ -331,14 +444,14 @@ def area_details(
         if r.community != ALL and not pd.isna(r.group_population)
     ]
 
-    provision = _provision_lines(table, unit, state)
+    provision = _provision_lines(dataset.provision_averages(state.level, state.community), unit, state)
     reasons = (
         explain(row, threshold_km=dataset.threshold_km, category_label=category_label,
                 group_label=None if state.community == ALL else community_label)
         if row is not None else []
     )  # fmt: skip
     assets, total, freshness = _assets_reaching(registry, loaded, state, area_id, today=today or date.today())
-    borough = _borough_names(dataset, state.level).get(area_id)
+    borough = dataset.borough_names(state.level).get(area_id)
     metric = figures.METRICS[state.metric]
     metric_text = "no data"
     if row is not None:
@@ -367,9 +480,7 @@ def area_details(
     )
 
 
-def _provision_lines(table: pd.DataFrame, unit: pd.DataFrame, state: ViewState) -> list[ProvisionLine]:
-    same_group = table[table["community"] == state.community]
-    averages = same_group.groupby("category", sort=False)["provision_per_10k"].mean()
+def _provision_lines(averages: pd.Series, unit: pd.DataFrame, state: ViewState) -> list[ProvisionLine]:
     here = unit[unit["community"] == state.community].set_index("category")
     lines = []
     for category, row in here.iterrows():
@@ -396,10 +507,7 @@ def _assets_reaching(
 ) -> tuple[list[AssetLine], int, Freshness | None]:
     dataset = loaded.dataset
     small_areas = _members(registry, loaded, state.level, area_id)
-    reach = dataset.prepared.reach
-    reaching = set(reach.loc[reach["area_id"].isin(small_areas), "asset_id"].astype(str))
-    assets = dataset.prepared.assets
-    assets = assets[assets["asset_id"].astype(str).isin(reaching)]
+    assets = dataset.assets_reaching(small_areas)
     total = len(assets)
     offers = assets["categories"].map(lambda labels: state.category in labels).astype(bool)
     if state.community != ALL:

@@ -32,3 +32,21 @@ DEMO_FILES = {
     "assets": "assets.csv",
     "referrals": "referrals.csv",
 }
+
+# Dashboard at scale (England: ~34,000 small areas, 100,000 services). Only what is *drawn* or
+# *listed on screen* is limited; tables, downloads and reports always cover every unit.
+
+#: The most units one map draws. A level with more (England's small areas) is drawn one borough at
+#: a time; until a borough is chosen the map shows the finest coarser level that fits.
+MAP_UNIT_LIMIT = 5_000
+#: The most service points one map draws. When a need has more across every borough, the points
+#: are shown once a borough is chosen.
+MAP_ASSET_LIMIT = 2_000
+#: Rows the gap table and the organisations table send to the browser (worst first); the CSV
+#: download holds every row.
+TABLE_ROW_LIMIT = 2_000
+#: Boundary simplification per level, in metres (British National Grid, shared borders kept
+#: shared): coarser levels are seen from further away, so they can lose more detail.
+SIMPLIFY_TOLERANCE_M = {"area": 25.0, "neighbourhood": 50.0, "borough": 100.0}
+#: Decimal places kept in map longitudes and latitudes (5 places of a degree is about 1 m).
+MAP_COORD_PRECISION = 5

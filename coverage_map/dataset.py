@@ -11,8 +11,9 @@ never share an entry, and dropping a data set drops its memos.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import Analysis, analyse, published_assets, published_table
-from .config import DEFAULT_THRESHOLD_KM, DEMO_FILES, DISPLAY_CRS, GEODATA_DIR
+from .config import DEFAULT_THRESHOLD_KM, DEMO_FILES, DISPLAY_CRS, GEODATA_DIR, SIMPLIFY_TOLERANCE_M
 from .joins import Prepared, prepare
 from .model import Inputs
 
@@ -105,8 +106,10 @@ class Dataset:
             return self._published[key]
 
     def assets_table(self, *, suppress: bool = True) -> pd.DataFrame:
-        """The published organisations table, sorted by pressure."""
-        return published_assets(self.analysis("area"), suppress=suppress)
+        """The published organisations table, sorted by pressure (built once; do not change it)."""
+        return self._memo(  # type: ignore[return-value]
+            ("assets_table", str(suppress)), lambda: published_assets(self.analysis("area"), suppress=suppress)
+        )
 
     def units(self, level: str) -> gpd.GeoDataFrame:
         """Polygons of ``level`` in EPSG:27700 (``area_id``, ``area_name``, ``geometry``)."""
@@ -138,13 +141,103 @@ class Dataset:
     def boundaries(self, level: str) -> SharedGeoJSON:
         """Simplified, rounded boundaries of ``level`` for maps (read-only, built once).
 
-        See :func:`coverage_map.figures.units_geojson` and :func:`~coverage_map.figures.share_geojson`.
+        Simplified by :data:`~coverage_map.config.SIMPLIFY_TOLERANCE_M` of the level (coarser
+        levels are seen from further away). See :func:`coverage_map.figures.units_geojson`
+        and :func:`~coverage_map.figures.share_geojson`.
         """
         from .figures import share_geojson, units_geojson  # plotly is loaded only by those who draw
 
+        tolerance = SIMPLIFY_TOLERANCE_M.get(level, SIMPLIFY_TOLERANCE_M["area"])
         return self._memo(  # type: ignore[return-value]
-            ("boundaries", level), lambda: share_geojson(units_geojson(self.units_wgs84(level)))
+            ("boundaries", level), lambda: share_geojson(units_geojson(self.units(level), tolerance_m=tolerance))
         )
+
+    def freshness(self, today: date) -> pd.DataFrame | None:
+        """When each asset was last verified, judged at ``today``: ``last_checked``, ``stale``,
+        ``unknown`` indexed by asset id (text); None when the assets carry no dates.
+
+        See :func:`coverage_map.freshness.asset_freshness`. Kept for the latest day asked
+        (a long-running server moves on to the next day; it never keeps old days).
+        """
+        from .freshness import asset_freshness
+
+        with self._lock:
+            cached = self._derived.get(("freshness",))
+        if isinstance(cached, tuple) and cached[0] == today:
+            return cached[1]  # type: ignore[no-any-return]
+        flags = asset_freshness(self.inputs.assets, today=today)
+        if flags is not None:
+            flags = flags.assign(asset_id=flags["asset_id"].astype(str)).drop_duplicates("asset_id")
+            flags = flags.set_index("asset_id")
+        with self._lock:
+            self._derived[("freshness",)] = (today, flags)
+        return flags
+
+    def unit_count(self, level: str) -> int:
+        """How many units ``level`` has."""
+        return len(self.units(level))
+
+    def unit_rows(self, level: str, area_id: str) -> pd.DataFrame:
+        """Every row of the published table at ``level`` for one unit (a new frame, numbered from 0)."""
+
+        def build() -> dict[str, np.ndarray]:
+            ids = self.table(level)["area_id"].astype(str)
+            groups = ids.groupby(ids.to_numpy(), sort=False).indices
+            return {str(key): np.asarray(p, dtype=np.intp) for key, p in groups.items()}
+
+        positions = self._memo(("unit_rows", level), build).get(str(area_id), _NO_ROWS)  # type: ignore[attr-defined]
+        return self.table(level).take(positions).reset_index(drop=True)
+
+    def provision_averages(self, level: str, community: str) -> pd.Series:
+        """Mean provision per 10,000 people of every unit at ``level``, by category, for ``community``."""
+
+        if level not in self.levels or community not in self.communities:
+            return pd.Series(dtype=float)  # nothing to average (and no memo for a made-up name)
+
+        def build() -> pd.Series:
+            table = self.table(level)
+            same_group = table[table["community"] == community]
+            return same_group.groupby("category", sort=False, observed=True)["provision_per_10k"].mean()
+
+        return self._memo(("provision_averages", level, community), build)  # type: ignore[return-value]
+
+    def borough_names(self, level: str) -> dict[str, str]:
+        """Unit id at ``level`` -> the name of its borough (empty at borough level or with no lookup)."""
+
+        def build() -> dict[str, str]:
+            if "neighbourhood" not in self.levels or level == "borough":
+                return {}
+            column = "area_id" if level == "area" else f"{level}_id"
+            unique = self.prepared.membership.drop_duplicates(column)
+            return dict(zip(unique[column].astype(str), unique["borough_name"].astype(str), strict=True))
+
+        return self._memo(("borough_names", level), build)  # type: ignore[return-value]
+
+    def assets_reaching(self, area_ids: Iterable[str]) -> gpd.GeoDataFrame:
+        """The located assets reaching any of the small areas ``area_ids`` (citywide ones included).
+
+        The same as :meth:`coverage_map.joins.Prepared.assets_reaching`, from an index of the
+        reach pairs by small area built once (a national data set has millions of pairs).
+        """
+        by_area, citywide = self._reach_index()
+        parts = [by_area.get(str(area), _NO_ROWS) for area in area_ids]
+        chosen = np.unique(np.concatenate([citywide, *parts]))
+        return self.prepared.assets.take(chosen).reset_index(drop=True)
+
+    def _reach_index(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Small area id -> positions (in ``prepared.assets``) of the assets reaching it, and
+        the positions of the citywide assets, which reach every area."""
+
+        def build() -> tuple[dict[str, np.ndarray], np.ndarray]:
+            reach = self.prepared.local_reach
+            asset_ids = self.prepared.assets["asset_id"].astype(str)
+            position = pd.Index(asset_ids).get_indexer(reach["asset_id"].astype(str))
+            groups = pd.Series(position).groupby(reach["area_id"].astype(str).to_numpy(), sort=False).indices
+            by_area = {str(area): position[rows][position[rows] >= 0] for area, rows in groups.items()}
+            citywide = np.flatnonzero(asset_ids.isin([str(a) for a in self.prepared.citywide]).to_numpy())
+            return by_area, citywide.astype(np.intp)
+
+        return self._memo(("reach_index",), build)  # type: ignore[return-value]
 
     def _row_positions(self, level: str) -> dict[tuple[str, str], np.ndarray]:
         def build() -> dict[tuple[str, str], np.ndarray]:

@@ -34,6 +34,7 @@ import plotly.graph_objects as go
 import shapely
 from plotly.colors import sample_colorscale
 
+from .config import MAP_COORD_PRECISION
 from .suppress import describe_count, secondary_suppress, suppress_count
 from .taxonomy import display_name
 
@@ -303,20 +304,28 @@ def _label_decimals(edges: Sequence[float], info: MetricInfo) -> int:
 # --------------------------------------------------------------------------- geometry
 
 
-def units_geojson(units_wgs84: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, precision: int = 5) -> dict:
+def units_geojson(
+    units_wgs84: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, precision: int = MAP_COORD_PRECISION
+) -> dict:
     """Boundaries as a small GeoJSON FeatureCollection for the map.
 
-    Polygons are simplified topology-preservingly in metres (British National Grid, so
-    the tolerance means the same everywhere), then coordinates are rounded to
-    ``precision`` decimal places (5 places of a degree is about 1 m). Each feature's
-    ``id`` is its ``area_id``, which must be unique (plotly matches on it).
+    Polygons are simplified in metres (British National Grid, so the tolerance means the
+    same everywhere), then coordinates are rounded to ``precision`` decimal places (5
+    places of a degree is about 1 m). When the units tile the ground without overlaps (a
+    valid polygonal coverage, as ONS boundaries do) they are simplified together with
+    ``shapely.coverage_simplify``, so a border two units share stays one line: simplifying
+    each polygon on its own opens slivers and overlaps between neighbours. Otherwise each
+    polygon is simplified topology-preservingly. Every polygon drawn is valid, and no unit
+    is lost: one that simplification or rounding would empty keeps its original outline.
+    Each feature's ``id`` is its ``area_id``, which must be unique (plotly matches on it).
 
     Parameters
     ----------
     units_wgs84
         ``area_id``, ``area_name`` and polygons, in any CRS (reprojected here).
     tolerance_m
-        Simplification tolerance in metres (0 keeps every vertex).
+        Simplification tolerance in metres (0 keeps every vertex); see
+        :data:`coverage_map.config.SIMPLIFY_TOLERANCE_M` for the dashboard's per level.
     precision
         Decimal places kept in longitude and latitude.
     """
@@ -327,11 +336,13 @@ def units_geojson(units_wgs84: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, p
     if duplicated:
         raise ValueError(f"area_id must be unique to draw a map; repeated: {', '.join(duplicated[:5])}")
     metric = units_wgs84.to_crs("EPSG:27700") if units_wgs84.crs.is_geographic else units_wgs84
-    geometry = metric.geometry
-    if tolerance_m > 0:
-        geometry = geometry.simplify(tolerance_m, preserve_topology=True)
-    geometry = gpd.GeoSeries(geometry, crs=metric.crs).to_crs("EPSG:4326")
-    geometry = shapely.set_precision(geometry.values, 10.0**-precision, mode="pointwise")
+    original = np.asarray(metric.geometry.values, dtype=object)
+    simplified = _simplify(original, tolerance_m) if tolerance_m > 0 else original
+    grid = 10.0**-precision
+    geometry = _to_display(simplified, metric.crs, grid)
+    lost = _unusable(geometry) & ~shapely.is_missing(original) & ~shapely.is_empty(original)
+    if lost.any():  # simplification emptied or broke these: draw them unsimplified
+        geometry[lost] = _to_display(original[lost], metric.crs, grid)
     features = []
     for area_id, shape in zip(ids, geometry, strict=True):
         if shape is None or shape.is_empty:
@@ -345,6 +356,37 @@ def units_geojson(units_wgs84: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, p
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _simplify(shapes: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Simplify as a coverage when the shapes form one (shared borders stay shared), else one by one."""
+    polygonal = np.isin(shapely.get_type_id(shapes), (3, 6)) & ~shapely.is_empty(shapes)
+    if len(shapes) and polygonal.all() and shapely.is_valid(shapes).all() and shapely.coverage_is_valid(shapes):
+        return np.asarray(shapely.coverage_simplify(shapes, tolerance_m), dtype=object)
+    return np.asarray(shapely.simplify(shapes, tolerance_m, preserve_topology=True), dtype=object)
+
+
+def _to_display(shapes: np.ndarray, crs: object, grid: float) -> np.ndarray:
+    """Reproject to WGS84 and snap to ``grid`` degrees, repairing any polygon rounding makes invalid."""
+    lonlat = np.asarray(gpd.GeoSeries(shapes, crs=crs).to_crs("EPSG:4326").values, dtype=object)
+    rounded = np.asarray(shapely.set_precision(lonlat, grid, mode="pointwise"), dtype=object)
+    broken = ~shapely.is_valid(rounded) & ~shapely.is_missing(rounded)
+    if broken.any():  # e.g. a spike thinner than the grid: snap those with GEOS's valid-output mode
+        rounded[broken] = shapely.set_precision(lonlat[broken], grid, mode="valid_output")
+    return rounded
+
+
+def _unusable(shapes: np.ndarray) -> np.ndarray:
+    """Shapes that cannot be drawn as a unit: missing, empty, invalid or no longer polygonal."""
+    missing = shapely.is_missing(shapes)
+    result = missing.copy()
+    present = ~missing
+    result[present] = (
+        shapely.is_empty(shapes[present])
+        | ~shapely.is_valid(shapes[present])
+        | ~np.isin(shapely.get_type_id(shapes[present]), (3, 6))
+    )
+    return result
 
 
 def _rounded_mapping(shape: shapely.Geometry, precision: int) -> dict:
@@ -534,6 +576,7 @@ def map_figure(
     selected: str | None = None,
     uirevision: str | None = None,
     validate: bool = True,
+    selected_geojson: Mapping[str, Any] | None = None,
 ) -> go.Figure:
     """The gap map: units coloured by class of ``metric``, gaps outlined, assets as points.
 
@@ -566,6 +609,10 @@ def map_figure(
         ``area_id`` of a unit to outline in black.
     uirevision
         plotly's ``layout.uirevision``: zoom and pan survive a new figure with the same value.
+    selected_geojson
+        Where to find the selected unit's outline when it is not one of the units drawn
+        (a small area picked from the table while the map shows neighbourhoods); by default
+        it is looked up in ``geojson`` among the units drawn.
     validate
         Check every property with plotly's validators (slow for large maps: it copies
         and checks every polygon, colour and hover row). The dashboard, which draws a map
@@ -575,7 +622,7 @@ def map_figure(
     figure = map_figure_dict(
         view, geojson, metric=metric, scheme=scheme, k=k, assets=assets, show_assets=show_assets,
         gaps_only=gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=selected,
-        uirevision=uirevision,
+        uirevision=uirevision, selected_geojson=selected_geojson,
     )  # fmt: skip
     return go.Figure(figure, _validate=validate)
 
@@ -595,6 +642,7 @@ def map_figure_dict(
     subtitle: str | None = None,
     selected: str | None = None,
     uirevision: str | None = None,
+    selected_geojson: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """:func:`map_figure` as the plain ``{"data": [...], "layout": {...}}`` dict plotly.js draws.
 
@@ -633,8 +681,11 @@ def map_figure_dict(
         "name": "Areas",
         "showlegend": False,
     }
-    traces = [choropleth, _selected_trace(geojson, selected, area_ids),
-              *_asset_trace_dicts(assets if show_assets else None)]  # fmt: skip
+    if selected_geojson is None:
+        outline = _selected_trace(geojson, selected, area_ids)
+    else:
+        outline = _selected_trace(selected_geojson, selected, [f["id"] for f in selected_geojson["features"]])
+    traces = [choropleth, outline, *_asset_trace_dicts(assets if show_assets else None)]
     bounds = geojson_bounds(subset_geojson(geojson, area_ids)) if area_ids else None
     view_centre, zoom = fit_view(bounds, width_px=int(780 * (1 - LEGEND_WIDTH)), height_px=560)
     layout: dict[str, Any] = {

@@ -44,6 +44,7 @@ from callbacks.views import (
     view_rows,
 )
 from coverage_map import figures
+from coverage_map.config import SIMPLIFY_TOLERANCE_M
 from coverage_map.dataset import Dataset
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
@@ -197,9 +198,9 @@ def test_borough_filter_sends_only_its_units(app: dash.Dash, request_context: No
 
 
 def test_select_area_callback() -> None:
-    chosen = run_triggered(["gap-table.cellClicked"], mapview.select_area, None, {"rowId": "C"})
-    assert chosen == "C"
-    assert run_triggered(["map.clickData"], mapview.select_area, None, None) is dash.no_update
+    chosen, borough = run_triggered(["gap-table.cellClicked"], mapview.select_area, None, {"rowId": "C"})
+    assert chosen == "C" and borough is dash.no_update
+    assert run_triggered(["map.clickData"], mapview.select_area, None, None) == (dash.no_update, dash.no_update)
 
 
 def test_mirror_url_callback(app: dash.Dash, request_context: None) -> None:
@@ -423,7 +424,8 @@ def test_map_from_memoised_data_equals_a_freshly_built_one(app: dash.Dash, reque
         # Independent route: plain (unshared) boundaries and rows filtered here, through plotly's validation.
         table = fresh_dataset.table(state.level)
         view = table[(table["category"] == state.category) & (table["community"] == state.community)]
-        geojson = figures.units_geojson(fresh_dataset.units_wgs84(state.level))
+        geojson = figures.units_geojson(fresh_dataset.units_wgs84(state.level),
+                                        tolerance_m=SIMPLIFY_TOLERANCE_M[state.level])
         if state.borough != "all":
             inside = fresh_dataset.borough_of(state.level)
             view = view[view["area_id"].map(inside) == state.borough]

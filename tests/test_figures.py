@@ -250,6 +250,17 @@ def test_selected_unit_is_outlined(dataset: Dataset, geojson: dict) -> None:
     assert list(nothing.data[figures.SELECTED].locations) == []
 
 
+def test_selected_unit_outlined_from_other_boundaries(dataset: Dataset, geojson: dict) -> None:
+    # A neighbourhood map with a small area selected (national scale): its outline comes from the small areas.
+    neighbourhoods = figures.units_geojson(dataset.units("neighbourhood"))
+    figure = figures.map_figure(view_of(dataset, level="neighbourhood"), neighbourhoods, metric="gap_score",
+                                selected="C", selected_geojson=figures.subset_geojson(geojson, ["C"]))  # fmt: skip
+    selected = figure.data[figures.SELECTED]
+    assert list(selected.locations) == ["C"]
+    assert selected.geojson["features"][0]["geometry"] == geojson["features"][2]["geometry"]
+    assert list(figure.data[figures.CHOROPLETH].locations) == ["N1", "N2"]
+
+
 @pytest.mark.parametrize(
     ("basemap", "style", "layers"),
     [(None, "white-bg", 0), ("carto-positron", "carto-positron", 0), ("https://t.example/{z}/{x}/{y}.png", "white-bg", 1)],

@@ -17,7 +17,7 @@ from coverage_map.dataset import Dataset
 from coverage_map.figures import METRICS
 
 MAIN_IDS = [
-    "level-select", "category-select", "community-select", "metric-select", "borough-select", "map",
+    "level-select", "category-select", "community-select", "metric-select", "borough-select", "map", "map-notice",
     "area-details", "gap-table", "scheme-select", "assets-toggle", "gaps-only-toggle", "download-map-slot",
     "org-table", "url", "data-token", "selected-area", "synthetic-badge", "attribution", "tabs",
     "download-table-button", "gap-table-download", "upload-areas", "upload-assets", "upload-lookup",
@@ -71,6 +71,13 @@ def test_control_options(components: dict[str, Component]) -> None:
     assert [o["label"] for o in components["borough-select"].options] == ["All boroughs", "Borough One", "Borough Two"]
     assert [o["value"] for o in components["scheme-select"].options] == ["quantiles", "natural_breaks"]
     assert components["assets-toggle"].value is True and components["gaps-only-toggle"].value is False
+
+
+def test_map_notice_is_an_announced_hidden_region(components: dict[str, Component]) -> None:
+    # Filled by callbacks.mapview.explain_map when the map leaves something out (national scale).
+    notice = components["map-notice"]
+    assert notice.role == "status" and "d-none" in notice.className
+    assert getattr(notice, "aria-live") == "polite"
 
 
 def test_placeholders_and_badge(components: dict[str, Component]) -> None:
