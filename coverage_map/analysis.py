@@ -109,7 +109,7 @@ def asset_table(prepared: Prepared) -> pd.DataFrame:
     names = prepared.units["area"].set_index("area_id")["area_name"]
     referrals = prepared.referrals
     received = (
-        referrals.dropna(subset=["asset_id"]).groupby("asset_id")["count"].sum()
+        referrals["count"].groupby(referrals["asset_id"]).sum()  # (missing asset ids are left out)
         if len(referrals)
         else pd.Series(dtype="int64")
     )
@@ -149,7 +149,7 @@ def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFram
     unit's published total (see :mod:`coverage_map.suppress`), and the rates derived from
     them are recomputed from the published counts.
     """
-    table = analysis.table.copy()
+    table = analysis.table.copy(deep=False)  # columns are replaced, never changed in place
     if suppress:
         published, flag = published_counts(table["referrals"])
         parents = table["area_id"].map(analysis.parent_of)
@@ -164,12 +164,12 @@ def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFram
     else:
         table["referrals_suppressed"] = False
     table = _round(table)
-    return table[TABLE_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
+    return _sorted(table[TABLE_COLUMNS], KEY)
 
 
 def published_assets(analysis: Analysis, *, suppress: bool = True) -> pd.DataFrame:
     """The organisations table as it may leave the tool (see :func:`published_table`)."""
-    table = analysis.assets.copy()
+    table = analysis.assets.copy(deep=False)
     if suppress:
         published, flag = published_counts(table["referrals"])
         table["referrals"] = published
@@ -197,10 +197,32 @@ def _published_gaps(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
     basis["referrals"] = (pd.to_numeric(analysis.table["referrals"]).fillna(0).to_numpy(dtype=float) > 0).astype("int64")
     basis["pressure"] = table["pressure"].astype("Float64").astype(float)
     recomputed = find_gaps(basis, threshold_km=analysis.threshold_km)
-    result = table.copy()
-    for column in ("gap", "gap_reasons", "gap_score"):
+    result = table.copy(deep=False)
+    for column in ("gap", "gap_score"):
         result[column] = recomputed[column].to_numpy()
+    # The text as its numpy (object) array would be stored, ``str``, without building millions of Python strings.
+    result["gap_reasons"] = recomputed["gap_reasons"].astype("str").array
     return result
+
+
+def _sorted(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``table.sort_values(keys, kind="stable")`` with a fresh index, without reordering a table already in order.
+
+    Tables from :func:`~coverage_map.metrics.measure` are already sorted by ``KEY``; checking
+    costs a fraction of sorting (and copying) millions of rows. The check ranks each key as
+    ``sort_values`` does (the codes of an ordered ``Categorical``, missing values last), so
+    "in order" means exactly that the stable sort would leave every row where it is.
+    """
+    ascending = np.ones(max(len(table) - 1, 0), dtype=bool)
+    tied = np.ones(max(len(table) - 1, 0), dtype=bool)
+    for key in keys:
+        ranked = pd.Categorical(table[key], ordered=True)
+        codes = np.where(ranked.codes < 0, len(ranked.categories), ranked.codes)
+        ascending &= ~tied | (codes[1:] >= codes[:-1])
+        tied &= codes[1:] == codes[:-1]
+    if not ascending.all():
+        table = table.sort_values(keys, kind="stable")
+    return table.reset_index(drop=True)
 
 
 def _round(table: pd.DataFrame) -> pd.DataFrame:

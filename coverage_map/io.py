@@ -16,13 +16,13 @@ import json
 import re
 import sys
 import warnings
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow
+import pyarrow.compute
 import pyarrow.parquet
 import pyogrio
 import pyogrio.errors
@@ -131,9 +131,7 @@ def write_any(frame: pd.DataFrame | gpd.GeoDataFrame, path: str | Path) -> None:
     if suffix == ".csv":
         if has_geometry:
             table = pd.DataFrame(table.drop(columns=geometry_name))
-        # CRLF rows (RFC 4180) make the writer quote any cell holding a bare CR, which a
-        # spreadsheet would otherwise read as a new row starting with the text after it.
-        _neutralised(table).to_csv(path, index=False, encoding="utf-8", lineterminator="\r\n")
+        _write_csv(table, path)
     elif suffix in (".parquet", ".geoparquet"):
         table.to_parquet(path, index=False)
     else:
@@ -592,17 +590,112 @@ def _geometry_name(frame: pd.DataFrame) -> str | None:
 
 
 def _flatten_sequences(frame: pd.DataFrame) -> pd.DataFrame:
-    table = frame.copy()
+    table = frame.copy(deep=False)  # columns are replaced, never changed in place
     geometry_name = _geometry_name(frame)
-    for column in table.columns:
-        if column == geometry_name or table[column].dtype != object:
+    for position, column in enumerate(table.columns):
+        values = table.iloc[:, position]
+        if column == geometry_name or values.dtype != object:
             continue
-        values = table[column]
+        # All text (or all missing): no tuple or list to join, without a Python call per cell.
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            continue
         if values.map(lambda value: isinstance(value, (tuple, list))).any():
             table[column] = values.map(
                 lambda value: ";".join(map(str, value)) if isinstance(value, (tuple, list)) else value
             )
     return table
+
+
+#: CSV output: CRLF rows (RFC 4180) make the writer quote any cell holding a bare CR, which a
+#: spreadsheet would otherwise read as a new row starting with the text after it.
+_CSV_OPTIONS = {"index": False, "encoding": "utf-8", "lineterminator": "\r\n"}
+#: Rows joined into text at a time by the fast CSV writer (bounds its memory).
+_CSV_CHUNK_ROWS = 1 << 18
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    """``table.to_csv`` with formulas neutralised, byte for byte, without Python work per cell.
+
+    Each column is factorised and only its distinct values are formatted (as pandas
+    formats them for CSV), neutralised and quoted (by the same :mod:`csv` writer settings
+    pandas uses); the rows are then assembled by Arrow. A column of a type this does not
+    cover (dates, categories, mixed objects...) sends the whole table through pandas.
+    """
+    columns = _csv_columns(table) if len(table) and table.shape[1] > 1 else None
+    if columns is None:
+        _neutralised(table).to_csv(path, **_CSV_OPTIONS)
+        return
+    table.iloc[:0].to_csv(path, **_CSV_OPTIONS)  # the header, exactly as pandas writes it
+    text = pyarrow.large_string()
+    comma, crlf, empty = (pyarrow.scalar(value, text) for value in (",", "\r\n", ""))
+    with path.open("ab") as handle:
+        for start in range(0, len(table), _CSV_CHUNK_ROWS):
+            cells = [
+                dictionary.take(pyarrow.array(codes[start : start + _CSV_CHUNK_ROWS])) for codes, dictionary in columns
+            ]
+            rows = pyarrow.compute.binary_join_element_wise(*cells, comma)
+            lines = pyarrow.compute.binary_join_element_wise(rows, empty, crlf)
+            _, offsets, data = lines.buffers()
+            bounds = np.frombuffer(offsets, dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+            handle.write(memoryview(data)[bounds[0] : bounds[-1]])
+
+
+def _csv_columns(table: pd.DataFrame) -> list[tuple[np.ndarray, pyarrow.Array]] | None:
+    """Per column: an index into its dictionary of CSV fields for every row, or None to use pandas."""
+    if isinstance(table.columns, pd.MultiIndex):
+        return None
+    buffer = io.StringIO()
+    # The settings pandas' to_csv gives the csv module (quote only where needed, double quotes).
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=",", quotechar='"', doublequote=True)
+    columns = []
+    for position in range(table.shape[1]):
+        distinct = _csv_distinct(table.iloc[:, position])
+        if distinct is None:
+            return None
+        codes, texts = distinct
+        fields = []
+        for value in texts:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow((value, ""))
+            fields.append(buffer.getvalue()[:-3])  # without the empty second field's ",\r\n"
+        try:
+            dictionary = pyarrow.array([*fields, ""], type=pyarrow.large_string())  # last: missing values
+        except (pyarrow.ArrowException, UnicodeError):
+            return None  # text UTF-8 cannot hold (a lone surrogate): pandas raises as it always has
+        columns.append((np.where(codes < 0, len(fields), codes), dictionary))
+    return columns
+
+
+def _csv_distinct(values: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """Codes (-1 where pandas writes the empty missing value) and the text of each distinct value.
+
+    The text is what pandas' ``to_csv`` hands the csv module for such a cell (after
+    :func:`neutralise_formula` for text columns); None for a type not handled here.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) or (
+        dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    ):
+        codes, uniques = pd.factorize(values.array if dtype != object else values.to_numpy(), use_na_sentinel=True)
+        return codes, [str(neutralise_formula(value)) for value in uniques]
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
+        return codes, [str(value) for value in uniques.tolist()]
+    if isinstance(values.array, (pd.arrays.IntegerArray, pd.arrays.BooleanArray)):
+        codes, uniques = pd.factorize(values.array, use_na_sentinel=True)
+        return codes, [str(value) for value in uniques.to_numpy(dtype=object)]
+    plain_float = isinstance(dtype, np.dtype) and dtype == np.float64
+    if plain_float or isinstance(dtype, pd.Float64Dtype):
+        # Factorised on the bits, so that 0.0 and -0.0 stay apart; pandas formats a float64
+        # column with numpy's astype(str) and a Float64 one with str() of each numpy float.
+        missing = np.asarray(values.isna(), dtype=bool)
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        codes, bits = pd.factorize(numbers.view(np.int64))
+        uniques = np.asarray(bits, dtype=np.int64).view(np.float64)
+        texts = uniques.astype(str).tolist() if plain_float else [str(value) for value in uniques]
+        return np.where(missing, -1, codes), texts
+    return None
 
 
 def _neutralised(table: pd.DataFrame) -> pd.DataFrame:

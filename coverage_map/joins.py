@@ -208,9 +208,10 @@ def points_in_areas(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series
     order = np.lexsort((rank[area_index], point_index))
     point_index, area_index = point_index[order], area_index[order]
     first = np.r_[True, point_index[1:] != point_index[:-1]] if len(point_index) else np.array([], dtype=bool)
-    located = np.full(len(points), None, dtype=object)
-    located[valid[point_index[first]]] = ids[area_index[first]]
-    return pd.Series(located, index=points.index, dtype="string")
+    located = np.full(len(points), -1, dtype=np.int64)
+    located[valid[point_index[first]]] = area_index[first]
+    # Each id converted to text once and taken by position, not once per point.
+    return pd.Series(pd.array(ids, dtype="string").take(located, allow_fill=True), index=points.index)
 
 
 def _swapped_inside(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
@@ -273,9 +274,12 @@ def _locate_referrals(inputs: Inputs) -> tuple[pd.DataFrame, list[Problem]]:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _REFERRAL_COLUMNS}), []
     referrals = inputs.referrals
     by_area = referrals["origin_area_id"].notna().to_numpy()
-    area_id = referrals["origin_area_id"].astype("string").copy()
+    area_id = referrals["origin_area_id"].astype("string")
     if not by_area.all():  # rows given by area id never go through the point-in-polygon join
-        area_id[~by_area] = points_in_areas(referrals.geometry[~by_area], inputs.areas).to_numpy()
+        found = points_in_areas(referrals.geometry[~by_area], inputs.areas).array
+        row = np.full(len(referrals), -1, dtype=np.int64)
+        row[~by_area] = np.arange(len(found))
+        area_id = area_id.where(by_area, pd.Series(found.take(row, allow_fill=True), index=area_id.index))
     outside = ~by_area & area_id.isna().to_numpy()
     problems = _outside_problems(
         referrals, outside, inputs.areas, file=_source_path(inputs, "referrals"), what="referral origin",

@@ -119,19 +119,32 @@ class _Cells:
     def frame(self) -> pd.DataFrame:
         """The cells as ``area_id, category, community`` text columns, sorted by ``KEY``."""
         g, n = len(self.communities), len(self.units)
+        # Each distinct text is converted once and repeated by position (in Arrow), not
+        # converted again for every one of millions of cells.
         return pd.DataFrame(
             {
-                "area_id": pd.array(np.repeat(self.units.to_numpy(), self.pairs), dtype="string"),
-                "category": pd.array(np.tile(np.repeat(self.categories.to_numpy(), g), n), dtype="string"),
-                "community": pd.array(np.tile(self.communities.to_numpy(), n * len(self.categories)), dtype="string"),
+                "area_id": self.per_unit(pd.array(self.units.to_numpy(), dtype="string")),
+                "category": pd.array(self.categories.to_numpy(), dtype="string").take(
+                    np.tile(np.repeat(np.arange(len(self.categories)), g), n)
+                ),
+                "community": pd.array(self.communities.to_numpy(), dtype="string").take(
+                    np.tile(np.arange(g), n * len(self.categories))
+                ),
             }
         )
+
+    def per_unit(self, values: pd.api.extensions.ExtensionArray) -> pd.api.extensions.ExtensionArray:
+        """A value per unit repeated for each of the unit's cells."""
+        return values.take(np.repeat(np.arange(len(self.units)), self.pairs))
 
     def total(self, position: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Sum of ``weights`` (or the number of rows) per cell; positions of -1 are left out."""
         keep = position >= 0
-        kept = None if weights is None else np.asarray(weights, dtype=float)[keep]
-        return np.bincount(position[keep], weights=kept, minlength=self.size).astype(float)
+        kept = None if weights is None else np.asarray(weights, dtype=float)
+        if not keep.all():  # (copying millions of positions only when some are left out)
+            position = position[keep]
+            kept = None if kept is None else kept[keep]
+        return np.bincount(position, weights=kept, minlength=self.size).astype(float)
 
     def total_min_count(self, position: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Like pandas' ``sum(min_count=1)``: NaN where a cell has no known value."""
@@ -301,7 +314,7 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     table["pressure"] = monthly / table["capacity_local"].where(table["capacity_local"] > 0)
 
     names = units.set_index("area_id")["area_name"]
-    table["area_name"] = table["area_id"].map(names).astype("string")
+    table["area_name"] = cells.per_unit(pd.Series(cells.units).map(names).astype("string").array)
     table["level"] = level
     return table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS]]
 

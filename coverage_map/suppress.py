@@ -92,7 +92,42 @@ def secondary_suppress(counts: pd.Series, suppressed: pd.Series, groups: pd.Seri
     values = pd.to_numeric(counts).astype(float).fillna(0.0)
     hidden = suppressed.astype(bool).copy()
     keys = groups if isinstance(groups, list) else [groups]
-    frame = pd.DataFrame({f"key{i}": key.to_numpy() for i, key in enumerate(keys)}, index=counts.index)
+    aligned = hidden.index.equals(counts.index) and all(len(key) == len(counts) for key in keys)
+    if not (keys and aligned and counts.index.is_unique):
+        return _secondary_suppress_by_label(values, hidden, keys)
+    group = _group_numbers(keys)
+    value = values.to_numpy(dtype=float)
+    flags = hidden.to_numpy(dtype=bool, copy=True)
+    while True:
+        per_group = np.bincount(group, weights=flags, minlength=group.max(initial=-1) + 1)
+        lone = per_group[group] == 1
+        if not lone.any():
+            break
+        candidates = np.flatnonzero(lone & ~flags & (value > 0))
+        if not len(candidates):
+            break  # every other cell is zero: the total equals the hidden cell and is itself hidden
+        # Smallest non-zero published cell of each group with a lone hidden cell (ties by position).
+        order = candidates[np.lexsort((candidates, value[candidates], group[candidates]))]
+        first = np.r_[True, group[order][1:] != group[order][:-1]]
+        flags[order[first]] = True
+    return pd.Series(flags, index=hidden.index, name=hidden.name)
+
+
+def _group_numbers(keys: list[pd.Series]) -> np.ndarray:
+    """One number per cell for its group: the groups ``groupby(keys, dropna=False)`` makes."""
+    group = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        # Text keys are factorised in Arrow (millions of Python strings are slow to hash);
+        # anything else exactly as grouping by ``key.to_numpy()`` does.
+        values = key.array if isinstance(key.dtype, pd.StringDtype) else key.to_numpy()
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        group, _ = pd.factorize(group * (len(uniques) + 1) + codes)
+    return group
+
+
+def _secondary_suppress_by_label(values: pd.Series, hidden: pd.Series, keys: list[pd.Series]) -> pd.Series:
+    """:func:`secondary_suppress` for flags not aligned cell for cell with the counts (matched by label)."""
+    frame = pd.DataFrame({f"key{i}": key.to_numpy() for i, key in enumerate(keys)}, index=values.index)
     key_columns = list(frame.columns)
     frame["value"] = values
     while True:
@@ -103,8 +138,7 @@ def secondary_suppress(counts: pd.Series, suppressed: pd.Series, groups: pd.Seri
             return hidden
         candidates = lone[~lone["hidden"] & (lone["value"] > 0)]
         if candidates.empty:
-            return hidden  # every other cell is zero: the total equals the hidden cell and is itself hidden
-        # Smallest non-zero published cell of each group with a lone hidden cell (ties by position).
+            return hidden
         order = candidates.sort_values("value", kind="stable")
         extra = order.drop_duplicates(subset=key_columns, keep="first").index
         hidden.loc[extra] = True
