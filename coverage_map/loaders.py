@@ -17,19 +17,24 @@ coordinates, its date or its origin area in ``value``; the message says what is 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import difflib
 import functools
+import gc
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
+from pandas.api.extensions import ExtensionArray
 from pyproj import Transformer
 
 from . import practices as practices_logic
@@ -58,6 +63,8 @@ _LOCATION_COLUMNS = ("latitude", "longitude", "easting", "northing")
 _POSTCODE_COLUMNS = frozenset({"postcode", "post_code", "postal_code", "pcd", "pcds", "pcd2", "zip", "zip_code"})
 #: First cells of a spreadsheet's summary rows ("Total", "Grand total"...), which are not records.
 _SUMMARY = re.compile(r"(grand\s+|sub[-\s]?)?totals?:?|sum|all\s+areas", re.IGNORECASE)
+#: The first letters a :data:`_SUMMARY` cell can start with (``ſ`` matches ``s`` ignoring case).
+_SUMMARY_STARTS = frozenset("gGsSſtTaA")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
 _REACH_WORDS: Mapping[str, str] = {
@@ -489,7 +496,10 @@ def _lookup_duplicates(
 
 def _two_borough_problems(kept: pd.DataFrame, file: str, column: str) -> list[Problem]:
     problems = []
-    for neighbourhood, group in kept.groupby("neighbourhood_id", sort=False):
+    # Only neighbourhoods in more than one borough are looked at group by group.
+    split = kept.groupby("neighbourhood_id", sort=False)["borough_id"].nunique()
+    split_kept = kept[kept["neighbourhood_id"].isin(split.index[split > 1])]
+    for neighbourhood, group in split_kept.groupby("neighbourhood_id", sort=False):
         boroughs = group.groupby("borough_id", sort=False)["_row"].apply(list)
         if len(boroughs) < 2:
             continue
@@ -516,12 +526,20 @@ def _circular_problems(kept: pd.DataFrame, file: str, column: str) -> list[Probl
     or an area id typed where a neighbourhood id belongs. An area may be its own
     neighbourhood (MSOAs as neighbourhoods), so ``X -> X`` is fine.
     """
+    area_ids = kept["area_id"].to_numpy(dtype=object)
+    neighbourhoods = kept["neighbourhood_id"].to_numpy(dtype=object)
+    # Screen every row at once (the neighbourhood's own neighbourhood, when it is an area); only loops go on.
+    last = kept.drop_duplicates("area_id", keep="last")
+    owner = pd.Series(last["neighbourhood_id"].to_numpy(dtype=object), index=last["area_id"].to_numpy(dtype=object))
+    theirs = owner.reindex(neighbourhoods).to_numpy(dtype=object)
+    looping = (neighbourhoods != area_ids) & ~pd.isna(theirs) & (theirs != neighbourhoods)
+    if not looping.any():
+        return []
     own = dict(zip(kept["area_id"], kept["neighbourhood_id"], strict=True))
     row_of = dict(zip(kept["area_id"], kept["_row"], strict=True))
     problems = []
-    for area_id, neighbourhood, row in zip(kept["area_id"], kept["neighbourhood_id"], kept["_row"], strict=True):
-        if neighbourhood == area_id or neighbourhood not in own or own[neighbourhood] == neighbourhood:
-            continue
+    for i in np.flatnonzero(looping):
+        area_id, neighbourhood, row = area_ids[i], neighbourhoods[i], kept["_row"].iloc[i]
         problems.append(
             Problem(
                 file,
@@ -1406,11 +1424,11 @@ def _assets_frame(values: Mapping[str, Any] | None, passthrough: Mapping[str, pd
 def _optional_capacity(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
     if "capacity" not in columns:
         return np.full(len(raw), np.nan)
-    text = _texts(raw, columns["capacity"])
-    numbers, bad = _numbers(text)
-    checker.reject(bad, "capacity is not a number (referrals per month)", columns["capacity"], values=text)
+    cells = _number_column(raw, columns["capacity"])
+    numbers, bad = cells.values, cells.bad
+    checker.reject(bad, "capacity is not a number (referrals per month)", columns["capacity"], values=cells.text)
     negative = ~bad & (numbers < 0)
-    checker.reject(negative, "capacity must not be negative", columns["capacity"], values=text)
+    checker.reject(negative, "capacity must not be negative", columns["capacity"], values=cells.text)
     return np.where(bad | negative, np.nan, numbers)
 
 
@@ -1439,26 +1457,35 @@ def _optional_reach(
     reach_km = np.full(len(raw), np.nan)
     if "reach" not in columns:
         return reach, reach_km
-    text = _texts(raw, columns["reach"])
-    for i, cell in enumerate(text):
-        if cell == "":
+    codes, distinct = _coded_texts(raw, columns["reach"])
+    # Each distinct cell is read once: (reach, km, problem message or None).
+    readings = [_reach_of(cell) for cell in distinct]
+    for i, code in enumerate(codes):
+        if distinct[code] == "":
             continue
-        word = _REACH_WORDS.get(normalise_label(cell))
-        if word is not None:
-            reach[i] = word
-            continue
-        match = _REACH_KM.fullmatch(cell)
-        km = float(match.group(1)) if match else np.nan
-        if match and km > 0:
-            reach[i], reach_km[i] = "radius", km
+        word, km, message = readings[code]
+        if message is not None:
+            checker.reject_rows([i], message, columns["reach"], values=[distinct[code]], positions=True)
         else:
-            message = (
-                "a reach in km must be more than 0"
-                if match
-                else "reach must be local, borough, citywide or a distance in km such as '3km'"
-            )
-            checker.reject_rows([i], message, columns["reach"], values=[cell], positions=True)
+            reach[i], reach_km[i] = word, km
     return reach, reach_km
+
+
+def _reach_of(cell: str) -> tuple[str, float, str | None]:
+    """A reach cell read as (reach, km, problem): a word, a distance in km, or a problem message."""
+    word = _REACH_WORDS.get(normalise_label(cell))
+    if word is not None:
+        return word, np.nan, None
+    match = _REACH_KM.fullmatch(cell)
+    km = float(match.group(1)) if match else np.nan
+    if match and km > 0:
+        return "radius", km, None
+    message = (
+        "a reach in km must be more than 0"
+        if match
+        else "reach must be local, borough, citywide or a distance in km such as '3km'"
+    )
+    return "local", np.nan, message
 
 
 # =========================================================================== referrals
@@ -1552,12 +1579,11 @@ def _load_referrals(
         return _referrals_frame(None), [*problems, _no_rows(file)]
 
     rows = raw["_source_row"].to_numpy()
-    origin = _optional_text(raw, columns, "origin_area_id")
-    by_area = np.array([value is not None for value in origin], dtype=bool)
+    # The origin area ids as a string array (<NA> where blank), made without a Python string per row.
+    origin = _optional_strings(raw, columns, "origin_area_id")
+    by_area = ~pd.isna(origin)
     practice = _optional_text(raw, columns, "origin_practice_code")
-    by_practice = (
-        ~by_area & ~_coordinates_given(raw, columns) & np.array([value is not None for value in practice], dtype=bool)
-    )
+    by_practice = ~by_area & ~_coordinates_given(raw, columns) & _given(practice)
     if by_practice.any() and practices is None and practices_file is None:
         needing = int(by_practice.sum())
         problems.append(
@@ -1571,21 +1597,17 @@ def _load_referrals(
         return _referrals_frame(None), problems
 
     checker = _RowChecker(file, rows, private=True)
-    category = _single_labels(
-        checker, _texts(raw, columns["category"]), taxonomy.categories, columns["category"], required=True
-    )
+    category = _single_labels(checker, raw, columns["category"], taxonomy.categories, required=True)
     community = (
-        _single_labels(
-            checker, _texts(raw, columns["community"]), taxonomy.communities, columns["community"], required=False
-        )
+        _single_labels(checker, raw, columns["community"], taxonomy.communities, required=False)
         if "community" in columns
-        else np.full(len(raw), None, dtype=object)
+        else pd.array(np.full(len(raw), None, dtype=object), dtype="str")
     )
     count = _referral_counts(checker, raw, columns)
     dates = _referral_dates(checker, raw, columns)
-    asset_id = _optional_text(raw, columns, "asset_id")
+    asset_id = _optional_strings(raw, columns, "asset_id")
     if area_ids is not None and "origin_area_id" in columns:
-        unknown = by_area & ~_isin(origin, area_ids)
+        unknown = by_area & ~_isin_strings(origin, area_ids)
         near = _given(_near_misses(origin, unknown, set(area_ids)))
         checker.reject(
             near,
@@ -1613,14 +1635,14 @@ def _load_referrals(
     problems += checker.problems
     if not keep.any():
         problems.append(_all_rejected(file))
-    from_area = np.array([value is not None for value in origin], dtype=bool)
-    located = ~from_area & keep
+    located = pd.isna(origin) & keep
     geometry = np.full(len(raw), None, dtype=object)
     geometry[located] = shapely.points(x[located], y[located])
+    kept: np.ndarray | slice = keep if not keep.all() else slice(None)  # no copies when every row is kept
     values = {
-        "category": category[keep], "community": community[keep], "count": count[keep], "date": dates[keep],
-        "asset_id": asset_id[keep], "origin_area_id": origin[keep], "geometry": geometry[keep],
-        "_coords": how[keep], "_source_row": rows[keep],
+        "category": category[kept], "community": community[kept], "count": count[kept], "date": dates[kept],
+        "asset_id": asset_id[kept], "origin_area_id": origin[kept], "geometry": geometry[kept],
+        "_coords": how[kept], "_source_row": rows[kept],
     }  # fmt: skip
     return _referrals_frame(values), _sorted(problems)
 
@@ -1633,11 +1655,11 @@ def _practice_origins(
     practices_file: str,
     column: str,
     *,
-    origin: np.ndarray,
+    origin: ExtensionArray,
     x: np.ndarray,
     y: np.ndarray,
     how: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[ExtensionArray, np.ndarray, np.ndarray, np.ndarray]:
     """Origins of the rows keyed by a practice code: the practice's area, else its point."""
     positions = np.flatnonzero(by_practice)
     found = practices_logic.practice_origins(list(practice[positions]), practices)
@@ -1685,14 +1707,16 @@ def _practice_origins(
     return origin, x, y, how
 
 
-def _referrals_frame(values: Mapping[str, np.ndarray] | None) -> gpd.GeoDataFrame:
-    get: Callable[[str], list[object]] = (lambda name: list(values[name])) if values is not None else (lambda name: [])
+def _referrals_frame(values: Mapping[str, np.ndarray | ExtensionArray] | None) -> gpd.GeoDataFrame:
+    def get(name: str) -> np.ndarray | ExtensionArray:
+        return values[name] if values is not None else np.array([], dtype=object)
+
     frame = pd.DataFrame(
         {
             "category": pd.Series(get("category"), dtype="str"),
             "community": pd.Series(pd.array(get("community"), dtype="string")),
             "count": pd.Series(get("count"), dtype="int64"),
-            "date": pd.Series(pd.to_datetime(pd.Series(get("date"), dtype=object)), dtype="datetime64[ns]"),
+            "date": pd.Series(get("date"), dtype="datetime64[ns]"),
             "asset_id": pd.Series(pd.array(get("asset_id"), dtype="string")),
             "origin_area_id": pd.Series(pd.array(get("origin_area_id"), dtype="string")),
             "_coords": pd.Series(get("_coords"), dtype="str"),
@@ -1706,44 +1730,40 @@ def _referrals_frame(values: Mapping[str, np.ndarray] | None) -> gpd.GeoDataFram
 def _referral_counts(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
     if "count" not in columns:
         return np.ones(len(raw), dtype="int64")
-    text = _texts(raw, columns["count"])
-    numbers, bad = _numbers(text)
-    numbers = np.where(text == "", 1.0, numbers)
+    cells = _number_column(raw, columns["count"])
+    bad = cells.bad
+    numbers = np.where(cells.blank, 1.0, cells.values)
     fractional = ~bad & (numbers != np.round(numbers))
     small = ~bad & ~fractional & (numbers < 1)
-    checker.reject(bad | fractional, "count must be a whole number", columns["count"], values=text, public=True)
-    checker.reject(small, "count must be at least 1", columns["count"], values=text, public=True)
+    checker.reject(bad | fractional, "count must be a whole number", columns["count"], values=cells.text, public=True)
+    checker.reject(small, "count must be at least 1", columns["count"], values=cells.text, public=True)
     return np.where(bad | fractional | small, 1, numbers).astype("int64")
 
 
 def _referral_dates(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
-    dates = np.full(len(raw), None, dtype=object)
+    """Each row's date (``datetime64[D]``, NaT when blank or rejected); each distinct text is parsed once."""
     if "date" not in columns:
-        return dates
+        return np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[D]")
     today = dt.date.today()
     column = columns["date"]
-    parsed_dates: dict[str, dt.date | None] = {}
-    for i, cell in enumerate(_texts(raw, column)):
-        if cell == "":
-            continue
-        if cell not in parsed_dates:
-            parsed_dates[cell] = _parse_date(cell)
-        parsed = parsed_dates[cell]
-        if parsed is None and _DAY_MONTH.fullmatch(cell):
-            checker.reject_rows(
-                [i],
-                "date is written with slashes (day/month/year or month/day/year, which cannot be told apart); "
-                "write dates as YYYY-MM-DD (or YYYY-MM)",
-                column,
-                positions=True,
-            )
-        elif parsed is None:
-            checker.reject_rows([i], "date is not a date written YYYY-MM-DD (or YYYY-MM)", column, positions=True)
-        elif parsed > today:
-            checker.reject_rows([i], "date is in the future", column, positions=True)
-        else:
-            dates[i] = pd.Timestamp(parsed)
-    return dates
+    codes, distinct = _coded_texts(raw, column)
+    parsed = [_parse_date(cell) if cell != "" else None for cell in distinct]
+    failed = np.array([cell != "" and date is None for cell, date in zip(distinct, parsed, strict=True)], dtype=bool)
+    slashes = failed & np.array([_DAY_MONTH.fullmatch(cell) is not None for cell in distinct], dtype=bool)
+    unreadable = failed & ~slashes
+    future = np.array([date is not None and date > today for date in parsed], dtype=bool)
+    good = np.array([date is not None and date <= today for date in parsed], dtype=bool)
+    checker.reject(
+        slashes[codes],
+        "date is written with slashes (day/month/year or month/day/year, which cannot be told apart); "
+        "write dates as YYYY-MM-DD (or YYYY-MM)",
+        column,
+    )
+    checker.reject(unreadable[codes], "date is not a date written YYYY-MM-DD (or YYYY-MM)", column)
+    checker.reject(future[codes], "date is in the future", column)
+    # Days, not nanoseconds: a date outside pandas' nanosecond range is only an error if its row is kept.
+    dates = np.array([date if ok else None for date, ok in zip(parsed, good, strict=True)], dtype="datetime64[D]")
+    return dates[codes]
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -1760,41 +1780,48 @@ def _parse_date(text: str) -> dt.date | None:
 def _reject_repeated_ids(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> None:
     if "referral_id" not in columns:
         return
-    ids = _texts(raw, columns["referral_id"])
-    first_row: dict[str, int] = {}
-    for i, referral_id in enumerate(ids):
-        if referral_id == "":
-            continue
-        if referral_id in first_row:
-            checker.reject_rows(
-                [i],
-                f"referral_id repeats the one on row {first_row[referral_id]}; the later row is ignored",
-                columns["referral_id"],
-                positions=True,
-            )
-        else:
-            first_row[referral_id] = int(checker.rows[i])
+    series = raw[columns["referral_id"]]
+    text = (
+        series.fillna("").str.strip()
+        if isinstance(series.dtype, pd.StringDtype)
+        else pd.Series(_texts(raw, columns["referral_id"]), dtype=object)
+    )
+    blank = (text == "").to_numpy(dtype=bool)
+    # Ids are usually all different: counting the distinct ones is cheaper than numbering them.
+    if len(text.unique()) == len(text) - max(int(blank.sum()) - 1, 0):
+        return
+    # Codes are numbered in order of first appearance: a row repeats an id when its code is
+    # no larger than every code before it, and the k-th new code is the first row of code k.
+    codes = np.asarray(pd.factorize(text)[0], dtype="int64")
+    before = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+    repeat = codes <= before
+    first = np.flatnonzero(~repeat)
+    for i in np.flatnonzero(repeat & ~blank):
+        checker.reject_rows(
+            [int(i)],
+            f"referral_id repeats the one on row {int(checker.rows[first[codes[i]]])}; the later row is ignored",
+            columns["referral_id"],
+            positions=True,
+        )
 
 
 def _single_labels(
-    checker: _RowChecker, text: np.ndarray, vocabulary: Vocabulary, column: str, *, required: bool
-) -> np.ndarray:
-    resolved = np.full(len(text), None, dtype=object)
-    cache: dict[str, str | None] = {}
-    for i, cell in enumerate(text):
-        if cell == "":
-            if required:
-                checker.reject_rows([i], f"{column} is blank", column, positions=True)
-            continue
-        if cell not in cache:
-            cache[cell] = vocabulary.resolve(cell)
-        if cache[cell] is None:
-            checker.reject_rows(
-                [i], vocabulary.unknown_message(cell), column, values=[cell], positions=True, public=True
-            )
-        else:
-            resolved[i] = cache[cell]
-    return resolved
+    checker: _RowChecker, raw: pd.DataFrame, column: str, vocabulary: Vocabulary, *, required: bool
+) -> ExtensionArray:
+    """Each row's canonical label (missing when blank or unknown); each distinct text is resolved once."""
+    codes, distinct = _coded_texts(raw, column)
+    labels = np.array([vocabulary.resolve(cell) if cell != "" else None for cell in distinct], dtype=object)
+    blank = (distinct == "")[codes]
+    unknown = np.flatnonzero(~blank & pd.isna(labels)[codes])
+    if required:
+        checker.reject(blank, f"{column} is blank", column)
+    messages: dict[int, str] = {}
+    for i in unknown:
+        code = int(codes[i])
+        if code not in messages:
+            messages[code] = vocabulary.unknown_message(distinct[code])
+        checker.reject_rows([int(i)], messages[code], column, values=[distinct[code]], positions=True, public=True)
+    return pd.array(labels, dtype="str").take(codes)
 
 
 # =========================================================================== practices
@@ -1954,7 +1981,7 @@ def _coordinates_given(raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndar
     given = np.zeros(len(raw), dtype=bool)
     for name in _LOCATION_COLUMNS:
         if name in columns:
-            given |= _texts(raw, columns[name]) != ""
+            given |= _filled(raw, columns[name])
     if isinstance(raw, gpd.GeoDataFrame):
         shapes = raw.geometry.to_numpy()
         given |= ~shapely.is_missing(shapes) & ~shapely.is_empty(shapes)
@@ -1963,7 +1990,40 @@ def _coordinates_given(raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndar
 
 # =========================================================================== load_inputs
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a block; it is switched back on (if it was on) however it ends.
+
+    Loading England-scale files builds millions of objects the collector tracks (a shapely
+    point per referral, a list per CSV record), and every few hundred of them set off a
+    collection that walks all the tracked objects made so far: about a second of a
+    four-second load. Cycles made meanwhile are collected once it is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _pausing_gc(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` run with the garbage collector paused (see :func:`_gc_paused`)."""
+
+    @functools.wraps(function)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _gc_paused():
+            return function(*args, **kwargs)
+
+    return paused
+
+
+@_pausing_gc
 def load_inputs(
     *,
     areas: str | Path,
@@ -2112,11 +2172,14 @@ class _RowChecker:
         message: str,
         column: str | None,
         *,
-        values: np.ndarray | None = None,
+        values: np.ndarray | ExtensionArray | _TextAt | None = None,
         prefix_column: bool = False,
         public: bool = False,
     ) -> None:
-        """Reject every row where ``mask`` is true, each with its own problem."""
+        """Reject every row where ``mask`` is true, each with its own problem.
+
+        ``values`` holds every row's value; only the rejected rows' are read.
+        """
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
@@ -2158,19 +2221,22 @@ class _RowChecker:
             self.rejected[position] = True
 
 
-def _near_misses(values: np.ndarray, mask: np.ndarray, known: set[str]) -> np.ndarray:
+def _near_misses(values: np.ndarray | ExtensionArray, mask: np.ndarray, known: set[str]) -> np.ndarray:
     """For each masked value, the known id it equals ignoring case and spaces (else None)."""
+    found = np.full(len(values), None, dtype=object)
+    if not mask.any():
+        return found
     loose: dict[str, str] = {}
     for area_id in sorted(known):
         loose.setdefault(_loose_code(area_id), area_id)
-    found = np.full(len(values), None, dtype=object)
     for i in np.flatnonzero(mask):
         found[i] = loose.get(_loose_code(str(values[i])))
     return found
 
 
 def _given(values: np.ndarray) -> np.ndarray:
-    return np.array([value is not None for value in values], dtype=bool)
+    """Cells that are not None (an object array of text or None, so ``notna`` is ``is not None``)."""
+    return ~pd.isna(values)
 
 
 def _loose_code(code: str) -> str:
@@ -2186,6 +2252,13 @@ def _near_miss_message(area_id: str) -> str:
 
 def _isin(values: np.ndarray, ids: Iterable[str]) -> np.ndarray:
     return pd.Series(values, dtype=object).isin(set(ids)).to_numpy(dtype=bool)
+
+
+def _isin_strings(values: ExtensionArray, ids: Iterable[str]) -> np.ndarray:
+    """``values.isin(ids)`` for a pandas string array, hashed by Arrow (missing values are not in)."""
+    array = pa.array(values)
+    found = pc.is_in(array, value_set=pa.array(list(ids), type=array.type))
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _has_fatal(problems: Iterable[Problem]) -> bool:
@@ -2282,10 +2355,22 @@ def _without_summary_rows(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, l
     columns = _data_columns(raw)
     if raw.empty or not columns:
         return raw, []
-    first = _texts(raw, columns[0])
-    summary = np.array([len(cell) <= 20 and _SUMMARY.fullmatch(cell) is not None for cell in first], dtype=bool)
-    if not summary.any():
+    series = raw[columns[0]]
+    if isinstance(series.dtype, pd.StringDtype):
+        # Only short cells starting as a summary word can be one; the rest are never read as text.
+        stripped = series.fillna("").str.strip()
+        maybe = ((stripped.str.len() <= 20) & stripped.str[:1].isin(list(_SUMMARY_STARTS))).to_numpy(dtype=bool)
+    else:
+        maybe = np.ones(len(raw), dtype=bool)
+    candidates = np.flatnonzero(maybe)
+    first = _series_texts(series.iloc[candidates])
+    hits = np.array(
+        [cell[:1] in _SUMMARY_STARTS and len(cell) <= 20 and _SUMMARY.fullmatch(cell) is not None for cell in first],
+        dtype=bool,
+    )
+    if not hits.any():
         return raw, []
+    summary = _mask(len(raw), candidates[hits])
     problems = [
         Problem(
             file,
@@ -2295,7 +2380,7 @@ def _without_summary_rows(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, l
             value=str(cell),
             fatal=False,
         )
-        for row, cell in zip(raw["_source_row"].to_numpy()[summary], first[summary], strict=True)
+        for row, cell in zip(raw["_source_row"].to_numpy()[summary], first[hits], strict=True)
     ]
     return raw[~summary].reset_index(drop=True), problems
 
@@ -2325,11 +2410,46 @@ def _closest(names: Sequence[str], columns: Sequence[str]) -> str | None:
 
 
 def _texts(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A column as stripped text (an object array of str), ``""`` where missing."""
-    series = frame[column]
-    if isinstance(series.dtype, pd.StringDtype):
+    """A column as stripped text (a new object array of str), ``""`` where missing."""
+    return _series_texts(frame[column])
+
+
+def _series_texts(series: pd.Series) -> np.ndarray:
+    """Each cell as :func:`_cell_text` writes it, one whole column at a time.
+
+    Typed columns (Parquet numbers, booleans, dates...) are converted without a Python
+    call per cell; a column of mixed Python objects goes cell by cell.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
         return series.fillna("").str.strip().to_numpy(dtype=object)
-    return np.array([_cell_text(value) for value in series], dtype=object)
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return np.where(series.to_numpy(dtype=bool), "true", "false").astype(object)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return np.array([str(value) for value in series.to_numpy().tolist()], dtype=object)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return _float_texts(series.to_numpy(dtype="float64"))
+    if dtype == object:
+        if pd.api.types.infer_dtype(series, skipna=False) == "string":
+            return np.array([value.strip() for value in series.to_numpy()], dtype=object)
+        return np.array([_cell_text(value) for value in series], dtype=object)
+    # Dates, nullable numbers, categories...: each distinct value once (missing ones have code -1).
+    codes, uniques = pd.factorize(series)
+    distinct = np.array([*(_cell_text(value) for value in uniques), ""], dtype=object)
+    return distinct[codes]
+
+
+def _float_texts(values: np.ndarray) -> np.ndarray:
+    """Float cells as :func:`_cell_text` writes them: whole numbers without ``.0``, NaN blank."""
+    text = np.full(len(values), "", dtype=object)
+    finite = np.isfinite(values)
+    whole = finite & (values == np.trunc(values)) & (np.abs(values) < 1e15)
+    text[whole] = np.array([str(value) for value in values[whole].astype("int64").tolist()], dtype=object)
+    fraction = finite & ~whole
+    text[fraction] = np.array([repr(value) for value in values[fraction].tolist()], dtype=object)
+    infinite = np.isinf(values)
+    text[infinite] = np.where(values[infinite] > 0, "inf", "-inf").astype(object)
+    return text
 
 
 def _cell_text(value: object) -> str:
@@ -2350,11 +2470,87 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _filled(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Cells that are not blank (``_texts(frame, column) != ""``), without making the text."""
+    series = frame[column]
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return ~np.isnan(series.to_numpy())
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return np.ones(len(series), dtype=bool)
+    if isinstance(dtype, pd.StringDtype):
+        return (series.fillna("").str.strip() != "").to_numpy(dtype=bool)
+    return _texts(frame, column) != ""
+
+
+def _coded_texts(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column's stripped text as ``(codes, distinct)``: ``distinct[codes]`` is :func:`_texts`.
+
+    Codes number the distinct texts in order of first appearance, so a check that
+    depends only on the text is made once per distinct value.
+    """
+    series = frame[column]
+    if isinstance(series.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(series.fillna("").str.strip())
+    else:
+        codes, uniques = pd.factorize(_texts(frame, column))
+    return np.asarray(codes, dtype="int64"), np.asarray(uniques, dtype=object)
+
+
+@dataclasses.dataclass(frozen=True)
+class _TextAt:
+    """Text of some cells, made only for the positions asked for (``text[positions]``).
+
+    Stands in for a whole column of text where only the rejected rows' values are
+    ever read (a problem's ``value``), so millions of good cells are never converted.
+    """
+
+    make: Callable[[np.ndarray], np.ndarray]
+
+    def __getitem__(self, positions: np.ndarray | Sequence[int]) -> np.ndarray:
+        return self.make(np.asarray(positions, dtype="int64"))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Numbers:
+    """A column read as numbers: values (NaN where blank or bad), blank cells, unparseable cells, and text."""
+
+    values: np.ndarray
+    blank: np.ndarray
+    bad: np.ndarray
+    text: np.ndarray | _TextAt
+
+
+def _number_column(frame: pd.DataFrame, column: str) -> _Numbers:
+    """Parse a column as :func:`_numbers` parses its text; numeric columns are never turned into text."""
+    series = frame[column]
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiu":
+        # The text of a number parses back to the same number, so it is only made for messages
+        # (-0.0 is written "0", which parses as 0.0: adding 0.0 does the same).
+        values = series.to_numpy(dtype="float64") + 0.0
+        return _Numbers(
+            values=values,
+            blank=np.isnan(values),
+            bad=np.isinf(values),
+            text=_TextAt(lambda positions: _series_texts(series.iloc[positions])),
+        )
+    text = _texts(frame, column)
+    values, bad = _numbers(text)
+    return _Numbers(values=values, blank=text == "", bad=bad, text=text)
+
+
 def _numbers(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Parse numbers (``1,296`` accepted); returns values and a mask of unparseable cells."""
-    cleaned = [cell.replace(",", "") if _THOUSANDS.fullmatch(cell) else cell for cell in text]
-    values = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype="float64")
-    bad = (np.asarray(text) != "") & ~np.isfinite(values)
+    text = np.asarray(text, dtype=object)
+    values = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype="float64", copy=True)
+    # A cell with a thousands separator never parses as it is: only those are cleaned and parsed again.
+    unparsed = np.flatnonzero(np.isnan(values))
+    commas = [int(i) for i in unparsed if "," in text[i] and _THOUSANDS.fullmatch(text[i])]
+    if commas:
+        cleaned = pd.Series([text[i].replace(",", "") for i in commas], dtype=object)
+        values[commas] = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype="float64")
+    bad = (text != "") & ~np.isfinite(values)
     return values, bad
 
 
@@ -2365,7 +2561,21 @@ def _number_text(value: float) -> str:
 def _optional_text(raw: pd.DataFrame, columns: Mapping[str, str], name: str) -> np.ndarray:
     if name not in columns:
         return np.full(len(raw), None, dtype=object)
-    return np.array([cell if cell != "" else None for cell in _texts(raw, columns[name])], dtype=object)
+    text = _texts(raw, columns[name])
+    text[text == ""] = None
+    return text
+
+
+def _optional_strings(raw: pd.DataFrame, columns: Mapping[str, str], name: str) -> ExtensionArray:
+    """:func:`_optional_text` as a pandas ``string`` array (``<NA>`` where blank).
+
+    A text column is stripped as a whole, never one Python string per cell.
+    """
+    series = raw[columns[name]] if name in columns else None
+    if series is not None and isinstance(series.dtype, pd.StringDtype):
+        stripped = series.fillna("").str.strip()
+        return stripped.where(stripped != "").astype("string").array
+    return pd.array(_optional_text(raw, columns, name), dtype="string")
 
 
 def _blank_to_missing(series: pd.Series) -> pd.Series:
@@ -2377,9 +2587,9 @@ def _blank_to_missing(series: pd.Series) -> pd.Series:
 def _duplicate_problems(ids: np.ndarray, rows: np.ndarray, file: str, *, column: str, what: str) -> list[Problem]:
     """A fatal problem for every row whose id is also on another row (blank ids ignored)."""
     positions: dict[str, list[int]] = {}
-    for i, value in enumerate(ids):
-        if value != "":
-            positions.setdefault(value, []).append(int(rows[i]))
+    repeated = pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy() & (ids != "")
+    for i in np.flatnonzero(repeated):
+        positions.setdefault(ids[i], []).append(int(rows[i]))
     problems = []
     for value, found in positions.items():
         if len(found) < 2:
@@ -2403,23 +2613,32 @@ def _label_lists(
     checker: _RowChecker, text: np.ndarray, vocabulary: Vocabulary, column: str, *, required: bool
 ) -> list[tuple[str, ...]]:
     cache: dict[str, str | None] = {}
+    messages: dict[str, str] = {}
+    # Each distinct cell is split and resolved once: (canonical labels, blank, unknown labels).
+    cells: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {}
     resolved: list[tuple[str, ...]] = []
     for i, cell in enumerate(text):
-        labels = split_labels(cell)
-        if required and not labels:
+        if cell not in cells:
+            labels = split_labels(cell)
+            known: list[str] = []
+            unknown: list[str] = []
+            for label in labels:
+                if label not in cache:
+                    cache[label] = vocabulary.resolve(label)
+                canonical = cache[label]
+                if canonical is None:
+                    unknown.append(label)
+                    if label not in messages:
+                        messages[label] = vocabulary.unknown_message(label)
+                elif canonical not in known:
+                    known.append(canonical)
+            cells[cell] = (tuple(known), not labels, tuple(unknown))
+        known_labels, blank, unknown_labels = cells[cell]
+        if required and blank:
             checker.reject_rows([i], f"{column} is blank; give at least one, separated by ';'", column, positions=True)
-        known: list[str] = []
-        for label in labels:
-            if label not in cache:
-                cache[label] = vocabulary.resolve(label)
-            canonical = cache[label]
-            if canonical is None:
-                checker.reject_rows(
-                    [i], vocabulary.unknown_message(label), column, values=[label], positions=True, public=True
-                )
-            elif canonical not in known:
-                known.append(canonical)
-        resolved.append(tuple(known))
+        for label in unknown_labels:
+            checker.reject_rows([i], messages[label], column, values=[label], positions=True, public=True)
+        resolved.append(known_labels)
     return resolved
 
 
@@ -2496,19 +2715,20 @@ def _locate(
     x, y = np.full(n, np.nan), np.full(n, np.nan)
     how = np.full(n, "", dtype=object)
     pending = np.ones(n, dtype=bool) if skip is None else ~skip
+    checked = pending.copy()
 
     if "latitude" in columns:
-        lat_text, lon_text = _texts(raw, columns["latitude"]), _texts(raw, columns["longitude"])
-        given = pending & ((lat_text != "") | (lon_text != ""))
-        lon, lat, ok = _checked_lonlat(checker, lat_text, lon_text, given, columns)
+        lat_cells, lon_cells = _number_column(raw, columns["latitude"]), _number_column(raw, columns["longitude"])
+        given = pending & (~lat_cells.blank | ~lon_cells.blank)
+        lon, lat, ok = _checked_lonlat(checker, lat_cells, lon_cells, given, columns)
         if ok.any():
             x[ok], y[ok] = _lonlat_to_metric().transform(lon[ok], lat[ok])
         how[given] = "lonlat"
         pending &= ~given
     if "easting" in columns:
-        e_text, n_text = _texts(raw, columns["easting"]), _texts(raw, columns["northing"])
-        given = pending & ((e_text != "") | (n_text != ""))
-        easting, northing, ok = _checked_en(checker, e_text, n_text, given, columns)
+        e_cells, n_cells = _number_column(raw, columns["easting"]), _number_column(raw, columns["northing"])
+        given = pending & (~e_cells.blank | ~n_cells.blank)
+        easting, northing, ok = _checked_en(checker, e_cells, n_cells, given, columns)
         x[ok], y[ok] = easting[ok], northing[ok]
         how[given] = "en"
         pending &= ~given
@@ -2537,39 +2757,38 @@ def _locate(
         + " or a point geometry",
         None,
     )
-    lost = (how != "") & ~checker.rejected & ~(np.isfinite(x) & np.isfinite(y))
+    lost = checked & ~pending & ~checker.rejected & ~(np.isfinite(x) & np.isfinite(y))  # located (how != "")
     checker.reject(lost, f"the coordinates cannot be converted to {METRIC_CRS}", None)
     return x, y, how
 
 
 def _checked_lonlat(
-    checker: _RowChecker, lat_text: np.ndarray, lon_text: np.ndarray, given: np.ndarray, columns: Mapping[str, str]
+    checker: _RowChecker, lat_cells: _Numbers, lon_cells: _Numbers, given: np.ndarray, columns: Mapping[str, str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lat, lat_bad = _numbers(lat_text)
-    lon, lon_bad = _numbers(lon_text)
+    lat, lon = lat_cells.values, lon_cells.values
     lat_col, lon_col = columns["latitude"], columns["longitude"]
-    checker.reject(given & (lat_text == ""), "latitude is blank (longitude is given)", lat_col)
-    checker.reject(given & (lon_text == ""), "longitude is blank (latitude is given)", lon_col)
-    for text, bad, column, name in (
-        (lat_text, lat_bad, lat_col, "latitude"),
-        (lon_text, lon_bad, lon_col, "longitude"),
-    ):
-        dms = given & bad & _is_dms(text)
-        for i in np.flatnonzero(dms):
+    checker.reject(given & lat_cells.blank, "latitude is blank (longitude is given)", lat_col)
+    checker.reject(given & lon_cells.blank, "longitude is blank (latitude is given)", lon_col)
+    for cells, column, name in ((lat_cells, lat_col, "latitude"), (lon_cells, lon_col, "longitude")):
+        # Only the cells that are not numbers are looked at as text.
+        suspects = np.flatnonzero(given & cells.bad)
+        texts = cells.text[suspects]
+        dms = _is_dms(texts)
+        for i, text in zip(suspects[dms], texts[dms], strict=True):
             # The decimal value is shown only where the value itself may be (not for referrals).
-            example = "" if checker.private else f" ({text[i]} is {_dms_degrees(text[i]):.6f})"
+            example = "" if checker.private else f" ({text} is {_dms_degrees(text):.6f})"
             checker.reject_rows(
                 [int(i)],
                 f"{name} is in degrees, minutes and seconds; give decimal degrees{example}, "
                 "negative west of Greenwich and south of the equator",
                 column,
-                values=[text[i]],
+                values=[text],
                 positions=True,
             )
-        checker.reject(given & bad & ~dms, f"{name} is not a number", column, values=text)
-    numeric = given & (lat_text != "") & (lon_text != "") & ~lat_bad & ~lon_bad
+        checker.reject(_mask(len(given), suspects[~dms]), f"{name} is not a number", column, values=cells.text)
+    numeric = given & ~lat_cells.blank & ~lon_cells.blank & ~lat_cells.bad & ~lon_cells.bad
     swapped = numeric & (lat >= -9) & (lat <= 3) & (lon >= 49) & (lon <= 61)
-    pair = np.array([f"{a}, {o}" for a, o in zip(lat_text, lon_text, strict=True)], dtype=object)
+    pair = _pair_text(lat_cells.text, lon_cells.text)
     checker.reject(
         swapped,
         "latitude and longitude appear to be swapped (Great Britain is at latitude 49 to 61, longitude -9 to 3)",
@@ -2590,8 +2809,8 @@ def _checked_lonlat(
     )
     lat_out = numeric & ~swapped & ~metres & ((lat < -90) | (lat > 90))
     lon_out = numeric & ~swapped & ~metres & ((lon < -180) | (lon > 180))
-    checker.reject(lat_out, "latitude must be between -90 and 90", lat_col, values=lat_text)
-    checker.reject(lon_out, "longitude must be between -180 and 180", lon_col, values=lon_text)
+    checker.reject(lat_out, "latitude must be between -90 and 90", lat_col, values=lat_cells.text)
+    checker.reject(lon_out, "longitude must be between -180 and 180", lon_col, values=lon_cells.text)
     # 0, 0 is what a spreadsheet or geocoder writes for "no location" (it is in the Gulf of Guinea).
     null_island = numeric & (lat == 0) & (lon == 0)
     checker.reject(
@@ -2608,6 +2827,21 @@ def _is_dms(text: np.ndarray) -> np.ndarray:
     return np.array([len(str(cell)) <= _DMS_MAX and _DMS.fullmatch(str(cell)) is not None for cell in text], dtype=bool)
 
 
+def _mask(n: int, positions: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[positions] = True
+    return mask
+
+
+def _pair_text(first: np.ndarray | _TextAt, second: np.ndarray | _TextAt) -> _TextAt:
+    """``"first, second"`` for the positions asked for (two coordinates shown together)."""
+    return _TextAt(
+        lambda positions: np.array(
+            [f"{a}, {b}" for a, b in zip(first[positions], second[positions], strict=True)], dtype=object
+        )
+    )
+
+
 def _dms_degrees(cell: str) -> float:
     match = _DMS.fullmatch(cell)
     assert match is not None
@@ -2618,19 +2852,18 @@ def _dms_degrees(cell: str) -> float:
 
 
 def _checked_en(
-    checker: _RowChecker, e_text: np.ndarray, n_text: np.ndarray, given: np.ndarray, columns: Mapping[str, str]
+    checker: _RowChecker, e_cells: _Numbers, n_cells: _Numbers, given: np.ndarray, columns: Mapping[str, str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    easting, e_bad = _numbers(e_text)
-    northing, n_bad = _numbers(n_text)
+    easting, northing = e_cells.values, n_cells.values
     e_col, n_col = columns["easting"], columns["northing"]
-    checker.reject(given & (e_text == ""), "easting is blank (northing is given)", e_col)
-    checker.reject(given & (n_text == ""), "northing is blank (easting is given)", n_col)
-    checker.reject(given & e_bad, "easting is not a number", e_col, values=e_text)
-    checker.reject(given & n_bad, "northing is not a number", n_col, values=n_text)
-    numeric = given & (e_text != "") & (n_text != "") & ~e_bad & ~n_bad
+    checker.reject(given & e_cells.blank, "easting is blank (northing is given)", e_col)
+    checker.reject(given & n_cells.blank, "northing is blank (easting is given)", n_col)
+    checker.reject(given & e_cells.bad, "easting is not a number", e_col, values=e_cells.text)
+    checker.reject(given & n_cells.bad, "northing is not a number", n_col, values=n_cells.text)
+    numeric = given & ~e_cells.blank & ~n_cells.blank & ~e_cells.bad & ~n_cells.bad
     outside = numeric & ((easting < 0) | (easting > _MAX_EASTING) | (northing < 0) | (northing > _MAX_NORTHING))
     degrees = outside & (np.abs(easting) <= 180) & (np.abs(northing) <= 90)
-    pair = np.array([f"{e}, {n}" for e, n in zip(e_text, n_text, strict=True)], dtype=object)
+    pair = _pair_text(e_cells.text, n_cells.text)
     checker.reject(
         degrees,
         "easting and northing look like longitude and latitude; put them in 'longitude' and 'latitude' columns",
