@@ -58,6 +58,10 @@ _ALIASES: Mapping[str, tuple[str, ...]] = {
     "longitude": ("lon", "lng", "long"),
     "origin_practice_code": ("practice_code", "gp_practice_code"),
 }
+#: Referral dates before this are typing errors (and outside what the analysis can hold).
+EARLIEST_REFERRAL_DATE = dt.date(1900, 1, 1)
+#: More referrals than this on one aggregated row is a typing error, not a count.
+MAX_REFERRAL_COUNT = 1_000_000_000
 _LOCATION_COLUMNS = ("latitude", "longitude", "easting", "northing")
 #: Column names (as :func:`_key` gives them) that hold postcodes, which are not geocoded.
 _POSTCODE_COLUMNS = frozenset({"postcode", "post_code", "postal_code", "pcd", "pcds", "pcd2", "zip", "zip_code"})
@@ -1735,9 +1739,12 @@ def _referral_counts(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[s
     numbers = np.where(cells.blank, 1.0, cells.values)
     fractional = ~bad & (numbers != np.round(numbers))
     small = ~bad & ~fractional & (numbers < 1)
+    huge = ~bad & ~fractional & (numbers > MAX_REFERRAL_COUNT)
     checker.reject(bad | fractional, "count must be a whole number", columns["count"], values=cells.text, public=True)
     checker.reject(small, "count must be at least 1", columns["count"], values=cells.text, public=True)
-    return np.where(bad | fractional | small, 1, numbers).astype("int64")
+    checker.reject(huge, f"count is more than {MAX_REFERRAL_COUNT:,}, which cannot be right for one row",
+                   columns["count"], values=cells.text, public=True)  # fmt: skip
+    return np.where(bad | fractional | small | huge, 1, numbers).astype("int64")
 
 
 def _referral_dates(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
@@ -1752,7 +1759,8 @@ def _referral_dates(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[st
     slashes = failed & np.array([_DAY_MONTH.fullmatch(cell) is not None for cell in distinct], dtype=bool)
     unreadable = failed & ~slashes
     future = np.array([date is not None and date > today for date in parsed], dtype=bool)
-    good = np.array([date is not None and date <= today for date in parsed], dtype=bool)
+    early = np.array([date is not None and date < EARLIEST_REFERRAL_DATE for date in parsed], dtype=bool)
+    good = np.array([date is not None and EARLIEST_REFERRAL_DATE <= date <= today for date in parsed], dtype=bool)
     checker.reject(
         slashes[codes],
         "date is written with slashes (day/month/year or month/day/year, which cannot be told apart); "
@@ -1761,6 +1769,7 @@ def _referral_dates(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[st
     )
     checker.reject(unreadable[codes], "date is not a date written YYYY-MM-DD (or YYYY-MM)", column)
     checker.reject(future[codes], "date is in the future", column)
+    checker.reject(early[codes], f"date is before {EARLIEST_REFERRAL_DATE:%Y}, which cannot be a referral date", column)
     # Days, not nanoseconds: a date outside pandas' nanosecond range is only an error if its row is kept.
     dates = np.array([date if ok else None for date, ok in zip(parsed, good, strict=True)], dtype="datetime64[D]")
     return dates[codes]

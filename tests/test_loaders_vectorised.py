@@ -426,3 +426,24 @@ def test_load_inputs_leaves_the_garbage_collector_as_it_was(tmp_path: Path, enab
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+
+def test_a_referral_dated_before_1900_is_rejected_not_a_crash(tmp_path: Path, areas: gpd.GeoDataFrame) -> None:
+    """A typed year such as 1200 is a typing error, reported with its row, not a pandas overflow."""
+    text = "category,date,origin_area_id\ndementia,1200-01-05,A\ndementia,1899-12-31,A\ndementia,1900-01-01,A\n"
+    referrals, problems = load_referrals(_csv(tmp_path / "referrals.csv", text), TAXONOMY, areas=areas)
+    assert len(referrals) == 1
+    assert str(referrals["date"].iloc[0])[:10] == "1900-01-01"
+    assert [(p.row, p.column, p.message) for p in problems] == [
+        (2, "date", "date is before 1900, which cannot be a referral date"),
+        (3, "date", "date is before 1900, which cannot be a referral date"),
+    ]
+
+
+def test_an_impossible_count_is_rejected_without_a_numpy_overflow(tmp_path: Path, areas: gpd.GeoDataFrame) -> None:
+    text = "category,count,origin_area_id\ndementia,1e300,A\ndementia,1000000001,A\ndementia,12,A\n"
+    referrals, problems = load_referrals(_csv(tmp_path / "referrals.csv", text), TAXONOMY, areas=areas)
+    assert referrals["count"].tolist() == [12]
+    assert [(p.row, p.column) for p in problems] == [(2, "count"), (3, "count")]
+    assert all("more than 1,000,000,000" in p.message for p in problems)
