@@ -17,6 +17,7 @@ TOML file extends or replaces the built-in vocabulary::
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -195,7 +196,7 @@ def _merge(
 
 def split_labels(text: object) -> list[str]:
     """Split a ``;``-separated cell into stripped, non-empty labels."""
-    if text is None or (isinstance(text, float) and text != text):
+    if text is None or (isinstance(text, float) and math.isnan(text)):
         return []
     return [part.strip() for part in str(text).split(";") if part.strip()]
 
