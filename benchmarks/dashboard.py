@@ -21,12 +21,13 @@ for a borough) and a click on that map, which chooses the borough clicked.
 Run::
 
     .venv/bin/python benchmarks/dashboard.py [--repeat 7] [--workers 2]         # demo data
-    .venv/bin/python benchmarks/dashboard.py --scale england [--preload]        # England-scale synthetic data
+    .venv/bin/python benchmarks/dashboard.py --scale england [--no-preload]     # England-scale synthetic data
     .venv/bin/python benchmarks/dashboard.py --config dashboard.toml            # any config file
 
 The England data is generated into ``$TMPDIR/coverage-map-england`` on first use (as
-``benchmarks/run.py`` does). ``--preload`` loads the data once in gunicorn's master before it
-forks the workers (``gunicorn --preload``), so the workers share those pages.
+``benchmarks/run.py`` does). As in the ``Procfile``, gunicorn runs with ``--preload``: the data is
+loaded once in the master before it forks the workers, so they share those pages
+(``--no-preload``: each worker loads its own copy).
 """
 
 from __future__ import annotations
@@ -305,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=("demo", "england"), default="demo")
     parser.add_argument("--england-dir", type=Path, default=DEFAULT_ENGLAND_DIR)
     parser.add_argument("--config", type=Path, help="a dashboard config file (instead of --scale)")
-    parser.add_argument("--preload", action="store_true", help="gunicorn --preload: load once, then fork workers")
+    parser.add_argument("--preload", action=argparse.BooleanOptionalAction, default=True,
+                        help="gunicorn --preload, as the Procfile: load once, then fork workers (default; "
+                        "--no-preload: each worker loads its own copy)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     config = args.config.resolve() if args.config else None
