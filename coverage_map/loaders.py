@@ -24,6 +24,7 @@ import difflib
 import functools
 import gc
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -2011,14 +2012,29 @@ def _gc_paused() -> Iterator[None]:
     point per referral, a list per CSV record), and every few hundred of them set off a
     collection that walks all the tracked objects made so far: about a second of a
     four-second load. Cycles made meanwhile are collected once it is back on.
+
+    Safe across threads (the dashboard validates uploads in request threads): the pauses are
+    counted, and the collector is switched back on when the last one ends, if it was on when
+    the first one began.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    global _GC_PAUSES, _GC_WAS_ENABLED  # the collector is process state; the count guards it
+    with _GC_LOCK:
+        if _GC_PAUSES == 0:
+            _GC_WAS_ENABLED = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _GC_LOCK:
+            _GC_PAUSES -= 1
+            if _GC_PAUSES == 0 and _GC_WAS_ENABLED:
+                gc.enable()
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = 0
+_GC_WAS_ENABLED = True
 
 
 def _pausing_gc(function: Callable[_P, _R]) -> Callable[_P, _R]:

@@ -429,6 +429,44 @@ def test_load_inputs_leaves_the_garbage_collector_as_it_was(tmp_path: Path, enab
 
 
 
+def test_overlapping_pauses_in_two_threads_switch_the_collector_back_on_once_both_end() -> None:
+    """Uploads are validated in request threads: the first pause to end must not switch the collector on
+    under the other, and the last must switch it back on even though it began while the collector was off."""
+    import gc
+    import threading
+
+    from coverage_map.loaders import _gc_paused
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def first() -> None:
+        with _gc_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with _gc_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first ended"] = gc.isenabled()
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert seen == {"after the first ended": False}
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_a_referral_dated_before_1900_is_rejected_not_a_crash(tmp_path: Path, areas: gpd.GeoDataFrame) -> None:
     """A typed year such as 1200 is a typing error, reported with its row, not a pandas overflow."""
     text = "category,date,origin_area_id\ndementia,1200-01-05,A\ndementia,1899-12-31,A\ndementia,1900-01-01,A\n"
