@@ -132,6 +132,25 @@ def wait_for(driver: object, condition: Callable[[], object], *, timeout: float 
     raise AssertionError(f"timed out waiting for {what or condition}: last result {last!r}")
 
 
+def click_map_at(driver: object, lon: float, lat: float) -> None:
+    """Click the Plotly map where (``lon``, ``lat``) is drawn, once MapLibre has loaded and stopped moving."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script(  # type: ignore[attr-defined]
+        "document.getElementById('map').scrollIntoView({block: 'center', behavior: 'instant'});"
+    )
+    time.sleep(0.5)
+    x, y = wait_for(driver, lambda: driver.execute_script(  # type: ignore[attr-defined]
+        "const g = document.querySelector('#map .js-plotly-plot');"
+        "const m = g._fullLayout.map._subplot.map; if (!m.loaded() || m.isMoving()) return null;"
+        "const p = m.project([arguments[0], arguments[1]]); const r = m.getCanvas().getBoundingClientRect();"
+        "return [r.left + p.x, r.top + p.y];", lon, lat), what="the map to settle")  # type: ignore[misc]  # fmt: skip
+    actions = ActionChains(driver)  # type: ignore[arg-type]
+    actions.w3c_actions.pointer_action.move_to_location(int(x), int(y))
+    actions.w3c_actions.pointer_action.click()
+    actions.perform()
+
+
 def console_errors(driver: object) -> list[dict[str, object]]:
     """Console messages of level SEVERE since the last call."""
     return [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]  # type: ignore[attr-defined]

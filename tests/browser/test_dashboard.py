@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import Select
 
 from coverage_map.analysis import TABLE_COLUMNS
 
-from .conftest import HOSTILE_FORMULA, HOSTILE_HTML, console_errors, wait_for
+from .conftest import HOSTILE_FORMULA, HOSTILE_HTML, click_map_at, console_errors, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -99,16 +99,7 @@ def test_clicking_an_area_fills_the_details(browser: object, dashboard: dict) ->
     units = dataset.units_wgs84("neighbourhood")
     unit = units.iloc[len(units) // 2]
     point = unit.geometry.representative_point()
-    browser.execute_script("document.getElementById('map').scrollIntoView({block: 'center', behavior: 'instant'});")
-    time.sleep(0.5)
-    x, y = wait_for(browser, lambda: browser.execute_script(
-        GRAPH + "const m = g._fullLayout.map._subplot.map; if (!m.loaded()) return null;"
-        "const p = m.project([arguments[0], arguments[1]]); const r = m.getCanvas().getBoundingClientRect();"
-        "return [r.left + p.x, r.top + p.y];", point.x, point.y), what="the map to settle")  # fmt: skip
-    actions = ActionChains(browser)
-    actions.w3c_actions.pointer_action.move_to_location(int(x), int(y))
-    actions.w3c_actions.pointer_action.click()
-    actions.perform()
+    click_map_at(browser, point.x, point.y)
     name = str(unit["area_name"])
     wait_for(browser, lambda: name in details_text(browser), what=f"details of {name}")
     text = details_text(browser)

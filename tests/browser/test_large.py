@@ -9,18 +9,16 @@ map chooses that borough and draws its small areas. Timings live in benchmarks/d
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from coverage_map.config import DEMO_FILES
 
-from .conftest import console_errors, wait_for
+from .conftest import click_map_at, console_errors, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -97,16 +95,7 @@ def test_clicking_the_neighbourhood_map_chooses_that_borough(browser: object, la
     unit = units.iloc[len(units) // 3]
     borough = str(dataset.borough_of("neighbourhood")[unit["area_id"]])
     point = unit.geometry.representative_point()
-    browser.execute_script("document.getElementById('map').scrollIntoView({block: 'center', behavior: 'instant'});")
-    time.sleep(0.5)
-    x, y = wait_for(browser, lambda: browser.execute_script(
-        GRAPH + "const m = g._fullLayout.map._subplot.map; if (!m.loaded() || m.isMoving()) return null;"
-        "const p = m.project([arguments[0], arguments[1]]); const r = m.getCanvas().getBoundingClientRect();"
-        "return [r.left + p.x, r.top + p.y];", point.x, point.y), what="the map to settle")  # fmt: skip
-    actions = ActionChains(browser)
-    actions.w3c_actions.pointer_action.move_to_location(int(x), int(y))
-    actions.w3c_actions.pointer_action.click()
-    actions.perform()
+    click_map_at(browser, point.x, point.y)
     wait_for(browser, lambda: query(browser).get("borough") == borough, what=f"borough {borough} in the URL")
     inside = dataset.borough_of("area")
     expected = set(inside.index[inside == borough].astype(str))
