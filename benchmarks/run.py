@@ -169,7 +169,10 @@ def _split_referrals(folder: Path, parts: int) -> Path:
     import pandas as pd
 
     source = folder / "referrals.parquet" if (folder / "referrals.parquet").exists() else folder / "referrals.csv"
-    target = folder / f"referrals-{parts}-parts"
+    # Beside the data, but never inside the repository (the demo data lives in geodata/).
+    base = Path(tempfile.gettempdir()) / "coverage-map-demo" if folder.resolve().is_relative_to(ROOT) else folder
+    base.mkdir(exist_ok=True)
+    target = base / f"referrals-{parts}-parts"
     if target.is_dir() and len(list(target.glob("*.parquet"))) == parts:
         return target
     target.mkdir(exist_ok=True)
