@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_THRESHOLD_KM, DEMO_FILES, GEODATA_DIR, LEVELS
-from .errors import CoverageMapError, Problem, ValidationError, problems_frame
+from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 
 OUTPUT_FORMATS = (".csv", ".gpkg", ".geojson", ".parquet")
 
@@ -86,14 +86,22 @@ def _lookup_levels(args: argparse.Namespace) -> dict[str, str] | None:
     return given or None
 
 
-def _report(problems: Sequence[Problem], stream=sys.stderr) -> None:  # noqa: ANN001
+def _report(problems: Sequence[Problem], stream=sys.stderr, rejected: Path | None = None) -> None:  # noqa: ANN001
     if not problems:
         return
-    print(f"{len(problems)} row{'s' if len(problems) != 1 else ''} rejected or repaired:", file=stream)
-    for problem in problems[:50]:
-        print(f"  - {problem}", file=stream)
-    if len(problems) > 50:
-        print(f"  ... and {len(problems) - 50} more (see the _rejected.csv file)", file=stream)
+    print(f"{len(problems):,} row{'s' if len(problems) != 1 else ''} rejected or repaired:", file=stream)
+    for line in summary_lines(problems):
+        print(line, file=stream)
+    if len(problems) > LISTED and rejected is not None:
+        print(f"  (every one is listed in {rejected})", file=stream)
+
+
+def _write_rejected(problems: Sequence[Problem], path: Path) -> None:
+    """Every problem, fatal or not, as CSV (file, row, column, value, message, fatal)."""
+    from .io import write_any
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_any(problems_frame(problems), path)
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
@@ -104,7 +112,12 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise CoverageMapError(f"--out must end in one of {', '.join(OUTPUT_FORMATS)}, not '{out.name}'")
     started = time.perf_counter()
-    data = _distributed_prepare(args) if args.engine == "dask" else load_from_args(args)
+    rejected_path = out.with_name(f"{out.stem}_rejected.csv")
+    try:
+        data = _distributed_prepare(args) if args.engine == "dask" else load_from_args(args)
+    except ValidationError as error:
+        _write_rejected(error.problems, rejected_path)
+        raise ValidationError(error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}.")
     analysis = analyse(data, level=args.level, threshold_km=args.threshold_km)
     suppress = not args.no_suppress
     table = published_table(analysis, suppress=suppress)
@@ -114,9 +127,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     write_any(table, out)
     assets_path = out.with_name(f"{out.stem}_assets.csv")
     write_any(published_assets(analysis, suppress=suppress), assets_path)
-    rejected_path = out.with_name(f"{out.stem}_rejected.csv")
     write_any(problems_frame(analysis.problems), rejected_path)
-    _report(analysis.problems)
+    _report(analysis.problems, rejected=rejected_path)
     gaps = analysis.table[analysis.table["gap"]]
     print(
         f"Wrote {len(table):,} rows ({analysis.table['area_id'].nunique():,} {args.level} units) to {out}, "
@@ -146,13 +158,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         prepared = prepare(load_from_args(args))
     except ValidationError as error:
+        if args.rejected is not None:
+            _write_rejected(error.problems, args.rejected)
         print(error, file=sys.stderr)
+        if len(error.problems) > LISTED:
+            print(f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})",
+                  file=sys.stderr)  # fmt: skip
         return 1
     problems = list(prepared.problems)
+    if args.rejected is not None:
+        _write_rejected(problems, args.rejected)
     if problems:
-        print(f"The inputs can be analysed, but {len(problems)} rows were rejected or repaired:")
-        for problem in problems:
-            print(f"  - {problem}")
+        print(f"The inputs can be analysed, but {len(problems):,} rows were rejected or repaired:")
+        for line in summary_lines(problems):
+            print(line)
+        if len(problems) > LISTED:
+            print(f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})")
     else:
         print("No problems found.")
     inputs = prepared.inputs
@@ -429,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="report every problem in the inputs without analysing")
     _add_inputs(validate)
+    validate.add_argument("--rejected", type=Path, metavar="CSV",
+                          help="write every problem (file, row, column, value, message) to this CSV file")
     validate.set_defaults(handler=cmd_validate)
 
     demo = commands.add_parser("demo-data", help="generate the synthetic demo region")

@@ -53,12 +53,48 @@ class Problem:
 class ValidationError(CoverageMapError):
     """Raised once, listing every problem found across the inputs (fatal ones first)."""
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[Problem], *, note: str | None = None):
         self.problems: list[Problem] = list(problems)
         count = len(self.problems)
-        lines = [f"{count} problem{'s' if count != 1 else ''} found in the input files:"]
-        lines += [f"  - {problem}" for problem in self.problems]
+        lines = [f"{count:,} problem{'s' if count != 1 else ''} found in the input files:"]
+        lines += summary_lines(self.problems)
+        if note:
+            lines.append(note)
         super().__init__("\n".join(lines))
+
+
+#: Problems listed one by one in a message; the rest are counted by kind (all are in ``problems``).
+LISTED = 50
+#: Kinds of problem counted after the listed ones, at most.
+KINDS = 20
+
+
+def summary_lines(problems: Sequence[Problem], *, listed: int = LISTED, kinds: int = KINDS) -> list[str]:
+    """Lines for a message: the first ``listed`` problems, then the rest counted by file, column and reason.
+
+    A file with every date written 01/02/2025 gives two million identical problems; printing
+    them all would bury the one line that matters. The full list stays on the exception
+    (and the command line writes it to a CSV file).
+    """
+    lines = [f"  - {problem}" for problem in problems[:listed]]
+    rest = problems[listed:]
+    if not rest:
+        return lines
+    groups: dict[tuple[str, str | None, str], list[int | None]] = {}
+    for problem in rest:
+        groups.setdefault((problem.file, problem.column, problem.message), []).append(problem.row)
+    lines.append(f"  ... and {len(rest):,} more:")
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    for (file, column, message), rows in ordered[:kinds]:
+        where = file + (f", column '{column}'" if column is not None else "")
+        numbers = [row for row in rows if row is not None]
+        span = f" (rows {min(numbers):,} to {max(numbers):,})" if len(numbers) > 1 else (
+            f" (row {numbers[0]:,})" if numbers else "")  # fmt: skip
+        lines.append(f"  - {len(rows):,} × {where}: {message}{span}")
+    if len(ordered) > kinds:
+        others = sum(len(rows) for _, rows in ordered[kinds:])
+        lines.append(f"  - {others:,} more of {len(ordered) - kinds:,} other kinds")
+    return lines
 
 
 def raise_if_fatal(problems: Iterable[Problem]) -> None:

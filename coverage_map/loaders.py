@@ -2300,7 +2300,7 @@ def _no_rows(file: str) -> Problem:
 
 
 def _all_rejected(file: str) -> Problem:
-    return Problem(file, "every row was rejected (see the problems above), so nothing is left to use")
+    return Problem(file, "every row was rejected (each is listed with its reason), so nothing is left to use")
 
 
 def _area_ids(areas: gpd.GeoDataFrame) -> list[str]:
