@@ -16,6 +16,7 @@ from dash import dcc, html
 from coverage_map.attribution import SUPPRESSION_NOTE, credits_for
 from coverage_map.config import SUPPRESS_MAX
 from coverage_map.dataset import Dataset
+from coverage_map.errors import KINDS, Problem, kinds_of
 from coverage_map.figures import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
@@ -527,7 +528,16 @@ def render_problems(
                  html.Td(str(r["column"])), html.Td(str(r["value"])), html.Td(str(r["message"]))])
         for r in rows[:limit]
     ]  # fmt: skip
-    more = [html.P(f"... and {len(rows) - limit} more.")] if len(rows) > limit else []
+    more = []
+    if len(rows) > limit:  # the rest counted by kind, so no rejected row goes unmentioned
+        kinds = kinds_of(
+            Problem(str(r["file"]), str(r["message"]), row=r["row"], column=str(r["column"]) or None)  # type: ignore[arg-type]
+            for r in rows[limit:]
+        )
+        more = [html.P(f"... and {len(rows) - limit:,} more:", className="mb-1 mt-2"),
+                html.Ul([html.Li(str(kind)) for kind in kinds[:KINDS]]
+                        + ([html.Li(f"{sum(k.count for k in kinds[KINDS:]):,} more of {len(kinds) - KINDS:,} other kinds")]
+                           if len(kinds) > KINDS else []), className="small mb-0")]  # fmt: skip
     count = len(rows)
     return dbc.Alert(
         [

@@ -69,6 +69,40 @@ LISTED = 50
 KINDS = 20
 
 
+@dataclass(frozen=True)
+class Kind:
+    """Problems of one kind: the same file, column and reason, with how many and their row range."""
+
+    file: str
+    column: str | None
+    message: str
+    count: int
+    first_row: int | None
+    last_row: int | None
+
+    def __str__(self) -> str:
+        where = self.file + (f", column '{self.column}'" if self.column is not None else "")
+        if self.first_row is None or self.last_row is None:
+            rows = ""
+        elif self.first_row == self.last_row:
+            rows = f" (row {self.first_row:,})"
+        else:
+            rows = f" (rows {self.first_row:,} to {self.last_row:,})"
+        return f"{self.count:,} × {where}: {self.message}{rows}"
+
+
+def kinds_of(problems: Iterable[Problem]) -> list[Kind]:
+    """``problems`` counted by file, column and reason, the most common kind first."""
+    groups: dict[tuple[str, str | None, str], list[int | None]] = {}
+    for problem in problems:
+        groups.setdefault((problem.file, problem.column, problem.message), []).append(problem.row)
+    kinds = []
+    for (file, column, message), rows in groups.items():
+        numbers = [row for row in rows if row is not None]
+        kinds.append(Kind(file, column, message, len(rows), min(numbers, default=None), max(numbers, default=None)))
+    return sorted(kinds, key=lambda kind: -kind.count)
+
+
 def summary_lines(problems: Sequence[Problem], *, listed: int = LISTED, kinds: int = KINDS) -> list[str]:
     """Lines for a message: the first ``listed`` problems, then the rest counted by file, column and reason.
 
@@ -80,20 +114,12 @@ def summary_lines(problems: Sequence[Problem], *, listed: int = LISTED, kinds: i
     rest = problems[listed:]
     if not rest:
         return lines
-    groups: dict[tuple[str, str | None, str], list[int | None]] = {}
-    for problem in rest:
-        groups.setdefault((problem.file, problem.column, problem.message), []).append(problem.row)
+    counted = kinds_of(rest)
     lines.append(f"  ... and {len(rest):,} more:")
-    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
-    for (file, column, message), rows in ordered[:kinds]:
-        where = file + (f", column '{column}'" if column is not None else "")
-        numbers = [row for row in rows if row is not None]
-        span = f" (rows {min(numbers):,} to {max(numbers):,})" if len(numbers) > 1 else (
-            f" (row {numbers[0]:,})" if numbers else "")  # fmt: skip
-        lines.append(f"  - {len(rows):,} × {where}: {message}{span}")
-    if len(ordered) > kinds:
-        others = sum(len(rows) for _, rows in ordered[kinds:])
-        lines.append(f"  - {others:,} more of {len(ordered) - kinds:,} other kinds")
+    lines += [f"  - {kind}" for kind in counted[:kinds]]
+    if len(counted) > kinds:
+        others = sum(kind.count for kind in counted[kinds:])
+        lines.append(f"  - {others:,} more of {len(counted) - kinds:,} other kinds")
     return lines
 
 

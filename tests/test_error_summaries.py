@@ -109,3 +109,17 @@ def test_validate_summarises_and_writes_every_problem_with_rejected(
     assert main(["validate", *_inputs(all_bad_referrals), "--rejected", str(target)]) == 1
     assert f"listed in {target}" in capsys.readouterr().err
     assert len(pd.read_csv(target)) == 121
+
+
+def test_the_upload_report_counts_the_rows_beyond_its_table_by_kind() -> None:
+    from callbacks.layout import render_problems
+
+    rows = [{"file": "referrals.csv", "row": 2 + i, "column": "date", "value": "", "message": "bad date"}
+            for i in range(520)] + [{"file": "assets.csv", "row": None, "column": "", "value": "", "message": "no ids"}]  # fmt: skip
+    alert = render_problems(rows, limit=500)
+    text = str(alert.to_plotly_json())
+    assert "... and 21 more:" in text
+    assert "20 × referrals.csv, column 'date': bad date (rows 502 to 521)" in text
+    assert "1 × assets.csv: no ids" in text
+    table_rows = alert.children[1].children[1].children
+    assert len(table_rows) == 500
