@@ -57,14 +57,22 @@ def _input_paths(args: argparse.Namespace) -> dict[str, Path | None]:
     return given
 
 
+def _required(paths: dict[str, Path | None], role: str) -> Path:
+    """A path :func:`_input_paths` has already checked is given."""
+    path = paths[role]
+    if path is None:  # pragma: no cover - _input_paths raises first
+        raise CoverageMapError(f"missing required input: --{role}")
+    return path
+
+
 def load_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns coverage_map.model.Inputs
     """Load and validate the inputs named on the command line."""
     from .loaders import load_inputs
 
     paths = _input_paths(args)
     return load_inputs(
-        areas=paths["areas"],
-        assets=paths["assets"],
+        areas=_required(paths, "areas"),
+        assets=_required(paths, "assets"),
         lookup=paths["lookup"],
         population=paths["population"],
         referrals=paths["referrals"],
@@ -146,7 +154,8 @@ def _distributed_prepare(args: argparse.Namespace):  # noqa: ANN202 - returns co
     paths = _input_paths(args)
     with cluster_client(args.scheduler) as client:
         return prepare_distributed(
-            areas=paths["areas"], assets=paths["assets"], referrals=paths["referrals"], client=client,
+            areas=_required(paths, "areas"), assets=_required(paths, "assets"), referrals=paths["referrals"],
+            client=client,
             lookup=paths["lookup"], population=paths["population"], taxonomy=args.taxonomy,
             area_id_col=args.area_id_col, area_name_col=args.area_name_col, crs=args.crs,
         )  # fmt: skip

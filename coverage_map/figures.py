@@ -395,7 +395,7 @@ def _rounded_mapping(shape: shapely.Geometry, precision: int) -> dict:
     def rounded(coords: object) -> object:
         if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
             return [round(float(c), precision) for c in coords[:2]]
-        return [rounded(c) for c in coords]  # type: ignore[union-attr]
+        return [rounded(c) for c in coords]  # type: ignore[union-attr,attr-defined]
 
     return {"type": mapping["type"], "coordinates": rounded(mapping["coordinates"])}
 
@@ -546,7 +546,7 @@ def escape(text: object) -> str:
 def referrals_text(count: object, suppressed: object) -> str:
     """A published referral count as words: ``fewer than 8`` when suppressed."""
     is_suppressed = bool(suppressed) if not pd.isna(suppressed) else False
-    value = None if count is None or pd.isna(count) else int(count)  # type: ignore[arg-type]
+    value = None if count is None or pd.isna(count) else int(count)  # type: ignore[arg-type,call-overload]
     return describe_count(value, suppressed=is_suppressed)
 
 
