@@ -140,7 +140,12 @@ def prepare_distributed(
     # One task per file, kept on the workers; only the small aggregates and problems travel.
     parts = client.map(_referral_part, files, taxonomy=inputs.taxonomy, areas=areas_future)
     counts = dd.from_delayed(client.map(operator.itemgetter(0), parts), meta=_count_meta(), verify_meta=False)
-    totals = counts.groupby(COUNT_KEYS, dropna=False).agg({"count": "sum"}, split_every=_PARTITIONS_PER_REDUCTION, split_out=1)
+    # The sums are spread over several output partitions (hashed by key) once there are many
+    # files, so no single worker holds every total; the client gathers them at the end.
+    totals = counts.groupby(COUNT_KEYS, dropna=False).agg(
+        {"count": "sum"}, split_every=_PARTITIONS_PER_REDUCTION, split_out=reduction_partitions(len(files)),
+        shuffle_method="tasks",
+    )  # fmt: skip
     totals = totals.compute()
     problem_lists = client.gather(client.map(operator.itemgetter(1), parts))
     row_counts = client.gather(client.map(operator.itemgetter(2), parts))
@@ -158,6 +163,11 @@ def prepare_distributed(
         referrals=located,
         problems=(*prepared.problems, *problems),
     )
+
+
+def reduction_partitions(files: int) -> int:
+    """Output partitions of the summing step: one per ``_PARTITIONS_PER_REDUCTION`` files, at least one."""
+    return max(1, files // _PARTITIONS_PER_REDUCTION)
 
 
 def _referral_part(path: str, taxonomy: Taxonomy, areas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[Problem], int]:

@@ -114,3 +114,22 @@ def test_an_asset_id_in_two_asset_files_stops_the_run_naming_both_files(tmp_path
     repeated = assets["asset_id"].iloc[9]
     assert repeated in message and first.name in message and second.name in message
     assert "more than one asset file" in message
+
+
+def test_many_files_are_summed_into_several_partitions_with_the_same_result(
+    default_output: bytes, tmp_path: Path, in_process_cluster: None
+) -> None:
+    """Sixteen files: the totals are spread over two output partitions, and nothing changes."""
+    from coverage_map.engine_dask import reduction_partitions
+
+    referrals = pd.read_csv(PATHS["referrals"], dtype=str, keep_default_na=False)
+    folder = tmp_path / "sixteen"
+    folder.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(referrals)), 16)):
+        referrals.iloc[rows].to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    assert reduction_partitions(16) == 2 and reduction_partitions(4) == 1
+    out = tmp_path / "dask.csv"
+    code = main(["analyse", *COMMON, "--engine", "dask", "--assets", PATHS["assets"], "--referrals", str(folder),
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert out.read_bytes() == default_output
