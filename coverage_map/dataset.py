@@ -214,30 +214,9 @@ class Dataset:
         return self._memo(("borough_names", level), build)  # type: ignore[return-value]
 
     def assets_reaching(self, area_ids: Iterable[str]) -> gpd.GeoDataFrame:
-        """The located assets reaching any of the small areas ``area_ids`` (citywide ones included).
-
-        The same as :meth:`coverage_map.joins.Prepared.assets_reaching`, from an index of the
-        reach pairs by small area built once (a national data set has millions of pairs).
-        """
-        by_area, citywide = self._reach_index()
-        parts = [by_area.get(str(area), _NO_ROWS) for area in area_ids]
-        chosen = np.unique(np.concatenate([citywide, *parts]))
-        return self.prepared.assets.take(chosen).reset_index(drop=True)
-
-    def _reach_index(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Small area id -> positions (in ``prepared.assets``) of the assets reaching it, and
-        the positions of the citywide assets, which reach every area."""
-
-        def build() -> tuple[dict[str, np.ndarray], np.ndarray]:
-            reach = self.prepared.local_reach
-            asset_ids = self.prepared.assets["asset_id"].astype(str)
-            position = pd.Index(asset_ids).get_indexer(reach["asset_id"].astype(str))
-            groups = pd.Series(position).groupby(reach["area_id"].astype(str).to_numpy(), sort=False).indices
-            by_area = {str(area): position[rows][position[rows] >= 0] for area, rows in groups.items()}
-            citywide = np.flatnonzero(asset_ids.isin([str(a) for a in self.prepared.citywide]).to_numpy())
-            return by_area, citywide.astype(np.intp)
-
-        return self._memo(("reach_index",), build)  # type: ignore[return-value]
+        """The located assets reaching any of the small areas ``area_ids`` (citywide ones included);
+        see :meth:`coverage_map.joins.Prepared.assets_reaching`."""
+        return self.prepared.assets_reaching(area_ids)
 
     def _row_positions(self, level: str) -> dict[tuple[str, str], np.ndarray]:
         def build() -> dict[tuple[str, str], np.ndarray]:

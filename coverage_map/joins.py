@@ -7,7 +7,9 @@ an ``origin_area_id`` never go through a geometric join.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +23,9 @@ from .model import Inputs
 
 _TO_LONLAT = Transformer.from_crs(METRIC_CRS, DISPLAY_CRS, always_xy=True)
 _FROM_LONLAT = Transformer.from_crs(DISPLAY_CRS, METRIC_CRS, always_xy=True)
+
+
+_NO_POSITIONS = np.array([], dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,28 @@ class Prepared:
         pairs = pd.concat([self.local_reach, everywhere], ignore_index=True).drop_duplicates()
         return pairs.sort_values(["asset_id", "area_id"], kind="stable").reset_index(drop=True)
 
-    def assets_reaching(self, area_ids: list[str]) -> gpd.GeoDataFrame:
-        """The assets that reach any of the given small areas (citywide ones included)."""
-        wanted = set(area_ids)
-        local = self.local_reach.loc[self.local_reach["area_id"].isin(wanted), "asset_id"]
-        ids = set(local) | set(self.citywide)
-        return self.assets[self.assets["asset_id"].isin(ids)].reset_index(drop=True)
+    def assets_reaching(self, area_ids: Iterable[str]) -> gpd.GeoDataFrame:
+        """The assets that reach any of the given small areas (citywide ones included), in
+        their order in :attr:`assets`.
+
+        Looked up in an index of the reach pairs by small area, built on first use (a national
+        data set has millions of pairs, and the dashboard asks for every area clicked).
+        """
+        by_area, citywide = self._reach_index
+        parts = [by_area.get(str(area), _NO_POSITIONS) for area in area_ids]
+        chosen = np.unique(np.concatenate([citywide, *parts]))
+        return self.assets.take(chosen).reset_index(drop=True)
+
+    @cached_property
+    def _reach_index(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Small area id -> positions (in :attr:`assets`) of the assets reaching it, and the
+        positions of the citywide assets, which reach every area."""
+        asset_ids = self.assets["asset_id"].astype(str)
+        position = pd.Index(asset_ids).get_indexer(self.local_reach["asset_id"].astype(str))
+        groups = pd.Series(position).groupby(self.local_reach["area_id"].astype(str).to_numpy(), sort=False).indices
+        by_area = {str(area): position[rows][position[rows] >= 0] for area, rows in groups.items()}
+        citywide = np.flatnonzero(asset_ids.isin([str(a) for a in self.citywide]).to_numpy())
+        return by_area, citywide.astype(np.intp)
 
     @property
     def levels(self) -> tuple[str, ...]:
