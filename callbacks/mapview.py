@@ -70,11 +70,7 @@ def draw_map(
 @callback(
     Output("map-notice", "children"),
     Output("map-notice", "className"),
-    Input(CONTROL_IDS["level"], "value"),
-    Input(CONTROL_IDS["category"], "value"),
-    Input(CONTROL_IDS["community"], "value"),
-    Input(CONTROL_IDS["borough"], "value"),
-    Input(CONTROL_IDS["show_assets"], "value"),
+    *(Input(CONTROL_IDS[name], "value") for name in ("level", "category", "community", "borough", "show_assets")),
     Input("data-token", "data"),
     prevent_initial_call=True,
 )
