@@ -42,8 +42,10 @@ import io
 import json
 import os
 import re
+import sqlite3
 import struct
 import tempfile
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -836,10 +838,35 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # We issue BEGIN ourselves (see _sqlite_begin); pysqlite's own BEGIN would be DEFERRED.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 60000")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+    _use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+_SQLITE_BUSY_MS = 60_000
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL mode (it stays so), waiting while other processes hold it.
+
+    Switching needs the file to itself, and SQLite answers "database is locked" at once,
+    without its busy timeout, when another process is creating or writing the same new
+    workspace. WAL is a property of the file, so only the first connection switches: the
+    others see ``wal`` and go on; one that meets the lock tries again.
+    """
+    deadline = time.monotonic() + _SQLITE_BUSY_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

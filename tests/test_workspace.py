@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -456,3 +457,37 @@ def test_cli(gpkg: str, files: dict[str, Path], capsys: pytest.CaptureFixture[st
     assert main(["workspace", "remove", "--workspace", gpkg, "gm-2026"]) == 0
     assert main(["workspace", "list", "--workspace", gpkg]) == 0
     assert "No datasets" in capsys.readouterr().out
+
+
+def _switch_to_wal_and_write(path: str) -> str:
+    import sqlite3
+
+    from coverage_map.workspace import _use_wal
+
+    try:
+        connection = sqlite3.connect(path, isolation_level=None)
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 60000")
+        _use_wal(cursor)
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        cursor.execute("INSERT INTO t VALUES (1)")
+        cursor.execute("COMMIT")
+        connection.close()
+        return "ok"
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        return repr(error)
+
+
+def test_processes_opening_a_new_workspace_at_once_wait_for_the_wal_switch(tmp_path: Path) -> None:
+    """SQLite refuses the WAL switch at once ("database is locked", no busy wait) while another
+    process holds a new file; before the retry this failed about one connection in sixty."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        for trial in range(15):
+            path = str(tmp_path / f"new-{trial}.gpkg")
+            assert pool.map(_switch_to_wal_and_write, [path] * 6) == ["ok"] * 6
+            with sqlite3.connect(path) as check:
+                assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+                assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 6
