@@ -930,7 +930,7 @@ def documented_examples(section: str | None = None) -> list[str]:
     """
     import re
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "data-format.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "data-format.md").read_text(encoding="utf-8")
     parts = re.split(r"^(#{2,3} .*)$", doc, flags=re.M)
     headed = list(zip(parts[1::2], parts[2::2], strict=True))
     if section is not None:

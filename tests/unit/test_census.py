@@ -24,7 +24,7 @@ from coverage_map.census import (
 from coverage_map.cli import main
 from coverage_map.errors import CoverageMapError, ValidationError
 
-DATA = Path(__file__).resolve().parent / "data" / "census"
+DATA = Path(__file__).resolve().parents[1] / "data" / "census"
 CONFIG = DATA / "census.toml"
 
 
@@ -125,7 +125,7 @@ def test_shipped_config_is_valid_and_documented():
             "census2021_5yr_age_long"} <= set(tables)
     assert tables["census2011_ethnicity"].communities["bame"] == Expression(
         ("Persons",), ("WhiteBrit", "Irish", "OtherWhite"))
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "census.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "census.md").read_text(encoding="utf-8")
     assert DEFAULT_CENSUS_MAPPING.name in docs and "Gypsy" in docs
 
 

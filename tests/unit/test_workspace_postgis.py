@@ -33,7 +33,7 @@ from coverage_map.analysis import analyse, published_table
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
 from coverage_map.workspace import open_workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 URL_VARIABLE = "COVERAGE_MAP_TEST_DATABASE_URL"
 
 

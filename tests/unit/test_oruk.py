@@ -33,7 +33,7 @@ from coverage_map.oruk import (
     stale_assets,
 )
 
-DATA = Path(__file__).resolve().parent / "data" / "oruk"
+DATA = Path(__file__).resolve().parents[1] / "data" / "oruk"
 SERVICES_JSON = DATA / "services.json"
 PACKAGE = DATA / "package"
 API = DATA / "api"
@@ -195,7 +195,7 @@ def test_shipped_mapping_is_valid_and_documented():
     assert mapping.path == str(DEFAULT_MAPPING)
     assert mapping.categories["mental_health"] == ("mental_health",)
     assert mapping.communities["carers"] == ("carers",)
-    text = (Path(__file__).resolve().parent.parent / "docs" / "oruk.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "docs" / "oruk.md").read_text(encoding="utf-8")
     assert "oruk_mapping.toml" in text and "[categories]" in text
 
 

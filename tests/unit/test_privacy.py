@@ -37,7 +37,7 @@ from coverage_map.analysis import published_assets, published_table
 from coverage_map.dataset import Dataset
 from coverage_map.io import neutralise_formula, write_any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = {str(n) for n in range(1, 8)}
 
 

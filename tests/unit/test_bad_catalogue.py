@@ -20,7 +20,7 @@ from coverage_map.errors import Problem
 from coverage_map.loaders import load_areas, load_assets, load_lookup, load_population, load_referrals
 from coverage_map.taxonomy import Taxonomy
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 CATALOGUE: list[dict[str, Any]] = tomllib.loads((BAD / "catalogue.toml").read_text(encoding="utf-8"))["case"]
 OUTCOMES = ("fatal", "rows rejected", "loads, with notice", "loads")
 TAXONOMY = Taxonomy.builtin()

@@ -33,7 +33,7 @@ from callbacks.settings import Settings, settings_from_env
 from coverage_map.dataset import Dataset
 from coverage_map.workspace import open_workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 
 

@@ -31,7 +31,7 @@ from coverage_map.errors import ValidationError
 from coverage_map.loaders import load_inputs
 from coverage_map.workspace import DatasetNotFoundError, WorkspaceError, open_workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LEVELS = ("area", "neighbourhood", "borough")
 #: Simultaneous writer processes (CI machines often have two cores).
 WRITERS = 2

@@ -24,7 +24,7 @@ from coverage_map.demo import DEFAULT_SEED, generate_demo, write_demo
 from coverage_map.errors import CoverageMapError
 from coverage_map.taxonomy import BUILTIN_CATEGORIES, BUILTIN_COMMUNITIES
 
-SHIPPED = Path(__file__).resolve().parent.parent / "geodata"
+SHIPPED = Path(__file__).resolve().parents[2] / "geodata"
 # The period, written out here rather than imported from the module under test.
 FIRST_DAY, LAST_DAY = "2024-10-01", "2026-09-30"
 POPULATION_COMMUNITIES = {"older_people", "carers", "bame"}
