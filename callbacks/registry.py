@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.workspace import Workspace, open_workspace
+from coverage_map.store import Workspace, open_workspace
 
 from . import uploads
 from .settings import Settings

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coverage_map.errors import Problem
+from coverage_map.store import Added, DatasetRef, Workspace
 from coverage_map.upload_safety import (
     UPLOAD_SUFFIXES,
     UnsafeUploadError,
@@ -40,7 +41,6 @@ from coverage_map.upload_safety import (
     safe_filename,
     size_text,
 )
-from coverage_map.workspace import Added, DatasetRef, Workspace
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 ROLE_NAMES = {

@@ -349,7 +349,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _open_workspace(args: argparse.Namespace):  # returns coverage_map.workspace.Workspace
-    from .workspace import open_workspace
+    from .store import open_workspace
 
     return open_workspace(args.workspace)
 

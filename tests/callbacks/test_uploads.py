@@ -31,7 +31,7 @@ from callbacks.app import create_app
 from callbacks.registry import Registry
 from callbacks.settings import Settings, settings_from_env
 from coverage_map.dataset import Dataset
-from coverage_map.workspace import open_workspace
+from coverage_map.store import open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64

@@ -29,7 +29,7 @@ from coverage_map.cli import main
 from coverage_map.dataset import Dataset
 from coverage_map.errors import ValidationError
 from coverage_map.loaders import load_inputs
-from coverage_map.workspace import DatasetNotFoundError, WorkspaceError, open_workspace
+from coverage_map.store import DatasetNotFoundError, WorkspaceError, open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVELS = ("area", "neighbourhood", "borough")
@@ -88,7 +88,7 @@ def python(code: str, *args: str, env: Mapping[str, str] | None = None, wait: bo
 LOAD_IN_FRESH_PROCESS = """
     import sys
     from coverage_map.analysis import analyse, published_table
-    from coverage_map.workspace import open_workspace
+    from coverage_map.store import open_workspace
 
     with open_workspace() as workspace:
         inputs = workspace.load(sys.argv[1])
@@ -100,7 +100,7 @@ LOAD_IN_FRESH_PROCESS = """
 WAIT_FOR_PUBLISHED = """
     import sys, time
     from coverage_map.analysis import analyse, published_table
-    from coverage_map.workspace import open_workspace
+    from coverage_map.store import open_workspace
 
     with open_workspace(sys.argv[1]) as workspace:
         token = workspace.version_token()
@@ -121,7 +121,7 @@ WAIT_FOR_PUBLISHED = """
 #: A worker (another dashboard session) that adds and publishes a dataset.
 ADD_AND_PUBLISH = """
     import json, sys
-    from coverage_map.workspace import open_workspace
+    from coverage_map.store import open_workspace
 
     with open_workspace(sys.argv[1]) as workspace:
         workspace.add(sys.argv[2], json.loads(sys.argv[3]), owner="session-of-worker-a")
@@ -131,7 +131,7 @@ ADD_AND_PUBLISH = """
 #: A worker that adds the same name as others at the same moment.
 ADD = """
     import json, sys
-    from coverage_map.workspace import open_workspace
+    from coverage_map.store import open_workspace
 
     with open_workspace(sys.argv[1]) as workspace:
         print(workspace.add(sys.argv[2], json.loads(sys.argv[3])).ref.version)
@@ -462,7 +462,7 @@ def test_cli(gpkg: str, files: dict[str, Path], capsys: pytest.CaptureFixture[st
 def _switch_to_wal_and_write(path: str) -> str:
     import sqlite3
 
-    from coverage_map.workspace import _use_wal
+    from coverage_map.store.gpkg import _use_wal
 
     try:
         connection = sqlite3.connect(path, isolation_level=None)

@@ -31,7 +31,7 @@ from test_workspace import (
 
 from coverage_map.analysis import analyse, published_table
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
-from coverage_map.workspace import open_workspace
+from coverage_map.store import open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 URL_VARIABLE = "COVERAGE_MAP_TEST_DATABASE_URL"

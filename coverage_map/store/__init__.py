@@ -1,0 +1,50 @@
+"""The dataset workspace: a shared, persistent store of named, versioned datasets.
+
+A forum's input files, validated and stored under a name (``gm-2026``); adding the name
+again makes the next version. A dataset added by a dashboard session stays private to it
+until published. See ``docs/workspace.md``.
+
+Modules
+-------
+workspace
+    :func:`open_workspace` and :class:`Workspace`, whatever the backend: add, list, load,
+    publish and remove datasets; what is saved for each input role.
+backend
+    What a backend provides (:class:`~coverage_map.store.backend.Backend`), the tables
+    both backends share, and :class:`WorkspaceError`.
+gpkg
+    The embedded backend: a GeoPackage file through SQLite in WAL mode (the default).
+postgis
+    The server backend: PostgreSQL + PostGIS, for ``COVERAGE_MAP_DATABASE_URL``.
+"""
+
+from .backend import SRID, WorkspaceError
+from .workspace import (
+    DATA_DIR,
+    DATABASE_URL,
+    MAX_NAME_LENGTH,
+    REQUIRED_ROLES,
+    ROLES,
+    WORKSPACE_FILE,
+    Added,
+    DatasetNotFoundError,
+    DatasetRef,
+    Workspace,
+    open_workspace,
+)
+
+__all__ = [
+    "DATABASE_URL",
+    "DATA_DIR",
+    "MAX_NAME_LENGTH",
+    "REQUIRED_ROLES",
+    "ROLES",
+    "SRID",
+    "WORKSPACE_FILE",
+    "Added",
+    "DatasetNotFoundError",
+    "DatasetRef",
+    "Workspace",
+    "WorkspaceError",
+    "open_workspace",
+]

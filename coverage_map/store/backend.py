@@ -1,0 +1,131 @@
+"""What the workspace asks of a storage backend, and the tables every backend creates.
+
+:class:`Backend` is the contract: create the schema, open a reading or a writing
+transaction, and store or fetch the geometries of one stored input. The bookkeeping tables
+(``cm_datasets``, ``cm_inputs``, ``cm_names``, ``cm_state``) are the same on both backends
+and are defined once here; only the geometry table differs (a GeoPackage feature table, or
+a PostGIS ``geometry(Geometry, 27700)`` column).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from ..errors import CoverageMapError
+
+#: EPSG code of every stored geometry (British National Grid).
+SRID = 27700
+
+
+class WorkspaceError(CoverageMapError):
+    """The workspace cannot be opened or written, or a request to it makes no sense."""
+
+
+class Backend(abc.ABC):
+    """A database the workspace stores its datasets in.
+
+    One instance per workspace; it owns the connection pool (``engine``).
+    """
+
+    #: ``geopackage`` or ``postgis``.
+    kind: str
+    #: Where the database lives, with any password hidden.
+    description: str
+    engine: sa.Engine
+
+    @abc.abstractmethod
+    def create_schema(self) -> None:
+        """Create the tables that are missing (safe while other processes do the same)."""
+
+    @abc.abstractmethod
+    def reading(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A transaction that sees one snapshot and never blocks a writer."""
+
+    @abc.abstractmethod
+    def writing(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A transaction that holds the write lock, so that writers queue."""
+
+    @abc.abstractmethod
+    def insert_geometries(self, conn: sa.Connection, input_id: int, geometries: np.ndarray) -> None:
+        """Store one input's geometries (EPSG:27700), one row per feature in file order."""
+
+    @abc.abstractmethod
+    def select_geometries(self, conn: sa.Connection, input_id: int) -> np.ndarray:
+        """One input's geometries, in file order."""
+
+
+# --------------------------------------------------------------------------- the shared tables
+
+METADATA = sa.MetaData()
+#: SQLite only auto-numbers an INTEGER PRIMARY KEY.
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+#: GeoPackage DATETIME values are ISO 8601 in UTC with a Z (what GDAL and QGIS expect).
+_TIMESTAMP = sa.DateTime(timezone=True).with_variant(
+    sqlite.DATETIME(
+        storage_format="%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d.000Z",
+        regexp=r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)",
+    ),
+    "sqlite",
+)
+
+DATASETS = sa.Table(
+    "cm_datasets",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", _TIMESTAMP, nullable=False),
+    sa.Column("owner", sa.Text),  # SHA-256 of the owner's token
+    sa.Column("published", sa.Boolean, nullable=False),
+    sa.Column("options", sa.Text, nullable=False),  # JSON: load_inputs options
+    sa.Column("sources", sa.Text, nullable=False),  # JSON: SourceInfo records
+    sa.Column("problems", sa.Text, nullable=False),  # JSON: the validation report
+    sa.UniqueConstraint("name", "version", name="cm_datasets_name_version"),
+)
+INPUTS = sa.Table(
+    "cm_inputs",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "dataset_id",
+        _ID,
+        sa.ForeignKey("cm_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("storage", sa.Text, nullable=False),  # "file": the bytes; "table": Parquet attributes + geometries
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("features", sa.Integer, nullable=False),
+    sa.UniqueConstraint("dataset_id", "role", name="cm_inputs_dataset_role"),
+)
+#: The last version number given to each name, so numbers are never reused after a removal.
+NAMES = sa.Table(
+    "cm_names",
+    METADATA,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("last_version", sa.Integer, nullable=False),
+)
+STATE = sa.Table(
+    "cm_state",
+    METADATA,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+
+def init_state(conn: sa.Connection) -> None:
+    """Start the generation counter behind :meth:`Workspace.version_token` (once per database)."""
+    if conn.execute(sa.select(STATE.c.value).where(STATE.c.key == "generation")).first() is None:
+        conn.execute(sa.insert(STATE).values(key="generation", value=0))
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error (the driver's own message when there is one), for a short message."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
