@@ -30,7 +30,7 @@ names the data files relative to itself::
 Environment variables win over the file: ``COVERAGE_MAP_BASEMAP``,
 ``COVERAGE_MAP_DATA_DIR`` (scratch folder for uploads, default ``instance/uploads``),
 ``COVERAGE_MAP_MAX_UPLOAD_MB`` and ``COVERAGE_MAP_MAX_UPLOAD_TOTAL_MB``. Uploads are saved in
-the dataset workspace (:func:`coverage_map.workspace.open_workspace`: ``COVERAGE_MAP_DATABASE_URL``
+the dataset workspace (:func:`coverage_map.store.open_workspace`: ``COVERAGE_MAP_DATABASE_URL``
 or ``workspace.gpkg`` in ``COVERAGE_MAP_DATA_DIR``) unless ``workspace`` names another.
 """
 

@@ -1,6 +1,6 @@
 """Visitors' own data: check files as they arrive, save them to the workspace, choose and publish datasets.
 
-Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.workspace.Workspace`:
+Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.store.Workspace`:
 
 * ``check_<role>``: each file is checked as it arrives (size, type by content, zip
   members) and the box says "Received" or why it was refused. Nothing is stored yet;

@@ -348,7 +348,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_workspace(args: argparse.Namespace):  # returns coverage_map.workspace.Workspace
+def _open_workspace(args: argparse.Namespace):  # returns coverage_map.store.Workspace
     from .store import open_workspace
 
     return open_workspace(args.workspace)

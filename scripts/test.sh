@@ -16,7 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 bash scripts/setup-venv.sh test
-# A local PostgreSQL + PostGIS for the workspace tests (tests/test_workspace_postgis.py). Point
+# A local PostgreSQL + PostGIS for the workspace tests (tests/unit/test_workspace_postgis.py). Point
 # COVERAGE_MAP_TEST_DATABASE_URL at another server to use that instead.
 if [ -z "${COVERAGE_MAP_TEST_DATABASE_URL:-}" ]; then
   if test_database_url="$(bash scripts/postgres.sh)"; then
