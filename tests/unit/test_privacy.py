@@ -340,10 +340,10 @@ def test_cli_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
 def test_every_csv_writer_goes_through_write_any() -> None:
     """No module writes CSV itself: ``to_csv``/``csv.writer`` live only in :func:`coverage_map.io.write_any`.
 
-    ``coverage_map/demo.py`` writes the synthetic demo's *input* files from generated values
+    ``coverage_map/demo/write.py`` writes the synthetic demo's *input* files from generated values
     (no visitor or user text), with its own number format; it is the one exception.
     """
-    allowed = {Path("coverage_map/io.py"), Path("coverage_map/demo.py")}
+    allowed = {Path("coverage_map/io.py"), Path("coverage_map/demo/write.py")}
     offenders = []
     for folder in ("coverage_map", "callbacks"):
         for path in sorted((ROOT / folder).rglob("*.py")):

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from coverage_map import joins
-from coverage_map.demo import _SCALES, SCALE_FILES
+from coverage_map.demo import SCALE_FILES
+from coverage_map.demo.scales import SCALES
 
 
 @pytest.fixture
@@ -59,6 +60,6 @@ def test_only_rows_given_by_coordinates_reach_the_point_in_polygon_join(spy: lis
 
 
 def test_the_england_scale_is_the_size_the_issue_asks_for() -> None:
-    spec = _SCALES["england"]
+    spec = SCALES["england"]
     assert (spec.areas, spec.assets, spec.referrals, spec.boroughs) == (33_755, 100_000, 2_000_000, 300)
     assert SCALE_FILES["england"]["referrals"].endswith(".parquet")
