@@ -608,25 +608,30 @@ def rollup_access(table: pd.DataFrame, membership: pd.DataFrame, level: str) -> 
     if level == "area":
         return table.copy()
     to_unit = pd.Series(membership[f"{level}_id"].astype(str).to_numpy(), index=membership["area_id"].astype(str))
-    unit_codes, units = pd.factorize(table["area_id"].astype(str).map(to_unit).to_numpy(dtype=object), sort=True)
-    pair_codes, pairs = pd.factorize(
-        pd.MultiIndex.from_arrays([table["category"].astype(str), table["community"].astype(str)]), sort=True
-    )
-    cell = unit_codes * len(pairs) + pair_codes
-    size = len(units) * len(pairs)
+    # Factorised once per distinct text: mapping or grouping millions of rows by text is slow.
+    area_codes, area_ids = pd.factorize(table["area_id"].astype(str))
+    unit_of_area, units = pd.factorize(pd.Series(area_ids).map(to_unit), sort=True)
+    unit_codes = np.where(area_codes >= 0, unit_of_area[area_codes], -1)
+    category_codes, categories = pd.factorize(table["category"].astype(str), sort=True)
+    community_codes, communities = pd.factorize(table["community"].astype(str), sort=True)
+    pairs = len(categories) * len(communities)
+    keep = (unit_codes >= 0) & (category_codes >= 0) & (community_codes >= 0)
+    table = table[keep]
+    cell = (unit_codes * pairs + category_codes * len(communities) + community_codes)[keep]
+    size = len(units) * pairs
     need = table["need"].to_numpy(dtype=float, na_value=np.nan)
     weight = np.nan_to_num(need, nan=0.0)
     known_need = np.bincount(cell, weights=(~np.isnan(need)).astype(float), minlength=size)
     result = pd.DataFrame(
         {
             "area_id": pd.array(np.asarray(units, dtype=object), dtype="string").take(
-                np.repeat(np.arange(len(units)), len(pairs))
+                np.repeat(np.arange(len(units)), pairs)
             ),
-            "category": pd.array([p[0] for p in pairs], dtype="string").take(
-                np.tile(np.arange(len(pairs)), len(units))
+            "category": pd.array(np.asarray(categories, dtype=object), dtype="string").take(
+                np.tile(np.repeat(np.arange(len(categories)), len(communities)), len(units))
             ),
-            "community": pd.array([p[1] for p in pairs], dtype="string").take(
-                np.tile(np.arange(len(pairs)), len(units))
+            "community": pd.array(np.asarray(communities, dtype=object), dtype="string").take(
+                np.tile(np.arange(len(communities)), len(units) * len(categories))
             ),
             "need": np.where(known_need > 0, np.bincount(cell, weights=weight, minlength=size), np.nan),
         }

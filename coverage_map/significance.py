@@ -139,26 +139,39 @@ def _permutation_p(
     n, m = y.shape
     cardinality = np.diff(neighbours.indptr)
     most = int(cardinality.max()) if n else 0
+    if most == 0:  # no unit has a neighbour: esda's simulated set is empty, so p = 1 / (P + 1)
+        return np.full((n, m), 1.0 / (permutations + 1.0))
     generator = np.random.RandomState(seed)
     draws = np.empty((permutations, most), dtype=np.int64)
     for k in range(permutations):
         draws[k] = generator.choice(n - 1, size=most, replace=False)
-    by_column = np.ascontiguousarray(y.T)  # variables x units, so a gather is (variables, P, k) contiguous
+    by_column = np.ascontiguousarray(y.T)  # variables x units
+    # Unit i reads draw c as row c + (c >= i) (esda skips the unit itself). The gathered values
+    # are kept per neighbour count k as contiguous (variables, P, k) arrays, so that numpy hands
+    # each variable to BLAS exactly as esda hands it one (P, k) matrix, and moving from unit i - 1
+    # to i changes only the few entries whose draw is i - 1: they now read row i - 1, not i.
+    counts = sorted({max(int(k), 1) for k in cardinality})
+    gathered = {k: np.ascontiguousarray(by_column[:, draws[:, :k] + 1]) for k in counts}
+    flat_order = np.argsort(draws, axis=None, kind="stable")
+    starts = np.searchsorted(draws.ravel()[flat_order], np.arange(n + 1))
     p_sim = np.empty((n, m))
-    island_weights = np.zeros(1)
+    at_least = np.empty((m, permutations), dtype=bool)
     for i in range(n):
+        if i > 0:
+            where = flat_order[starts[i - 1] : starts[i]]
+            draw, column = np.divmod(where, most)
+            for k, values in gathered.items():
+                pick = column < k
+                values[:, draw[pick], column[pick]] = by_column[:, i - 1 : i]
         k = int(cardinality[i])
         if k == 0:  # esda gives an island one "neighbour" of weight 0 and self-weight 0
-            other, self_weight = island_weights, 0.0
-            k = 1
+            other, self_weight, k = np.zeros(1), 0.0, 1
         else:
             other, self_weight = np.ones(k), 1.0
-        ids = draws[:, :k]
-        ids = ids + (ids >= i)  # position among the other n - 1 units -> row
-        # Contiguous, so that numpy hands each variable to BLAS exactly as esda hands it one vector.
-        gathered = np.ascontiguousarray(by_column[:, ids])
-        simulated = (gathered @ other + self_weight * y[i][:, None]) / total[:, None]
-        larger = (simulated >= observed[i][:, None]).sum(axis=1)
+        simulated = gathered[k] @ other  # in place below: the same IEEE operations, fewer temporaries
+        simulated += self_weight * y[i][:, None]
+        simulated /= total[:, None]
+        larger = np.count_nonzero(np.greater_equal(simulated, observed[i][:, None], out=at_least), axis=1)
         low = (permutations - larger) < larger
         larger = np.where(low, permutations - larger, larger)
         p_sim[i] = (larger + 1.0) / (permutations + 1.0)
