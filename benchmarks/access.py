@@ -9,8 +9,10 @@ Two cases, each printed stage by stage (median of ``--repeat`` runs):
   categories x 5 communities;
 * the shipped demo (``geodata/``, loaded with the ordinary loaders), unless ``--skip-demo``.
 
-Gi* runs batched over every category x community map of the small-area level; esda's
-``G_Local`` is timed on ``--esda-columns`` maps and scaled up, for comparison.
+Gi* runs batched over every category x community map of each level; esda's ``G_Local`` is
+timed on ``--esda-columns`` maps and scaled up, for comparison. At the small-area level the
+share of each severity tier and Moran's I of the gap flag (tier severe or moderate) on three
+maps are printed too.
 Prints figures; asserts nothing.
 """
 
@@ -33,8 +35,9 @@ from coverage_map.access import AccessResult, measure_access, rollup_access
 from coverage_map.config import METRIC_CRS
 from coverage_map.joins import Prepared, prepare
 from coverage_map.model import Inputs
-from coverage_map.significance import GI_PERMUTATIONS, GI_SEED, ClusterResult, cold_spots, queen_weights
+from coverage_map.significance import GI_PERMUTATIONS, GI_SEED, ClusterResult, cold_spots, morans_i, queen_weights
 from coverage_map.taxonomy import Taxonomy
+from coverage_map.tiers import TIERS, tiers
 
 COMMUNITIES = ("older_people", "carers", "bame", "young_people", "disabled_people")
 
@@ -138,6 +141,25 @@ def esda_seconds(prepared: Prepared, table: pd.DataFrame, columns: int) -> tuple
     return (time.process_time() - clock) / max(len(maps), 1), len(maps)
 
 
+def gap_clustering(prepared: Prepared, table: pd.DataFrame, clusters: ClusterResult) -> None:
+    """Tier shares, and Moran's I of the gap flag (tier severe or moderate) on three maps of the small areas."""
+    tier = tiers(
+        table["access_ratio"], clusters.table["cold_spot"], table["provision_exists"], None, need=table["need"]
+    )
+    shares = pd.Series(tier).value_counts(normalize=True)
+    print("  tiers (area level): " + ", ".join(f"{name} {shares.get(name, 0):.0%}" for name in TIERS))
+    weights = queen_weights(prepared.units["area"]).weights
+    order = pd.Index(weights.id_order)
+    for category in ("dementia", "carers_support", "mental_health"):
+        rows = ((table["category"] == category) & (table["community"] == "all")).to_numpy()
+        flag = pd.Series(np.isin(tier[rows], ("severe", "moderate")).astype(float), index=table["area_id"][rows])
+        moran = morans_i(flag.reindex(order).to_numpy(), weights)
+        print(
+            f"    Moran's I of the gap flag, {category:<15} I = {moran.i:6.3f} (E = {moran.expected:.4f}, "
+            f"p_sim = {moran.p_sim:.3f}, {flag.mean():.0%} of areas flagged)"
+        )
+
+
 def run(name: str, inputs: Inputs, repeat: int, esda_columns: int) -> None:
     prepared = prepare(inputs)
     areas, assets = len(prepared.units["area"]), len(prepared.assets)
@@ -160,6 +182,8 @@ def run(name: str, inputs: Inputs, repeat: int, esda_columns: int) -> None:
         assert isinstance(clusters, ClusterResult)
         found = int(clusters.table["cold_spot"].sum())
         print(f"  cold_spots at {level:<14} ({maps} maps, 999 perms) {seconds}  ({found:,} cold-spot rows)")
+        if level == "area":
+            gap_clustering(prepared, level_table, clusters)
     if esda_columns:
         per_map, timed_maps = esda_seconds(prepared, table, esda_columns)
         print(
