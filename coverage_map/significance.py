@@ -98,6 +98,7 @@ def gi_star(values: np.ndarray, weights: W, *, permutations: int = GI_PERMUTATIO
 
     A column that is constant, or sums to 0, has no z-score (NaN) and its p-values mean
     nothing; an island's "cluster" is itself alone. :func:`cold_spots` leaves both out.
+    When no unit has a neighbour at all (where esda itself fails) every p-value is ``1 / (P + 1)``.
     """
     y = np.asarray(values, dtype=float)
     if y.ndim == 1:

@@ -198,3 +198,16 @@ def test_morans_i_of_a_checkerboard_is_negative_and_repeatable(capsys):
         with_island = morans_i(np.r_[board, 1.0], queen_weights(grid()).weights, permutations=0)
     assert np.isfinite(with_island.i) and np.isnan(with_island.p_sim)
     assert capsys.readouterr().out == ""
+
+
+def test_a_level_of_islands_only_is_never_tested():
+    """Three separate boxes (e.g. a level with one borough per island): nothing to cluster with."""
+    units = gpd.GeoDataFrame(
+        {"area_id": list("abc")},
+        geometry=[shapely.box(X0 + 10_000 * i, Y0, X0 + 10_000 * i + 1000, Y0 + 1000) for i in range(3)],
+        crs=METRIC_CRS,
+    )
+    result = cold_spots(long_table(units, {("dementia", "all"): np.array([0.1, 1.0, 2.0])}), units)
+    assert result.islands == ("a", "b", "c")
+    assert result.table["q_value"].isna().all() and not result.table["cold_spot"].any()
+    assert (gi_star(np.array([0.1, 1.0, 2.0]), queen_weights(units).weights, permutations=9).p_sim == 0.1).all()
