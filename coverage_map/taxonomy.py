@@ -12,6 +12,13 @@ TOML file extends or replaces the built-in vocabulary::
 
     [communities]
     bame = ["global majority"]
+
+    [catchment_km]             # optional: a category's own catchment for access scores
+    dementia = 5.0
+
+``[catchment_km]`` gives a need category its own default catchment (in km) for the
+enhanced two-step floating catchment of :mod:`coverage_map.access`; categories it does not
+name use the ``catchment_km`` option (3 km unless set). Labels may be synonyms.
 """
 
 from __future__ import annotations
@@ -142,10 +149,15 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """Need categories and communities used everywhere in the analysis."""
+    """Need categories and communities used everywhere in the analysis.
+
+    ``catchment_km`` maps a canonical category label to its own catchment in km (for
+    :mod:`coverage_map.access`); it is empty unless a taxonomy file sets one.
+    """
 
     categories: Vocabulary
     communities: Vocabulary
+    catchment_km: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def builtin(cls) -> Taxonomy:
@@ -169,9 +181,11 @@ class Taxonomy:
                 f"{path}: 'mode' must be \"extend\" or \"replace\", not {mode!r}"
             )
         base = cls.builtin()
+        categories = Vocabulary("category", _merge(path, "categories", document, base.categories, mode))
         return cls(
-            Vocabulary("category", _merge(path, "categories", document, base.categories, mode)),
+            categories,
             Vocabulary("community", _merge(path, "communities", document, base.communities, mode)),
+            _catchments(path, document, categories),
         )
 
 
@@ -192,6 +206,26 @@ def _merge(
     if not merged:
         raise CoverageMapError(f"{path}: the taxonomy has no {section} left")
     return merged
+
+
+def _catchments(path: Path, document: Mapping[str, object], categories: Vocabulary) -> Mapping[str, float]:
+    """The ``[catchment_km]`` table: canonical category -> positive km (every problem listed at once)."""
+    table = document.get("catchment_km", {})
+    if not isinstance(table, Mapping):
+        raise CoverageMapError(f"{path}: [catchment_km] must be a table of category = km")
+    found: dict[str, float] = {}
+    problems: list[str] = []
+    for raw_label, km in table.items():
+        label = categories.resolve(raw_label)
+        if label is None:
+            problems.append(f"[catchment_km] {categories.unknown_message(raw_label)}")
+        elif isinstance(km, bool) or not isinstance(km, int | float) or not math.isfinite(km) or km <= 0:
+            problems.append(f"[catchment_km] {raw_label} must be a positive number of km, not {km!r}")
+        else:
+            found[label] = float(km)
+    if problems:
+        raise CoverageMapError(f"{path}: " + "; ".join(problems))
+    return MappingProxyType(found)
 
 
 def split_labels(text: object) -> list[str]:

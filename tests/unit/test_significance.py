@@ -1,0 +1,213 @@
+"""Gi* (batched, checked against esda column by column), Benjamini-Hochberg, EB rates and Moran's I.
+
+Geometry: a 6 x 5 grid of 1 km boxes plus one box far away (an island with no neighbours).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from coverage_map.config import METRIC_CRS
+from coverage_map.significance import (
+    GI_PERMUTATIONS,
+    GI_SEED,
+    cold_spots,
+    fdr_q_values,
+    gi_star,
+    morans_i,
+    queen_weights,
+    smoothed_rates,
+)
+
+X0, Y0 = 380_000.0, 390_000.0
+COLS, ROWS = 6, 5
+
+
+def grid(*, island: bool = True) -> gpd.GeoDataFrame:
+    boxes = [
+        shapely.box(X0 + 1000 * c, Y0 + 1000 * r, X0 + 1000 * (c + 1), Y0 + 1000 * (r + 1))
+        for r in range(ROWS)
+        for c in range(COLS)
+    ]
+    ids = [f"g{r}{c}" for r in range(ROWS) for c in range(COLS)]
+    if island:
+        boxes.append(shapely.box(X0 + 50_000, Y0, X0 + 51_000, Y0 + 1000))
+        ids.append("island")
+    return gpd.GeoDataFrame({"area_id": ids}, geometry=boxes, crs=METRIC_CRS)
+
+
+def columns(n: int) -> np.ndarray:
+    """Random, integer, constant, mostly-zero, tiny and one-decimal (many exact ties) variables."""
+    rng = np.random.default_rng(11)
+    return np.column_stack(
+        [
+            rng.random(n),
+            rng.integers(0, 5, n).astype(float),
+            np.full(n, 0.3),
+            np.where(rng.random(n) < 0.7, 0.0, 0.1),
+            rng.random(n) * 1e-4,
+            np.round(rng.random(n), 1),
+        ]
+    )
+
+
+def test_queen_weights_report_islands_without_warning():
+    contiguity = queen_weights(grid())
+    assert contiguity.islands == ("island",)
+    assert contiguity.weights.id_order[0] == "g00"
+    # Queen: a corner box has 3 neighbours (edge, edge, corner); an inner box has 8.
+    assert contiguity.weights.cardinalities["g00"] == 3
+    assert contiguity.weights.cardinalities["g11"] == 8
+    assert queen_weights(grid(island=False)).islands == ()
+
+
+# esda.G_Local cannot pass `alternative` on to its randomisation, which then warns that the default
+# will change (DeprecationWarning); and building Gi*'s self-weighted W re-warns that our grid has an
+# island. Both come from esda/libpysal, for the reference side of this comparison only.
+@pytest.mark.filterwarnings("ignore:The alternative hypothesis for conditional randomization:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The weights matrix is not fully connected:UserWarning")
+def test_batched_gi_star_reproduces_esda_column_by_column():
+    from esda.getisord import G_Local
+
+    units = grid()
+    values = columns(len(units))
+    batched = gi_star(values, queen_weights(units).weights, permutations=GI_PERMUTATIONS, seed=GI_SEED)
+    for k in range(values.shape[1]):
+        weights = queen_weights(units).weights  # esda changes the W it is given
+        with np.errstate(invalid="ignore", divide="ignore"):  # the constant column has no variance
+            reference = G_Local(
+                values[:, k], weights, transform="B", star=True, permutations=GI_PERMUTATIONS, seed=GI_SEED, n_jobs=1
+            )
+        np.testing.assert_allclose(batched.z[:, k], reference.Zs, rtol=1e-12, atol=0, equal_nan=True)
+        # esda keeps p_sim in float32; the counts behind them must be identical.
+        np.testing.assert_array_equal(batched.p_sim[:, k].astype(np.float32), reference.p_sim)
+    assert np.isnan(batched.z[:, 2]).all()  # constant: no z-score
+
+
+def test_gi_star_does_not_touch_the_global_random_state():
+    state = np.random.get_state()[1].copy()
+    gi_star(columns(31)[:, :2], queen_weights(grid()).weights, permutations=19)
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+def test_benjamini_hochberg_by_hand():
+    """p = [0.01, 0.04, 0.03, 0.20, NaN]; m = 4 tests (NaN is not a test). Sorted: 0.01, 0.03, 0.04, 0.20.
+
+    p_(r) m / r = 0.04, 0.06, 0.0533.., 0.20; running minimum from the largest down:
+    0.20 -> 0.20; 0.0533 -> 0.0533; 0.06 -> 0.0533; 0.04 -> 0.04.
+    """
+    p = np.array([0.01, 0.04, 0.03, 0.20, np.nan])
+    q = fdr_q_values(p)
+    np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, 0.20, np.nan])
+    from scipy.stats import false_discovery_control
+
+    np.testing.assert_allclose(q[:4], false_discovery_control(p[:4], method="bh"))
+    many = np.random.default_rng(3).random(200)
+    np.testing.assert_allclose(fdr_q_values(many), false_discovery_control(many))
+    order = np.argsort(many)
+    assert (np.diff(fdr_q_values(many)[order]) >= 0).all()  # monotone in p
+    assert np.isnan(fdr_q_values(np.array([np.nan]))).all()
+
+
+def long_table(units: gpd.GeoDataFrame, maps: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    return pd.concat(
+        [
+            pd.DataFrame({"area_id": units["area_id"], "category": c, "community": g, "access_ratio": v})
+            for (c, g), v in maps.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def test_cold_spots_find_a_low_corner_and_skip_islands_and_flat_maps():
+    """A 3 x 3 block of very low access in one corner of an otherwise high map is a cold spot;
+    the flat map and a map with an unknown value are not tested; the island never is."""
+    units = grid()
+    rows = np.array([int(a[1]) if a != "island" else -1 for a in units["area_id"]])
+    cols = np.array([int(a[2]) if a != "island" else -1 for a in units["area_id"]])
+    corner = (rows >= 0) & (rows < 3) & (cols < 3)
+    rng = np.random.default_rng(5)
+    low_corner = np.where(corner, 0.05 + 0.01 * rng.random(len(units)), 1.5 + 0.1 * rng.random(len(units)))
+    unknown = low_corner.copy()
+    unknown[4] = np.nan
+    table = long_table(
+        units,
+        {("dementia", "all"): low_corner, ("dementia", "bame"): np.ones(len(units)), ("housing", "all"): unknown},
+    )
+    result = cold_spots(table, units)
+    assert result.islands == ("island",)
+    frame = result.table
+    dementia = frame[(frame["category"] == "dementia") & (frame["community"] == "all")].set_index("area_id")
+    assert dementia.loc["g00", "cold_spot"] and dementia.loc["g11", "cold_spot"]
+    assert not dementia.loc[~corner[: len(units)] & (units["area_id"] != "island").to_numpy()].cold_spot.any()
+    assert np.isnan(dementia.loc["island", ["gi_z", "p_value", "q_value"]].to_numpy(dtype=float)).all()
+    assert not dementia.loc["island", "cold_spot"]
+    for untested in (("dementia", "bame"), ("housing", "all")):
+        rows_of = frame[(frame["category"] == untested[0]) & (frame["community"] == untested[1])]
+        assert rows_of["q_value"].isna().all() and not rows_of["cold_spot"].any()
+
+    # Same as running the pieces by hand on the one map: Gi* of the 30 grid boxes and the
+    # island, then BH over the 30 tested boxes.
+    weights = queen_weights(units).weights
+    direct = gi_star(low_corner, weights)
+    p = direct.p_sim[:, 0].copy()
+    p[-1] = np.nan
+    np.testing.assert_allclose(dementia["q_value"].to_numpy(), fdr_q_values(p), equal_nan=True)
+    np.testing.assert_allclose(dementia["gi_z"].to_numpy()[:-1], direct.z[:-1, 0])
+
+
+def test_empirical_bayes_by_hand():
+    """e = [1, 10, 0], b = [10, 100, 50] (and a fourth area with no people: NaN).
+
+    overall rate m = 11 / 160; rates r = [0.1, 0.1, 0];
+    variance s2 = sum b (r - m)^2 / sum b - m / mean(b), mean(b) = 160 / 3;
+    weight_i = s2 / (s2 + m / b_i); smoothed = weight r + (1 - weight) m.
+    """
+    e = np.array([1.0, 10.0, 0.0])
+    b = np.array([10.0, 100.0, 50.0])
+    m = 11 / 160
+    r = e / b
+    s2 = (b * (r - m) ** 2).sum() / 160 - m / (160 / 3)
+    weight = s2 / (s2 + m / b)
+    expected = weight * r + (1 - weight) * m
+    np.testing.assert_allclose(smoothed_rates(np.r_[e, 2.0], np.r_[b, 0.0]), np.r_[expected, np.nan])
+
+
+def test_morans_i_of_a_checkerboard_is_negative_and_repeatable(capsys):
+    units = grid(island=False)
+    board = np.array([(int(a[1]) + int(a[2])) % 2 for a in units["area_id"]], dtype=float)
+    weights = queen_weights(units).weights
+    state = np.random.get_state()[1].copy()
+    first = morans_i(board, weights, permutations=99)
+    second = morans_i(board, weights, permutations=99)
+    assert first == second
+    assert np.array_equal(np.random.get_state()[1], state)
+    assert first.expected == pytest.approx(-1 / 29)
+    # Rook neighbours differ, diagonal ones match: under queen weights I is below 0 but not -1.
+    assert -1 < first.i < 0
+    assert weights.transform == "O"  # the caller's weights are left as they were
+    # With an island: no warning and no libpysal print about it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_island = morans_i(np.r_[board, 1.0], queen_weights(grid()).weights, permutations=0)
+    assert np.isfinite(with_island.i) and np.isnan(with_island.p_sim)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_level_of_islands_only_is_never_tested():
+    """Three separate boxes (e.g. a level with one borough per island): nothing to cluster with."""
+    units = gpd.GeoDataFrame(
+        {"area_id": list("abc")},
+        geometry=[shapely.box(X0 + 10_000 * i, Y0, X0 + 10_000 * i + 1000, Y0 + 1000) for i in range(3)],
+        crs=METRIC_CRS,
+    )
+    result = cold_spots(long_table(units, {("dementia", "all"): np.array([0.1, 1.0, 2.0])}), units)
+    assert result.islands == ("a", "b", "c")
+    assert result.table["q_value"].isna().all() and not result.table["cold_spot"].any()
+    assert (gi_star(np.array([0.1, 1.0, 2.0]), queen_weights(units).weights, permutations=9).p_sim == 0.1).all()
