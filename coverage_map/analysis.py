@@ -13,19 +13,28 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .access import AccessResult, measure_access, rollup_access
 from .config import DEFAULT_THRESHOLD_KM, LEVELS
 from .errors import CoverageMapError, Problem
-from .gaps import find_gaps
+from .gaps import GAP_COLUMNS, find_gaps
 from .joins import Prepared, prepare
+from .method import DEFAULT_METHOD, GapMethod
 from .metrics import KEY, measure
 from .model import Inputs
+from .significance import cold_spots
 from .suppress import published_counts, secondary_suppress
 
 TABLE_COLUMNS = [
     "area_id", "area_name", "level", "category", "community",
-    "population", "group_population", "assets_in_area", "assets_reaching", "capacity_local",
+    "population", "group_population", "need", "assets_in_area", "assets_reaching", "capacity_local",
     "referrals", "referrals_suppressed", "referrals_per_10k", "provision_per_10k",
-    "nearest_km", "share_within_km", "pressure", "gap", "gap_reasons", "gap_score",
+    "access_per_10k", "access_ratio", "specific_access_per_10k",
+    "nearest_km", "share_within_km", "pressure", "cold_spot", "q_value",
+    "tier", "gap", "gap_reasons", "gap_score", "unmet_need",
+]  # fmt: skip
+#: The access and significance columns joined onto the measured table (not all are published).
+ACCESS_COLUMNS = [
+    "need", "access_per_10k", "access_ratio", "specific_access_per_10k", "provision_exists", "specific_exists",
 ]  # fmt: skip
 
 ASSET_COLUMNS = [
@@ -49,10 +58,20 @@ class Analysis:
     problems: tuple[Problem, ...]
     #: unit id -> the id of the published total it is part of (next level up; ``ALL`` at the top)
     parent_of: pd.Series
+    #: how access, significance and tiers were computed
+    method: GapMethod = DEFAULT_METHOD
+    #: per category x community: the region's supply, need and average access (the yardstick of ``access_ratio``)
+    region: pd.DataFrame | None = None
+    #: units with no neighbour at this level: never tested for clusters, never a cold spot
+    islands: tuple[str, ...] = ()
 
 
 def analyse(
-    data: Inputs | Prepared, *, level: str = "area", threshold_km: float = DEFAULT_THRESHOLD_KM
+    data: Inputs | Prepared,
+    *,
+    level: str = "area",
+    threshold_km: float = DEFAULT_THRESHOLD_KM,
+    method: GapMethod = DEFAULT_METHOD,
 ) -> Analysis:
     """Measure provision, demand and gaps for every unit × category × community.
 
@@ -65,6 +84,8 @@ def analyse(
         ``area`` (the small areas), ``neighbourhood`` or ``borough``; the last two need a lookup.
     threshold_km
         Distance that counts as "near" (``far`` gaps and ``share_within_km``).
+    method
+        Catchments, tier thresholds and the Gi* settings (see :class:`~coverage_map.method.GapMethod`).
     """
     prepared = data if isinstance(data, Prepared) else prepare(data)
     if level not in LEVELS:
@@ -76,7 +97,18 @@ def analyse(
         )
     if not np.isfinite(threshold_km) or threshold_km <= 0:
         raise CoverageMapError(f"the threshold must be a positive number of km, not {threshold_km}")
-    table = find_gaps(measure(prepared, level, threshold_km=threshold_km), threshold_km=threshold_km)
+    access = area_access(prepared, method)
+    table = _joined(measure(prepared, level, threshold_km=threshold_km), rollup_access(access.table, prepared.membership, level))
+    clusters = cold_spots(
+        table[[*KEY, "access_ratio"]],
+        prepared.units[level],
+        permutations=method.permutations,
+        seed=method.seed,
+        alpha=method.thresholds.q,
+    )
+    for column in ("gi_z", "q_value", "cold_spot"):
+        table[column] = clusters.table[column].to_numpy()
+    table = find_gaps(table, threshold_km=threshold_km, thresholds=method.thresholds)
     return Analysis(
         level=level,
         threshold_km=threshold_km,
@@ -84,9 +116,52 @@ def analyse(
         table=table,
         assets=asset_table(prepared),
         units=prepared.units[level],
-        problems=prepared.problems,
+        problems=(*prepared.problems, *access.problems),
         parent_of=_parents(prepared, level),
+        method=method,
+        region=access.region,
+        islands=clusters.islands,
     )
+
+
+def area_access(prepared: Prepared, method: GapMethod = DEFAULT_METHOD) -> AccessResult:
+    """E2SFCA access of every small area (:func:`coverage_map.access.measure_access`), computed once per
+    joined data and catchment and shared by every level analysed from it."""
+    key = ("access", method.catchment_km, method.catchment_minutes)
+    cached = prepared.memo.get(key)
+    if isinstance(cached, AccessResult):
+        return cached
+    inputs = prepared.inputs
+    result = measure_access(
+        prepared,
+        catchment_km=method.catchment_km,
+        catchment_minutes=method.catchment_minutes,
+        origins=getattr(inputs, "origins", None),
+        travel_times=getattr(inputs, "travel_times", None),
+    )
+    prepared.memo[key] = result
+    return result
+
+
+def _joined(measured: pd.DataFrame, access: pd.DataFrame) -> pd.DataFrame:
+    """The measured table with the access columns of the same unit x category x community.
+
+    Both tables list every cell of the level; when they list them in the same order (the
+    usual case) the columns are placed by position, else by merging on the key.
+    """
+    table = measured.copy(deep=False)
+    same_order = len(measured) == len(access) and all(
+        np.array_equal(measured[key].astype(str).to_numpy(), access[key].astype(str).to_numpy()) for key in KEY
+    )
+    if same_order:
+        for column in ACCESS_COLUMNS:
+            table[column] = access[column].to_numpy()
+        return table
+    keyed = access[[*KEY, *ACCESS_COLUMNS]].astype({key: "string" for key in KEY})
+    merged = measured.astype({key: "string" for key in KEY}).merge(keyed, on=KEY, how="left", validate="one_to_one")
+    for column in ("provision_exists", "specific_exists"):
+        merged[column] = merged[column].astype("boolean").fillna(False).astype(bool)
+    return merged
 
 
 def _parents(prepared: Prepared, level: str) -> pd.Series:
@@ -186,19 +261,20 @@ def published_assets(analysis: Analysis, *, suppress: bool = True) -> pd.DataFra
 
 
 def _published_gaps(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
-    """Gap flags, reasons and scores worked out again from the published referral figures.
+    """Tiers, gap flags, reasons and scores worked out again from the published referral figures.
 
-    The true ``gap_score`` carries ``pressure - 1`` and ``over_capacity`` says
-    ``referrals > capacity x months``: with the other (public) components they would give
-    back a suppressed count, or the exact count behind a rounded one. Unmet demand needs
-    only "some referrals or none", which suppression does not hide.
+    The true ``over_capacity`` says ``referrals > capacity x months`` and moves a unit into
+    the ``watch`` tier: with the other (public) figures it would narrow a suppressed count,
+    or the exact count behind a rounded one. Unmet demand needs only "some referrals or
+    none", which suppression does not hide. Access, need and significance do not come from
+    referrals and are published as they are.
     """
-    basis = table.drop(columns=["gap", "gap_reasons", "gap_score"])
+    basis = table.drop(columns=GAP_COLUMNS)
     basis["referrals"] = (pd.to_numeric(analysis.table["referrals"]).fillna(0).to_numpy(dtype=float) > 0).astype("int64")
     basis["pressure"] = table["pressure"].astype("Float64").astype(float)
-    recomputed = find_gaps(basis, threshold_km=analysis.threshold_km)
+    recomputed = find_gaps(basis, threshold_km=analysis.threshold_km, thresholds=analysis.method.thresholds)
     result = table.copy(deep=False)
-    for column in ("gap", "gap_score"):
+    for column in ("tier", "gap", "gap_score", "unmet_need"):
         result[column] = recomputed[column].to_numpy()
     # The text as its numpy (object) array would be stored, ``str``, without building millions of Python strings.
     result["gap_reasons"] = recomputed["gap_reasons"].astype("str").array
@@ -229,6 +305,8 @@ def _round(table: pd.DataFrame) -> pd.DataFrame:
     decimals = {
         "referrals_per_10k": 2, "provision_per_10k": 2, "nearest_km": 3, "share_within_km": 3,
         "pressure": 3, "referrals_per_month": 2, "population": 0, "group_population": 0,
+        "need": 1, "access_per_10k": 2, "access_ratio": 3, "specific_access_per_10k": 2, "q_value": 4,
+        "unmet_need": 1,
     }  # fmt: skip
     for column, places in decimals.items():
         if column in table:

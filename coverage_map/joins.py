@@ -65,6 +65,9 @@ class Prepared:
     local_reach: pd.DataFrame
     citywide: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = field(default=())
+    #: Results derived from these joined inputs alone (e.g. the small-area access scores), computed
+    #: once and shared by every level analysed; never passed on by ``dataclasses.replace``.
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def reach(self) -> pd.DataFrame:

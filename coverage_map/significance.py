@@ -32,6 +32,10 @@ GI_PERMUTATIONS = 999
 GI_SEED = 12345
 #: False-discovery rate at which a cluster counts as significant.
 FDR_ALPHA = 0.05
+#: Fewest units with a neighbour a map needs before Gi* is run at all: with fewer, every
+#: permutation draws from a handful of values, ties dominate esda's folded pseudo p-value and
+#: a "cluster" says nothing (three boxes in a row would give p = 0.001).
+MIN_TESTED_UNITS = 10
 
 # libpysal warns when polygons do not form one connected whole (islands, separate parts).
 _DISCONNECTED = "The weights matrix is not fully connected"
@@ -223,6 +227,7 @@ def cold_spots(
     permutations: int = GI_PERMUTATIONS,
     seed: int = GI_SEED,
     alpha: float = FDR_ALPHA,
+    min_units: int = MIN_TESTED_UNITS,
 ) -> ClusterResult:
     """Gi* of ``value`` for every category x community map of one level, with BH q-values per map.
 
@@ -239,6 +244,8 @@ def cold_spots(
         Of the conditional randomisation (999 and 12345 unless set).
     alpha
         False-discovery rate for ``cold_spot``.
+    min_units
+        A level with fewer units that have a neighbour is not tested (no z, p, q or cold spot).
 
     Notes
     -----
@@ -260,7 +267,8 @@ def cold_spots(
     )
     z = np.full(wide.shape, np.nan)
     p = np.full(wide.shape, np.nan)
-    if complete.any() and len(ids) > 1:
+    enough = len(ids) - len(contiguity.islands) >= min_units
+    if complete.any() and len(ids) > 1 and enough:
         result = gi_star(wide[:, complete], contiguity.weights, permutations=permutations, seed=seed)
         z[:, complete], p[:, complete] = result.z, result.p_sim
     island = ids.isin(list(contiguity.islands))

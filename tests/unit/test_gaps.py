@@ -1,13 +1,30 @@
-"""Each gap reason and the gap score on the hand-built boxes; expected values by hand."""
+"""Tiers, gap reasons and scores on the hand-built boxes; expected values worked out by hand.
+
+E2SFCA for dementia (catchment 3 km, Gaussian decay; origins are the box centres, 1 km apart):
+W(0) = 1, W(1 km) = (e^(-1/18) - e^(-1/2)) / (1 - e^(-1/2)) = 0.862654,
+W(2 km) = (e^(-2/9) - e^(-1/2)) / (1 - e^(-1/2)) = 0.493574.
+a1 (local, capacity 10, in A, open to all), a2 (borough B1 = A and B, capacity 5, lists bame).
+
+``all`` (D = population 1000, 3000, 2000):
+R1 = 10 / (1000 + 3000 x 0.862654 + 2000 x 0.493574) = 10 / 4575.110 = 0.00218574,
+R2 = 5 / (1000 + 3000) = 0.00125;
+A_C = R1 x 0.493574 = 0.00107883; the region's ratio is 15 / 6000 = 0.0025, so C's
+access_ratio is 0.43153: under 0.5 with too few units for a cluster test -> ``moderate``.
+
+``bame`` (D = 100, 0, 500): R1 = 10 / (100 + 500 x 0.493574) = 0.0288361, R2 = 5 / 100 = 0.05;
+A_C = 0.0288361 x 0.493574 = 0.0142327 over 15 / 600 = 0.025 -> 0.56931: ``watch``; the
+bame-specific a2 does not reach C (borough B1), so its specific access is 0.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import handbuilt as hb
 from coverage_map.analysis import analyse
-from coverage_map.gaps import explain, find_gaps
+from coverage_map.gaps import TIER_ORDER, explain, find_gaps, ranked
 from coverage_map.joins import prepare
 
 
@@ -16,21 +33,43 @@ def table():
     return analyse(prepare(hb.inputs()), level="area").table
 
 
+def row(table: pd.DataFrame, area: str, category: str, community: str = "all") -> pd.Series:
+    match = table[(table.area_id == area) & (table.category == category) & (table.community == community)]
+    assert len(match) == 1
+    return match.iloc[0]
+
+
 def reasons(table: pd.DataFrame, area: str, category: str, community: str = "all") -> set[str]:
-    match = table[(table.area_id == area) & (table.category == category) & (table.community == community)]
-    return {r for r in match.iloc[0].gap_reasons.split(";") if r}
+    return {r for r in str(row(table, area, category, community).gap_reasons).split(";") if r}
 
 
-def score(table, area, category, community="all") -> float:
-    match = table[(table.area_id == area) & (table.category == category) & (table.community == community)]
-    return float(match.iloc[0].gap_score)
+def test_moderate_gap_worked_by_hand(table):
+    c = row(table, "C", "dementia")
+    assert c.access_ratio == pytest.approx(0.0010788 / 0.0025, rel=1e-4)
+    assert c.access_per_10k == pytest.approx(10.788, rel=1e-4)
+    assert c.need == 2000
+    assert c.tier == "moderate" and c.gap
+    assert reasons(table, "C", "dementia") == {"low_access"}  # a1's catchment reaches C: not "no provision"
+    assert c.gap_score == pytest.approx(1 - 0.43153, abs=1e-3)
+    assert c.unmet_need == pytest.approx(2000 * (1 - 0.43153), rel=1e-3)
+    for area in ("A", "B"):  # ratios 1.374 and 1.254: above the region's average
+        assert row(table, area, "dementia").tier == "none"
+        assert row(table, area, "dementia").gap_score == 0.0
 
 
-def test_no_provision_low_provision_and_unmet_demand(table):
-    # C: nothing reaches it for dementia, it has the lowest rate (0 of 20, 3.3, 0), and 3 referrals.
-    assert reasons(table, "C", "dementia") == {"no_provision", "low_provision", "unmet_demand"}
-    assert reasons(table, "A", "dementia") == set()
-    assert reasons(table, "B", "dementia") == set()  # 3.33 per 10k is not in the bottom fifth of three
+def test_open_to_all_service_without_one_made_for_the_group(table):
+    c = row(table, "C", "dementia", "bame")
+    assert c.access_ratio == pytest.approx(0.0142327 / 0.025, rel=1e-4)
+    assert c.specific_access_per_10k == 0
+    assert c.tier == "watch" and not c.gap
+    assert reasons(table, "C", "dementia", "bame") == {"low_access", "no_specific_provision"}
+
+
+def test_nobody_in_group_is_not_a_gap(table):
+    # B has no bame residents: nobody to under-serve.
+    b = row(table, "B", "mental_health", "bame")
+    assert b.tier == "none" and reasons(table, "B", "mental_health", "bame") == set()
+    assert b.gap_score == 0.0
 
 
 def test_far(table):
@@ -38,68 +77,72 @@ def test_far(table):
     assert "far" not in reasons(table, "B", "mental_health")
 
 
-def test_over_capacity():
+def test_unmet_demand_where_nothing_takes_referrals(table):
+    # The only mental-health service (a3) does not accept referrals: no supply anywhere, so no
+    # ratio; A sends 40 referrals and nothing reaches it: watch, not a judged gap.
+    a = row(table, "A", "mental_health")
+    assert np.isnan(a.access_ratio)
+    assert "unmet_demand" in reasons(table, "A", "mental_health")
+    assert a.tier == "watch" and not a.gap
+
+
+def test_over_capacity_moves_a_well_served_area_to_watch():
     inputs = hb.inputs()
-    # Triple the referrals to a2's area: B gets 8 + 16 = 24 dementia referrals over 2 months,
-    # 12 a month against a capacity of 5.
+    # B gets 8 + 16 = 24 dementia referrals over 2 months, 12 a month against a capacity of 5.
     extra = inputs.referrals.iloc[[5]].assign(count=16, _source_row=99)
     boosted = type(inputs)(**{**inputs.__dict__, "referrals": pd.concat([inputs.referrals, extra])})
     table = analyse(boosted, level="area").table
     assert "over_capacity" in reasons(table, "B", "dementia")
+    assert row(table, "B", "dementia").tier == "watch"
     assert "over_capacity" not in reasons(table, "A", "dementia")  # pressure 0.6
 
 
-def test_nobody_in_group_is_not_a_gap(table):
-    # B has no bame residents and no bame mental-health provision: not a gap for that group.
-    assert reasons(table, "B", "mental_health", "bame") == set()
-    assert score(table, "B", "mental_health", "bame") == 0.0
+def test_category_missing_from_the_directory_is_no_data_not_a_gap(table):
+    # No asset offers housing: every row is no_data, never a gap, with no score and no reasons.
+    housing = table[table.category == "housing"]
+    assert len(housing) and (housing.tier == "no_data").all()
+    assert not housing.gap.any()
+    assert housing.gap_score.isna().all() and (housing.gap_reasons == "").all()
 
 
-def test_gap_flag_matches_reasons(table):
-    assert (table["gap"] == (table["gap_reasons"] != "")).all()
+def test_gap_is_severe_or_moderate(table):
+    assert (table["gap"] == table["tier"].isin(["severe", "moderate"])).all()
+    known = table["gap_score"].dropna()
+    assert known.between(0, 1).all()
 
 
-def test_gap_score_worked_by_hand(table):
-    # C dementia: coverage 0 (1.0 km is within 2), distance 1/4, provision 1, demand 1 (unmet).
-    assert score(table, "C", "dementia") == pytest.approx(0.3 * 0 + 0.2 * 0.25 + 0.3 * 1 + 0.2 * 1)
-    # B dementia: 1 of the 2 other areas has a higher rate -> provision 0.5; nothing else.
-    assert score(table, "B", "dementia") == pytest.approx(0.3 * 0.5)
-    # A mental health: share 0, distance 2.0396/4, nothing reaches, 40 referrals unmet.
-    assert score(table, "A", "mental_health") == pytest.approx(0.3 + 0.2 * (2.0396 / 4) + 0.3 + 0.2, abs=1e-3)
-    assert score(table, "A", "dementia") == 0.0
+def _frame(**columns: object) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))  # type: ignore[arg-type]
+    base = {
+        "area_id": [f"u{i}" for i in range(n)], "category": "x", "community": "all",
+        "group_population": 100.0, "need": 100.0, "assets_reaching": 1, "nearest_km": 0.5,
+        "referrals": 0, "pressure": np.nan, "access_per_10k": 1.0, "specific_access_per_10k": np.nan,
+        "provision_exists": True, "specific_exists": False, "cold_spot": False,
+    }  # fmt: skip
+    return pd.DataFrame({**base, **columns})
 
 
-def test_scores_are_between_zero_and_one(table):
-    assert table["gap_score"].between(0, 1).all()
+def test_severe_needs_a_cold_spot_and_a_low_ratio():
+    frame = _frame(access_ratio=[0.2, 0.2, 0.6, 0.6, 0.9], cold_spot=[True, False, True, False, True])
+    result = find_gaps(frame, threshold_km=2)
+    assert result["tier"].tolist() == ["severe", "moderate", "moderate", "watch", "none"]
+    assert result["gap_reasons"].tolist() == [
+        "low_access;cold_spot", "low_access", "low_access;cold_spot", "low_access", "cold_spot",
+    ]  # fmt: skip
 
 
-def test_all_equal_provision_is_not_low():
-    frame = pd.DataFrame(
-        {
-            "level": "area", "category": "x", "community": "all",
-            "group_population": [100.0] * 5, "assets_reaching": [1] * 5,
-            "provision_per_10k": [100.0] * 5, "nearest_km": [0.5] * 5, "share_within_km": [1.0] * 5,
-            "referrals": [0] * 5, "pressure": [float("nan")] * 5,
-        }
-    )  # fmt: skip
-    assert not find_gaps(frame, threshold_km=2)["gap"].any()
-
-
-def test_bottom_fifth_of_ten():
-    frame = pd.DataFrame(
-        {
-            "level": "area", "category": "x", "community": "all",
-            "group_population": [100.0] * 10, "assets_reaching": list(range(1, 11)),
-            "provision_per_10k": [float(v) for v in range(1, 11)], "nearest_km": [0.5] * 10,
-            "share_within_km": [1.0] * 10, "referrals": [0] * 10, "pressure": [float("nan")] * 10,
-        }
-    )  # fmt: skip
-    flagged = find_gaps(frame, threshold_km=2)["gap_reasons"] == "low_provision"
-    assert flagged.tolist() == [True, True] + [False] * 8
+def test_ranked_by_tier_then_unmet_need():
+    frame = _frame(access_ratio=[0.9, 0.4, 0.2, 0.6, 0.1], need=[100.0, 500.0, 100.0, 1000.0, 100.0])
+    result = ranked(find_gaps(frame, threshold_km=2))
+    # moderate: u1 (500 x 0.6 = 300 unmet) before u2 (80) and u4 (90); then watch u3, then none u0.
+    assert result["area_id"].tolist() == ["u1", "u4", "u2", "u3", "u0"]
+    assert [TIER_ORDER[t] for t in result["tier"]] == sorted(TIER_ORDER[t] for t in result["tier"])
 
 
 def test_explain_reads_as_english(table):
-    row = table[(table.area_id == "C") & (table.category == "dementia") & (table.community == "all")].iloc[0]
-    sentences = explain(row, threshold_km=2, category_label="Dementia", group_label=None)
-    assert sentences[0] == "No dementia provision reaches this area."
-    assert len(sentences) == 3
+    c = row(table, "C", "dementia", "bame")
+    sentences = explain(c, threshold_km=2, category_label="Dementia", group_label="BAME communities")
+    assert sentences == [
+        "Dementia provision for BAME communities per person in need is under 80% of the region's average.",
+        "Services open to everyone reach this area, but none made for BAME communities.",
+    ]
