@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from dash import Dash
 
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
 
@@ -73,7 +74,9 @@ def served(wsgi_app: Callable[..., object]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def dashboard(dash_app: object, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def dashboard(
+    dash_app: Dash, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
     """The dashboard on the (lightly poisoned) demo data, served by a thread on 127.0.0.1."""
     from dashapp import serving
 
@@ -92,7 +95,7 @@ def dashboard(dash_app: object, demo_folder: Path, tmp_path_factory: pytest.Temp
                                   label="Synthetic demo region", synthetic=True)  # fmt: skip
     uploads = tmp_path_factory.mktemp("uploads")
     settings = Settings(data_dir=uploads, max_upload_bytes=2 * 2**20, workspace=str(uploads / "workspace.gpkg"))
-    with serving(dash_app, dataset, settings), served(dash_app.server) as url:  # type: ignore[attr-defined]
+    with serving(dash_app, dataset, settings), served(dash_app.server) as url:
         yield {"url": url, "dataset": dataset, "formula_area": str(first), "html_area": str(second)}
 
 

@@ -19,6 +19,7 @@ import geopandas as gpd
 import handbuilt
 import pandas as pd
 import pytest
+from dash import Dash
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -56,7 +57,7 @@ def hostile_files(folder: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def hostile(dash_app: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def hostile(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     from dashapp import serving
 
     from callbacks.security import SecurityConfig
@@ -66,8 +67,8 @@ def hostile(dash_app: object, tmp_path_factory: pytest.TempPathFactory) -> Itera
     folder = tmp_path_factory.mktemp("hostile")
     dataset = Dataset.from_paths(hostile_files(folder), label=SCRIPT)
     settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
-    with (serving(dash_app, dataset, settings, security=SecurityConfig()),  # type: ignore[arg-type]
-          served(dash_app.server) as url):  # type: ignore[attr-defined]  # fmt: skip
+    with (serving(dash_app, dataset, settings, security=SecurityConfig()),
+          served(dash_app.server) as url):  # fmt: skip
         yield {"url": url, "dataset": dataset, "folder": folder}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from dash import Dash
 from selenium.webdriver.common.by import By
 
 from coverage_map.config import DEMO_FILES
@@ -26,7 +27,7 @@ LIMITS = {"map_max_units": 500, "map_max_services": 20, "table_max_rows": 50}
 
 
 @pytest.fixture(scope="module")
-def large(dash_app: object, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def large(dash_app: Dash, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """The demo data served with national-scale limits, on its own loopback port."""
     from dashapp import serving
 
@@ -37,7 +38,7 @@ def large(dash_app: object, demo_folder: Path, tmp_path_factory: pytest.TempPath
                                  label="Synthetic demo region", synthetic=True)  # fmt: skip
     uploads = tmp_path_factory.mktemp("uploads-large")
     settings = Settings(data_dir=uploads, workspace=str(uploads / "workspace.gpkg"), **LIMITS)
-    with serving(dash_app, dataset, settings), served(dash_app.server) as url:  # type: ignore[attr-defined]
+    with serving(dash_app, dataset, settings), served(dash_app.server) as url:
         yield {"url": url, "dataset": dataset}
 
 

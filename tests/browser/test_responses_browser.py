@@ -28,6 +28,7 @@ import brotli
 import handbuilt
 import pandas as pd
 import pytest
+from dash import Dash
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -85,7 +86,7 @@ def _decode(body: bytes, encoding: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def recorded(dash_app: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def recorded(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     from dashapp import serving
 
     from callbacks.security import SecurityConfig
@@ -100,7 +101,7 @@ def recorded(dash_app: object, tmp_path_factory: pytest.TempPathFactory) -> Iter
     referrals.to_csv(paths["referrals"], index=False)  # an input file for the test, not an output
     dataset = Dataset.from_paths(paths, label="Hand-built")
     settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
-    recorder = Recorder(dash_app.server)  # type: ignore[attr-defined]
+    recorder = Recorder(dash_app.server)
     log_lines: list[str] = []
 
     class Collect(logging.Handler):
@@ -113,7 +114,7 @@ def recorded(dash_app: object, tmp_path_factory: pytest.TempPathFactory) -> Iter
     access_log.setLevel(logging.INFO)
     access_log.addHandler(handler)
     try:
-        with serving(dash_app, dataset, settings, security=SecurityConfig()), served(recorder) as url:  # type: ignore[arg-type]
+        with serving(dash_app, dataset, settings, security=SecurityConfig()), served(recorder) as url:
             yield {"url": url, "recorder": recorder, "log": log_lines, "referrals": referrals}
     finally:
         access_log.removeHandler(handler)

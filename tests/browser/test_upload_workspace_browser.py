@@ -11,6 +11,7 @@ from pathlib import Path
 
 import handbuilt
 import pytest
+from dash import Dash
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def upload_server(dash_app: object, dashboard: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def upload_server(dash_app: Dash, dashboard: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from dashapp import serving
 
     from callbacks.settings import Settings
@@ -29,7 +30,7 @@ def upload_server(dash_app: object, dashboard: dict, tmp_path_factory: pytest.Te
     folder = tmp_path_factory.mktemp("workspace")
     settings = Settings(data_dir=folder / "data", workspace=str(folder / "workspace.gpkg"),
                         max_upload_bytes=2 * 2**20)  # fmt: skip
-    with serving(dash_app, dashboard["dataset"], settings), served(dash_app.server) as url:  # type: ignore[arg-type, attr-defined]
+    with serving(dash_app, dashboard["dataset"], settings), served(dash_app.server) as url:
         yield url
 
 
