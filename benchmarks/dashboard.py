@@ -154,7 +154,7 @@ def start_server(
     # --timeout as the Procfile; a worker that loads England-scale data itself needs longer to boot.
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--timeout", "120" if preload or config is None else "600",
-               "--config", str(hooks), *(["--preload"] if preload else []), "callbacks.app:server"]  # fmt: skip
+               "--config", str(hooks), *(["--preload"] if preload else []), "callbacks.wsgi:server"]  # fmt: skip
     started = time.time()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     server = Server(process, port, started)

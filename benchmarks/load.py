@@ -54,7 +54,7 @@ def start_server(port: int, workers: int, threads: int) -> subprocess.Popen[byte
     for name in ("COVERAGE_MAP_USERS", "COVERAGE_MAP_TRUSTED_USER_HEADER"):
         env.pop(name, None)
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-               "--bind", f"127.0.0.1:{port}", "--timeout", "120", "callbacks.app:server"]  # fmt: skip
+               "--bind", f"127.0.0.1:{port}", "--timeout", "120", "callbacks.wsgi:server"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 180
@@ -111,12 +111,14 @@ def rss_mb(pid: int) -> float:
 # --------------------------------------------------------------------------- payloads
 
 
-def callback_specs() -> list[dict]:
-    """The dashboard's callbacks as the browser sees them (``/_dash-dependencies``), from the app itself."""
-    from callbacks.app import _registered_callbacks
-
-    _, specs = _registered_callbacks()
-    return specs
+def callback_specs(port: int) -> list[dict]:
+    """The dashboard's callbacks as the browser sees them: ``/_dash-dependencies`` of the running server."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("GET", "/_dash-dependencies")
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -284,11 +286,11 @@ def main(argv: list[str] | None = None) -> None:
     demo = Dataset.demo()
     boroughs = ["all", *demo.boroughs["borough_id"].astype(str)]
     areas = list(demo.units("neighbourhood")["area_id"].astype(str))
-    specs = callback_specs()
     port = free_port()
     print(f"Starting gunicorn ({args.workers} workers x {args.threads} threads) on 127.0.0.1:{port}...")
     server = start_server(port, args.workers, args.threads)
     try:
+        specs = callback_specs(port)
         before = rss_mb(server.pid)
         stats = Stats()
         stop = threading.Event()

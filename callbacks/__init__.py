@@ -2,7 +2,8 @@
 
 Modules by topic:
 
-* :mod:`callbacks.app` — ``create_app``, ``serve`` and the gunicorn ``server``;
+* :mod:`callbacks.app` — ``create_app`` (one app per process) and ``serve``; :mod:`callbacks.wsgi` — the
+  ``server`` gunicorn runs; :mod:`callbacks.ids` — every component id;
 * :mod:`callbacks.layout` — the page;
 * :mod:`callbacks.controls` — control options and the URL that mirrors every selection;
 * :mod:`callbacks.mapview` — the map (full figure once per geometry, ``Patch`` to recolour)

@@ -1,31 +1,31 @@
-"""The Dash app: ``create_app``, ``coverage-map serve`` and the ``server`` gunicorn runs.
+"""The Dash app: ``create_app``, ``coverage-map serve`` and the services it answers with.
 
-``Procfile``::
+A process has one app, built by :func:`create_app`: the callbacks are declared with
+``dash.callback`` in the modules imported below, and Dash hands them to the app when it
+starts serving. What the app serves (the default data set, settings, the page) is one
+:class:`~callbacks.context.Services` object in ``app.server.extensions``, read on every
+request. gunicorn serves :mod:`callbacks.wsgi` (``server = app.server``).
 
-    web: gunicorn --workers ${WEB_CONCURRENCY:-2} --bind 0.0.0.0:${PORT:-8050} --timeout 120 "callbacks.app:server"
-
-Each worker builds the module-level app on first use, from the data set named by
-``COVERAGE_MAP_CONFIG`` (a TOML file, see :mod:`callbacks.settings`) or the synthetic
-demo. Per-visitor state lives in the browser, uploads on disk under a session token, so
-any worker can answer any request.
+Per-visitor state lives in the browser, uploads on disk under a session token, so any
+worker can answer any request.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
-from typing import Any
 
-import dash._callback as dash_callback_registry
 import flask
 from dash import Dash
+from dash.development.base_component import Component
 
 from coverage_map.config import PROJECT_DIR
 from coverage_map.dataset import Dataset
 
-from .context import EXTENSION, Services
+# The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
+from . import controls, details, download_map, mapview, tables, upload  # noqa: F401
+from .context import EXTENSION, Services, services
 from .layout import build_layout
 from .registry import Registry
 from .security import SecurityConfig
@@ -33,41 +33,22 @@ from .security import install as install_security
 from .settings import Settings, settings_from_args, settings_from_env
 from .state import Choices, default_state
 
-#: Modules whose ``@callback`` functions make up the dashboard.
-CALLBACK_MODULES = (
-    "callbacks.controls",
-    "callbacks.mapview",
-    "callbacks.details",
-    "callbacks.tables",
-    "callbacks.upload",
-    "callbacks.download_map",
-)
-_CALLBACKS: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+_BUILT: list[Dash] = []
 
 
-def _registered_callbacks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The callbacks declared with ``dash.callback`` in :data:`CALLBACK_MODULES`.
+def build_services(dataset: Dataset, settings: Settings) -> Services:
+    """What the app serves for ``dataset`` and ``settings``: its registry and its page.
 
-    ``dash.callback`` hands its callbacks to whichever app starts first and then forgets
-    them; taking them here once lets every app built by :func:`create_app` (tests build
-    several) get the same set.
+    Put the result in ``app.server.extensions[EXTENSION]`` to serve it (tests do, to show
+    another data set through the process's one app).
     """
-    global _CALLBACKS  # noqa: PLW0603 - an import-time registry of functions, never per-user state
-    if _CALLBACKS is None:
-        for name in CALLBACK_MODULES:
-            importlib.import_module(name)
-        callback_map = dict(dash_callback_registry.GLOBAL_CALLBACK_MAP)
-        callback_list = list(dash_callback_registry.GLOBAL_CALLBACK_LIST)
-        dash_callback_registry.GLOBAL_CALLBACK_MAP.clear()
-        dash_callback_registry.GLOBAL_CALLBACK_LIST.clear()
-        _CALLBACKS = (callback_map, callback_list)
-    return _CALLBACKS
+    return Services(registry=Registry(dataset, settings), settings=settings, layout=build_layout(dataset, settings))
 
 
 def create_app(
     dataset: Dataset | None = None, *, settings: Settings | None = None, security: SecurityConfig | None = None
 ) -> Dash:
-    """Build the dashboard for ``dataset`` (default: what ``settings`` name, else the demo).
+    """Build the process's dashboard for ``dataset`` (default: what ``settings`` name, else the demo).
 
     Parameters
     ----------
@@ -77,32 +58,49 @@ def create_app(
         Start-up settings; read from the environment (``COVERAGE_MAP_*``) when None.
     security
         Authentication and headers (:mod:`callbacks.security`); read from the environment when None.
+
+    Raises
+    ------
+    RuntimeError
+        An app was already built in this process: Dash gives the callbacks to one app only.
+        Serve other data through it by replacing its services (:mod:`callbacks.context`).
     """
+    if _BUILT:
+        raise RuntimeError(
+            "create_app() was already called in this process: Dash attaches the dashboard's callbacks to one app "
+            f"only. Serve other data through that app by replacing app.server.extensions[{EXTENSION!r}]."
+        )
     settings = settings if settings is not None else settings_from_env()
     dataset = dataset if dataset is not None else settings.load_dataset()
-    registry = Registry(dataset, settings)
     app = Dash(
         __name__,
         assets_folder=str(PROJECT_DIR / "assets"),
         title="Community support coverage",
-        update_title=None,
+        update_title="",  # no "Updating..." title while callbacks run
         serve_locally=True,
         compress=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    # One upload (every file, base64) at most: larger requests are refused (413) before parsing.
-    app.server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.server.extensions[EXTENSION] = Services(registry=registry, settings=settings)
-    app.server.after_request(_buffer_static_files)
-    app.server.before_request(_start_timer)
-    app.server.after_request(_server_timing)
-    app.layout = build_layout(dataset, settings)
-    callback_map, callback_list = _registered_callbacks()
-    app.callback_map.update(callback_map)
-    app._callback_list.extend(callback_list)  # noqa: SLF001 - see _registered_callbacks
+    server = app.server
+    server.extensions[EXTENSION] = build_services(dataset, settings)
+
+    def current_layout() -> Component:
+        return services(server).layout
+
+    app.layout = current_layout
+    server.before_request(_limit_request_size)
+    server.after_request(_buffer_static_files)
+    server.before_request(_start_timer)
+    server.after_request(_server_timing)
     install_security(app, security, basemap=settings.basemap)
-    _warm(registry, dataset)
+    _warm(services(server).registry, dataset)
+    _BUILT.append(app)
     return app
+
+
+def _limit_request_size() -> None:
+    """Refuse (413, before parsing) a request larger than one whole upload of the services' settings."""
+    flask.request.max_content_length = services().settings.max_request_bytes
 
 
 def _buffer_static_files(response: flask.Response) -> flask.Response:
@@ -163,17 +161,4 @@ def serve(args: argparse.Namespace) -> None:
     app.run(host=host, port=port, debug=bool(getattr(args, "debug", False)))
 
 
-_APP: Dash | None = None
-
-
-def __getattr__(name: str) -> Any:
-    """``callbacks.app.app`` and ``callbacks.app.server``: built on first use, once per process."""
-    global _APP  # noqa: PLW0603 - the one module-level app gunicorn serves (read-only after start-up)
-    if name in ("app", "server"):
-        if _APP is None:
-            _APP = create_app()
-        return _APP if name == "app" else _APP.server
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["create_app", "serve"]
+__all__ = ["build_services", "create_app", "serve"]

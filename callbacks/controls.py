@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dash import Input, Output, callback, no_update
 
 from coverage_map.figures import METRICS
 
-from . import layout
-from .context import services, triggered_ids
-from .state import CONTROL_IDS, Choices, control_values, state_from_controls, sync_url
+from . import ids, layout
+from .context import Services, services, triggered_ids
+from .ids import CONTROL_IDS
+from .state import Choices, control_values, state_from_controls, sync_url
 
-#: (component id, property) of each control, in :data:`callbacks.state.CONTROL_IDS` order.
-CONTROL_PROPS = [
-    (CONTROL_IDS["level"], "value"),
-    (CONTROL_IDS["category"], "value"),
-    (CONTROL_IDS["community"], "value"),
-    (CONTROL_IDS["metric"], "value"),
-    (CONTROL_IDS["borough"], "value"),
-    (CONTROL_IDS["scheme"], "value"),
-    (CONTROL_IDS["show_assets"], "value"),
-    (CONTROL_IDS["gaps_only"], "value"),
-    (CONTROL_IDS["area"], "data"),
-    (CONTROL_IDS["tab"], "active_tab"),
-]
+#: The property holding each control's value, where it is not ``value``.
+_PROPERTY = {"area": "data", "tab": "active_tab"}
+#: (component id, property) of each control, in :data:`callbacks.ids.CONTROL_IDS` order.
+CONTROL_PROPS = [(component, _PROPERTY.get(field, "value")) for field, component in CONTROL_IDS.items()]
 
 
 @callback(
-    Output("level-select", "options"),
-    Output("category-select", "options"),
-    Output("community-select", "options"),
-    Output("borough-select", "options"),
-    Output("synthetic-badge", "style"),
-    Output("dataset-label", "children"),
-    Output("attribution", "children"),
-    Input("data-token", "data"),
+    Output(ids.LEVEL, "options"),
+    Output(ids.CATEGORY, "options"),
+    Output(ids.COMMUNITY, "options"),
+    Output(ids.BOROUGH, "options"),
+    Output(ids.SYNTHETIC_BADGE, "style"),
+    Output(ids.DATASET_LABEL, "children"),
+    Output(ids.ATTRIBUTION, "children"),
+    Input(ids.DATA_TOKEN, "data"),
 )
 def show_choices(token: str | None) -> tuple[object, ...]:
     """Options of the controls for the visitor's data set (the demo, or their upload)."""
@@ -52,24 +46,33 @@ def show_choices(token: str | None) -> tuple[object, ...]:
 
 
 @callback(
-    Output("url", "search"),
+    Output(ids.URL, "search"),
     *[Output(component, prop) for component, prop in CONTROL_PROPS],
-    Input("url", "search"),
+    Input(ids.URL, "search"),
     *[Input(component, prop) for component, prop in CONTROL_PROPS],
-    Input("data-token", "data"),
+    Input(ids.DATA_TOKEN, "data"),
 )
 def mirror_url(search: str | None, *values: object) -> tuple[object, ...]:
-    """Keep the URL and the controls in step (see :func:`callbacks.state.sync_url`)."""
+    """Keep the URL and the controls in step (see :func:`url_outputs`)."""
+    return url_outputs(services(), triggered_ids(), search, *values)
+
+
+def url_outputs(app: Services, fired: Collection[str], search: str | None, *values: object) -> tuple[object, ...]:
+    """What :func:`mirror_url` returns after the components ``fired`` changed (none: page load).
+
+    ``values`` are the controls' values in :data:`CONTROL_PROPS` order, then the data token;
+    the decision itself is :func:`callbacks.state.sync_url`.
+    """
     *controls, token = values
-    choices = Choices.of(services().registry.get(token).dataset)
-    decision = sync_url(triggered_ids(), search, state_from_controls(controls), choices)
+    choices = Choices.of(app.registry.get(token).dataset)
+    decision = sync_url(fired, search, state_from_controls(controls), choices)
     search_out = no_update if decision.search is None else decision.search
     if decision.state is None:
         return (search_out, *[no_update] * len(CONTROL_PROPS))
     return (search_out, *control_values(decision.state))
 
 
-@callback(Output("metric-description", "children"), Input("metric-select", "value"))
+@callback(Output(ids.METRIC_DESCRIPTION, "children"), Input(ids.METRIC, "value"))
 def describe_metric(metric: str | None) -> str:
     """The plain-English definition of the chosen measure."""
     info = METRICS.get(metric or "")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from dash import Input, Output, callback
 
+from . import ids
 from .context import services
 from .layout import render_details
-from .state import CONTROL_IDS, ViewState
+from .state import ViewState
 from .views import area_details
 
 
 @callback(
-    Output("area-details", "children"),
-    Input(CONTROL_IDS["area"], "data"),
-    Input(CONTROL_IDS["level"], "value"),
-    Input(CONTROL_IDS["category"], "value"),
-    Input(CONTROL_IDS["community"], "value"),
-    Input(CONTROL_IDS["metric"], "value"),
-    Input("data-token", "data"),
+    Output(ids.AREA_DETAILS, "children"),
+    Input(ids.SELECTED_AREA, "data"),
+    Input(ids.LEVEL, "value"),
+    Input(ids.CATEGORY, "value"),
+    Input(ids.COMMUNITY, "value"),
+    Input(ids.METRIC, "value"),
+    Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def show_details(

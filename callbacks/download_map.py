@@ -17,6 +17,7 @@ from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
 from coverage_map.export_map import MapRequest, export_map
 
+from . import ids
 from .context import services
 
 FORMATS = {"png": "PNG (300 dpi)", "svg": "SVG (editable)", "pdf": "PDF (A4)"}
@@ -30,19 +31,19 @@ def download_components() -> html.Div:
             dbc.InputGroup(
                 [
                     dbc.Select(
-                        id="download-map-format",
+                        id=ids.DOWNLOAD_MAP_FORMAT,
                         options=[{"label": label, "value": key} for key, label in FORMATS.items()],
                         value="png",
                         size="sm",
                         style={"maxWidth": "9.5rem"},
                     ),
-                    dbc.Button("Download map", id="download-map-button", color="secondary", size="sm",
+                    dbc.Button("Download map", id=ids.DOWNLOAD_MAP_BUTTON, color="secondary", size="sm",
                                outline=True),
                 ],
                 size="sm",
             ),
             dcc.Loading(
-                [dcc.Download(id="download-map"), html.Div(id="download-map-error", className="small text-danger")],
+                [dcc.Download(id=ids.DOWNLOAD_MAP), html.Div(id=ids.DOWNLOAD_MAP_ERROR, className="small text-danger")],
                 type="dot",
             ),
         ],
@@ -85,19 +86,19 @@ def render_download(dataset: Dataset, request: MapRequest, fmt: str) -> tuple[st
 
 
 @callback(
-    Output("download-map", "data"),
-    Output("download-map-error", "children"),
-    Input("download-map-button", "n_clicks"),
-    State("download-map-format", "value"),
-    State("level-select", "value"),
-    State("category-select", "value"),
-    State("community-select", "value"),
-    State("metric-select", "value"),
-    State("borough-select", "value"),
-    State("scheme-select", "value"),
-    State("assets-toggle", "value"),
-    State("gaps-only-toggle", "value"),
-    State("data-token", "data"),
+    Output(ids.DOWNLOAD_MAP, "data"),
+    Output(ids.DOWNLOAD_MAP_ERROR, "children"),
+    Input(ids.DOWNLOAD_MAP_BUTTON, "n_clicks"),
+    State(ids.DOWNLOAD_MAP_FORMAT, "value"),
+    State(ids.LEVEL, "value"),
+    State(ids.CATEGORY, "value"),
+    State(ids.COMMUNITY, "value"),
+    State(ids.METRIC, "value"),
+    State(ids.BOROUGH, "value"),
+    State(ids.SCHEME, "value"),
+    State(ids.SHOW_ASSETS, "value"),
+    State(ids.GAPS_ONLY, "value"),
+    State(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def download_map(

@@ -1,13 +1,13 @@
 """The page: controls, map, area details, gap table, organisations and upload panel.
 
-Built once per app from the default data set; the callbacks swap options when a visitor
-loads their own data. Component ids used by callbacks, tests and the exports engineer:
-``level-select``, ``category-select``, ``community-select``, ``metric-select``,
-``borough-select``, ``scheme-select``, ``assets-toggle``, ``gaps-only-toggle``, ``map``, ``map-notice``,
-``area-details``, ``gap-table``, ``org-table``, ``download-map-slot``.
+Built once per :class:`~callbacks.context.Services` from its default data set; the
+callbacks swap options when a visitor loads their own data. Every component id comes from
+:mod:`callbacks.ids`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -20,6 +20,7 @@ from coverage_map.errors import KINDS, Problem, kinds_of
 from coverage_map.figures import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
+from . import ids
 from .download_map import download_components
 from .settings import Settings
 from .state import ALL, LEVEL_NAMES, Choices, ViewState, default_state
@@ -77,14 +78,14 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
     state = default_state(choices)
     return html.Div(
         [
-            dcc.Location(id="url", refresh=False),
-            dcc.Store(id="data-token", storage_type="session"),
-            dcc.Store(id="upload-token", storage_type="session"),
-            dcc.Store(id="upload-saved"),
-            dcc.Store(id="dataset-version"),
-            dcc.Interval(id="dataset-refresh", interval=REFRESH_MS),
-            dcc.Store(id="selected-area", data=None),
-            dcc.Download(id="gap-table-download"),
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.DATA_TOKEN, storage_type="session"),
+            dcc.Store(id=ids.UPLOAD_TOKEN, storage_type="session"),
+            dcc.Store(id=ids.UPLOAD_SAVED),
+            dcc.Store(id=ids.DATASET_VERSION),
+            dcc.Interval(id=ids.DATASET_REFRESH, interval=REFRESH_MS),
+            dcc.Store(id=ids.SELECTED_AREA, data=None),
+            dcc.Download(id=ids.GAP_TABLE_DOWNLOAD),
             _header(dataset),
             dbc.Container(
                 [
@@ -98,7 +99,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
                     ),
                     dbc.Row(dbc.Col(_tabs(settings, state)), className="mb-3"),
                     html.Footer(
-                        attribution_text(dataset), id="attribution", className="attribution small text-muted pb-3"
+                        attribution_text(dataset), id=ids.ATTRIBUTION, className="attribution small text-muted pb-3"
                     ),
                 ],
                 fluid=True,
@@ -122,10 +123,10 @@ def _header(dataset: Dataset) -> html.Header:
                 ),
                 html.Div(
                     [
-                        html.Span(dataset.label, id="dataset-label", className="me-2 small"),
+                        html.Span(dataset.label, id=ids.DATASET_LABEL, className="me-2 small"),
                         dbc.Badge(
                             "Synthetic demo data",
-                            id="synthetic-badge",
+                            id=ids.SYNTHETIC_BADGE,
                             color="warning",
                             text_color="dark",
                             className="fs-6",
@@ -155,41 +156,41 @@ def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
             [
                 _field(
                     "Need",
-                    dbc.Select(id="category-select", options=category_options(choices), value=state.category),
-                    label_for="category-select",
+                    dbc.Select(id=ids.CATEGORY, options=category_options(choices), value=state.category),
+                    label_for=ids.CATEGORY,
                 ),
                 _field(
                     "Community",
-                    dbc.Select(id="community-select", options=community_options(choices), value=state.community),
-                    label_for="community-select",
+                    dbc.Select(id=ids.COMMUNITY, options=community_options(choices), value=state.community),
+                    label_for=ids.COMMUNITY,
                 ),
                 _field(
                     "Borough",
-                    dbc.Select(id="borough-select", options=borough_options(dataset, choices), value=state.borough),
-                    label_for="borough-select",
+                    dbc.Select(id=ids.BOROUGH, options=borough_options(dataset, choices), value=state.borough),
+                    label_for=ids.BOROUGH,
                 ),
                 _field(
                     "Show by",
-                    dbc.RadioItems(id="level-select", options=level_options(choices), value=state.level),
+                    dbc.RadioItems(id=ids.LEVEL, options=level_options(choices), value=state.level),
                 ),
                 _field(
                     "Colour areas by",
-                    dbc.Select(id="metric-select", options=metric_options(), value=state.metric),
-                    html.Div(METRICS[state.metric].description, id="metric-description",
+                    dbc.Select(id=ids.METRIC, options=metric_options(), value=state.metric),
+                    html.Div(METRICS[state.metric].description, id=ids.METRIC_DESCRIPTION,
                              className="form-text small"),
-                    label_for="metric-select",
+                    label_for=ids.METRIC,
                 ),  # fmt: skip
                 _field(
                     "Classes",
                     dbc.RadioItems(
-                        id="scheme-select",
+                        id=ids.SCHEME,
                         options=[{"label": label, "value": key} for key, label in SCHEMES.items()],
                         value=state.scheme,
                     ),
                 ),
-                dbc.Switch(id="assets-toggle", label="Show services on the map", value=state.show_assets),
-                dbc.Switch(id="gaps-only-toggle", label="Colour gaps only", value=state.gaps_only),
-                html.Div(download_components(), id="download-map-slot", className="mt-2"),
+                dbc.Switch(id=ids.SHOW_ASSETS, label="Show services on the map", value=state.show_assets),
+                dbc.Switch(id=ids.GAPS_ONLY, label="Colour gaps only", value=state.gaps_only),
+                html.Div(download_components(), id=ids.DOWNLOAD_MAP_SLOT, className="mt-2"),
                 html.Div(
                     "The address bar always holds a link to exactly this view: copy it to share.",
                     className="form-text small mt-2",
@@ -204,13 +205,13 @@ def _map_card() -> dbc.Card:
     return dbc.Card(
         [
             dcc.Graph(
-                id="map",
+                id=ids.MAP,
                 className="map-graph",
                 config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                         "toImageButtonOptions": {"filename": "coverage-map"}},
             ),
             # What the map leaves out at national scale, and how to see it (callbacks.mapview.explain_map).
-            html.Div(id="map-notice", className="map-notice d-none", role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.MAP_NOTICE, className="map-notice d-none", role="status", **_LIVE_REGION),
         ],
         className="map-card h-100",
     )  # fmt: skip
@@ -220,11 +221,15 @@ def _details_card() -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader("Area details", className="fw-semibold"),
-            dbc.CardBody(html.P(PLACEHOLDER, className="text-muted small"), id="area-details",
+            dbc.CardBody(html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS,
                          className="details-body"),
         ],  # fmt: skip
         className="h-100",
     )
+
+
+#: ``aria-live`` is a wildcard property Dash's typed keyword arguments do not list.
+_LIVE_REGION: dict[str, Any] = {"aria-live": "polite"}
 
 
 _NUMBER = {"filter": "agNumberColumnFilter", "type": "rightAligned"}
@@ -284,7 +289,7 @@ def _tabs(settings: Settings, state: ViewState) -> dbc.Tabs:
             dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
             dbc.Tab(_about_tab(), label="About the measures", tab_id="about"),
         ],
-        id="tabs",
+        id=ids.TABS,
         active_tab=state.tab,
         className="mb-2",
     )
@@ -295,13 +300,13 @@ def _gap_tab() -> html.Div:
         [
             html.Div(
                 [
-                    html.Div(id="gap-summary", className="small"),
-                    dbc.Button("Download table (CSV)", id="download-table-button", color="primary", size="sm",
+                    html.Div(id=ids.GAP_SUMMARY, className="small"),
+                    dbc.Button("Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm",
                                outline=True),
                 ],  # fmt: skip
                 className="d-flex justify-content-between align-items-center py-2 gap-2",
             ),
-            _grid("gap-table", gap_columns(), getRowId="params.data.area_id"),
+            _grid(ids.GAP_TABLE, gap_columns(), getRowId="params.data.area_id"),
         ]
     )
 
@@ -314,12 +319,12 @@ def _organisations_tab() -> html.Div:
                     html.Span("Highlighted rows are over capacity: ", className="fw-semibold"),
                     "they receive more referrals a month than the capacity they state. ",
                     f"Referral counts of 1–{SUPPRESS_MAX} are shown as 'fewer than {SUPPRESS_MAX + 1}'.",
-                    html.Span(id="org-summary", className="ms-1"),
+                    html.Span(id=ids.ORG_SUMMARY, className="ms-1"),
                 ],
                 className="small py-2",
             ),
             _grid(
-                "org-table",
+                ids.ORG_TABLE,
                 organisation_columns(),
                 getRowId="params.data.asset_id",
                 rowClassRules={"over-capacity": {"function": "params.data.over_capacity"},
@@ -343,10 +348,10 @@ def _upload_tab(settings: Settings) -> html.Div:
                             html.Div(ROLE_NAMES[role], className="fw-semibold"),
                             html.Div("required" if required else "optional", className="small text-muted"),
                             html.Div("Drop a file here or click to choose", className="small"),
-                            html.Div(id=f"upload-status-{role}", className="small upload-status mt-1"),
+                            html.Div(id=ids.upload_status(role), className="small upload-status mt-1"),
                         ]
                     ),
-                    id=f"upload-{role}",
+                    id=ids.upload_box(role),
                     accept=",".join(ALLOWED_SUFFIXES),
                     multiple=False,
                     className="upload-box",
@@ -361,8 +366,8 @@ def _upload_tab(settings: Settings) -> html.Div:
                 "Dataset shown",
                 dbc.InputGroup(
                     [
-                        dbc.Select(id="dataset-select", options=[], value=DEFAULT_CHOICE),
-                        dbc.Button("Publish", id="dataset-publish", color="primary", outline=True, disabled=True,
+                        dbc.Select(id=ids.DATASET_SELECT, options=[], value=DEFAULT_CHOICE),
+                        dbc.Button("Publish", id=ids.DATASET_PUBLISH, color="primary", outline=True, disabled=True,
                                    title="Let everyone using this dashboard choose this dataset"),
                     ],
                     size="sm",
@@ -371,10 +376,10 @@ def _upload_tab(settings: Settings) -> html.Div:
                     [
                         html.Div("Published datasets, and your own private ones. Yours stay private to this "
                                  "browser tab until you publish them.", className="form-text small"),
-                        html.Div(id="publish-status", className="mt-1"),
+                        html.Div(id=ids.PUBLISH_STATUS, className="mt-1"),
                     ]
                 ),
-                label_for="dataset-select",
+                label_for=ids.DATASET_SELECT,
             ),
             html.P(
                 [
@@ -389,15 +394,15 @@ def _upload_tab(settings: Settings) -> html.Div:
             dbc.Row(boxes, className="g-2"),
             html.Div(
                 [
-                    dbc.Label("Name", html_for="upload-name", className="small mb-0 me-2"),
-                    dbc.Input(id="upload-name", placeholder=DEFAULT_NAME, value=DEFAULT_NAME, maxLength=100,
+                    dbc.Label("Name", html_for=ids.UPLOAD_NAME, className="small mb-0 me-2"),
+                    dbc.Input(id=ids.UPLOAD_NAME, placeholder=DEFAULT_NAME, value=DEFAULT_NAME, maxLength=100,
                               size="sm", className="me-2", style={"maxWidth": "16rem"}),
-                    dbc.Button("Check and save my data", id="upload-load", color="primary", className="me-2"),
-                    dbc.Button("Back to the default data", id="upload-reset", color="secondary", outline=True),
+                    dbc.Button("Check and save my data", id=ids.UPLOAD_LOAD, color="primary", className="me-2"),
+                    dbc.Button("Back to the default data", id=ids.UPLOAD_RESET, color="secondary", outline=True),
                 ],
                 className="my-2 d-flex align-items-center",
             ),
-            dcc.Loading(html.Div(id="upload-report"), type="dot"),
+            dcc.Loading(html.Div(id=ids.UPLOAD_REPORT), type="dot"),
         ]
     )
 
@@ -504,13 +509,13 @@ def render_details(details: AreaDetails | None) -> list[object]:
                 [f"Directory freshness: {fresh.sentence('services reaching this area')}",
                  " A gap here may be a data gap." if fresh.not_recent else ""],
                 className="small " + ("text-warning-emphasis" if fresh.not_recent else "text-muted"),
-                id="area-freshness",
+                id=ids.AREA_FRESHNESS,
             )
         )  # fmt: skip
     if details.trend is not None:
         sections.append(
             dcc.Graph(figure=details.trend, config={"displayModeBar": False}, className="trend-graph",
-                      id="referral-trend")
+                      id=ids.REFERRAL_TREND)
         )  # fmt: skip
         sections.append(
             html.P(f"Months with 1–{SUPPRESS_MAX} referrals are shown as <{SUPPRESS_MAX + 1}; others are rounded "
@@ -546,7 +551,7 @@ def render_problems(
             dbc.Table(
                 [html.Thead(html.Tr([html.Th("File"), html.Th("Row"), html.Th("Column"), html.Th("Value"),
                                      html.Th("Problem")])), html.Tbody(body)],
-                size="sm", bordered=True, className="small mt-2 mb-0 bg-white problems-table", id="upload-problems",
+                size="sm", bordered=True, className="small mt-2 mb-0 bg-white problems-table", id=ids.UPLOAD_PROBLEMS,
             ),
             *more,
         ],

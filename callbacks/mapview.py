@@ -2,52 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dash import Input, Output, Patch, State, callback, no_update
 
-from .context import services, triggered_ids
-from .state import ALL, CONTROL_IDS, ViewState, selection_from_event
-from .views import build_map, map_click, map_notice, needs_full_figure, recolour_updates
+from . import ids
+from .context import Services, services, triggered_ids
+from .state import ALL, ViewState, selection_from_event
+from .views import FigurePath, build_map, map_click, map_notice, needs_full_figure, recolour_updates
 
 MAP_INPUTS = [
-    Input(CONTROL_IDS["level"], "value"),
-    Input(CONTROL_IDS["category"], "value"),
-    Input(CONTROL_IDS["community"], "value"),
-    Input(CONTROL_IDS["metric"], "value"),
-    Input(CONTROL_IDS["borough"], "value"),
-    Input(CONTROL_IDS["scheme"], "value"),
-    Input(CONTROL_IDS["show_assets"], "value"),
-    Input(CONTROL_IDS["gaps_only"], "value"),
-    Input(CONTROL_IDS["area"], "data"),
-    Input("data-token", "data"),
+    Input(ids.LEVEL, "value"),
+    Input(ids.CATEGORY, "value"),
+    Input(ids.COMMUNITY, "value"),
+    Input(ids.METRIC, "value"),
+    Input(ids.BOROUGH, "value"),
+    Input(ids.SCHEME, "value"),
+    Input(ids.SHOW_ASSETS, "value"),
+    Input(ids.GAPS_ONLY, "value"),
+    Input(ids.SELECTED_AREA, "data"),
+    Input(ids.DATA_TOKEN, "data"),
 ]
 #: Trace indices each kind of change touches (see :mod:`coverage_map.figures`).
-_ONLY_SELECTION = {CONTROL_IDS["area"]}
-_ONLY_ASSETS = {CONTROL_IDS["show_assets"]}
+_ONLY_SELECTION = {ids.SELECTED_AREA}
+_ONLY_ASSETS = {ids.SHOW_ASSETS}
+_HIDDEN = "map-notice d-none"
 
 
-def patch_paths(triggered: set[str]) -> set[int] | None:
+def patch_paths(triggered: Collection[str]) -> set[int] | None:
     """Which traces a recolouring patch must update (None = all of them)."""
-    if triggered and triggered <= _ONLY_SELECTION:
+    fired = set(triggered)
+    if fired and fired <= _ONLY_SELECTION:
         return {1}
-    if triggered and triggered <= _ONLY_ASSETS:
+    if fired and fired <= _ONLY_ASSETS:
         return {2, 3, 4, 5}
     return None
 
 
-@callback(Output("map", "figure"), *MAP_INPUTS, prevent_initial_call=True)
+@callback(Output(ids.MAP, "figure"), *MAP_INPUTS, prevent_initial_call=True)
 def draw_map(
     level: str, category: str, community: str, metric: str, borough: str, scheme: str,
     show_assets: bool, gaps_only: bool, area: str | None, token: str | None,
 ) -> object:  # fmt: skip
     """Draw the map for the controls: geometry once per level and borough, colours by Patch."""
-    app = services()
+    return map_outputs(services(), triggered_ids(), level, category, community, metric, borough, scheme,
+                       show_assets, gaps_only, area, token)  # fmt: skip
+
+
+def map_outputs(
+    app: Services, fired: Collection[str], level: str, category: str, community: str, metric: str, borough: str,
+    scheme: str, show_assets: bool, gaps_only: bool, area: str | None, token: str | None,
+) -> object:  # fmt: skip
+    """What :func:`draw_map` returns after the components ``fired`` changed (none: page load).
+
+    The whole figure when the geometry changes (:func:`callbacks.views.needs_full_figure`),
+    else a :class:`dash.Patch` of the traces the change touches; ``no_update`` while the
+    controls name something the data set lacks (the URL callback is about to correct them).
+    """
     loaded = app.registry.get(token)
-    state = ViewState(level=level, category=category, community=community or "all", metric=metric,
-                      borough=borough or "all", scheme=scheme, show_assets=bool(show_assets),
+    state = ViewState(level=level, category=category, community=community or ALL, metric=metric,
+                      borough=borough or ALL, scheme=scheme, show_assets=bool(show_assets),
                       gaps_only=bool(gaps_only), area=area or None)  # fmt: skip
     if level not in loaded.dataset.levels or category not in loaded.dataset.categories:
-        return no_update  # the URL callback is about to correct the controls
-    fired = triggered_ids()
+        return no_update
     full = needs_full_figure(fired)
     figure = build_map(app.registry, loaded, state, basemap=app.settings.basemap, geometry=full,
                        max_units=app.settings.map_max_units, max_assets=app.settings.map_max_services)  # fmt: skip
@@ -60,20 +77,25 @@ def draw_map(
             continue
         if path[0] == "layout" and traces is not None:
             continue
-        target = patch
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = value
+        _set(patch, path, value)
     return patch
 
 
+def _set(patch: Patch, path: FigurePath, value: object) -> None:
+    target = patch
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+
+
 @callback(
-    Output("map-notice", "children"),
-    Output("map-notice", "className"),
-    *(Input(CONTROL_IDS[name], "value") for name in ("level", "category", "community", "borough", "show_assets")),
-    Input("data-token", "data"),
+    Output(ids.MAP_NOTICE, "children"),
+    Output(ids.MAP_NOTICE, "className"),
+    *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH,
+                                                   ids.SHOW_ASSETS)),
+    Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
-)
+)  # fmt: skip
 def explain_map(
     level: str, category: str, community: str, borough: str, show_assets: bool, token: str | None
 ) -> tuple[str, str]:
@@ -81,36 +103,44 @@ def explain_map(
     app = services()
     loaded = app.registry.get(token)
     if level not in loaded.dataset.levels or category not in loaded.dataset.categories:
-        return "", "map-notice d-none"
+        return "", _HIDDEN
     state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL,
                       show_assets=bool(show_assets))  # fmt: skip
     notice = map_notice(app.registry, loaded, state, max_units=app.settings.map_max_units,
                         max_assets=app.settings.map_max_services)  # fmt: skip
-    return (notice, "map-notice") if notice else ("", "map-notice d-none")
+    return (notice, "map-notice") if notice else ("", _HIDDEN)
 
 
 @callback(
-    Output(CONTROL_IDS["area"], "data", allow_duplicate=True),
-    Output(CONTROL_IDS["borough"], "value", allow_duplicate=True),
-    Input("map", "clickData"),
-    Input("gap-table", "cellClicked"),
-    State(CONTROL_IDS["level"], "value"),
-    State(CONTROL_IDS["borough"], "value"),
-    State("data-token", "data"),
+    Output(ids.SELECTED_AREA, "data", allow_duplicate=True),
+    Output(ids.BOROUGH, "value", allow_duplicate=True),
+    Input(ids.MAP, "clickData"),
+    Input(ids.GAP_TABLE, "cellClicked"),
+    State(ids.LEVEL, "value"),
+    State(ids.BOROUGH, "value"),
+    State(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def select_area(
-    click_data: dict | None, cell: dict | None, level: str | None = None, borough: str | None = None,
-    token: str | None = None,
+    click_data: dict | None, cell: dict | None, level: str | None, borough: str | None, token: str | None
+) -> tuple[object, object]:
+    """Clicking an area on the map, or a row of the gap table, selects that unit (see :func:`selection_outputs`)."""
+    return selection_outputs(services(), triggered_ids(), click_data, cell, level, borough, token)
+
+
+def selection_outputs(
+    app: Services, fired: Collection[str], click_data: dict | None, cell: dict | None, level: str | None = None,
+    borough: str | None = None, token: str | None = None,
 ) -> tuple[object, object]:  # fmt: skip
-    """Clicking an area on the map, or a row of the gap table, selects that unit; clicking the
-    coarser map shown instead of too many small areas chooses the borough clicked."""
-    fired = triggered_ids()
+    """What :func:`select_area` returns after ``fired`` (the map or the gap table) was clicked.
+
+    ``(unit, no_update)`` selects the unit clicked; clicking the coarser map shown instead
+    of too many small areas gives ``(no_update, borough)``: it chooses the borough clicked.
+    """
     chosen = selection_from_event(fired, click_data, cell)
     if chosen is None:
         return no_update, no_update
-    if "map" in fired and level is not None:
-        app = services()
+    if ids.MAP in fired and level is not None:
         dataset = app.registry.get(token).dataset
         state = ViewState(level=level, category="", borough=borough or ALL)
         if level in dataset.levels:

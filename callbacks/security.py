@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 import flask
 from dash import Dash
+from werkzeug.datastructures import Headers
 from werkzeug.security import check_password_hash
 
 from coverage_map.errors import CoverageMapError
@@ -54,6 +55,8 @@ PROXY_SECRET_HEADER_ENV = "COVERAGE_MAP_TRUSTED_PROXY_SECRET_HEADER"
 HSTS_ENV = "COVERAGE_MAP_HSTS"
 DEFAULT_PROXY_SECRET_HEADER = "X-Coverage-Map-Proxy-Secret"
 REALM = "coverage-map"
+#: Where :func:`install` keeps what its request hooks apply, in ``app.server.extensions``.
+SECURITY_EXTENSION = "coverage_map_security"
 #: Paths whose responses never carry data and may be cached by the browser.
 _STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/static/")
 #: Named MapLibre styles fetch tiles, glyphs and sprites from these origins.
@@ -178,7 +181,7 @@ class _Authenticator:
             self._verified.add(digest)
         return True
 
-    def proxy_ok(self, headers: Mapping[str, str]) -> bool:
+    def proxy_ok(self, headers: Mapping[str, str] | Headers) -> bool:
         user = (headers.get(self.config.trusted_user_header or "") or "").strip()
         if not user:
             return False
@@ -266,31 +269,55 @@ def security_headers(csp: str, *, hsts: bool) -> dict[str, str]:
     return headers
 
 
+@dataclass(frozen=True)
+class _Guard:
+    """What the request hooks apply: the configuration, its authenticator and the headers."""
+
+    config: SecurityConfig
+    authenticator: _Authenticator
+    headers: Mapping[str, str]
+
+
 def install(app: Dash, config: SecurityConfig | None = None, *, basemap: str | None = None) -> SecurityConfig:
     """Add authentication (if configured) and the security headers to ``app``'s server.
 
-    Call after every callback is registered (the CSP hashes Dash's inline scripts).
+    Call after every callback is registered (the CSP hashes Dash's inline scripts). Called
+    again on the same app, it replaces the configuration the hooks apply (they read it on
+    every request from ``server.extensions[SECURITY_EXTENSION]``).
     """
     config = config if config is not None else security_from_env()
     server = app.server
-    server.config["DEBUG"] = False
-    server.config["PROPAGATE_EXCEPTIONS"] = False
-    authenticator = _Authenticator(config)
-    if config.auth is not None:
-        # First, before any other hook: nothing is computed for a stranger.
-        server.before_request_funcs.setdefault(None, []).insert(0, authenticator.check)
     headers = security_headers(content_security_policy(app, basemap=basemap), hsts=config.hsts)
-
-    def add_headers(response: flask.Response) -> flask.Response:
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        if not flask.request.path.startswith(_STATIC_PREFIXES):
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    server.after_request(add_headers)
-    server.extensions["coverage_map_security"] = config
+    first = SECURITY_EXTENSION not in server.extensions
+    server.extensions[SECURITY_EXTENSION] = _Guard(config, _Authenticator(config), headers)
+    if first:
+        server.config["DEBUG"] = False
+        server.config["PROPAGATE_EXCEPTIONS"] = False
+        # First, before any other hook: nothing is computed for a stranger.
+        server.before_request_funcs.setdefault(None, []).insert(0, _authenticate)
+        server.after_request(_add_headers)
     return config
 
 
-__all__ = ["SecurityConfig", "content_security_policy", "install", "parse_users", "security_from_env"]
+def _guard() -> _Guard:
+    guard = flask.current_app.extensions[SECURITY_EXTENSION]
+    if not isinstance(guard, _Guard):
+        raise TypeError(f"app.server.extensions[{SECURITY_EXTENSION!r}] was not set by callbacks.security.install")
+    return guard
+
+
+def _authenticate() -> flask.Response | None:
+    return _guard().authenticator.check()
+
+
+def _add_headers(response: flask.Response) -> flask.Response:
+    for name, value in _guard().headers.items():
+        response.headers.setdefault(name, value)
+    if not flask.request.path.startswith(_STATIC_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+__all__ = [
+    "SECURITY_EXTENSION", "SecurityConfig", "content_security_policy", "install", "parse_users", "security_from_env",
+]  # fmt: skip

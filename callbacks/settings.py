@@ -109,8 +109,9 @@ class Settings:
         options: dict[str, object] = dict(self.options)
         if self.taxonomy is not None:
             options["taxonomy"] = self.taxonomy
-        return Dataset.from_paths(
-            dict(self.data_paths), label=self.label or "Your data", threshold_km=self.threshold_km, **options
+        return Dataset.from_paths(  # every named option given, so ``options`` holds loader options only
+            dict(self.data_paths), label=self.label or "Your data", synthetic=False, threshold_km=self.threshold_km,
+            **options,
         )
 
 

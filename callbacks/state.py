@@ -17,24 +17,15 @@ from urllib.parse import parse_qs, urlencode
 
 from coverage_map.figures import METRICS, SCHEMES
 
+from . import ids
+from .ids import CONTROL_IDS
+
 ALL = "all"
 TABS = ("gaps", "organisations", "upload", "about")
 LEVEL_NAMES = {"area": "Small area", "neighbourhood": "Neighbourhood", "borough": "Borough"}
 PREFERRED_CATEGORY = "dementia"
 
-#: Component id of each control, and the URL parameter it maps to.
-CONTROL_IDS = {
-    "level": "level-select",
-    "category": "category-select",
-    "community": "community-select",
-    "metric": "metric-select",
-    "borough": "borough-select",
-    "scheme": "scheme-select",
-    "show_assets": "assets-toggle",
-    "gaps_only": "gaps-only-toggle",
-    "area": "selected-area",
-    "tab": "tabs",
-}
+#: URL parameter of each control, by the :class:`ViewState` field it holds.
 URL_KEYS = {
     "level": "level", "category": "category", "community": "community", "metric": "metric",
     "borough": "borough", "scheme": "scheme", "show_assets": "assets", "gaps_only": "gaps",
@@ -182,9 +173,9 @@ def sync_url(
         borough clears the selected unit, which belongs to the old map.
     """
     fired = set(triggered)
-    if not fired or "url" in fired or "data-token" in fired:
+    if not fired or ids.URL in fired or ids.DATA_TOKEN in fired:
         state = parse_query(search, choices)
-        if "data-token" in fired and "url" not in fired:
+        if ids.DATA_TOKEN in fired and ids.URL not in fired:
             state = validated(replace(controls, area=None), choices)
         canonical = to_query(state)
         return UrlSync(search=canonical if canonical != (search or "") else None, state=state)
@@ -199,7 +190,7 @@ def sync_url(
 
 
 def state_from_controls(values: Sequence[object]) -> ViewState:
-    """A :class:`ViewState` from control values in :data:`CONTROL_IDS` order."""
+    """A :class:`ViewState` from control values in :data:`callbacks.ids.CONTROL_IDS` order."""
     fields = dict(zip(CONTROL_IDS, values, strict=True))
     return ViewState(
         level=str(fields["level"]),
@@ -216,17 +207,17 @@ def state_from_controls(values: Sequence[object]) -> ViewState:
 
 
 def control_values(state: ViewState) -> list[object]:
-    """Control values in :data:`CONTROL_IDS` order."""
+    """Control values in :data:`callbacks.ids.CONTROL_IDS` order."""
     return [getattr(state, field) for field in CONTROL_IDS]
 
 
 def selection_from_event(triggered: Iterable[str], click_data: dict | None, cell: dict | None) -> str | None:
     """The unit a map click or a gap-table click selects (None when neither names one)."""
     fired = set(triggered)
-    if "gap-table" in fired and cell:
+    if ids.GAP_TABLE in fired and cell:
         row_id = cell.get("rowId")
         return str(row_id) if row_id else None
-    if "map" in fired and click_data:
+    if ids.MAP in fired and click_data:
         for point in click_data.get("points", []):
             location = point.get("location")
             if location is not None and point.get("curveNumber", 0) == 0:

@@ -6,13 +6,12 @@ from dash import Input, Output, State, callback, dcc
 
 from coverage_map.taxonomy import display_name
 
+from . import ids
 from .context import services
-from .state import ALL, CONTROL_IDS, ViewState
+from .state import ALL, ViewState
 from .views import gap_table, organisation_table, table_csv
 
-_VIEW = [
-    CONTROL_IDS["level"], CONTROL_IDS["category"], CONTROL_IDS["community"], CONTROL_IDS["borough"],
-]  # fmt: skip
+_VIEW = [ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH]
 
 
 def _state(level: str, category: str, community: str, borough: str) -> ViewState:
@@ -20,10 +19,10 @@ def _state(level: str, category: str, community: str, borough: str) -> ViewState
 
 
 @callback(
-    Output("gap-table", "rowData"),
-    Output("gap-summary", "children"),
+    Output(ids.GAP_TABLE, "rowData"),
+    Output(ids.GAP_SUMMARY, "children"),
     *[Input(component, "value") for component in _VIEW],
-    Input("data-token", "data"),
+    Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def fill_gap_table(level: str, category: str, community: str, borough: str, token: str | None) -> tuple[object, ...]:
@@ -46,10 +45,10 @@ def fill_gap_table(level: str, category: str, community: str, borough: str, toke
 
 
 @callback(
-    Output("gap-table-download", "data"),
-    Input("download-table-button", "n_clicks"),
+    Output(ids.GAP_TABLE_DOWNLOAD, "data"),
+    Input(ids.DOWNLOAD_TABLE_BUTTON, "n_clicks"),
     *[State(component, "value") for component in _VIEW],
-    State("data-token", "data"),
+    State(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def download_gap_table(
@@ -62,10 +61,10 @@ def download_gap_table(
 
 
 @callback(
-    Output("org-table", "rowData"),
-    Output("org-summary", "children"),
-    Input(CONTROL_IDS["borough"], "value"),
-    Input("data-token", "data"),
+    Output(ids.ORG_TABLE, "rowData"),
+    Output(ids.ORG_SUMMARY, "children"),
+    Input(ids.BOROUGH, "value"),
+    Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def fill_organisations(borough: str, token: str | None) -> tuple[object, ...]:

@@ -8,11 +8,12 @@ Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.store.Works
   saves them to the workspace under the session's owner token (private until published);
 * :func:`choose_dataset`: the dataset picker (published datasets plus this session's
   private ones), "Publish" and "Back to the default data"; it alone writes ``data-token``.
+  What it returns after each trigger is :func:`dataset_outputs`, deciding with :func:`dataset_choice`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import dash_bootstrap_components as dbc
@@ -23,14 +24,14 @@ from coverage_map.errors import CoverageMapError, ValidationError
 from coverage_map.store import Workspace
 from coverage_map.upload_safety import UnsafeUploadError
 
-from . import uploads
-from .context import services, triggered_ids
+from . import ids, uploads
+from .context import Services, services, triggered_ids
 from .layout import render_problems
 from .uploads import ROLES, Choice
 
 #: Triggers of :func:`choose_dataset`.
 SELECT, SAVED, RESET, PUBLISH, REFRESH = (
-    "dataset-select", "upload-saved", "upload-reset", "dataset-publish", "dataset-refresh",
+    ids.DATASET_SELECT, ids.UPLOAD_SAVED, ids.UPLOAD_RESET, ids.DATASET_PUBLISH, ids.DATASET_REFRESH,
 )  # fmt: skip
 
 
@@ -47,24 +48,24 @@ def _checker(role: str) -> Callable[[object, object], tuple[object, object]]:
 
 for _role in ROLES:
     callback(
-        Output(f"upload-status-{_role}", "children"),
-        Output(f"upload-{_role}", "contents"),
-        Input(f"upload-{_role}", "contents"),
-        State(f"upload-{_role}", "filename"),
+        Output(ids.upload_status(_role), "children"),
+        Output(ids.upload_box(_role), "contents"),
+        Input(ids.upload_box(_role), "contents"),
+        State(ids.upload_box(_role), "filename"),
         prevent_initial_call=True,
     )(_checker(_role))
 
 
 @callback(
-    Output("upload-saved", "data"),
-    Output("upload-report", "children"),
-    Output("upload-token", "data"),
-    *[Output(f"upload-{role}", "contents", allow_duplicate=True) for role in ROLES],
-    Input("upload-load", "n_clicks"),
-    *[State(f"upload-{role}", "contents") for role in ROLES],
-    *[State(f"upload-{role}", "filename") for role in ROLES],
-    State("upload-name", "value"),
-    State("upload-token", "data"),
+    Output(ids.UPLOAD_SAVED, "data"),
+    Output(ids.UPLOAD_REPORT, "children"),
+    Output(ids.UPLOAD_TOKEN, "data"),
+    *[Output(ids.upload_box(role), "contents", allow_duplicate=True) for role in ROLES],
+    Input(ids.UPLOAD_LOAD, "n_clicks"),
+    *[State(ids.upload_box(role), "contents") for role in ROLES],
+    *[State(ids.upload_box(role), "filename") for role in ROLES],
+    State(ids.UPLOAD_NAME, "value"),
+    State(ids.UPLOAD_TOKEN, "data"),
     prevent_initial_call=True,
 )
 def save_upload(clicks: int | None, *values: object) -> tuple[object, ...]:
@@ -112,29 +113,36 @@ def save_files(
 
 
 @callback(
-    Output("data-token", "data"),
-    Output("dataset-select", "options"),
-    Output("dataset-select", "value"),
-    Output("dataset-publish", "disabled"),
-    Output("publish-status", "children"),
-    Output("dataset-version", "data"),
-    Input("dataset-select", "value"),
-    Input("upload-saved", "data"),
-    Input("upload-reset", "n_clicks"),
-    Input("dataset-publish", "n_clicks"),
-    Input("dataset-refresh", "n_intervals"),
-    State("data-token", "data"),
-    State("upload-token", "data"),
-    State("dataset-version", "data"),
+    Output(ids.DATA_TOKEN, "data"),
+    Output(ids.DATASET_SELECT, "options"),
+    Output(ids.DATASET_SELECT, "value"),
+    Output(ids.DATASET_PUBLISH, "disabled"),
+    Output(ids.PUBLISH_STATUS, "children"),
+    Output(ids.DATASET_VERSION, "data"),
+    Input(ids.DATASET_SELECT, "value"),
+    Input(ids.UPLOAD_SAVED, "data"),
+    Input(ids.UPLOAD_RESET, "n_clicks"),
+    Input(ids.DATASET_PUBLISH, "n_clicks"),
+    Input(ids.DATASET_REFRESH, "n_intervals"),
+    State(ids.DATA_TOKEN, "data"),
+    State(ids.UPLOAD_TOKEN, "data"),
+    State(ids.DATASET_VERSION, "data"),
 )
 def choose_dataset(
     value: object, saved: object, reset: object, publish: object, tick: object,
     current: object, token: object, version: object,
 ) -> tuple[object, ...]:  # fmt: skip
     """The dataset picker, Publish and Reset: what ``data-token`` holds and what the picker lists."""
-    app = services()
+    return dataset_outputs(services(), triggered_ids(), value, saved, reset, publish, tick, current, token, version)
+
+
+def dataset_outputs(
+    app: Services, fired: Collection[str], value: object, saved: object, reset: object, publish: object,
+    tick: object, current: object, token: object, version: object,
+) -> tuple[object, ...]:  # fmt: skip
+    """What :func:`choose_dataset` returns after the components ``fired`` changed (none: page load)."""
     try:
-        outcome = dataset_choice(app.registry.workspace, triggered_ids(), value=value, saved=saved,
+        outcome = dataset_choice(app.registry.workspace, fired, value=value, saved=saved,
                                  current=current, token=token, version=version)  # fmt: skip
     except (CoverageMapError, OSError) as error:
         return (no_update, no_update, no_update, True,
@@ -170,7 +178,7 @@ class Outcome:
 
 
 def dataset_choice(
-    workspace: Workspace, fired: set[str], *, value: object, saved: object, current: object, token: object,
+    workspace: Workspace, fired: Collection[str], *, value: object, saved: object, current: object, token: object,
     version: object,
 ) -> Outcome:  # fmt: skip
     """Decide the session's dataset after ``fired`` (a pure helper over the workspace).
@@ -182,7 +190,7 @@ def dataset_choice(
     """
     owner = token if isinstance(token, str) and uploads.is_token(token) else None
     generation = workspace.version_token()
-    if fired == {REFRESH} and generation == version:
+    if set(fired) == {REFRESH} and generation == version:
         return Outcome(unchanged=True)
     chosen = Choice.parse(current)
     message, colour = "", "info"

@@ -27,11 +27,15 @@ from coverage_map.gaps import explain
 from coverage_map.io import write_any
 from coverage_map.taxonomy import display_name
 
+from . import ids
+from .ids import CONTROL_IDS
 from .registry import Loaded, Registry
-from .state import ALL, CONTROL_IDS, GEOMETRY_FIELDS, LEVEL_NAMES, ViewState
+from .state import ALL, GEOMETRY_FIELDS, LEVEL_NAMES, ViewState
 
 #: Triggers after which the browser must get the whole figure (geometry included).
-FULL_FIGURE_TRIGGERS = {CONTROL_IDS[f] for f in GEOMETRY_FIELDS} | {"data-token"}
+FULL_FIGURE_TRIGGERS = {CONTROL_IDS[f] for f in GEOMETRY_FIELDS} | {ids.DATA_TOKEN}
+#: Where a value sits in a figure: ``("data", 0, "z")``, ``("layout", "title")``.
+FigurePath = tuple[str | int, ...]
 
 
 # --------------------------------------------------------------------------- the view
@@ -179,12 +183,12 @@ def needs_full_figure(triggered: Iterable[str]) -> bool:
     return not fired or bool(fired & FULL_FIGURE_TRIGGERS)
 
 
-def recolour_updates(figure: go.Figure) -> list[tuple[tuple[object, ...], object]]:
+def recolour_updates(figure: go.Figure) -> list[tuple[FigurePath, object]]:
     """(path, value) pairs that turn the previous map of the same geometry into ``figure``.
 
     Geometry (GeoJSON, locations, names) is left out: it is already in the browser.
     """
-    updates: list[tuple[tuple[object, ...], object]] = []
+    updates: list[tuple[FigurePath, object]] = []
     for index, values in figures.recolour_patch_values(figure).items():
         for key, value in values.items():
             updates.append((("data", index, key), value))
@@ -193,7 +197,7 @@ def recolour_updates(figure: go.Figure) -> list[tuple[tuple[object, ...], object
     return updates
 
 
-def apply_updates(figure: dict, updates: list[tuple[tuple[object, ...], object]]) -> dict:
+def apply_updates(figure: dict, updates: list[tuple[FigurePath, object]]) -> dict:
     """Apply :func:`recolour_updates` to a figure dict, as the browser applies a Patch (for tests)."""
     result = {"data": [dict(trace) for trace in figure["data"]], "layout": dict(figure["layout"])}
     for path, value in updates:

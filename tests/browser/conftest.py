@@ -15,9 +15,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from dash import Dash
 
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
 
@@ -51,12 +53,33 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def dashboard(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """The dashboard on the (lightly poisoned) demo data, served by a thread on 127.0.0.1."""
+@contextmanager
+def served(wsgi_app: Callable[..., object]) -> Iterator[str]:
+    """``wsgi_app`` (the one app's server, or middleware around it) on its own loopback port: its URL.
+
+    Every module gets its own port, so its own origin and ``sessionStorage`` in the shared
+    browser, while the process keeps one Dash app (what it serves is swapped with
+    :func:`dashapp.serving`).
+    """
     from werkzeug.serving import make_server
 
-    from callbacks.app import create_app
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def dashboard(
+    dash_app: Dash, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
+    """The dashboard on the (lightly poisoned) demo data, served by a thread on 127.0.0.1."""
+    from dashapp import serving
+
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
     from coverage_map.loaders import load_inputs
@@ -72,16 +95,8 @@ def dashboard(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> It
                                   label="Synthetic demo region", synthetic=True)  # fmt: skip
     uploads = tmp_path_factory.mktemp("uploads")
     settings = Settings(data_dir=uploads, max_upload_bytes=2 * 2**20, workspace=str(uploads / "workspace.gpkg"))
-    app = create_app(dataset, settings=settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{server.server_port}", "dataset": dataset,
-               "formula_area": str(first), "html_area": str(second)}  # fmt: skip
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(dash_app, dataset, settings), served(dash_app.server) as url:
+        yield {"url": url, "dataset": dataset, "formula_area": str(first), "html_area": str(second)}
 
 
 @pytest.fixture(scope="session")

@@ -11,21 +11,20 @@ CSP reports no violation while the page works normally.
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import handbuilt
 import pandas as pd
 import pytest
+from dash import Dash
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-import handbuilt
-
-from .conftest import wait_for
+from .conftest import served, wait_for
 from .test_dashboard import GRAPH, assert_clean_console, map_ready
 
 pytestmark = pytest.mark.browser
@@ -58,25 +57,19 @@ def hostile_files(folder: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    from werkzeug.serving import make_server
+def hostile(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    from dashapp import serving
 
-    from callbacks.app import create_app
     from callbacks.security import SecurityConfig
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
 
     folder = tmp_path_factory.mktemp("hostile")
     dataset = Dataset.from_paths(hostile_files(folder), label=SCRIPT)
-    app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("uploads")), security=SecurityConfig())
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{server.server_port}", "dataset": dataset, "folder": folder}
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
+    with (serving(dash_app, dataset, settings, security=SecurityConfig()),
+          served(dash_app.server) as url):  # fmt: skip
+        yield {"url": url, "dataset": dataset, "folder": folder}
 
 
 @pytest.fixture()

@@ -8,17 +8,17 @@ map chooses that borough and draws its small areas. Timings live in benchmarks/d
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from dash import Dash
 from selenium.webdriver.common.by import By
 
 from coverage_map.config import DEMO_FILES
 
-from .conftest import click_map_at, console_errors, wait_for
+from .conftest import click_map_at, console_errors, served, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,10 @@ LIMITS = {"map_max_units": 500, "map_max_services": 20, "table_max_rows": 50}
 
 
 @pytest.fixture(scope="module")
-def large(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def large(dash_app: Dash, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """The demo data served with national-scale limits, on its own loopback port."""
-    from werkzeug.serving import make_server
+    from dashapp import serving
 
-    from callbacks.app import create_app
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
 
@@ -39,15 +38,8 @@ def large(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                                  label="Synthetic demo region", synthetic=True)  # fmt: skip
     uploads = tmp_path_factory.mktemp("uploads-large")
     settings = Settings(data_dir=uploads, workspace=str(uploads / "workspace.gpkg"), **LIMITS)
-    app = create_app(dataset, settings=settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{server.server_port}", "dataset": dataset}
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(dash_app, dataset, settings), served(dash_app.server) as url:
+        yield {"url": url, "dataset": dataset}
 
 
 def locations(driver: object) -> list[str]:

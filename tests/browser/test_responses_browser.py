@@ -25,14 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import brotli
+import handbuilt
 import pandas as pd
 import pytest
+from dash import Dash
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-import handbuilt
-
-from .conftest import wait_for
+from .conftest import served, wait_for
 from .test_dashboard import GRAPH, assert_clean_console, click, map_ready
 
 pytestmark = pytest.mark.browser
@@ -86,10 +86,9 @@ def _decode(body: bytes, encoding: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    from werkzeug.serving import make_server
+def recorded(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    from dashapp import serving
 
-    from callbacks.app import create_app
     from callbacks.security import SecurityConfig
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
@@ -101,9 +100,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     referrals.loc[referrals["origin_area_id"].eq("C") & referrals["category"].eq("dementia"), "asset_id"] = "a1"
     referrals.to_csv(paths["referrals"], index=False)  # an input file for the test, not an output
     dataset = Dataset.from_paths(paths, label="Hand-built")
-    app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("uploads")), security=SecurityConfig())
-    recorder = Recorder(app.server.wsgi_app)
-    app.server.wsgi_app = recorder  # type: ignore[method-assign]
+    settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
+    recorder = Recorder(dash_app.server)
     log_lines: list[str] = []
 
     class Collect(logging.Handler):
@@ -115,15 +113,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     old_level = access_log.level
     access_log.setLevel(logging.INFO)
     access_log.addHandler(handler)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield {"url": f"http://127.0.0.1:{server.server_port}", "recorder": recorder, "log": log_lines,
-               "referrals": referrals}  # fmt: skip
+        with serving(dash_app, dataset, settings, security=SecurityConfig()), served(recorder) as url:
+            yield {"url": url, "recorder": recorder, "log": log_lines, "referrals": referrals}
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         access_log.removeHandler(handler)
         access_log.setLevel(old_level)
 

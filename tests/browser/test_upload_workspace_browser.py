@@ -1,45 +1,37 @@
 """Uploading a dataset in headless Chromium: the map switches to it, then Publish, then back.
 
-Runs its own server (own port, so its own ``sessionStorage``) on the demo data with a
-workspace in a temporary folder, so the other browser tests keep seeing the demo.
+Served on its own port (so its own ``sessionStorage``) on the demo data with a workspace
+in a temporary folder, so the other browser tests keep seeing the demo.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import handbuilt
 import pytest
+from dash import Dash
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from .conftest import wait_for
+from .conftest import served, wait_for
 from .test_dashboard import GRAPH, assert_clean_console, click, open_page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def upload_server(dashboard: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from werkzeug.serving import make_server
+def upload_server(dash_app: Dash, dashboard: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from dashapp import serving
 
-    from callbacks.app import create_app
     from callbacks.settings import Settings
 
     folder = tmp_path_factory.mktemp("workspace")
     settings = Settings(data_dir=folder / "data", workspace=str(folder / "workspace.gpkg"),
                         max_upload_bytes=2 * 2**20)  # fmt: skip
-    app = create_app(dashboard["dataset"], settings=settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(dash_app, dashboard["dataset"], settings), served(dash_app.server) as url:
+        yield url
 
 
 def map_units(driver: object) -> set[str]:

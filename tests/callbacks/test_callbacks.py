@@ -8,20 +8,18 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
-from contextvars import copy_context
 from pathlib import Path
 
 import dash
+import handbuilt
 import pandas as pd
 import plotly.io as pio
-from plotly.utils import PlotlyJSONEncoder
 import pytest
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
+from dashapp import serving
+from plotly.utils import PlotlyJSONEncoder
 
-import handbuilt
 from callbacks import controls, details, mapview, tables, uploads
-from callbacks.app import create_app
+from callbacks.context import EXTENSION, Services
 from callbacks.registry import Registry
 from callbacks.settings import Settings, read_config, settings_from_env
 from callbacks.state import (
@@ -64,8 +62,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def app(dataset: Dataset, settings: Settings) -> dash.Dash:
-    return create_app(dataset, settings=settings)
+def app(dash_app: dash.Dash, dataset: Dataset, settings: Settings) -> Iterator[dash.Dash]:
+    with serving(dash_app, dataset, settings):
+        yield dash_app
+
+
+@pytest.fixture(scope="module")
+def services(app: dash.Dash) -> Services:
+    return app.server.extensions[EXTENSION]
 
 
 @pytest.fixture()
@@ -77,16 +81,6 @@ def request_context(app: dash.Dash) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def choices(dataset: Dataset) -> Choices:
     return Choices.of(dataset)
-
-
-def run_triggered(triggered: list[str], function, *args):  # noqa: ANN001, ANN201
-    """Call a callback as Dash would after ``triggered`` props changed."""
-
-    def call():  # noqa: ANN202
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": p, "value": None} for p in triggered]))
-        return function(*args)
-
-    return copy_context().run(call)
 
 
 # --------------------------------------------------------------------------- state and URL
@@ -170,11 +164,11 @@ def test_patch_updates_give_the_same_map_as_a_fresh_one(app: dash.Dash, request_
     assert patched["layout"]["title"] == fresh["layout"]["title"]
 
 
-def test_draw_map_full_then_patch(app: dash.Dash, request_context: None) -> None:
+def test_draw_map_full_then_patch(services: Services) -> None:
     args = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, None)
-    full = run_triggered(["level-select.value"], mapview.draw_map, *args)
+    full = mapview.map_outputs(services, {"level-select"}, *args)
     assert full.data[0].geojson["features"]
-    patch = run_triggered(["category-select.value"], mapview.draw_map, "area", "carers_support", *args[2:])
+    patch = mapview.map_outputs(services, {"category-select"}, "area", "carers_support", *args[2:])
     assert isinstance(patch, dash.Patch)
     operations = patch.to_plotly_json()["operations"]
     touched = {tuple(op["location"][:3]) for op in operations}
@@ -183,32 +177,32 @@ def test_draw_map_full_then_patch(app: dash.Dash, request_context: None) -> None
     assert "map" not in {op["location"][1] for op in operations if op["location"][0] == "layout"}
 
 
-def test_selecting_only_patches_the_outline(app: dash.Dash, request_context: None) -> None:
+def test_selecting_only_patches_the_outline(services: Services) -> None:
     args = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, "B", None)
-    patch = run_triggered(["selected-area.data"], mapview.draw_map, *args)
+    patch = mapview.map_outputs(services, {"selected-area"}, *args)
     touched = {tuple(op["location"][:2]) for op in patch.to_plotly_json()["operations"]}
     assert touched == {("data", 1)}
 
 
-def test_borough_filter_sends_only_its_units(app: dash.Dash, request_context: None) -> None:
+def test_borough_filter_sends_only_its_units(services: Services) -> None:
     args = ("area", "dementia", "all", "gap_score", "B2", "quantiles", True, False, None, None)
-    figure = run_triggered(["borough-select.value"], mapview.draw_map, *args)
+    figure = mapview.map_outputs(services, {"borough-select"}, *args)
     assert list(figure.data[0].locations) == ["C"]
     assert [f["id"] for f in figure.data[0].geojson["features"]] == ["C"]
 
 
-def test_select_area_callback() -> None:
-    chosen, borough = run_triggered(["gap-table.cellClicked"], mapview.select_area, None, {"rowId": "C"})
+def test_select_area_callback(services: Services) -> None:
+    chosen, borough = mapview.selection_outputs(services, {"gap-table"}, None, {"rowId": "C"})
     assert chosen == "C" and borough is dash.no_update
-    assert run_triggered(["map.clickData"], mapview.select_area, None, None) == (dash.no_update, dash.no_update)
+    assert mapview.selection_outputs(services, {"map"}, None, None) == (dash.no_update, dash.no_update)
 
 
-def test_mirror_url_callback(app: dash.Dash, request_context: None) -> None:
+def test_mirror_url_callback(services: Services) -> None:
     values = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, "gaps", None)
-    out = run_triggered(["url.search"], controls.mirror_url, "?level=borough&category=housing&area=B2", *values)
+    out = controls.url_outputs(services, {"url"}, "?level=borough&category=housing&area=B2", *values)
     assert out[0] == to_query(ViewState(level="borough", category="housing", area="B2"))
     assert out[1:3] == ("borough", "housing")
-    out = run_triggered(["metric-select.value"], controls.mirror_url, "?x", *values)
+    out = controls.url_outputs(services, {"metric-select"}, "?x", *values)
     assert out[0].startswith("?level=area&category=dementia") and out[1] is dash.no_update
 
 
@@ -340,14 +334,20 @@ def test_figure_module_does_not_import_dash() -> None:
 
 
 @pytest.fixture(scope="module")
-def dated_app(tmp_path_factory: pytest.TempPathFactory) -> dash.Dash:
+def dated(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     """The hand-built data with verification dates: a1 recent, a2 3 years old, a3 undated, a4 2 years old."""
     recent = (date.today() - timedelta(days=30)).isoformat()
     old, older = f"{date.today().year - 3}-01-15", f"{date.today().year - 2}-01-15"
     inputs = handbuilt.inputs()
     assets = inputs.assets.assign(last_checked=[recent, old, "", older])
-    dataset = Dataset.from_inputs(dataclasses.replace(inputs, assets=assets), label="Dated")
-    return create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("dated")))
+    return Dataset.from_inputs(dataclasses.replace(inputs, assets=assets), label="Dated")
+
+
+@pytest.fixture()
+def dated_app(app: dash.Dash, dated: Dataset, tmp_path: Path) -> Iterator[dash.Dash]:
+    """The app serving :func:`dated` for one test (then the module's data again)."""
+    with serving(app, dated, Settings(data_dir=tmp_path / "dated")):
+        yield app
 
 
 def test_area_details_flag_provision_not_verified_for_a_year(dated_app: dash.Dash) -> None:

@@ -14,7 +14,6 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterator
-from contextvars import copy_context
 from datetime import date
 from pathlib import Path
 
@@ -26,11 +25,10 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 import shapely
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
+from dashapp import serving
 
 from callbacks import mapview, tables
-from callbacks.app import create_app
+from callbacks.context import EXTENSION, Services
 from callbacks.registry import Registry
 from callbacks.settings import Settings, read_config
 from callbacks.state import ViewState
@@ -62,9 +60,15 @@ def dataset() -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def app(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> dash.Dash:
+def app(dash_app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dash.Dash]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"), **SMALL)
-    return create_app(dataset, settings=settings)
+    with serving(dash_app, dataset, settings):
+        yield dash_app
+
+
+@pytest.fixture(scope="module")
+def services(app: dash.Dash) -> Services:
+    return app.server.extensions[EXTENSION]
 
 
 @pytest.fixture()
@@ -74,16 +78,8 @@ def request_context(app: dash.Dash) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def registry(app: dash.Dash) -> Registry:
-    return app.server.extensions["coverage_map"].registry
-
-
-def run_triggered(triggered: list[str], function, *args):
-    def call():
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": p, "value": None} for p in triggered]))
-        return function(*args)
-
-    return copy_context().run(call)
+def registry(services: Services) -> Registry:
+    return services.registry
 
 
 # --------------------------------------------------------------------------- which level the map draws
@@ -143,11 +139,11 @@ def test_a_small_area_picked_in_the_table_is_outlined_on_the_fallback_map(regist
     assert (lon.min(), lat.min(), lon.max(), lat.max()) == pytest.approx(tuple(expected), abs=1e-4)
 
 
-def test_recolouring_the_fallback_map_patches_colours_not_geometry(app: dash.Dash, request_context: None) -> None:
+def test_recolouring_the_fallback_map_patches_colours_not_geometry(services: Services) -> None:
     args = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, None)
-    full = run_triggered(["level-select.value"], mapview.draw_map, *args)
+    full = mapview.map_outputs(services, {"level-select"}, *args)
     assert list(full.data[0].locations) == ["N1", "N2"]
-    patch = run_triggered(["category-select.value"], mapview.draw_map, "area", "carers_support", *args[2:])
+    patch = mapview.map_outputs(services, {"category-select"}, "area", "carers_support", *args[2:])
     operations = {tuple(op["location"][:3]): op["params"] for op in patch.to_plotly_json()["operations"]}
     assert ("data", 0, "geojson") not in operations and ("data", 0, "locations") not in operations
     assert len(operations[("data", 0, "z")]["value"]) == 2  # one colour per neighbourhood drawn
@@ -176,16 +172,16 @@ def test_clicking_the_fallback_map_chooses_the_borough_clicked(dataset: Dataset)
     assert map_click(dataset, dataclasses.replace(area, borough="B1"), "A", max_units=2) == ("area", "A")
 
 
-def test_select_area_callback_chooses_a_borough_on_the_fallback_map(app: dash.Dash, request_context: None) -> None:
+def test_select_area_callback_chooses_a_borough_on_the_fallback_map(services: Services) -> None:
     click = {"points": [{"curveNumber": 0, "location": "N2"}]}
-    assert run_triggered(["map.clickData"], mapview.select_area, click, None, "area", "all", None) == (
+    assert mapview.selection_outputs(services, {"map"}, click, None, "area", "all", None) == (
         dash.no_update, "B2")  # fmt: skip
     # Neighbourhood level fits: the click selects the neighbourhood itself.
-    assert run_triggered(["map.clickData"], mapview.select_area, click, None, "neighbourhood", "all", None) == (
+    assert mapview.selection_outputs(services, {"map"}, click, None, "neighbourhood", "all", None) == (
         "N2", dash.no_update)  # fmt: skip
     # A gap-table row is a small area, whatever the map shows.
-    assert run_triggered(["gap-table.cellClicked"], mapview.select_area, None, {"rowId": "C"}, "area", "all",
-                         None) == ("C", dash.no_update)  # fmt: skip
+    assert mapview.selection_outputs(services, {"gap-table"}, None, {"rowId": "C"}, "area", "all",
+                                     None) == ("C", dash.no_update)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the notice

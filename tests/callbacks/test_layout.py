@@ -6,10 +6,11 @@ import json
 from collections.abc import Iterator
 
 import dash
+import handbuilt
 import pytest
 from dash.development.base_component import Component
+from dashapp import serving
 
-import handbuilt
 from callbacks.app import create_app
 from callbacks.layout import build_layout
 from callbacks.settings import Settings
@@ -95,15 +96,18 @@ def test_badge_hidden_for_real_data(tmp_path_factory: pytest.TempPathFactory) ->
     assert badge.style == {"display": "none"}
 
 
-def test_app_registers_callbacks_and_compresses(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
-    outputs = " ".join(app.callback_map)
+@pytest.fixture(scope="module")
+def app(dash_app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dash.Dash]:
+    with serving(dash_app, dataset, Settings(data_dir=tmp_path_factory.mktemp("up"))):
+        yield dash_app
+
+
+def test_app_registers_callbacks_and_compresses(app: dash.Dash) -> None:
+    client = app.server.test_client()
+    outputs = " ".join(spec["output"] for spec in client.get("/_dash-dependencies").get_json())
     for target in ("map.figure", "area-details.children", "gap-table.rowData", "org-table.rowData",
                    "url.search", "gap-table-download.data", "data-token.data"):  # fmt: skip
         assert target in outputs
-    second = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
-    assert set(second.callback_map) == set(app.callback_map)  # every app gets the callbacks
-    client = app.server.test_client()
     page = client.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200
     layout = client.get("/_dash-layout", headers={"Accept-Encoding": "gzip"})
@@ -112,7 +116,22 @@ def test_app_registers_callbacks_and_compresses(dataset: Dataset, tmp_path_facto
     assert "2026-01-10" not in text  # no referral records in the page
 
 
-def test_bootstrap_is_served_locally(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
+def test_one_app_per_process(app: dash.Dash, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Dash gives the dashboard's callbacks to one app only: a second one would answer no interaction.
+    with pytest.raises(RuntimeError, match="already called"):
+        create_app(Dataset.from_inputs(handbuilt.inputs()), settings=Settings(data_dir=tmp_path_factory.mktemp("up")))
+
+
+def test_the_page_follows_the_data_served(app: dash.Dash, tmp_path_factory: pytest.TempPathFactory) -> None:
+    client = app.server.test_client()
+    assert "Real" not in json.dumps(client.get("/_dash-layout").get_json())
+    real = Dataset.from_inputs(handbuilt.inputs(), label="Real")
+    with serving(app, real, Settings(data_dir=tmp_path_factory.mktemp("up"))):
+        layout = client.get("/_dash-layout").get_json()
+    assert json.dumps(layout).count('"Real"') == 1  # the header names the data served
+    assert "Real" not in json.dumps(client.get("/_dash-layout").get_json())  # and the module's data is back
+
+
+def test_bootstrap_is_served_locally(app: dash.Dash) -> None:
     html = app.server.test_client().get("/").get_data(as_text=True)
     assert "cdn" not in html.lower() and "00-bootstrap.min.css" in html

@@ -1,19 +1,27 @@
 """Deployment security: authentication on every route, security headers, CSP, configuration.
 
-The app is built once on the hand-built data (fast) and once per authentication mode;
-Flask's test client then walks the whole URL map (``app.server.url_map``).
+The process's one app serves the hand-built data (fast) under each authentication mode in
+turn; Flask's test client then walks the whole URL map (``app.server.url_map``).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import re
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import dash
+import handbuilt
 import pytest
+from dashapp import serving
 from werkzeug.security import generate_password_hash
 
-import handbuilt
-from callbacks.app import create_app
 from callbacks.security import (
     DEFAULT_PROXY_SECRET_HEADER,
     SecurityConfig,
@@ -35,25 +43,32 @@ def dataset() -> Dataset:
     return Dataset.from_inputs(handbuilt.inputs(), label="Hand-built")
 
 
-def _app(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory, security: SecurityConfig):  # noqa: ANN202
+@contextmanager
+def _app(
+    app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory, security: SecurityConfig
+) -> Iterator[dash.Dash]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
-    return create_app(dataset, settings=settings, security=security)
+    with serving(app, dataset, settings, security=security):
+        yield app
 
 
-@pytest.fixture(scope="module")
-def open_app(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return _app(dataset, tmp_path_factory, SecurityConfig())
+@pytest.fixture()
+def open_app(dash_app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dash.Dash]:
+    with _app(dash_app, dataset, tmp_path_factory, SecurityConfig()) as app:
+        yield app
 
 
-@pytest.fixture(scope="module")
-def basic_app(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    return _app(dataset, tmp_path_factory, SecurityConfig(users={"alice": HASH}))
+@pytest.fixture()
+def basic_app(dash_app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dash.Dash]:
+    with _app(dash_app, dataset, tmp_path_factory, SecurityConfig(users={"alice": HASH})) as app:
+        yield app
 
 
-@pytest.fixture(scope="module")
-def proxy_app(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+@pytest.fixture()
+def proxy_app(dash_app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dash.Dash]:
     config = SecurityConfig(trusted_user_header="X-Forwarded-User", proxy_secret="s3cret-from-the-proxy")
-    return _app(dataset, tmp_path_factory, config)
+    with _app(dash_app, dataset, tmp_path_factory, config) as app:
+        yield app
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -227,9 +242,9 @@ def test_csp_names_the_basemap_origin_only_when_one_is_set(open_app) -> None:  #
     assert "connect-src 'self' https://tiles.example.org" in csp
 
 
-def test_hsts_when_asked(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = _app(dataset, tmp_path_factory, SecurityConfig(hsts=True))
-    assert app.server.test_client().get("/").headers["Strict-Transport-Security"].startswith("max-age=")
+def test_hsts_when_asked(dash_app: dash.Dash, dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
+    with _app(dash_app, dataset, tmp_path_factory, SecurityConfig(hsts=True)) as app:
+        assert app.server.test_client().get("/").headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_production_server_runs_without_debug(open_app) -> None:  # noqa: ANN001
@@ -242,23 +257,27 @@ def test_production_server_runs_without_debug(open_app) -> None:  # noqa: ANN001
     assert b"Traceback" not in response.data
 
 
-def test_gunicorn_server_reads_security_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``callbacks.app:server`` (what gunicorn serves) honours COVERAGE_MAP_USERS."""
-    import callbacks.app as app_module
-
-    monkeypatch.setenv("COVERAGE_MAP_USERS", f"alice:{HASH}")
-    built = {}
-
-    def fake_create_app():  # noqa: ANN202 - stands in for the demo data load
-        built["app"] = create_app(Dataset.from_inputs(handbuilt.inputs()),
-                                  settings=Settings(data_dir=__import__("tempfile").mkdtemp()))  # fmt: skip
-        return built["app"]
-
-    monkeypatch.setattr(app_module, "_APP", None)
-    monkeypatch.setattr(app_module, "create_app", fake_create_app)
-    server = app_module.server
-    assert server.test_client().get("/").status_code == 401
-    assert server.test_client().get("/", headers=_basic("alice", PASSWORD)).status_code == 200
+def test_gunicorn_server_reads_security_from_the_environment(tmp_path: Path) -> None:
+    """``callbacks.wsgi:server`` (what gunicorn serves) honours COVERAGE_MAP_USERS."""
+    paths = handbuilt.write_files(tmp_path)
+    config = tmp_path / "dashboard.toml"
+    config.write_text("[data]\n" + "".join(f'{role} = "{path.name}"\n' for role, path in paths.items()),
+                      encoding="utf-8")  # fmt: skip
+    code = f"""
+        import base64
+        from callbacks.wsgi import server
+        def status(password):
+            token = base64.b64encode(("alice:" + password).encode()).decode()
+            return server.test_client().get("/", headers={{"Authorization": "Basic " + token}}).status_code
+        print(server.test_client().get("/").status_code, status("wrong"), status({PASSWORD!r}))
+    """
+    env = {**os.environ, "COVERAGE_MAP_USERS": f"alice:{HASH}", "COVERAGE_MAP_CONFIG": str(config),
+           "COVERAGE_MAP_DATA_DIR": str(tmp_path / "uploads"), "COVERAGE_MAP_DATABASE_URL": ""}  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=root, env=env, text=True,
+                          capture_output=True, timeout=180, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["401", "401", "200"]
 
 
 def test_any_combination_of_controls_answers_without_a_server_error(open_app) -> None:  # noqa: ANN001

@@ -17,17 +17,15 @@ import sys
 import textwrap
 import zipfile
 from collections.abc import Iterator, Mapping
-from contextvars import copy_context
 from pathlib import Path
 
 import dash
 import handbuilt
 import pytest
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
+from dashapp import serving
 
 from callbacks import upload, uploads
-from callbacks.app import create_app
+from callbacks.context import EXTENSION
 from callbacks.registry import Registry
 from callbacks.settings import Settings, settings_from_env
 from coverage_map.dataset import Dataset
@@ -43,16 +41,6 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64
 def data_url(data: bytes | str, kind: str = "text/csv") -> str:
     raw = data.encode() if isinstance(data, str) else data
     return f"data:{kind};base64," + base64.b64encode(raw).decode()
-
-
-def run_triggered(triggered: list[str], function, *args, **kwargs):
-    """Call a callback as Dash would after ``triggered`` props changed."""
-
-    def call():
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": p, "value": None} for p in triggered]))
-        return function(*args, **kwargs)
-
-    return copy_context().run(call)
 
 
 def text_of(component: object) -> str:
@@ -79,15 +67,21 @@ def settings(tmp_path: Path) -> Settings:
                     max_upload_bytes=200_000, max_upload_total_bytes=400_000)  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def default_dataset() -> Dataset:
+    return Dataset.from_inputs(handbuilt.inputs(with_referrals=False), label="Default")
+
+
 @pytest.fixture()
-def app(settings: Settings) -> dash.Dash:
-    return create_app(Dataset.from_inputs(handbuilt.inputs(with_referrals=False), label="Default"), settings=settings)
+def app(dash_app: dash.Dash, default_dataset: Dataset, settings: Settings) -> Iterator[dash.Dash]:
+    with serving(dash_app, default_dataset, settings):
+        yield dash_app
 
 
 @pytest.fixture()
 def ctx(app: dash.Dash) -> Iterator[Registry]:
     with app.server.test_request_context():
-        yield app.server.extensions["coverage_map"].registry
+        yield app.server.extensions[EXTENSION].registry
 
 
 def save(contents: Mapping[str, object], names: Mapping[str, object], name: str = "hand", token: object = None):
@@ -106,11 +100,11 @@ def test_limits_come_from_the_environment_once() -> None:
 
 
 def test_oversized_requests_are_refused_before_parsing(app: dash.Dash, settings: Settings) -> None:
-    assert app.server.config["MAX_CONTENT_LENGTH"] == settings.max_request_bytes
-    body = b'{"output": "x", "inputs": [], "pad": "' + b"x" * settings.max_request_bytes + b'"}'
-    response = app.server.test_client().post("/_dash-update-component", data=body,
-                                              content_type="application/json")  # fmt: skip
-    assert response.status_code == 413
+    client = app.server.test_client()
+    for pad, refused in ((settings.max_request_bytes, True), (settings.max_request_bytes - 100, False)):
+        body = b'{"output": "x", "inputs": [], "pad": "' + b"x" * pad + b'"}'
+        response = client.post("/_dash-update-component", data=body, content_type="application/json")
+        assert (response.status_code == 413) is refused  # the limit is the served settings' own
 
 
 # --------------------------------------------------------------------------- checking files as they arrive
@@ -191,20 +185,21 @@ def test_upload_is_saved_privately_then_published(ctx: Registry, contents) -> No
     assert back.data is None and back.value == "default"
 
 
-def test_choose_dataset_callback_writes_the_data_token(ctx: Registry, contents) -> None:
+def test_choose_dataset_callback_writes_the_data_token(app: dash.Dash, ctx: Registry, contents) -> None:
+    services = app.server.extensions[EXTENSION]
     data, names = contents
     saved, _, owner = save(data, names)
-    out = run_triggered(["upload-saved.data"], upload.choose_dataset, "default", saved, None, None, None, None,
-                        owner, None)  # fmt: skip
+    out = upload.dataset_outputs(services, {"upload-saved"}, "default", saved, None, None, None, None,
+                                 owner, None)  # fmt: skip
     data_token, options, value, disabled, message, version = out
     assert data_token == saved and value == "1:hand" and disabled is False and message == ""
     assert [o["value"] for o in options] == ["default", "1:hand"]
     # A timer tick with nothing new in the workspace sends nothing at all.
-    tick = run_triggered(["dataset-refresh.n_intervals"], upload.choose_dataset, "1:hand", saved, None, None, 1,
-                         saved, owner, version)  # fmt: skip
+    tick = upload.dataset_outputs(services, {"dataset-refresh"}, "1:hand", saved, None, None, 1,
+                                  saved, owner, version)  # fmt: skip
     assert tick == (dash.no_update,) * 6
     # Page load restores the stored choice without resending it.
-    loaded = run_triggered([], upload.choose_dataset, "default", None, None, None, None, saved, owner, None)
+    loaded = upload.dataset_outputs(services, set(), "default", None, None, None, None, saved, owner, None)
     assert loaded[0] is dash.no_update and loaded[2] == "1:hand"
 
 

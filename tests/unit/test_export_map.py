@@ -202,20 +202,24 @@ def test_download_button_request_matches_the_controls():
                        borough="B1").borough == "B1"
 
 
-def test_download_button_is_in_the_layout_and_sends_the_current_view(dataset):
+def test_download_button_is_in_the_layout_and_sends_the_current_view(dataset, dash_app, tmp_path):
     if shutil.which("chromium") is None:
         pytest.skip("no Chromium to render with")
     import base64
 
-    from callbacks.app import create_app
-    from callbacks.download_map import download_map
+    from dashapp import serving
 
-    app = create_app(dataset)
-    assert any("download-map.data" in key for key in app.callback_map)
-    assert "download-map-button" in str(app.layout)
-    with app.server.app_context():
-        sent, error = download_map(1, "svg", "area", "dementia", "all", "gap_score", "B2", "quantiles", True,
-                                   False, None)
+    from callbacks.download_map import download_map
+    from callbacks.settings import Settings
+
+    with serving(dash_app, dataset, Settings(data_dir=tmp_path)):
+        client = dash_app.server.test_client()
+        assert any(spec["output"] == "..download-map.data...download-map-error.children.."
+                   for spec in client.get("/_dash-dependencies").get_json())
+        assert "download-map-button" in client.get("/_dash-layout").get_data(as_text=True)
+        with dash_app.server.app_context():
+            sent, error = download_map(1, "svg", "area", "dementia", "all", "gap_score", "B2", "quantiles", True,
+                                       False, None)
     assert error == ""
     assert sent["filename"] == "coverage-map_dementia_gap_score_B2.svg"
     root = ET.fromstring(base64.b64decode(sent["content"]))

@@ -401,7 +401,7 @@ def test_gunicorn_access_log_holds_no_record_level_data(tmp_path: Path) -> None:
     env = dict(os.environ, COVERAGE_MAP_CONFIG=str(config), COVERAGE_MAP_DATA_DIR=str(tmp_path / "uploads"))
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
                "--access-logfile", str(log), "--error-logfile", str(log), "--log-level", "debug",
-               "callbacks.app:server"]  # fmt: skip
+               "callbacks.wsgi:server"]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base_url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,103 @@
+"""Every component id of the dashboard, in one place.
+
+The page (:mod:`callbacks.layout`) and every callback's ``Input``, ``Output`` and ``State``
+name components by these constants, so an id is spelt once. They are also the public
+contract of the page: the browser tests, the URL and other engineers' code find
+components by them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --------------------------------------------------------------------------- stores and location
+
+URL: Final = "url"
+#: The dataset the session looks at (:class:`callbacks.uploads.Choice` data; None = the default one).
+DATA_TOKEN: Final = "data-token"
+#: The session's owner token for its uploads (``sessionStorage`` only).
+UPLOAD_TOKEN: Final = "upload-token"
+UPLOAD_SAVED: Final = "upload-saved"
+DATASET_VERSION: Final = "dataset-version"
+DATASET_REFRESH: Final = "dataset-refresh"
+SELECTED_AREA: Final = "selected-area"
+
+# --------------------------------------------------------------------------- header and footer
+
+DATASET_LABEL: Final = "dataset-label"
+SYNTHETIC_BADGE: Final = "synthetic-badge"
+ATTRIBUTION: Final = "attribution"
+
+# --------------------------------------------------------------------------- controls
+
+LEVEL: Final = "level-select"
+CATEGORY: Final = "category-select"
+COMMUNITY: Final = "community-select"
+METRIC: Final = "metric-select"
+METRIC_DESCRIPTION: Final = "metric-description"
+BOROUGH: Final = "borough-select"
+SCHEME: Final = "scheme-select"
+SHOW_ASSETS: Final = "assets-toggle"
+GAPS_ONLY: Final = "gaps-only-toggle"
+TABS: Final = "tabs"
+
+#: Component id of each control, by the :class:`callbacks.state.ViewState` field it holds
+#: (in the order of the URL callback's inputs and outputs).
+CONTROL_IDS: Final = {
+    "level": LEVEL,
+    "category": CATEGORY,
+    "community": COMMUNITY,
+    "metric": METRIC,
+    "borough": BOROUGH,
+    "scheme": SCHEME,
+    "show_assets": SHOW_ASSETS,
+    "gaps_only": GAPS_ONLY,
+    "area": SELECTED_AREA,
+    "tab": TABS,
+}
+
+# --------------------------------------------------------------------------- map and details
+
+MAP: Final = "map"
+MAP_NOTICE: Final = "map-notice"
+AREA_DETAILS: Final = "area-details"
+AREA_FRESHNESS: Final = "area-freshness"
+REFERRAL_TREND: Final = "referral-trend"
+
+# --------------------------------------------------------------------------- map download
+
+DOWNLOAD_MAP_SLOT: Final = "download-map-slot"
+DOWNLOAD_MAP_FORMAT: Final = "download-map-format"
+DOWNLOAD_MAP_BUTTON: Final = "download-map-button"
+DOWNLOAD_MAP: Final = "download-map"
+DOWNLOAD_MAP_ERROR: Final = "download-map-error"
+
+# --------------------------------------------------------------------------- tables
+
+GAP_TABLE: Final = "gap-table"
+GAP_SUMMARY: Final = "gap-summary"
+GAP_TABLE_DOWNLOAD: Final = "gap-table-download"
+DOWNLOAD_TABLE_BUTTON: Final = "download-table-button"
+ORG_TABLE: Final = "org-table"
+ORG_SUMMARY: Final = "org-summary"
+
+# --------------------------------------------------------------------------- uploads and datasets
+
+DATASET_SELECT: Final = "dataset-select"
+DATASET_PUBLISH: Final = "dataset-publish"
+PUBLISH_STATUS: Final = "publish-status"
+UPLOAD_NAME: Final = "upload-name"
+UPLOAD_LOAD: Final = "upload-load"
+UPLOAD_RESET: Final = "upload-reset"
+UPLOAD_REPORT: Final = "upload-report"
+UPLOAD_PROBLEMS: Final = "upload-problems"
+
+
+def upload_box(role: str) -> str:
+    """The ``dcc.Upload`` of one input role (``areas``, ``assets``...)."""
+    return f"upload-{role}"
+
+
+def upload_status(role: str) -> str:
+    """The line under an upload box saying whether its file was received or refused."""
+    return f"upload-status-{role}"
