@@ -20,7 +20,7 @@ MAP_INPUTS = [
     Input(CONTROL_IDS["area"], "data"),
     Input("data-token", "data"),
 ]
-#: Trace indices each kind of change touches (see :mod:`coverage_map.figures`).
+#: Trace indices each kind of change touches (see :mod:`coverage_map.outputs.figures`).
 _ONLY_SELECTION = {CONTROL_IDS["area"]}
 _ONLY_ASSETS = {CONTROL_IDS["show_assets"]}
 

@@ -43,7 +43,7 @@ from callbacks.views import (
     recolour_updates,
     view_rows,
 )
-from coverage_map import figures
+from coverage_map.outputs import figures
 from coverage_map.config import SIMPLIFY_TOLERANCE_M
 from coverage_map.dataset import Dataset
 

@@ -47,9 +47,9 @@ from callbacks.views import (
     recolour_updates,
     service_points,
 )
-from coverage_map import figures
 from coverage_map.config import MAP_UNIT_LIMIT, SIMPLIFY_TOLERANCE_M
 from coverage_map.dataset import Dataset
+from coverage_map.outputs import figures
 
 #: Three small areas, two neighbourhoods, two boroughs: with at most two units a map,
 #: the small areas are "too many" and the neighbourhoods fit.

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 import handbuilt
-from coverage_map import figures
+from coverage_map.outputs import figures
 from coverage_map.dataset import Dataset
 
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -29,14 +29,14 @@ from typing import Any, cast
 
 import pandas as pd
 
+from ..config import DISPLAY_CRS
+from ..dataset import Dataset
+from ..errors import CoverageMapError
+from ..findings import LEVEL_WORDS, resolve_borough, select_view
+from ..metrics import ALL
+from ..suppress import describe_count
+from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, credits_for
-from .config import DISPLAY_CRS
-from .dataset import Dataset
-from .errors import CoverageMapError
-from .findings import LEVEL_WORDS, resolve_borough, select_view
-from .metrics import ALL
-from .suppress import describe_count
-from .taxonomy import display_name
 
 _VENDOR_JS = ("leaflet.js", "leaflet.markercluster.js")
 _VENDOR_CSS = ("leaflet.css", "MarkerCluster.css", "MarkerCluster.Default.css")
@@ -103,7 +103,7 @@ def interactive_map(
     inline
         Inline Leaflet's JavaScript and CSS (no CDN); ``False`` keeps folium's CDN links.
     scheme, k
-        Classification of the metric (see :func:`coverage_map.figures.classify`).
+        Classification of the metric (see :func:`coverage_map.outputs.figures.classify`).
     title
         Heading over the map (default: metric and place).
     """

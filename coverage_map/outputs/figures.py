@@ -34,9 +34,9 @@ import plotly.graph_objects as go
 import shapely
 from plotly.colors import sample_colorscale
 
-from .config import MAP_COORD_PRECISION
-from .suppress import describe_count, secondary_suppress, suppress_count
-from .taxonomy import display_name
+from ..config import MAP_COORD_PRECISION
+from ..suppress import describe_count, secondary_suppress, suppress_count
+from ..taxonomy import display_name
 
 # --------------------------------------------------------------------------- metrics
 
