@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Input, Output, callback, no_update
 
-from coverage_map.outputs.figures import METRICS
+from coverage_map.outputs.classes import METRICS
 
 from . import layout
 from .context import services, triggered_ids

@@ -17,7 +17,7 @@ from coverage_map.config import SUPPRESS_MAX
 from coverage_map.dataset import Dataset
 from coverage_map.errors import KINDS, Problem, kinds_of
 from coverage_map.outputs.attribution import SUPPRESSION_NOTE, credits_for
-from coverage_map.outputs.figures import METRICS, SCHEMES
+from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
 from .download_map import download_components

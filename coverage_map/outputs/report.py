@@ -313,7 +313,7 @@ def _capacity_section(dataset: Dataset, place: tuple[str, str] | None) -> str:
 
 
 def _methods_section(dataset: Dataset, credits: Credits, *, threshold: float, level: str) -> str:
-    from .figures import METRICS
+    from .classes import METRICS
 
     metrics = "\n".join(
         f"<dt>{esc(info.label)}</dt><dd>{esc(info.description[:1].upper() + info.description[1:])}.</dd>"

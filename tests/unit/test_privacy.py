@@ -37,6 +37,7 @@ from coverage_map.analysis import published_assets, published_table
 from coverage_map.dataset import Dataset
 from coverage_map.io import neutralise_formula, write_any
 from coverage_map.outputs import figures
+from coverage_map.outputs.classes import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {str(n) for n in range(1, 8)}
@@ -101,7 +102,7 @@ def _dashboard_outputs(dataset: Dataset, tmp_path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for level in dataset.levels:
         for community in ("all", "bame"):
-            for metric in figures.METRICS:
+            for metric in METRICS:
                 state = ViewState(level=level, category="dementia", community=community, metric=metric)
                 out[f"map {level} {community} {metric}"] = build_map(registry, loaded, state, basemap=None).to_json()
             state = ViewState(level=level, category="dementia", community=community, metric="referrals_per_10k")
