@@ -47,6 +47,15 @@ REASON_TEXT = {
     "unmet_demand": "People are referred for {category} support{for_group} but nothing reaches this area.",
 }
 
+#: A few plain words per reason, for map hovers, tables, the HTML map and the report (the one place they live).
+REASON_LABELS = {
+    "no_provision": "no provision reaches it",
+    "far": "provision is far",
+    "low_provision": "low provision per person",
+    "over_capacity": "over capacity",
+    "unmet_demand": "referrals but no provision",
+}
+
 
 def find_gaps(table: pd.DataFrame, *, threshold_km: float) -> pd.DataFrame:
     """Add ``gap``, ``gap_reasons`` and ``gap_score`` to a table from :func:`~coverage_map.metrics.measure`.

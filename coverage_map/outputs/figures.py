@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..gaps import REASON_LABELS
 from ..geojson import geojson_bounds, subset_geojson
 from ..suppress import describe_count, secondary_suppress, suppress_count
 from ..taxonomy import display_name
@@ -103,10 +104,13 @@ def referrals_text(count: object, suppressed: object) -> str:
 
 
 def reasons_text(reasons: object) -> str:
-    """``no_provision;far`` -> ``no provision, far`` (short words for hovers and tables)."""
+    """``no_provision;far`` -> ``no provision reaches it, provision is far`` (for hovers and tables).
+
+    The words are :data:`coverage_map.gaps.REASON_LABELS`; a reason without a label reads as its name.
+    """
     if reasons is None or pd.isna(reasons) or not str(reasons):
         return "none"
-    return ", ".join(part.replace("_", " ") for part in str(reasons).split(";") if part)
+    return ", ".join(REASON_LABELS.get(part, part.replace("_", " ")) for part in str(reasons).split(";") if part)
 
 
 # --------------------------------------------------------------------------- the map

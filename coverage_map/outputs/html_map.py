@@ -211,7 +211,7 @@ def export_html(dataset: Dataset, out: str | Path, **options: Any) -> HtmlExport
 def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k: int) -> dict:
     """GeoJSON features with escaped display properties and a style per feature, plus legend rows."""
     from .classes import METRICS, classify, format_value
-    from .figures import NO_DATA_COLOUR
+    from .figures import NO_DATA_COLOUR, reasons_text
 
     info = METRICS[metric]
     classes = classify(view[info.column], scheme=scheme, k=k, metric=metric)
@@ -228,7 +228,7 @@ def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k:
         value_text = ("suppressed (fewer than 8 referrals)" if info.from_referrals and bool(suppressed.iloc[position])
                       else format_value(None if pd.isna(value) else float(value), metric))
         gap = bool(row.gap)
-        reasons = ", ".join(part.replace("_", " ") for part in str(row.gap_reasons or "").split(";") if part)
+        reasons = reasons_text(row.gap_reasons)
         features.append({
             "type": "Feature", "id": area_id, "geometry": shapes[area_id],
             "properties": {

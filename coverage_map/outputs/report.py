@@ -36,7 +36,7 @@ from ..findings import (
     resolve_borough,
     select_view,
 )
-from ..gaps import REASON_TEXT, WEIGHTS
+from ..gaps import REASON_LABELS, REASON_TEXT, WEIGHTS
 from ..suppress import describe_count
 from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
@@ -273,11 +273,6 @@ _FRESHNESS_NOTE = (
     "over 12 months before the report was written. Such provision may have closed or changed, and a service "
     "missing from an out-of-date directory makes a gap that is not real: check old records before acting on a gap."
 )
-
-REASON_LABELS = {
-    "no_provision": "no provision reaches it", "far": "provision is far", "low_provision": "low provision per person",
-    "over_capacity": "over capacity", "unmet_demand": "referrals but no provision",
-}  # fmt: skip
 
 
 def _capacity_section(dataset: Dataset, place: tuple[str, str] | None) -> str:

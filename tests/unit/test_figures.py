@@ -385,3 +385,9 @@ def test_natural_breaks_match_mapclassify_where_it_converges():
             warnings.simplefilter("ignore")
             expected = mapclassify.JenksCaspall(values, k=5).bins
         assert np.allclose(_jenks_caspall_bins(values, 5), expected)
+
+
+def test_gap_reasons_read_as_the_one_table_of_labels() -> None:
+    assert figures.reasons_text("no_provision;far") == "no provision reaches it, provision is far"
+    assert figures.reasons_text("unmet_demand") == "referrals but no provision"
+    assert figures.reasons_text("") == "none" and figures.reasons_text(None) == "none"
