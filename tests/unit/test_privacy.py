@@ -117,10 +117,10 @@ def _dashboard_outputs(dataset: Dataset, tmp_path: Path) -> dict[str, str]:
 
 def _file_outputs(dataset: Dataset) -> dict[str, str]:
     """The print map figures, the HTML export and the report, as text (random element ids removed)."""
-    from coverage_map.outputs.attribution import credits_for
-    from coverage_map.outputs.html_map import interactive_map
-    from coverage_map.outputs.export_map import MapRequest, print_figure
     from coverage_map.findings import key_findings, parse_priorities
+    from coverage_map.outputs.attribution import credits_for
+    from coverage_map.outputs.export_map import MapRequest, print_figure
+    from coverage_map.outputs.html_map import interactive_map
     from coverage_map.outputs.report import render_html
 
     out: dict[str, str] = {}
