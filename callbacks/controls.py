@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from dash import Input, Output, callback, no_update
 
-from coverage_map.figures import METRICS
+from coverage_map.outputs.classes import METRICS
 
 from . import ids, layout
 from .context import Services, services, triggered_ids

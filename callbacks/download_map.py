@@ -1,6 +1,6 @@
 """The "Download map" button: the current view as a print-ready PNG, SVG or PDF.
 
-A thin adapter: the controls' values become one :class:`~coverage_map.export_map.MapRequest`
+A thin adapter: the controls' values become one :class:`~coverage_map.outputs.export_map.MapRequest`
 (a pure helper, tested without Dash), and :func:`render_download` draws it with the same
 figure code as the dashboard map.
 """
@@ -15,7 +15,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.export_map import MapRequest, export_map
+from coverage_map.outputs.export_map import MapRequest, export_map
 
 from . import ids
 from .context import services

@@ -13,11 +13,11 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from coverage_map.attribution import SUPPRESSION_NOTE, credits_for
 from coverage_map.config import SUPPRESS_MAX
 from coverage_map.dataset import Dataset
 from coverage_map.errors import KINDS, Problem, kinds_of
-from coverage_map.figures import METRICS, SCHEMES
+from coverage_map.outputs.attribution import SUPPRESSION_NOTE, credits_for
+from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
 from . import ids

@@ -23,7 +23,7 @@ MAP_INPUTS = [
     Input(ids.SELECTED_AREA, "data"),
     Input(ids.DATA_TOKEN, "data"),
 ]
-#: Trace indices each kind of change touches (see :mod:`coverage_map.figures`).
+#: Trace indices each kind of change touches (see :mod:`coverage_map.outputs.figures`).
 _ONLY_SELECTION = {ids.SELECTED_AREA}
 _ONLY_ASSETS = {ids.SHOW_ASSETS}
 _HIDDEN = "map-notice d-none"

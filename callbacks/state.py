@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
-from coverage_map.figures import METRICS, SCHEMES
+from coverage_map.outputs.classes import METRICS, SCHEMES
 
 from . import ids
 from .ids import CONTROL_IDS

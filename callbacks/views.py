@@ -2,7 +2,7 @@
 
 Everything here reads the *published* tables (suppressed referral counts) except
 :func:`area_details`, which reads true referral records to build a monthly trend and
-hands them to :func:`coverage_map.figures.referral_trend_figure`, which suppresses every
+hands them to :func:`coverage_map.outputs.figures.referral_trend_figure`, which suppresses every
 month before a number reaches the figure.
 """
 
@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from coverage_map import figures
 from coverage_map.analysis import TABLE_COLUMNS
 from coverage_map.config import MAP_ASSET_LIMIT, MAP_UNIT_LIMIT
 from coverage_map.freshness import Freshness, asset_freshness, summarise, verified_text
 from coverage_map.gaps import explain
 from coverage_map.io import write_any
+from coverage_map.outputs import figures
 from coverage_map.taxonomy import display_name
 
 from . import ids
@@ -150,7 +150,7 @@ def build_map(
     With ``geometry=False`` the figure carries only the selected unit's polygon: enough
     for a recolouring patch, which never sends the boundaries (and far quicker to build).
     The boundaries are the data set's memoised, read-only ones, shared by every map
-    rather than copied into each (see :class:`coverage_map.figures.SharedGeoJSON`).
+    rather than copied into each (see :class:`coverage_map.outputs.figures.SharedGeoJSON`).
     A level with more than ``max_units`` units is drawn at a coarser level until a borough
     is chosen (:func:`drawn_level`), with the selected unit still outlined; more than
     ``max_assets`` service points are left out (:func:`map_notice` says so).
@@ -553,7 +553,7 @@ def monthly_referrals(registry: Registry, loaded: Loaded, state: ViewState, area
     """TRUE monthly referral counts from the unit for the category (and community), every month of the data.
 
     None when the referrals carry no dates. Never send these to the browser unsuppressed:
-    :func:`coverage_map.figures.referral_trend_figure` suppresses them.
+    :func:`coverage_map.outputs.figures.referral_trend_figure` suppresses them.
     """
     referrals = loaded.dataset.prepared.referrals
     if referrals is None or len(referrals) == 0:

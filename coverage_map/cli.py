@@ -290,7 +290,7 @@ def _resolve_labels(dataset, args: argparse.Namespace) -> None:  # noqa: ANN001
 
 
 def cmd_export_map(args: argparse.Namespace) -> int:
-    from .export_map import MapRequest, export_all_categories, export_map
+    from .outputs.export_map import MapRequest, export_all_categories, export_map
 
     if args.all_categories == bool(args.category):
         raise CoverageMapError("give either --category C or --all-categories")
@@ -318,7 +318,7 @@ def cmd_export_map(args: argparse.Namespace) -> int:
 
 
 def cmd_export_html(args: argparse.Namespace) -> int:
-    from .export_html import export_html
+    from .outputs.html_map import export_html
 
     dataset = _dataset_from_args(args)
     _resolve_labels(dataset, args)
@@ -336,7 +336,7 @@ def cmd_export_html(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .outputs.report import write_report
 
     dataset = _dataset_from_args(args)
     result = write_report(dataset, args.out, pdf=args.pdf, priorities=args.priorities, level=args.level,

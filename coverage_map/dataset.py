@@ -27,7 +27,7 @@ from .joins import Prepared, prepare
 from .model import Inputs
 
 if TYPE_CHECKING:
-    from .figures import SharedGeoJSON
+    from .geojson import SharedGeoJSON
 
 
 @dataclass
@@ -142,10 +142,10 @@ class Dataset:
         """Simplified, rounded boundaries of ``level`` for maps (read-only, built once).
 
         Simplified by :data:`~coverage_map.config.SIMPLIFY_TOLERANCE_M` of the level (coarser
-        levels are seen from further away). See :func:`coverage_map.figures.units_geojson`
-        and :func:`~coverage_map.figures.share_geojson`.
+        levels are seen from further away). See :func:`coverage_map.geojson.units_geojson`
+        and :func:`~coverage_map.geojson.share_geojson`.
         """
-        from .figures import share_geojson, units_geojson  # plotly is loaded only by those who draw
+        from .geojson import share_geojson, units_geojson
 
         tolerance = SIMPLIFY_TOLERANCE_M.get(level, SIMPLIFY_TOLERANCE_M["area"])
         return self._memo(  # type: ignore[return-value]

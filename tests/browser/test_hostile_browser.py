@@ -166,10 +166,10 @@ def test_csp_keeps_the_dashboard_working_and_blocks_injected_script(page, hostil
 
 
 def test_html_export_and_report_show_hostile_names_as_text(page, hostile: dict) -> None:  # noqa: ANN001
-    from coverage_map.attribution import credits_for
-    from coverage_map.export_html import export_html
     from coverage_map.findings import key_findings, parse_priorities
-    from coverage_map.report import render_html
+    from coverage_map.outputs.attribution import credits_for
+    from coverage_map.outputs.html_map import export_html
+    from coverage_map.outputs.report import render_html
 
     dataset = hostile["dataset"]
     folder: Path = hostile["folder"]  # type: ignore[assignment]

@@ -45,9 +45,11 @@ from callbacks.views import (
     recolour_updates,
     service_points,
 )
-from coverage_map import figures
 from coverage_map.config import MAP_UNIT_LIMIT, SIMPLIFY_TOLERANCE_M
 from coverage_map.dataset import Dataset
+from coverage_map.geojson import units_geojson
+from coverage_map.outputs import figures
+from coverage_map.outputs.classes import format_value
 
 #: Three small areas, two neighbourhoods, two boroughs: with at most two units a map,
 #: the small areas are "too many" and the neighbourhoods fit.
@@ -113,7 +115,7 @@ def test_the_fallback_map_holds_neighbourhood_geometry_only(registry: Registry, 
     assert [f["id"] for f in choropleth["geojson"]["features"]] == ["N1", "N2"]
     # Coloured by the neighbourhoods' own published rows.
     view = dataset.rows("neighbourhood", "dementia", "all")
-    assert next(iter(choropleth["customdata"]))[1] == figures.format_value(view["gap_score"].iloc[0], "gap_score")
+    assert next(iter(choropleth["customdata"]))[1] == format_value(view["gap_score"].iloc[0], "gap_score")
     assert "choose a borough for small areas" in figure["layout"]["title"]["subtitle"]["text"]
 
 
@@ -328,8 +330,8 @@ def _wiggly_grid(n: int, cell: float = 200.0, wiggle: float = 3.0) -> gpd.GeoDat
 def test_simplification_keeps_every_id_valid_polygons_and_shared_borders() -> None:
     grid = _wiggly_grid(6)
     assert shapely.coverage_is_valid(grid.geometry.values)
-    plain = figures.units_geojson(grid, tolerance_m=0)
-    simplified = figures.units_geojson(grid, tolerance_m=25)
+    plain = units_geojson(grid, tolerance_m=0)
+    simplified = units_geojson(grid, tolerance_m=25)
     assert [f["id"] for f in simplified["features"]] == grid["area_id"].tolist()
     shapes = _shapes(simplified)
     assert all(shape.is_valid and shape.geom_type in ("Polygon", "MultiPolygon") for shape in shapes)
@@ -346,7 +348,7 @@ def test_a_unit_smaller_than_the_tolerance_is_kept() -> None:
     tiny = shapely.box(handbuilt.X0, handbuilt.Y0, handbuilt.X0 + 3, handbuilt.Y0 + 3)  # 3 m: under 1e-5 degree
     far = shapely.box(handbuilt.X0 + 5000, handbuilt.Y0, handbuilt.X0 + 6000, handbuilt.Y0 + 1000)
     units = gpd.GeoDataFrame({"area_id": ["T", "F"], "area_name": ["T", "F"]}, geometry=[tiny, far], crs="EPSG:27700")
-    collection = figures.units_geojson(units, tolerance_m=100)
+    collection = units_geojson(units, tolerance_m=100)
     assert [f["id"] for f in collection["features"]] == ["T", "F"]
     assert all(shape.is_valid and not shape.is_empty for shape in _shapes(collection))
 
@@ -354,7 +356,7 @@ def test_a_unit_smaller_than_the_tolerance_is_kept() -> None:
 def test_overlapping_units_are_simplified_one_by_one_and_stay_valid() -> None:
     grid = _wiggly_grid(2)
     overlapping = grid.assign(geometry=grid.geometry.buffer(20))  # not a coverage any more
-    collection = figures.units_geojson(overlapping, tolerance_m=25)
+    collection = units_geojson(overlapping, tolerance_m=25)
     assert [f["id"] for f in collection["features"]] == grid["area_id"].tolist()
     assert all(shape.is_valid for shape in _shapes(collection))
 
@@ -362,7 +364,7 @@ def test_overlapping_units_are_simplified_one_by_one_and_stay_valid() -> None:
 def test_boundaries_are_simplified_more_for_coarser_levels(dataset: Dataset) -> None:
     assert SIMPLIFY_TOLERANCE_M["area"] < SIMPLIFY_TOLERANCE_M["neighbourhood"] < SIMPLIFY_TOLERANCE_M["borough"]
     for level in dataset.levels:
-        expected = figures.units_geojson(dataset.units(level), tolerance_m=SIMPLIFY_TOLERANCE_M[level])
+        expected = units_geojson(dataset.units(level), tolerance_m=SIMPLIFY_TOLERANCE_M[level])
         assert json.dumps(dataset.boundaries(level)) == json.dumps(expected)
 
 
@@ -372,7 +374,7 @@ def test_real_boundaries_keep_ids_validity_and_shared_borders(realdata: Path) ->
         pytest.skip(f"{path} not found")
     lsoas = gpd.read_file(path).to_crs("EPSG:27700")
     lsoas = lsoas.assign(area_id=lsoas["area_code"].astype(str), geometry=shapely.make_valid(lsoas.geometry.values))
-    collection = figures.units_geojson(lsoas, tolerance_m=SIMPLIFY_TOLERANCE_M["area"])
+    collection = units_geojson(lsoas, tolerance_m=SIMPLIFY_TOLERANCE_M["area"])
     assert [f["id"] for f in collection["features"]] == lsoas["area_id"].tolist()
     shapes = np.array(_shapes(collection), dtype=object)
     assert shapely.is_valid(shapes).all()

@@ -15,7 +15,7 @@ from callbacks.app import create_app
 from callbacks.layout import build_layout
 from callbacks.settings import Settings
 from coverage_map.dataset import Dataset
-from coverage_map.figures import METRICS
+from coverage_map.outputs.classes import METRICS
 
 MAIN_IDS = [
     "level-select", "category-select", "community-select", "metric-select", "borough-select", "map", "map-notice",

@@ -13,7 +13,7 @@ import handbuilt
 import pytest
 
 from coverage_map.dataset import Dataset
-from coverage_map.export_html import esc, export_html
+from coverage_map.outputs.html_map import esc, export_html
 from coverage_map.taxonomy import display_name
 
 EVIL = '<img src=x onerror="window.__xss=1">${window.__xss=2}`<script>window.__xss=3</script>'

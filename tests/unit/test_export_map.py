@@ -12,7 +12,7 @@ import pytest
 
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.export_map import (
+from coverage_map.outputs.export_map import (
     MapRequest,
     export_all_categories,
     find_chromium,

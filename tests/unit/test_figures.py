@@ -14,8 +14,10 @@ import pytest
 import shapely
 
 import handbuilt
-from coverage_map import figures
 from coverage_map.dataset import Dataset
+from coverage_map.geojson import SharedGeoJSON, geojson_bounds, share_geojson, subset_geojson, units_geojson
+from coverage_map.outputs import figures
+from coverage_map.outputs.classes import METRICS, _jenks_caspall_bins, classify
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -32,7 +34,7 @@ def dataset() -> Dataset:
 
 @pytest.fixture(scope="module")
 def geojson(dataset: Dataset) -> dict:
-    return figures.units_geojson(dataset.units_wgs84("area"))
+    return units_geojson(dataset.units_wgs84("area"))
 
 
 def view_of(dataset: Dataset, category: str = "dementia", community: str = "all", level: str = "area") -> pd.DataFrame:
@@ -50,7 +52,7 @@ def asset_frame(dataset: Dataset) -> pd.DataFrame:
 
 def test_quantiles_put_equal_counts_in_each_class_with_unit_labels() -> None:
     values = pd.Series([float(v) for v in range(1, 11)])
-    classes = figures.classify(values, scheme="quantiles", k=5, metric="nearest_km")
+    classes = classify(values, scheme="quantiles", k=5, metric="nearest_km")
     # 20th, 40th... percentiles of 1..10 by linear interpolation: 1 + 0.2 * 9 = 2.8, 4.6, 6.4, 8.2, 10
     assert classes.breaks == pytest.approx([2.8, 4.6, 6.4, 8.2, 10.0])
     assert classes.index.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
@@ -60,35 +62,35 @@ def test_quantiles_put_equal_counts_in_each_class_with_unit_labels() -> None:
 
 def test_missing_values_are_no_data() -> None:
     values = pd.Series([0.1, None, 0.9, np.nan], dtype="Float64")
-    classes = figures.classify(values, k=2)
+    classes = classify(values, k=2)
     assert classes.index.tolist() == [0, -1, 1, -1]
 
 
 def test_fewer_distinct_values_than_classes_makes_fewer_classes_without_warning() -> None:
-    classes = figures.classify(pd.Series([0.0, 0.0, 0.0, 1.0, 1.0]), k=5)
+    classes = classify(pd.Series([0.0, 0.0, 0.0, 1.0, 1.0]), k=5)
     assert len(classes.breaks) == 2
     assert classes.index.tolist() == [0, 0, 0, 1, 1]
-    skewed = figures.classify(pd.Series([0.0] * 100 + [1.0, 2.0, 3.0, 4.0, 5.0]), k=5)
+    skewed = classify(pd.Series([0.0] * 100 + [1.0, 2.0, 3.0, 4.0, 5.0]), k=5)
     assert len(skewed.breaks) == len(set(skewed.breaks)) < 5
 
 
 def test_single_value_and_all_missing() -> None:
-    assert figures.classify(pd.Series([3.0, 3.0])).labels == ["3.00"]
-    empty = figures.classify(pd.Series([np.nan, np.nan]))
+    assert classify(pd.Series([3.0, 3.0])).labels == ["3.00"]
+    empty = classify(pd.Series([np.nan, np.nan]))
     assert empty.breaks == [] and empty.index.tolist() == [-1, -1]
 
 
 def test_natural_breaks_find_obvious_groups_deterministically() -> None:
     values = pd.Series([1.0, 1.1, 1.2, 10.0, 10.1, 20.0, 20.2])
-    first = figures.classify(values, scheme="natural_breaks", k=3, metric="provision_per_10k")
-    again = figures.classify(values, scheme="natural_breaks", k=3, metric="provision_per_10k")
+    first = classify(values, scheme="natural_breaks", k=3, metric="provision_per_10k")
+    again = classify(values, scheme="natural_breaks", k=3, metric="provision_per_10k")
     assert first.breaks == pytest.approx([1.2, 10.1, 20.2])
     assert (first.breaks, first.labels, first.index.tolist()) == (again.breaks, again.labels, again.index.tolist())
     assert first.labels[0].endswith("per 10k")
 
 
 def test_share_labels_are_percentages() -> None:
-    classes = figures.classify(pd.Series([0.0, 0.5, 1.0]), k=2, metric="share_within_km")
+    classes = classify(pd.Series([0.0, 0.5, 1.0]), k=2, metric="share_within_km")
     assert classes.labels == ["0% – 50%", "50% – 100%"]
 
 
@@ -98,24 +100,24 @@ def _luminance(colour: str) -> float:
 
 
 def test_darker_is_worse_in_both_directions() -> None:
-    worse_high = figures.classify(pd.Series([1.0, 2.0, 3.0]), k=3, metric="nearest_km").colours
-    worse_low = figures.classify(pd.Series([1.0, 2.0, 3.0]), k=3, metric="provision_per_10k").colours
+    worse_high = classify(pd.Series([1.0, 2.0, 3.0]), k=3, metric="nearest_km").colours
+    worse_low = classify(pd.Series([1.0, 2.0, 3.0]), k=3, metric="provision_per_10k").colours
     assert _luminance(worse_high[0]) > _luminance(worse_high[-1])  # far (high) is dark
     assert _luminance(worse_low[0]) < _luminance(worse_low[-1])  # low provision is dark
 
 
 def test_unknown_scheme_or_metric_is_refused() -> None:
     with pytest.raises(ValueError, match="scheme"):
-        figures.classify(pd.Series([1.0]), scheme="equal")
+        classify(pd.Series([1.0]), scheme="equal")
     with pytest.raises(ValueError, match="metric"):
-        figures.classify(pd.Series([1.0]), metric="nope")
+        classify(pd.Series([1.0]), metric="nope")
 
 
 def test_metrics_table_is_complete() -> None:
-    assert set(figures.METRICS) == {
+    assert set(METRICS) == {
         "gap_score", "provision_per_10k", "nearest_km", "share_within_km", "referrals_per_10k", "pressure",
     }  # fmt: skip
-    assert {k for k, m in figures.METRICS.items() if m.from_referrals} == {"referrals_per_10k", "pressure"}
+    assert {k for k, m in METRICS.items() if m.from_referrals} == {"referrals_per_10k", "pressure"}
 
 
 # --------------------------------------------------------------------------- geometry
@@ -131,7 +133,7 @@ def test_units_geojson_ids_rounding_and_simplification() -> None:
         geometry=[shapely.Polygon(ring), shapely.box(381_000, 390_000, 382_000, 391_000)],
         crs="EPSG:27700",
     )
-    collection = figures.units_geojson(units, tolerance_m=25, precision=5)
+    collection = units_geojson(units, tolerance_m=25, precision=5)
     assert [f["id"] for f in collection["features"]] == ["P", "Q"]
     coords = collection["features"][0]["geometry"]["coordinates"][0]
     assert len(coords) < 10
@@ -145,9 +147,9 @@ def test_units_geojson_refuses_duplicate_ids_and_missing_crs() -> None:
     duplicated = gpd.GeoDataFrame({"area_id": ["X", "X"], "area_name": ["a", "b"]}, geometry=[box, box],
                                   crs="EPSG:27700")  # fmt: skip
     with pytest.raises(ValueError, match="unique"):
-        figures.units_geojson(duplicated)
+        units_geojson(duplicated)
     with pytest.raises(ValueError, match="CRS"):
-        figures.units_geojson(gpd.GeoDataFrame({"area_id": ["X"]}, geometry=[box]))
+        units_geojson(gpd.GeoDataFrame({"area_id": ["X"]}, geometry=[box]))
 
 
 def test_fit_view_centres_on_bounds() -> None:
@@ -163,7 +165,7 @@ def test_map_has_legend_with_real_breaks_and_no_data(dataset: Dataset, geojson: 
     view = view_of(dataset)
     figure = figures.map_figure(view, geojson, metric="gap_score", k=5)
     choropleth = figure.data[figures.CHOROPLETH]
-    classes = figures.classify(view["gap_score"], k=5)
+    classes = classify(view["gap_score"], k=5)
     assert list(choropleth.colorbar.ticktext) == ["No data", *classes.labels]
     assert choropleth.featureidkey == "id"
     assert list(choropleth.locations) == view["area_id"].tolist()
@@ -252,9 +254,9 @@ def test_selected_unit_is_outlined(dataset: Dataset, geojson: dict) -> None:
 
 def test_selected_unit_outlined_from_other_boundaries(dataset: Dataset, geojson: dict) -> None:
     # A neighbourhood map with a small area selected (national scale): its outline comes from the small areas.
-    neighbourhoods = figures.units_geojson(dataset.units("neighbourhood"))
+    neighbourhoods = units_geojson(dataset.units("neighbourhood"))
     figure = figures.map_figure(view_of(dataset, level="neighbourhood"), neighbourhoods, metric="gap_score",
-                                selected="C", selected_geojson=figures.subset_geojson(geojson, ["C"]))  # fmt: skip
+                                selected="C", selected_geojson=subset_geojson(geojson, ["C"]))  # fmt: skip
     selected = figure.data[figures.SELECTED]
     assert list(selected.locations) == ["C"]
     assert selected.geojson["features"][0]["geometry"] == geojson["features"][2]["geometry"]
@@ -290,10 +292,10 @@ def test_title_is_escaped(dataset: Dataset, geojson: dict) -> None:
 def test_shared_geojson_serialises_as_the_plain_one_and_cannot_change(geojson: dict) -> None:
     import copy
 
-    shared = figures.share_geojson(geojson)
+    shared = share_geojson(geojson)
     assert json.dumps(shared) == json.dumps(geojson)
     assert copy.deepcopy(shared) is shared and copy.copy(shared) is shared  # immutable: copies are itself
-    assert figures.share_geojson(shared) is shared
+    assert share_geojson(shared) is shared
     for change in (lambda: shared.__setitem__("type", "x"), lambda: shared["features"][0].pop("id"),
                    lambda: shared["features"][0]["geometry"].update(type="Point"), shared.clear):  # fmt: skip
         with pytest.raises(TypeError, match="read-only"):
@@ -304,26 +306,26 @@ def test_shared_geojson_serialises_as_the_plain_one_and_cannot_change(geojson: d
 
 
 def test_shared_subsets_and_bounds_match_the_plain_ones(geojson: dict) -> None:
-    shared = figures.share_geojson(geojson)
+    shared = share_geojson(geojson)
     for ids in (["A"], ["B", "C"], ["A", "B", "C"], [], ["nope"]):
-        plain_subset = figures.subset_geojson(geojson, ids)
-        shared_subset = figures.subset_geojson(shared, ids)
-        assert isinstance(shared_subset, figures.SharedGeoJSON)
+        plain_subset = subset_geojson(geojson, ids)
+        shared_subset = subset_geojson(shared, ids)
+        assert isinstance(shared_subset, SharedGeoJSON)
         assert json.dumps(shared_subset) == json.dumps(plain_subset)
-        assert figures.geojson_bounds(shared_subset) == figures.geojson_bounds(plain_subset)
+        assert geojson_bounds(shared_subset) == geojson_bounds(plain_subset)
     # Worked out by hand from the coordinates themselves.
     lons = [c[0] for f in geojson["features"] for ring in f["geometry"]["coordinates"] for c in ring]
     lats = [c[1] for f in geojson["features"] for ring in f["geometry"]["coordinates"] for c in ring]
-    assert figures.geojson_bounds(shared) == (min(lons), min(lats), max(lons), max(lats))
+    assert geojson_bounds(shared) == (min(lons), min(lats), max(lons), max(lats))
 
 
 def test_map_on_shared_boundaries_is_the_map_on_plain_ones(dataset: Dataset, geojson: dict) -> None:
     options = {"metric": "pressure", "assets": asset_frame(dataset), "gaps_only": True, "title": "t",
                "subtitle": "s", "selected": "A", "uirevision": "r"}
     plain = figures.map_figure(view_of(dataset), geojson, **options)
-    shared = figures.map_figure(view_of(dataset), figures.share_geojson(geojson), validate=False, **options)
+    shared = figures.map_figure(view_of(dataset), share_geojson(geojson), validate=False, **options)
     assert json.loads(pio.to_json(shared, validate=False)) == json.loads(pio.to_json(plain))
-    as_dict = figures.map_figure_dict(view_of(dataset), figures.share_geojson(geojson), **options)
+    as_dict = figures.map_figure_dict(view_of(dataset), share_geojson(geojson), **options)
     assert json.loads(pio.to_json(as_dict)) == json.loads(pio.to_json(plain))
     assert plain.layout.uirevision == "r"
 
@@ -331,7 +333,7 @@ def test_map_on_shared_boundaries_is_the_map_on_plain_ones(dataset: Dataset, geo
 def test_unvalidated_map_passes_plotly_validation(dataset: Dataset, geojson: dict) -> None:
     import plotly.graph_objects as go
 
-    figure = figures.map_figure(view_of(dataset), figures.share_geojson(geojson), metric="nearest_km",
+    figure = figures.map_figure(view_of(dataset), share_geojson(geojson), metric="nearest_km",
                                 assets=asset_frame(dataset), selected="B", title="t", validate=False)  # fmt: skip
     validated = go.Figure(figure.to_dict())
     assert json.loads(validated.to_json()) == json.loads(pio.to_json(figure, validate=False))
@@ -365,7 +367,7 @@ def test_referral_trend_is_suppressed() -> None:
 def test_natural_breaks_terminate_where_mapclassify_jenks_caspall_cycles(values):
     # mapclassify.JenksCaspall never returns on these (a class empties and its median is NaN);
     # ours must, with classes that cover every value in increasing order.
-    classes = figures.classify(pd.Series(values), scheme="natural_breaks", metric="gap_score")
+    classes = classify(pd.Series(values), scheme="natural_breaks", metric="gap_score")
     assert classes.breaks == sorted(classes.breaks)
     assert classes.breaks[-1] == max(values)
     assert (classes.index >= 0).all()
@@ -382,4 +384,10 @@ def test_natural_breaks_match_mapclassify_where_it_converges():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = mapclassify.JenksCaspall(values, k=5).bins
-        assert np.allclose(figures._jenks_caspall_bins(values, 5), expected)
+        assert np.allclose(_jenks_caspall_bins(values, 5), expected)
+
+
+def test_gap_reasons_read_as_the_one_table_of_labels() -> None:
+    assert figures.reasons_text("no_provision;far") == "no provision reaches it, provision is far"
+    assert figures.reasons_text("unmet_demand") == "referrals but no provision"
+    assert figures.reasons_text("") == "none" and figures.reasons_text(None) == "none"

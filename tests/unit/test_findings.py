@@ -6,13 +6,6 @@ import handbuilt
 import pandas as pd
 import pytest
 
-from coverage_map.attribution import (
-    ATTRIBUTION_ENV,
-    DEMO_ATTRIBUTION,
-    SUPPRESSION_NOTE,
-    credits_for,
-    looks_like_ons,
-)
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
 from coverage_map.findings import (
@@ -22,6 +15,13 @@ from coverage_map.findings import (
     parse_priorities,
     priority_findings,
     select_view,
+)
+from coverage_map.outputs.attribution import (
+    ATTRIBUTION_ENV,
+    DEMO_ATTRIBUTION,
+    SUPPRESSION_NOTE,
+    credits_for,
+    looks_like_ons,
 )
 
 

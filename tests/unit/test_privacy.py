@@ -32,10 +32,12 @@ from callbacks.registry import Registry
 from callbacks.settings import Settings
 from callbacks.state import ViewState
 from callbacks.views import area_details, build_map, gap_rows, organisation_rows, table_csv
-from coverage_map import cli, figures
+from coverage_map import cli
 from coverage_map.analysis import published_assets, published_table
 from coverage_map.dataset import Dataset
 from coverage_map.io import neutralise_formula, write_any
+from coverage_map.outputs import figures
+from coverage_map.outputs.classes import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {str(n) for n in range(1, 8)}
@@ -100,7 +102,7 @@ def _dashboard_outputs(dataset: Dataset, tmp_path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for level in dataset.levels:
         for community in ("all", "bame"):
-            for metric in figures.METRICS:
+            for metric in METRICS:
                 state = ViewState(level=level, category="dementia", community=community, metric=metric)
                 out[f"map {level} {community} {metric}"] = build_map(registry, loaded, state, basemap=None).to_json()
             state = ViewState(level=level, category="dementia", community=community, metric="referrals_per_10k")
@@ -115,11 +117,11 @@ def _dashboard_outputs(dataset: Dataset, tmp_path: Path) -> dict[str, str]:
 
 def _file_outputs(dataset: Dataset) -> dict[str, str]:
     """The print map figures, the HTML export and the report, as text (random element ids removed)."""
-    from coverage_map.attribution import credits_for
-    from coverage_map.export_html import interactive_map
-    from coverage_map.export_map import MapRequest, print_figure
     from coverage_map.findings import key_findings, parse_priorities
-    from coverage_map.report import render_html
+    from coverage_map.outputs.attribution import credits_for
+    from coverage_map.outputs.export_map import MapRequest, print_figure
+    from coverage_map.outputs.html_map import interactive_map
+    from coverage_map.outputs.report import render_html
 
     out: dict[str, str] = {}
     for metric in ("referrals_per_10k", "pressure", "gap_score"):

@@ -14,7 +14,7 @@ import pytest
 
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.report import write_report
+from coverage_map.outputs.report import write_report
 
 EVIL = "<script>alert(1)</script> Carers & Dementia Hub"
 

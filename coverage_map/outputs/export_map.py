@@ -1,6 +1,6 @@
 """Print-ready map images (PNG, SVG, PDF) drawn by the dashboard's own figure code.
 
-The map itself comes from :func:`coverage_map.figures.map_figure`, so a print matches the
+The map itself comes from :func:`coverage_map.outputs.figures.map_figure`, so a print matches the
 dashboard. This module dresses it for paper: page size, title and subtitle (with the data
 date and what the metric means), the legend beside the map, gap areas outlined, optional
 area labels placed without collisions, and a foot with the source, attribution and (when
@@ -33,13 +33,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..config import DISPLAY_CRS
+from ..dataset import Dataset
+from ..errors import CoverageMapError
+from ..findings import LEVEL_WORDS, in_sentence, resolve_borough, select_view
+from ..geojson import units_geojson
+from ..metrics import ALL
+from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
-from .config import DISPLAY_CRS
-from .dataset import Dataset
-from .errors import CoverageMapError
-from .findings import LEVEL_WORDS, in_sentence, resolve_borough, select_view
-from .metrics import ALL
-from .taxonomy import display_name
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -399,8 +400,9 @@ def _figures_module() -> Any:
 
 
 def metric_info(metric: str) -> Any:
-    """The dashboard's description of a metric (``figures.METRICS``), or a clear error."""
-    metrics = _figures_module().METRICS
+    """The dashboard's description of a metric (:data:`~coverage_map.outputs.classes.METRICS`), or a clear error."""
+    from .classes import METRICS as metrics
+
     if metric not in metrics:
         raise CoverageMapError(f"unknown metric '{metric}'; choose one of {', '.join(metrics)}")
     return metrics[metric]
@@ -476,7 +478,7 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     request
         Category, community, metric, level, borough and print options.
     credits
-        Attribution and data date (default: :func:`~coverage_map.attribution.credits_for`).
+        Attribution and data date (default: :func:`~coverage_map.outputs.attribution.credits_for`).
     """
     figures = _figures_module()
     info = metric_info(request.metric)
@@ -489,7 +491,7 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
         raise CoverageMapError("nothing to map: no units match the chosen level, category, community and borough")
     units = dataset.units_wgs84(request.level)
     units = units[units["area_id"].isin(view["area_id"])]
-    geojson = figures.units_geojson(units)
+    geojson = units_geojson(units)
     assets = _assets_for(dataset, request, units) if request.show_assets else None
     figure = figures.map_figure(
         view, geojson, metric=request.metric, scheme=request.scheme, k=request.k,

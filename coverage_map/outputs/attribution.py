@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import ROUND_TO, SUPPRESS_MAX
-from .dataset import Dataset
+from ..config import ROUND_TO, SUPPRESS_MAX
+from ..dataset import Dataset
 
 #: Environment variable holding a data-set-wide attribution line (overrides detection).
 ATTRIBUTION_ENV = "COVERAGE_MAP_ATTRIBUTION"

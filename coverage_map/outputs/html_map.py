@@ -29,14 +29,15 @@ from typing import Any, cast
 
 import pandas as pd
 
+from ..config import DISPLAY_CRS
+from ..dataset import Dataset
+from ..errors import CoverageMapError
+from ..findings import LEVEL_WORDS, resolve_borough, select_view
+from ..geojson import units_geojson
+from ..metrics import ALL
+from ..suppress import describe_count
+from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, credits_for
-from .config import DISPLAY_CRS
-from .dataset import Dataset
-from .errors import CoverageMapError
-from .findings import LEVEL_WORDS, resolve_borough, select_view
-from .metrics import ALL
-from .suppress import describe_count
-from .taxonomy import display_name
 
 _VENDOR_JS = ("leaflet.js", "leaflet.markercluster.js")
 _VENDOR_CSS = ("leaflet.css", "MarkerCluster.css", "MarkerCluster.Default.css")
@@ -103,17 +104,17 @@ def interactive_map(
     inline
         Inline Leaflet's JavaScript and CSS (no CDN); ``False`` keeps folium's CDN links.
     scheme, k
-        Classification of the metric (see :func:`coverage_map.figures.classify`).
+        Classification of the metric (see :func:`coverage_map.outputs.classes.classify`).
     title
         Heading over the map (default: metric and place).
     """
     import folium
     from folium.plugins import MarkerCluster
 
-    from . import figures
+    from .classes import METRICS
 
-    if metric not in figures.METRICS:
-        raise CoverageMapError(f"unknown metric '{metric}'; choose one of {', '.join(figures.METRICS)}")
+    if metric not in METRICS:
+        raise CoverageMapError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
     layers = list(categories or dataset.categories)
     unknown = [c for c in [*layers, *([category] if category else [])] if c not in dataset.categories]
     if unknown:
@@ -121,7 +122,7 @@ def interactive_map(
     first = category or layers[0]
     if first not in layers:
         layers.insert(0, first)
-    info = figures.METRICS[metric]
+    info = METRICS[metric]
     place = resolve_borough(dataset, borough)
     credits = credits_for(dataset)
 
@@ -131,7 +132,7 @@ def interactive_map(
     units = units[units["area_id"].astype(str).isin(shown_ids)]
     if units.empty:
         raise CoverageMapError("nothing to map: no units match the chosen level, community and borough")
-    geojson = figures.units_geojson(units)
+    geojson = units_geojson(units)
     west, south, east, north = (float(v) for v in units.total_bounds)
 
     fmap = folium.Map(tiles=None, location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
@@ -209,10 +210,11 @@ def export_html(dataset: Dataset, out: str | Path, **options: Any) -> HtmlExport
 
 def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k: int) -> dict:
     """GeoJSON features with escaped display properties and a style per feature, plus legend rows."""
-    from . import figures
+    from .classes import METRICS, classify, format_value
+    from .figures import NO_DATA_COLOUR, reasons_text
 
-    info = figures.METRICS[metric]
-    classes = figures.classify(view[info.column], scheme=scheme, k=k, metric=metric)
+    info = METRICS[metric]
+    classes = classify(view[info.column], scheme=scheme, k=k, metric=metric)
     shapes = {feature["id"]: feature["geometry"] for feature in geojson["features"]}
     features = []
     suppressed = view["referrals_suppressed"].fillna(False).astype(bool)
@@ -221,12 +223,12 @@ def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k:
         if area_id not in shapes:
             continue
         index = int(classes.index.iloc[position])
-        colour = classes.colours[index] if index >= 0 else figures.NO_DATA_COLOUR
+        colour = classes.colours[index] if index >= 0 else NO_DATA_COLOUR
         value = getattr(row, info.column)
         value_text = ("suppressed (fewer than 8 referrals)" if info.from_referrals and bool(suppressed.iloc[position])
-                      else figures.format_value(None if pd.isna(value) else float(value), metric))
+                      else format_value(None if pd.isna(value) else float(value), metric))
         gap = bool(row.gap)
-        reasons = ", ".join(part.replace("_", " ") for part in str(row.gap_reasons or "").split(";") if part)
+        reasons = reasons_text(row.gap_reasons)
         features.append({
             "type": "Feature", "id": area_id, "geometry": shapes[area_id],
             "properties": {
@@ -240,7 +242,7 @@ def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k:
         })
     legend = [(colour, label) for colour, label in zip(classes.colours, classes.labels, strict=True)]
     if (classes.index < 0).any():
-        legend.append((figures.NO_DATA_COLOUR, "Suppressed or no data" if info.from_referrals else "No data"))
+        legend.append((NO_DATA_COLOUR, "Suppressed or no data" if info.from_referrals else "No data"))
     return {"type": "FeatureCollection", "features": features, "legend": legend}
 
 

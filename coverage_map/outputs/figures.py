@@ -1,9 +1,11 @@
-"""Every plotly figure coverage-map draws: the gap map, its classes and legend, and small charts.
+"""Every plotly figure coverage-map draws: the gap map, its legend and hovers, and small charts.
 
-This is the one module that imports plotly (it never imports dash), so the dashboard and
+Plotly is imported only inside :mod:`coverage_map.outputs` (never dash), so the dashboard and
 the print exports draw exactly the same map. Figures only ever receive *published*
 tables (small-number suppression already applied, see :mod:`coverage_map.suppress`) and
-monthly counts that :func:`referral_trend_figure` suppresses itself.
+monthly counts that :func:`referral_trend_figure` suppresses itself. Boundaries come from
+:mod:`coverage_map.geojson`; classes, palette and legend labels from
+:mod:`coverage_map.outputs.classes`.
 
 Map structure (trace order is part of the API: the dashboard patches traces by index)::
 
@@ -22,75 +24,21 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
-import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import shapely
-from plotly.colors import sample_colorscale
 
-from .config import MAP_COORD_PRECISION
-from .suppress import describe_count, secondary_suppress, suppress_count
-from .taxonomy import display_name
+from ..gaps import REASON_LABELS
+from ..geojson import geojson_bounds, subset_geojson
+from ..suppress import describe_count, secondary_suppress, suppress_count
+from ..taxonomy import display_name
+from .classes import METRICS, MetricInfo, classify, format_value
 
-# --------------------------------------------------------------------------- metrics
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """How one metric is labelled, formatted and coloured."""
-
-    key: str
-    column: str
-    label: str
-    unit: str
-    description: str
-    higher_is_worse: bool
-    from_referrals: bool
-
-
-METRICS: dict[str, MetricInfo] = {
-    info.key: info
-    for info in (
-        MetricInfo(
-            "gap_score", "gap_score", "Gap score", "",
-            "0 = no gap, 1 = worst: combines coverage, distance, provision and unmet demand",
-            higher_is_worse=True, from_referrals=False,
-        ),
-        MetricInfo(
-            "provision_per_10k", "provision_per_10k", "Provision per 10,000 people", "per 10k",
-            "services reaching the area per 10,000 people in the group",
-            higher_is_worse=False, from_referrals=False,
-        ),
-        MetricInfo(
-            "nearest_km", "nearest_km", "Distance to nearest provision", "km",
-            "straight-line distance from the area's centre to the nearest matching service",
-            higher_is_worse=True, from_referrals=False,
-        ),
-        MetricInfo(
-            "share_within_km", "share_within_km", "Share of people near provision", "%",
-            "share of the group living within the distance threshold of a matching service",
-            higher_is_worse=False, from_referrals=False,
-        ),
-        MetricInfo(
-            "referrals_per_10k", "referrals_per_10k", "Referrals per 10,000 people", "per 10k",
-            "social-prescribing referrals from the area per 10,000 people (suppressed when fewer than 8)",
-            higher_is_worse=True, from_referrals=True,
-        ),
-        MetricInfo(
-            "pressure", "pressure", "Pressure (referrals ÷ capacity)", "× capacity",
-            "monthly referrals divided by the monthly capacity of local services; above 1 = over capacity",
-            higher_is_worse=True, from_referrals=True,
-        ),
-    )
-}  # fmt: skip
-
-SCHEMES = {"quantiles": "Quantiles (equal counts)", "natural_breaks": "Natural breaks (Jenks)"}
+# --------------------------------------------------------------------------- colours and traces
 
 #: Colours that are not part of the sequential palette.
 NO_DATA_COLOUR = "#c8c8c8"
@@ -104,7 +52,6 @@ ASSET_STATUS = (
     ("not_accepting", "Service not accepting referrals", "#d55e00", "circle"),
     ("unknown", "Service, referral status unknown", "#6e6e6e", "circle"),
 )
-_PALETTE = "Viridis"
 #: Trace indices (see the module docstring).
 CHOROPLETH, SELECTED, HALO, ASSETS_FIRST = 0, 1, 2, 3
 #: Share of the map's width kept free on the left for the legend.
@@ -113,401 +60,7 @@ LEGEND_WIDTH = 0.16
 GEOMETRY_KEYS = ("geojson", "locations", "text", "featureidkey")
 
 
-# --------------------------------------------------------------------------- classes
-
-
-@dataclass(frozen=True)
-class Classes:
-    """Discrete classes of one metric.
-
-    ``breaks`` are the upper bounds of each class (mapclassify ``bins``), ``labels`` the
-    legend text with units, ``index`` the class of each row (-1 = no data) and
-    ``colours`` one colour per class, lightest (best) to darkest (worst) when a higher value
-    is worse.
-    """
-
-    breaks: list[float]
-    labels: list[str]
-    index: pd.Series
-    colours: list[str]
-
-
-def classify(
-    values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric: str = "gap_score"
-) -> Classes:
-    """Put values into ``k`` classes for a choropleth legend.
-
-    Parameters
-    ----------
-    values
-        One value per unit; NA is "no data" (class -1).
-    scheme
-        ``quantiles`` (equal numbers of units per class, mapclassify ``Quantiles``) or
-        ``natural_breaks`` (Jenks-Caspall natural breaks, as mapclassify's ``JenksCaspall``
-        computes them but with a bound on iterations and no empty classes, then classified
-        by mapclassify ``UserDefined``: deterministic, so every worker and every export draw
-        the same classes).
-    k
-        Number of classes wanted; fewer are formed when there are fewer distinct values.
-    metric
-        Key of :data:`METRICS`, for the units in the labels and the colour direction.
-    """
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown classification scheme '{scheme}'; choose one of {', '.join(SCHEMES)}")
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, not {k}")
-    numbers = pd.to_numeric(values, errors="coerce").astype("Float64").astype(float)
-    known = numbers.notna() & np.isfinite(numbers)
-    index = pd.Series(-1, index=values.index, dtype="int64")
-    present = numbers[known].to_numpy(dtype=float)
-    if present.size == 0:
-        return Classes(breaks=[], labels=[], index=index, colours=[])
-    classes = _feasible_k(present, k)
-    if classes == 1:
-        bins = np.array([present.max()])
-        assigned = np.zeros(present.size, dtype="int64")
-    else:
-        classifier = (
-            mapclassify.Quantiles(present, k=classes)
-            if scheme == "quantiles"
-            else mapclassify.UserDefined(present, bins=_jenks_caspall_bins(present, classes))
-        )
-        bins = np.asarray(classifier.bins, dtype=float)
-        assigned = np.asarray(classifier.yb, dtype="int64")
-    index[known] = assigned
-    breaks = [float(b) for b in bins]
-    info = METRICS[metric]
-    return Classes(
-        breaks=breaks,
-        labels=_class_labels(float(present.min()), breaks, info),
-        index=index,
-        colours=palette(len(breaks), higher_is_worse=info.higher_is_worse),
-    )
-
-
-def _jenks_caspall_bins(values: np.ndarray, k: int, *, max_iterations: int = 100) -> list[float]:
-    """Upper bounds of Jenks-Caspall natural-break classes, always terminating.
-
-    The same iteration as mapclassify's ``JenksCaspall`` (start from quantile classes,
-    move each value to the class with the nearest median, repeat until nothing moves),
-    except that a class left empty is dropped instead of producing a NaN median, and the
-    loop stops after ``max_iterations``: mapclassify's version can cycle for ever on such
-    data (seen with neighbourhood-level rates filtered to one borough), holding a worker.
-    """
-    column = values.reshape(-1, 1)
-    ordered = np.sort(values)
-    edges = np.quantile(ordered, np.arange(1, k + 1) / k)
-    assigned = np.searchsorted(edges, values, side="left").clip(0, k - 1)
-    for _ in range(max_iterations):
-        medians = np.array([np.median(values[assigned == c]) for c in np.unique(assigned)])
-        moved = np.abs(column - medians.reshape(1, -1)).argmin(axis=1)
-        if np.array_equal(moved, assigned):
-            break
-        assigned = moved
-    labels = np.unique(assigned)
-    bins = sorted({float(values[assigned == c].max()) for c in labels})
-    return bins
-
-
-def _feasible_k(values: np.ndarray, k: int) -> int:
-    """The largest number of classes <= k whose quantile bins are distinct.
-
-    mapclassify warns and shrinks k itself when ties make quantiles repeat; choosing k
-    here keeps the classes identical without the warning.
-    """
-    unique = np.unique(values)
-    classes = min(k, unique.size)
-    while classes > 1:
-        step = 100.0 / classes
-        bins = np.percentile(values, np.minimum(np.arange(step, 100 + step, step), 100.0)[:classes])
-        if np.unique(bins).size == classes:
-            return classes
-        classes -= 1
-    return 1
-
-
-def palette(k: int, *, higher_is_worse: bool = True) -> list[str]:
-    """``k`` viridis colours for classes in ascending value order, darkest = worst."""
-    if k <= 0:
-        return []
-    if k == 1:
-        positions = [0.45]
-    else:
-        positions = list(np.linspace(0.0, 0.97, k))
-    # Viridis runs dark purple (0) -> yellow (1); darker means worse.
-    colours = sample_colorscale(_PALETTE, [1 - p for p in positions] if higher_is_worse else positions)
-    return [_hex(colour) for colour in colours]
-
-
-def _hex(colour: str) -> str:
-    if colour.startswith("#"):
-        return colour
-    parts = [float(p) for p in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
-    return "#" + "".join(f"{round(p):02x}" for p in parts)
-
-
-def format_value(value: float | None, metric: str) -> str:
-    """A metric value as text with its unit (``"1.2 km"``, ``"45%"``, ``"fewer than 8"``)."""
-    info = METRICS[metric]
-    if value is None or pd.isna(value):
-        return "no data"
-    return f"{_number(float(value), info)}{_unit_suffix(info)}"
-
-
-def _number(value: float, info: MetricInfo, decimals: int | None = None) -> str:
-    if info.key == "share_within_km":
-        value *= 100
-        decimals = 0 if decimals is None else decimals
-    if decimals is None:
-        magnitude = abs(value)
-        decimals = 2 if magnitude < 10 else 1 if magnitude < 100 else 0
-        if info.key == "gap_score":
-            decimals = 2
-    return f"{value:,.{decimals}f}"
-
-
-def _unit_suffix(info: MetricInfo) -> str:
-    if not info.unit:
-        return ""
-    return info.unit if info.unit == "%" else f" {info.unit}"
-
-
-def _class_labels(minimum: float, breaks: Sequence[float], info: MetricInfo) -> list[str]:
-    lows = [minimum, *breaks[:-1]]
-    decimals = _label_decimals([minimum, *breaks], info)
-    labels = []
-    for low, high in zip(lows, breaks, strict=True):
-        low_text, high_text = _number(low, info, decimals), _number(high, info, decimals)
-        if info.unit == "%":  # "0% – 50%" reads better than "0 – 50%"
-            low_text, high_text = f"{low_text}%", f"{high_text}%"
-            span = low_text if low_text == high_text else f"{low_text} – {high_text}"
-            labels.append(span)
-            continue
-        span = low_text if low_text == high_text else f"{low_text} – {high_text}"
-        labels.append(f"{span}{_unit_suffix(info)}")
-    return labels
-
-
-def _label_decimals(edges: Sequence[float], info: MetricInfo) -> int:
-    """Enough decimals that neighbouring class edges read differently (at most 3)."""
-    scale = 100.0 if info.key == "share_within_km" else 1.0
-    base = 0 if info.key == "share_within_km" else (2 if info.key == "gap_score" else 1)
-    for decimals in range(base, 4):
-        texts = [f"{e * scale:.{decimals}f}" for e in edges]
-        if len(set(texts)) == len(set(edges)):
-            return decimals
-    return 3
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def units_geojson(
-    units_wgs84: gpd.GeoDataFrame, *, tolerance_m: float = 25.0, precision: int = MAP_COORD_PRECISION
-) -> dict:
-    """Boundaries as a small GeoJSON FeatureCollection for the map.
-
-    Polygons are simplified in metres (British National Grid, so the tolerance means the
-    same everywhere), then coordinates are rounded to ``precision`` decimal places (5
-    places of a degree is about 1 m). When the units tile the ground without overlaps (a
-    valid polygonal coverage, as ONS boundaries do) they are simplified together with
-    ``shapely.coverage_simplify``, so a border two units share stays one line: simplifying
-    each polygon on its own opens slivers and overlaps between neighbours. Otherwise each
-    polygon is simplified topology-preservingly. Every polygon drawn is valid, and no unit
-    is lost: one that simplification or rounding would empty keeps its original outline.
-    Each feature's ``id`` is its ``area_id``, which must be unique (plotly matches on it).
-
-    Parameters
-    ----------
-    units_wgs84
-        ``area_id``, ``area_name`` and polygons, in any CRS (reprojected here).
-    tolerance_m
-        Simplification tolerance in metres (0 keeps every vertex); see
-        :data:`coverage_map.config.SIMPLIFY_TOLERANCE_M` for the dashboard's per level.
-    precision
-        Decimal places kept in longitude and latitude.
-    """
-    if units_wgs84.crs is None:
-        raise ValueError("the units have no CRS; set one with set_crs() before drawing them")
-    ids = units_wgs84["area_id"].astype(str)
-    duplicated = ids[ids.duplicated()].unique().tolist()
-    if duplicated:
-        raise ValueError(f"area_id must be unique to draw a map; repeated: {', '.join(duplicated[:5])}")
-    metric = units_wgs84.to_crs("EPSG:27700") if units_wgs84.crs.is_geographic else units_wgs84
-    original = np.asarray(metric.geometry.values, dtype=object)
-    simplified = _simplify(original, tolerance_m) if tolerance_m > 0 else original
-    grid = 10.0**-precision
-    geometry = _to_display(simplified, metric.crs, grid)
-    lost = _unusable(geometry) & ~shapely.is_missing(original) & ~shapely.is_empty(original)
-    if lost.any():  # simplification emptied or broke these: draw them unsimplified
-        geometry[lost] = _to_display(original[lost], metric.crs, grid)
-    features = []
-    for area_id, shape in zip(ids, geometry, strict=True):
-        if shape is None or shape.is_empty:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": area_id,
-                "properties": {},
-                "geometry": _rounded_mapping(shape, precision),
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _simplify(shapes: np.ndarray, tolerance_m: float) -> np.ndarray:
-    """Simplify as a coverage when the shapes form one (shared borders stay shared), else one by one."""
-    polygonal = np.isin(shapely.get_type_id(shapes), (3, 6)) & ~shapely.is_empty(shapes)
-    if len(shapes) and polygonal.all() and shapely.is_valid(shapes).all() and shapely.coverage_is_valid(shapes):
-        return np.asarray(shapely.coverage_simplify(shapes, tolerance_m), dtype=object)
-    return np.asarray(shapely.simplify(shapes, tolerance_m, preserve_topology=True), dtype=object)
-
-
-def _to_display(shapes: np.ndarray, crs: object, grid: float) -> np.ndarray:
-    """Reproject to WGS84 and snap to ``grid`` degrees, repairing any polygon rounding makes invalid."""
-    lonlat = np.asarray(gpd.GeoSeries(shapes, crs=crs).to_crs("EPSG:4326").values, dtype=object)
-    rounded = np.asarray(shapely.set_precision(lonlat, grid, mode="pointwise"), dtype=object)
-    broken = ~shapely.is_valid(rounded) & ~shapely.is_missing(rounded)
-    if broken.any():  # e.g. a spike thinner than the grid: snap those with GEOS's valid-output mode
-        rounded[broken] = shapely.set_precision(lonlat[broken], grid, mode="valid_output")
-    return rounded
-
-
-def _unusable(shapes: np.ndarray) -> np.ndarray:
-    """Shapes that cannot be drawn as a unit: missing, empty, invalid or no longer polygonal."""
-    missing = shapely.is_missing(shapes)
-    result = missing.copy()
-    present = ~missing
-    result[present] = (
-        shapely.is_empty(shapes[present])
-        | ~shapely.is_valid(shapes[present])
-        | ~np.isin(shapely.get_type_id(shapes[present]), (3, 6))
-    )
-    return result
-
-
-def _rounded_mapping(shape: shapely.Geometry, precision: int) -> dict:
-    mapping = shapely.geometry.mapping(shape)
-
-    def rounded(coords: object) -> object:
-        if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
-            return [round(float(c), precision) for c in coords[:2]]
-        return [rounded(c) for c in coords]  # type: ignore[union-attr,attr-defined]
-
-    return {"type": mapping["type"], "coordinates": rounded(mapping["coordinates"])}
-
-
-class _ReadOnlyDict(dict):  # type: ignore[type-arg]
-    """A dict that refuses changes, so that copying it may safely return the same object."""
-
-    __slots__ = ()
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _ReadOnlyDict:
-        return self
-
-    def __copy__(self) -> _ReadOnlyDict:
-        return self
-
-    def __reduce__(self) -> tuple[type, tuple[dict[Any, Any]]]:
-        return (dict, (dict(self),))  # pickles (and unpickles) as a plain dict
-
-    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
-        raise TypeError("shared boundaries are read-only: copy them into a new dict to change them")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore[assignment]
-
-
-class SharedGeoJSON(_ReadOnlyDict):
-    """Boundaries built once and shared, read-only, by every map drawn from them.
-
-    plotly deep-copies a figure's properties when it builds one and again when it
-    serialises it, and the boundaries are most of a map's bytes. Here every feature is a
-    read-only dict and every coordinate list a tuple, so the whole collection is
-    immutable and a copy is the collection itself: a map then costs its colours and
-    hovers, not its geometry. It serialises exactly as the GeoJSON it was made from.
-    Make one with :func:`share_geojson`.
-    """
-
-    __slots__ = ("_bounds",)
-    _bounds: Mapping[str, tuple[float, float, float, float]]
-
-
-def share_geojson(geojson: Mapping[str, Any]) -> SharedGeoJSON:
-    """An immutable copy of ``geojson`` (from :func:`units_geojson`) for memoising and sharing.
-
-    Each feature's bounding box is worked out once here, so :func:`geojson_bounds` of a
-    shared collection (or of any :func:`subset_geojson` of it) no longer walks coordinates.
-    """
-    if isinstance(geojson, SharedGeoJSON):
-        return geojson
-    features: tuple[Mapping[str, Any], ...] = tuple(_freeze(f) for f in geojson.get("features", []))  # type: ignore[misc]
-    bounds = {}
-    for feature in features:
-        box = _coordinate_bounds([feature])
-        if box is not None:
-            bounds[feature["id"]] = box
-    return _shared({**geojson, "features": features}, bounds)
-
-
-def _shared(collection: dict[str, Any], bounds: Mapping[str, tuple[float, float, float, float]]) -> SharedGeoJSON:
-    shared = SharedGeoJSON(collection)
-    shared._bounds = bounds  # set once, before anyone else sees it
-    return shared
-
-
-def _freeze(value: object) -> object:
-    if isinstance(value, Mapping):
-        return _ReadOnlyDict({key: _freeze(item) for key, item in value.items()})
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(item) for item in value)
-    return value
-
-
-def subset_geojson(geojson: Mapping[str, Any], ids: Iterable[str]) -> dict:
-    """The features of ``geojson`` whose id is in ``ids`` (e.g. one borough's units).
-
-    A subset of a :class:`SharedGeoJSON` is shared too (it holds the same read-only features).
-    """
-    wanted = set(ids)
-    features = [f for f in geojson["features"] if f["id"] in wanted]
-    if isinstance(geojson, SharedGeoJSON):
-        boxes = geojson._bounds
-        return _shared({"type": "FeatureCollection", "features": tuple(features)},
-                       {f["id"]: boxes[f["id"]] for f in features if f["id"] in boxes})  # fmt: skip
-    return {"type": "FeatureCollection", "features": features}
-
-
-def geojson_bounds(geojson: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
-    """``(west, south, east, north)`` of every coordinate, or None for no features."""
-    if isinstance(geojson, SharedGeoJSON):
-        boxes = list(geojson._bounds.values())  # worked out by share_geojson
-        if not boxes:
-            return None
-        return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-                max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
-    return _coordinate_bounds(geojson.get("features", []))
-
-
-def _coordinate_bounds(features: Iterable[Mapping[str, Any]]) -> tuple[float, float, float, float] | None:
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(coords: object) -> None:
-        if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
-            xs.append(float(coords[0]))
-            ys.append(float(coords[1]))
-        elif isinstance(coords, (list, tuple)):
-            for c in coords:
-                walk(c)
-
-    for feature in features:
-        walk(feature["geometry"]["coordinates"])
-    if not xs:
-        return None
-    return min(xs), min(ys), max(xs), max(ys)
+# --------------------------------------------------------------------------- view
 
 
 def fit_view(
@@ -551,10 +104,13 @@ def referrals_text(count: object, suppressed: object) -> str:
 
 
 def reasons_text(reasons: object) -> str:
-    """``no_provision;far`` -> ``no provision, far`` (short words for hovers and tables)."""
+    """``no_provision;far`` -> ``no provision reaches it, provision is far`` (for hovers and tables).
+
+    The words are :data:`coverage_map.gaps.REASON_LABELS`; a reason without a label reads as its name.
+    """
     if reasons is None or pd.isna(reasons) or not str(reasons):
         return "none"
-    return ", ".join(part.replace("_", " ") for part in str(reasons).split(";") if part)
+    return ", ".join(REASON_LABELS.get(part, part.replace("_", " ")) for part in str(reasons).split(";") if part)
 
 
 # --------------------------------------------------------------------------- the map
@@ -586,13 +142,13 @@ def map_figure(
         Rows of the published gap table for one level × category × community (one row
         per unit, columns as :data:`coverage_map.analysis.TABLE_COLUMNS`).
     geojson
-        Boundaries from :func:`units_geojson` (features with id = ``area_id``), or the
-        same made shareable by :func:`share_geojson`; features without a row in
-        ``view`` are not drawn.
+        Boundaries from :func:`~coverage_map.geojson.units_geojson` (features with id =
+        ``area_id``), or the same made shareable by :func:`~coverage_map.geojson.share_geojson`;
+        features without a row in ``view`` are not drawn.
     metric
-        Key of :data:`METRICS`.
+        Key of :data:`~coverage_map.outputs.classes.METRICS`.
     scheme, k
-        Classification (see :func:`classify`).
+        Classification (see :func:`~coverage_map.outputs.classes.classify`).
     assets
         Asset points to draw: ``name``, ``categories`` and ``communities`` (tuples or
         ``;``-text), ``capacity``, ``accepting_referrals`` and ``lon``/``lat`` (WGS84).

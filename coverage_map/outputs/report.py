@@ -1,7 +1,7 @@
 """The gap-analysis report: one HTML document (and optionally its PDF) a forum can present.
 
 Contents: key findings in plain English (:mod:`coverage_map.findings`), a map for each
-priority category/community (drawn by :mod:`coverage_map.export_map`, so it matches the
+priority category/community (drawn by :mod:`coverage_map.outputs.export_map`, so it matches the
 dashboard, embedded as PNG so the HTML is one self-contained file), ranked gap tables,
 the organisations over capacity, and a methods section (metrics, threshold, gap score,
 suppression, data sources and dates).
@@ -24,10 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .attribution import SUPPRESSION_NOTE, Credits, credits_for
-from .dataset import Dataset
-from .errors import CoverageMapError
-from .findings import (
+from ..dataset import Dataset
+from ..errors import CoverageMapError
+from ..findings import (
     LEVEL_WORDS,
     Finding,
     Priority,
@@ -37,9 +36,10 @@ from .findings import (
     resolve_borough,
     select_view,
 )
-from .gaps import REASON_TEXT, WEIGHTS
-from .suppress import describe_count
-from .taxonomy import display_name
+from ..gaps import REASON_LABELS, REASON_TEXT, WEIGHTS
+from ..suppress import describe_count
+from ..taxonomy import display_name
+from .attribution import SUPPRESSION_NOTE, Credits, credits_for
 
 #: Rows in each ranked gap table.
 TABLE_ROWS = 12
@@ -274,11 +274,6 @@ _FRESHNESS_NOTE = (
     "missing from an out-of-date directory makes a gap that is not real: check old records before acting on a gap."
 )
 
-REASON_LABELS = {
-    "no_provision": "no provision reaches it", "far": "provision is far", "low_provision": "low provision per person",
-    "over_capacity": "over capacity", "unmet_demand": "referrals but no provision",
-}  # fmt: skip
-
 
 def _capacity_section(dataset: Dataset, place: tuple[str, str] | None) -> str:
     assets = organisations(dataset, borough=place[0] if place else None)
@@ -313,7 +308,7 @@ def _capacity_section(dataset: Dataset, place: tuple[str, str] | None) -> str:
 
 
 def _methods_section(dataset: Dataset, credits: Credits, *, threshold: float, level: str) -> str:
-    from .figures import METRICS
+    from .classes import METRICS
 
     metrics = "\n".join(
         f"<dt>{esc(info.label)}</dt><dd>{esc(info.description[:1].upper() + info.description[1:])}.</dd>"

@@ -1,0 +1,263 @@
+"""The metrics a map can show, and their classes: classification, palette and legend labels.
+
+Classes are formed by quantiles or Jenks-Caspall natural breaks (deterministic, so every
+worker and every export draw the same classes), coloured from a colour-blind-safe
+sequential palette (viridis), darker = worse, so a metric where a *low* value is bad
+(provision, share within reach) runs the other way. The dashboard, the print maps and the
+HTML map all classify here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+import pandas as pd
+from plotly.colors import sample_colorscale
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How one metric is labelled, formatted and coloured."""
+
+    key: str
+    column: str
+    label: str
+    unit: str
+    description: str
+    higher_is_worse: bool
+    from_referrals: bool
+
+
+METRICS: dict[str, MetricInfo] = {
+    info.key: info
+    for info in (
+        MetricInfo(
+            "gap_score", "gap_score", "Gap score", "",
+            "0 = no gap, 1 = worst: combines coverage, distance, provision and unmet demand",
+            higher_is_worse=True, from_referrals=False,
+        ),
+        MetricInfo(
+            "provision_per_10k", "provision_per_10k", "Provision per 10,000 people", "per 10k",
+            "services reaching the area per 10,000 people in the group",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "nearest_km", "nearest_km", "Distance to nearest provision", "km",
+            "straight-line distance from the area's centre to the nearest matching service",
+            higher_is_worse=True, from_referrals=False,
+        ),
+        MetricInfo(
+            "share_within_km", "share_within_km", "Share of people near provision", "%",
+            "share of the group living within the distance threshold of a matching service",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "referrals_per_10k", "referrals_per_10k", "Referrals per 10,000 people", "per 10k",
+            "social-prescribing referrals from the area per 10,000 people (suppressed when fewer than 8)",
+            higher_is_worse=True, from_referrals=True,
+        ),
+        MetricInfo(
+            "pressure", "pressure", "Pressure (referrals ÷ capacity)", "× capacity",
+            "monthly referrals divided by the monthly capacity of local services; above 1 = over capacity",
+            higher_is_worse=True, from_referrals=True,
+        ),
+    )
+}  # fmt: skip
+
+SCHEMES = {"quantiles": "Quantiles (equal counts)", "natural_breaks": "Natural breaks (Jenks)"}
+
+#: The sequential palette classes are coloured from (plotly's name).
+_PALETTE = "Viridis"
+
+
+# --------------------------------------------------------------------------- classes
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Discrete classes of one metric.
+
+    ``breaks`` are the upper bounds of each class (mapclassify ``bins``), ``labels`` the
+    legend text with units, ``index`` the class of each row (-1 = no data) and
+    ``colours`` one colour per class, lightest (best) to darkest (worst) when a higher value
+    is worse.
+    """
+
+    breaks: list[float]
+    labels: list[str]
+    index: pd.Series
+    colours: list[str]
+
+
+def classify(
+    values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric: str = "gap_score"
+) -> Classes:
+    """Put values into ``k`` classes for a choropleth legend.
+
+    Parameters
+    ----------
+    values
+        One value per unit; NA is "no data" (class -1).
+    scheme
+        ``quantiles`` (equal numbers of units per class, mapclassify ``Quantiles``) or
+        ``natural_breaks`` (Jenks-Caspall natural breaks, as mapclassify's ``JenksCaspall``
+        computes them but with a bound on iterations and no empty classes, then classified
+        by mapclassify ``UserDefined``: deterministic, so every worker and every export draw
+        the same classes).
+    k
+        Number of classes wanted; fewer are formed when there are fewer distinct values.
+    metric
+        Key of :data:`METRICS`, for the units in the labels and the colour direction.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown classification scheme '{scheme}'; choose one of {', '.join(SCHEMES)}")
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    numbers = pd.to_numeric(values, errors="coerce").astype("Float64").astype(float)
+    known = numbers.notna() & np.isfinite(numbers)
+    index = pd.Series(-1, index=values.index, dtype="int64")
+    present = numbers[known].to_numpy(dtype=float)
+    if present.size == 0:
+        return Classes(breaks=[], labels=[], index=index, colours=[])
+    classes = _feasible_k(present, k)
+    if classes == 1:
+        bins = np.array([present.max()])
+        assigned = np.zeros(present.size, dtype="int64")
+    else:
+        classifier = (
+            mapclassify.Quantiles(present, k=classes)
+            if scheme == "quantiles"
+            else mapclassify.UserDefined(present, bins=_jenks_caspall_bins(present, classes))
+        )
+        bins = np.asarray(classifier.bins, dtype=float)
+        assigned = np.asarray(classifier.yb, dtype="int64")
+    index[known] = assigned
+    breaks = [float(b) for b in bins]
+    info = METRICS[metric]
+    return Classes(
+        breaks=breaks,
+        labels=_class_labels(float(present.min()), breaks, info),
+        index=index,
+        colours=palette(len(breaks), higher_is_worse=info.higher_is_worse),
+    )
+
+
+def _jenks_caspall_bins(values: np.ndarray, k: int, *, max_iterations: int = 100) -> list[float]:
+    """Upper bounds of Jenks-Caspall natural-break classes, always terminating.
+
+    The same iteration as mapclassify's ``JenksCaspall`` (start from quantile classes,
+    move each value to the class with the nearest median, repeat until nothing moves),
+    except that a class left empty is dropped instead of producing a NaN median, and the
+    loop stops after ``max_iterations``: mapclassify's version can cycle for ever on such
+    data (seen with neighbourhood-level rates filtered to one borough), holding a worker.
+    """
+    column = values.reshape(-1, 1)
+    ordered = np.sort(values)
+    edges = np.quantile(ordered, np.arange(1, k + 1) / k)
+    assigned = np.searchsorted(edges, values, side="left").clip(0, k - 1)
+    for _ in range(max_iterations):
+        medians = np.array([np.median(values[assigned == c]) for c in np.unique(assigned)])
+        moved = np.abs(column - medians.reshape(1, -1)).argmin(axis=1)
+        if np.array_equal(moved, assigned):
+            break
+        assigned = moved
+    labels = np.unique(assigned)
+    bins = sorted({float(values[assigned == c].max()) for c in labels})
+    return bins
+
+
+def _feasible_k(values: np.ndarray, k: int) -> int:
+    """The largest number of classes <= k whose quantile bins are distinct.
+
+    mapclassify warns and shrinks k itself when ties make quantiles repeat; choosing k
+    here keeps the classes identical without the warning.
+    """
+    unique = np.unique(values)
+    classes = min(k, unique.size)
+    while classes > 1:
+        step = 100.0 / classes
+        bins = np.percentile(values, np.minimum(np.arange(step, 100 + step, step), 100.0)[:classes])
+        if np.unique(bins).size == classes:
+            return classes
+        classes -= 1
+    return 1
+
+
+def palette(k: int, *, higher_is_worse: bool = True) -> list[str]:
+    """``k`` viridis colours for classes in ascending value order, darkest = worst."""
+    if k <= 0:
+        return []
+    if k == 1:
+        positions = [0.45]
+    else:
+        positions = list(np.linspace(0.0, 0.97, k))
+    # Viridis runs dark purple (0) -> yellow (1); darker means worse.
+    colours = sample_colorscale(_PALETTE, [1 - p for p in positions] if higher_is_worse else positions)
+    return [_hex(colour) for colour in colours]
+
+
+def _hex(colour: str) -> str:
+    if colour.startswith("#"):
+        return colour
+    parts = [float(p) for p in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]]
+    return "#" + "".join(f"{round(p):02x}" for p in parts)
+
+
+def format_value(value: float | None, metric: str) -> str:
+    """A metric value as text with its unit (``"1.2 km"``, ``"45%"``, ``"fewer than 8"``)."""
+    info = METRICS[metric]
+    if value is None or pd.isna(value):
+        return "no data"
+    return f"{_number(float(value), info)}{_unit_suffix(info)}"
+
+
+def _number(value: float, info: MetricInfo, decimals: int | None = None) -> str:
+    if info.key == "share_within_km":
+        value *= 100
+        decimals = 0 if decimals is None else decimals
+    if decimals is None:
+        magnitude = abs(value)
+        decimals = 2 if magnitude < 10 else 1 if magnitude < 100 else 0
+        if info.key == "gap_score":
+            decimals = 2
+    return f"{value:,.{decimals}f}"
+
+
+def _unit_suffix(info: MetricInfo) -> str:
+    if not info.unit:
+        return ""
+    return info.unit if info.unit == "%" else f" {info.unit}"
+
+
+def _class_labels(minimum: float, breaks: Sequence[float], info: MetricInfo) -> list[str]:
+    lows = [minimum, *breaks[:-1]]
+    decimals = _label_decimals([minimum, *breaks], info)
+    labels = []
+    for low, high in zip(lows, breaks, strict=True):
+        low_text, high_text = _number(low, info, decimals), _number(high, info, decimals)
+        if info.unit == "%":  # "0% – 50%" reads better than "0 – 50%"
+            low_text, high_text = f"{low_text}%", f"{high_text}%"
+            span = low_text if low_text == high_text else f"{low_text} – {high_text}"
+            labels.append(span)
+            continue
+        span = low_text if low_text == high_text else f"{low_text} – {high_text}"
+        labels.append(f"{span}{_unit_suffix(info)}")
+    return labels
+
+
+def _label_decimals(edges: Sequence[float], info: MetricInfo) -> int:
+    """Enough decimals that neighbouring class edges read differently (at most 3)."""
+    scale = 100.0 if info.key == "share_within_km" else 1.0
+    base = 0 if info.key == "share_within_km" else (2 if info.key == "gap_score" else 1)
+    for decimals in range(base, 4):
+        texts = [f"{e * scale:.{decimals}f}" for e in edges]
+        if len(set(texts)) == len(set(edges)):
+            return decimals
+    return 3
