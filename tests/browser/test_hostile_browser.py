@@ -65,9 +65,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
     from callbacks.security import SecurityConfig
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
+    from coverage_map.spec import InputSpec
 
     folder = tmp_path_factory.mktemp("hostile")
-    dataset = Dataset.from_paths(hostile_files(folder), label=SCRIPT)
+    dataset = Dataset.from_spec(InputSpec.from_mapping(hostile_files(folder)), label=SCRIPT)
     app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("uploads")), security=SecurityConfig())
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

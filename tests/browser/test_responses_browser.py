@@ -93,6 +93,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     from callbacks.security import SecurityConfig
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
+    from coverage_map.spec import InputSpec
 
     folder = tmp_path_factory.mktemp("handbuilt")
     paths = handbuilt.write_files(folder)
@@ -100,7 +101,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     # Send C's three dementia referrals to asset a1: an organisation with a small count too.
     referrals.loc[referrals["origin_area_id"].eq("C") & referrals["category"].eq("dementia"), "asset_id"] = "a1"
     referrals.to_csv(paths["referrals"], index=False)  # an input file for the test, not an output
-    dataset = Dataset.from_paths(paths, label="Hand-built")
+    dataset = Dataset.from_spec(InputSpec.from_mapping(paths), label="Hand-built")
     app = create_app(dataset, settings=Settings(data_dir=tmp_path_factory.mktemp("uploads")), security=SecurityConfig())
     recorder = Recorder(app.server.wsgi_app)
     app.server.wsgi_app = recorder  # type: ignore[method-assign]
