@@ -44,12 +44,13 @@ or ``workspace.gpkg`` in ``COVERAGE_MAP_DATA_DIR``) unless ``workspace`` names a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tomllib
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coverage_map.config import (
     DEFAULT_THRESHOLD_KM,
@@ -217,9 +218,9 @@ def _spec_from_args(args: argparse.Namespace, config: InputSpec | None) -> Input
     if any(role in given for role in _DATA_ROLES) or (given and config is None):
         return InputSpec.from_args(args)
     if config is not None and given:
-        return dataclasses.replace(
-            config, **{name: Path(value) if name in FILE_ROLES else str(value) for name, value in given.items()}
-        )
+        overrides: dict[str, Any] = {name: Path(value) if name in FILE_ROLES else str(value)
+                                     for name, value in given.items()}  # fmt: skip
+        return dataclasses.replace(config, **overrides)
     return config
 
 

@@ -7,10 +7,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
+
+if TYPE_CHECKING:
+    from .spec import InputSpec
 
 OUTPUT_FORMATS = (".csv", ".gpkg", ".geojson", ".parquet")
 
@@ -55,7 +59,7 @@ def _uses_demo(args: argparse.Namespace) -> bool:
     return getattr(args, "areas", None) is None and getattr(args, "assets", None) is None
 
 
-def input_spec(args: argparse.Namespace):  # noqa: ANN201 - returns coverage_map.spec.InputSpec
+def input_spec(args: argparse.Namespace) -> InputSpec:
     """The inputs named on the command line (the demo files when none are named), as one spec."""
     from .spec import InputSpec
 

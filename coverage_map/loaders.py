@@ -1558,7 +1558,6 @@ def load_referrals(
     area_ids = _area_ids(areas) if areas is not None else None
     problems: list[Problem] = []
     table: pd.DataFrame | None = None
-    practices_file: str | None = None
     if isinstance(practices, pd.DataFrame):
         table, practices_file = practices, practices_file or "the practices table"
     elif practices is not None:

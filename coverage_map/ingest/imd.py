@@ -13,7 +13,6 @@ import pandas as pd
 from ..errors import Problem
 from ..io import read_any
 from ..loaders import (
-    _RowChecker,
     _area_ids,
     _data_columns,
     _duplicate_problems,
@@ -22,6 +21,7 @@ from ..loaders import (
     _missing_column,
     _no_rows,
     _number_column,
+    _RowChecker,
     _sorted,
     _texts,
     _without_summary_rows,

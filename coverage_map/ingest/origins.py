@@ -15,7 +15,6 @@ from ..errors import Problem
 from ..io import read_any
 from ..loaders import (
     _LOCATION_COLUMNS,
-    _RowChecker,
     _area_ids,
     _duplicate_problems,
     _find_columns,
@@ -24,6 +23,7 @@ from ..loaders import (
     _locate,
     _location_columns,
     _no_rows,
+    _RowChecker,
     _sorted,
     _texts,
     _without_summary_rows,

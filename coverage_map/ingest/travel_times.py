@@ -13,7 +13,6 @@ import pandas as pd
 from ..errors import Problem
 from ..io import read_any
 from ..loaders import (
-    _RowChecker,
     _area_ids,
     _duplicate_problems,
     _has_fatal,
@@ -23,6 +22,7 @@ from ..loaders import (
     _no_rows,
     _number_column,
     _require,
+    _RowChecker,
     _sorted,
     _texts,
     _without_summary_rows,

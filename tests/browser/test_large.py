@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from selenium.webdriver.common.by import By
 
-
 from .conftest import click_map_at, console_errors, wait_for
 
 pytestmark = pytest.mark.browser
