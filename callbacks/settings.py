@@ -1,7 +1,10 @@
 """Dashboard settings, read once at start-up from the environment, a TOML file or the command line.
 
 The config file (``coverage-map serve --config FILE`` or ``COVERAGE_MAP_CONFIG=FILE``)
-names the data files relative to itself::
+names the data files relative to itself. ``[data]`` holds an
+:class:`~coverage_map.spec.InputSpec` (every input role and load option, named as on the
+command line with ``_`` for ``-``; an unknown key is an error) plus ``label`` and
+``threshold_km``::
 
     [data]
     areas = "lsoa.gpkg"            # required with assets
@@ -9,10 +12,14 @@ names the data files relative to itself::
     lookup = "lookup.csv"
     population = "population.csv"
     referrals = "referrals.csv"
+    practices = "epraccur.csv"     # for referrals keyed by origin_practice_code
+    groups = "groups.csv"          # wards -> neighbourhoods, with an ONS lookup
     taxonomy = "taxonomy.toml"     # optional vocabulary extension
+    origins = "centroids.csv"      # origins, travel_times, imd: optional per-area tables
     area_id_col = "LSOA21CD"       # optional overrides, as on the command line
     area_name_col = "LSOA21NM"
     crs = "EPSG:27700"
+    neighbourhood_col = "wd22cd:wd22nm"   # also borough_col, lookup_area_col
     label = "Greater Manchester"
     threshold_km = 2.0
 
@@ -37,11 +44,13 @@ or ``workspace.gpkg`` in ``COVERAGE_MAP_DATA_DIR``) unless ``workspace`` names a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coverage_map.config import (
     DEFAULT_THRESHOLD_KM,
@@ -52,10 +61,13 @@ from coverage_map.config import (
 )
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec
 from coverage_map.upload_safety import UploadLimits
 
-ROLES = ("areas", "lookup", "population", "assets", "referrals")
-OPTION_KEYS = ("area_id_col", "area_name_col", "crs")
+#: ``[data]`` keys that are the dashboard's own, not part of the input spec.
+DATA_SETTINGS = ("label", "threshold_km")
+#: Input roles that, named on the command line, replace the config file's inputs.
+_DATA_ROLES = ("areas", "lookup", "population", "assets", "referrals")
 CONFIG_ENV = "COVERAGE_MAP_CONFIG"
 BASEMAP_ENV = "COVERAGE_MAP_BASEMAP"
 DATA_DIR_ENV = "COVERAGE_MAP_DATA_DIR"
@@ -70,9 +82,8 @@ DEFAULT_MAX_UPLOAD_TOTAL_MB = 100.0
 class Settings:
     """Everything the dashboard reads at start-up. Immutable: shared safely by every request."""
 
-    data_paths: Mapping[str, Path] | None = None
-    taxonomy: Path | None = None
-    options: Mapping[str, str] = field(default_factory=dict)
+    #: The inputs to show; None = the synthetic demo data.
+    data_spec: InputSpec | None = None
     label: str | None = None
     threshold_km: float = DEFAULT_THRESHOLD_KM
     basemap: str | None = None
@@ -90,7 +101,7 @@ class Settings:
 
     @property
     def uses_demo(self) -> bool:
-        return self.data_paths is None
+        return self.data_spec is None or self.data_spec.is_demo
 
     @property
     def upload_limits(self) -> UploadLimits:
@@ -104,15 +115,12 @@ class Settings:
 
     def load_dataset(self) -> Dataset:
         """The data set these settings name (the synthetic demo when none is named)."""
-        if self.data_paths is None:
+        if self.data_spec is None:
             return Dataset.demo()
-        options: dict[str, object] = dict(self.options)
-        if self.taxonomy is not None:
-            options["taxonomy"] = self.taxonomy
-        return Dataset.from_paths(  # every named option given, so ``options`` holds loader options only
-            dict(self.data_paths), label=self.label or "Your data", synthetic=False, threshold_km=self.threshold_km,
-            **options,
-        )
+        if self.uses_demo:
+            return Dataset.from_spec(self.data_spec, label=self.label or "Synthetic demo region", synthetic=True,
+                                     threshold_km=self.threshold_km)  # fmt: skip
+        return Dataset.from_spec(self.data_spec, label=self.label or "Your data", threshold_km=self.threshold_km)
 
 
 def read_config(path: str | Path) -> dict[str, object]:
@@ -125,15 +133,12 @@ def read_config(path: str | Path) -> dict[str, object]:
     base = path.resolve().parent
     data = _table(document, "data", path)
     result: dict[str, object] = {}
-    paths = {role: base / str(data[role]) for role in ROLES if data.get(role)}
-    if paths:
-        missing = [role for role in ("areas", "assets") if role not in paths]
-        if missing:
-            raise CoverageMapError(f"{path}: [data] needs {' and '.join(missing)} (or no files, for the demo)")
-        result["data_paths"] = paths
-    if data.get("taxonomy"):
-        result["taxonomy"] = base / str(data["taxonomy"])
-    result["options"] = {key: str(data[key]) for key in OPTION_KEYS if data.get(key)}
+    inputs = {key: value for key, value in data.items() if key not in DATA_SETTINGS}
+    if any(value not in (None, "") for value in inputs.values()):
+        try:
+            result["data_spec"] = InputSpec.from_mapping(inputs, base_dir=base)
+        except CoverageMapError as error:
+            raise CoverageMapError(f"{path}: [data]: {error} (or name no inputs, for the demo data)") from error
     if data.get("label"):
         result["label"] = str(data["label"])
     if "threshold_km" in data:
@@ -196,21 +201,27 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
     config = getattr(args, "config", None) or environ.get(CONFIG_ENV, "").strip() or None
     if config:
         values.update(read_config(config))
-    given = {role: getattr(args, role, None) for role in ROLES}
-    if any(path is not None for path in given.values()):
-        missing = [f"--{role}" for role in ("areas", "assets") if given[role] is None]
-        if missing:
-            raise CoverageMapError(f"missing required input: {' and '.join(missing)} (or none, for the demo)")
-        values["data_paths"] = {role: Path(path) for role, path in given.items() if path is not None}
-    if getattr(args, "taxonomy", None) is not None:
-        values["taxonomy"] = Path(args.taxonomy)
-    options = dict(values.get("options", {}))  # type: ignore[call-overload]
-    for key in OPTION_KEYS:
-        if getattr(args, key, None):
-            options[key] = str(getattr(args, key))
-    values["options"] = options
+    spec = _spec_from_args(args, values.get("data_spec"))  # type: ignore[arg-type]
+    if spec is not None:
+        values["data_spec"] = spec
     _apply_env(values, environ)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _spec_from_args(args: argparse.Namespace, config: InputSpec | None) -> InputSpec | None:
+    """The inputs of ``serve``: named data files replace the config's; other inputs and options apply to them.
+
+    With neither data files nor a config, other inputs (``--groups``...) apply to the demo data.
+    """
+    given = {name: getattr(args, name, None) for name in (*FILE_ROLES, *OPTION_KEYS)}
+    given = {name: value for name, value in given.items() if value is not None and value != ""}
+    if any(role in given for role in _DATA_ROLES) or (given and config is None):
+        return InputSpec.from_args(args)
+    if config is not None and given:
+        overrides: dict[str, Any] = {name: Path(value) if name in FILE_ROLES else str(value)
+                                     for name, value in given.items()}  # fmt: skip
+        return dataclasses.replace(config, **overrides)
+    return config
 
 
 def _apply_env(values: dict[str, object], environ: Mapping[str, str]) -> None:

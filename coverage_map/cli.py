@@ -7,10 +7,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import DEFAULT_THRESHOLD_KM, DEMO_FILES, GEODATA_DIR, LEVELS
+from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
+
+if TYPE_CHECKING:
+    from .spec import InputSpec
 
 OUTPUT_FORMATS = (".csv", ".gpkg", ".geojson", ".parquet")
 
@@ -42,56 +46,32 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
                        help="lookup column holding the area ids (default: the column matching them best)")
     group.add_argument("--practices", type=Path,
                        help="GP practices (code + coordinates or area), for referrals keyed by origin_practice_code")
+    group.add_argument("--origins", type=Path,
+                       help="one point per small area where its people start from (e.g. ONS population-weighted "
+                            "centroids): area_id with latitude/longitude, easting/northing (or x/y), or a point layer")
+    group.add_argument("--travel-times", type=Path, help="CSV of area_id,asset_id,minutes")
+    group.add_argument("--imd", type=Path,
+                       help="Index of Multiple Deprivation per small area: area_id,imd_rank,imd_decile, or the "
+                            "MHCLG File 2 as published")
 
 
-def _input_paths(args: argparse.Namespace) -> dict[str, Path | None]:
-    given = {role: getattr(args, role) for role in ("areas", "lookup", "population", "assets", "referrals")}
-    if given["areas"] is None and given["assets"] is None:
-        if any(path is not None for path in given.values()):
-            raise CoverageMapError("give both --areas and --assets, or neither to use the demo data")
+def _uses_demo(args: argparse.Namespace) -> bool:
+    return getattr(args, "areas", None) is None and getattr(args, "assets", None) is None
+
+
+def input_spec(args: argparse.Namespace) -> InputSpec:
+    """The inputs named on the command line (the demo files when none are named), as one spec."""
+    from .spec import InputSpec
+
+    spec = InputSpec.from_args(args, demo_folder=GEODATA_DIR)
+    if _uses_demo(args):
         print(f"Using the synthetic demo data in {GEODATA_DIR}", file=sys.stderr)
-        return {role: GEODATA_DIR / name for role, name in DEMO_FILES.items()}
-    missing = [f"--{role}" for role in ("areas", "assets") if given[role] is None]
-    if missing:
-        raise CoverageMapError(f"missing required input: {' and '.join(missing)}")
-    return given
-
-
-def _required(paths: dict[str, Path | None], role: str) -> Path:
-    """A path :func:`_input_paths` has already checked is given."""
-    path = paths[role]
-    if path is None:  # pragma: no cover - _input_paths raises first
-        raise CoverageMapError(f"missing required input: --{role}")
-    return path
+    return spec
 
 
 def load_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns coverage_map.model.Inputs
     """Load and validate the inputs named on the command line."""
-    from .loaders import load_inputs
-
-    paths = _input_paths(args)
-    return load_inputs(
-        areas=_required(paths, "areas"),
-        assets=_required(paths, "assets"),
-        lookup=paths["lookup"],
-        population=paths["population"],
-        referrals=paths["referrals"],
-        taxonomy=args.taxonomy,
-        area_id_col=args.area_id_col,
-        area_name_col=args.area_name_col,
-        crs=args.crs,
-        lookup_levels=_lookup_levels(args),
-        groups=getattr(args, "groups", None),
-        practices=getattr(args, "practices", None),
-    )
-
-
-def _lookup_levels(args: argparse.Namespace) -> dict[str, str] | None:
-    """``--neighbourhood-col`` and friends as ``lookup_levels`` (None when none is given)."""
-    options = {"area": "lookup_area_col", "neighbourhood": "neighbourhood_col", "borough": "borough_col"}
-    levels = {level: getattr(args, name, None) for level, name in options.items()}
-    given = {level: value for level, value in levels.items() if value}
-    return given or None
+    return input_spec(args).load()
 
 
 def _report(problems: Sequence[Problem], stream=sys.stderr, rejected: Path | None = None) -> None:  # noqa: ANN001
@@ -151,14 +131,9 @@ def _distributed_prepare(args: argparse.Namespace):  # noqa: ANN202 - returns co
     """Load and join with referrals (and assets) streamed through dask (``--engine dask``)."""
     from .engine_dask import cluster_client, prepare_distributed
 
-    paths = _input_paths(args)
+    spec = input_spec(args)
     with cluster_client(args.scheduler) as client:
-        return prepare_distributed(
-            areas=_required(paths, "areas"), assets=_required(paths, "assets"), referrals=paths["referrals"],
-            client=client,
-            lookup=paths["lookup"], population=paths["population"], taxonomy=args.taxonomy,
-            area_id_col=args.area_id_col, area_name_col=args.area_name_col, crs=args.crs,
-        )  # fmt: skip
+        return prepare_distributed(spec, client=client)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -263,10 +238,9 @@ def _dataset_from_args(args: argparse.Namespace):  # noqa: ANN202 - returns cove
     """Load the inputs named on the command line (or the demo data) as a memoised Dataset."""
     from .dataset import Dataset
 
-    demo = args.areas is None and args.assets is None
+    demo = _uses_demo(args)
     label = "Synthetic demo region" if demo else Path(args.areas).stem.replace("_", " ")
-    return Dataset.from_inputs(load_from_args(args), label=label, synthetic=demo,
-                               threshold_km=args.threshold_km)
+    return Dataset.from_spec(input_spec(args), label=label, synthetic=demo, threshold_km=args.threshold_km)
 
 
 def _add_view_options(parser: argparse.ArgumentParser, *, category_required: bool = False) -> None:
@@ -371,12 +345,16 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
 
 
 def cmd_workspace_add(args: argparse.Namespace) -> int:
-    paths: dict[str, Path | None] = {
-        **_input_paths(args), "taxonomy": args.taxonomy,
-        "groups": getattr(args, "groups", None), "practices": getattr(args, "practices", None),
-    }
-    options = {"area_id_col": args.area_id_col, "area_name_col": args.area_name_col, "crs": args.crs,
-               "lookup_levels": _lookup_levels(args)}
+    from .workspace import ROLES
+
+    spec = input_spec(args)
+    files = spec.files()
+    unstored = [f"--{role.replace('_', '-')}" for role in files if role not in ROLES]
+    if unstored:
+        raise CoverageMapError(f"the workspace does not store {', '.join(unstored)} yet; leave them out")
+    paths: dict[str, Path | None] = dict(files)
+    options = {"area_id_col": spec.area_id_col, "area_name_col": spec.area_name_col, "crs": spec.crs,
+               "lookup_levels": spec.lookup_levels}
     with _open_workspace(args) as workspace:
         added = workspace.add(args.name, paths, publish=args.publish, **options)
     _report(added.problems, stream=sys.stderr)

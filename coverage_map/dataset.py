@@ -11,7 +11,7 @@ never share an entry, and dropping a data set drops its memos.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from .analysis import Analysis, analyse, published_assets, published_table
-from .config import DEFAULT_THRESHOLD_KM, DEMO_FILES, DISPLAY_CRS, GEODATA_DIR, SIMPLIFY_TOLERANCE_M
+from .config import DEFAULT_THRESHOLD_KM, DISPLAY_CRS, GEODATA_DIR, SIMPLIFY_TOLERANCE_M
 from .joins import Prepared, prepare
 from .model import Inputs
+from .spec import InputSpec
 
 if TYPE_CHECKING:
     from .geojson import SharedGeoJSON
@@ -50,21 +51,15 @@ class Dataset:
         return cls(prepare(inputs), label=label, synthetic=synthetic, threshold_km=threshold_km)
 
     @classmethod
-    def from_paths(cls, paths: Mapping[str, str | Path | None], *, label: str = "data",
-                   synthetic: bool = False, threshold_km: float = DEFAULT_THRESHOLD_KM,
-                   **options: object) -> Dataset:
-        """Load, validate and join files named by role (``areas``, ``assets``, ``lookup``...)."""
-        from .loaders import load_inputs
-
-        inputs = load_inputs(**{role: paths.get(role) for role in DEMO_FILES}, **options)  # type: ignore[arg-type]
-        return cls.from_inputs(inputs, label=label, synthetic=synthetic, threshold_km=threshold_km)
+    def from_spec(cls, spec: InputSpec, *, label: str = "data", synthetic: bool = False,
+                  threshold_km: float = DEFAULT_THRESHOLD_KM) -> Dataset:
+        """Load, validate and join the files a spec names (see :class:`coverage_map.spec.InputSpec`)."""
+        return cls.from_inputs(spec.load(), label=label, synthetic=synthetic, threshold_km=threshold_km)
 
     @classmethod
     def demo(cls, folder: str | Path = GEODATA_DIR) -> Dataset:
         """The shipped synthetic demo data."""
-        folder = Path(folder)
-        paths = {role: folder / name for role, name in DEMO_FILES.items()}
-        return cls.from_paths(paths, label="Synthetic demo region", synthetic=True)
+        return cls.from_spec(InputSpec.demo(folder), label="Synthetic demo region", synthetic=True)
 
     @property
     def inputs(self) -> Inputs:

@@ -1,6 +1,7 @@
 """The heavy steps on dask, for referral histories too big for one machine's memory.
 
-``coverage-map analyse --engine dask`` loads the small inputs (areas, lookup, population)
+``coverage-map analyse --engine dask`` loads the small inputs (areas, lookup, groups,
+population, practices...: every role and option of the :class:`~coverage_map.spec.InputSpec`)
 as usual, then streams many referral files (and asset files) through a dask cluster:
 
 * every referral file is one partition; it is validated by
@@ -38,6 +39,7 @@ from .config import METRIC_CRS
 from .errors import CoverageMapError, Problem, ValidationError
 from .joins import Prepared, _locate_referrals, prepare
 from .model import Inputs, SourceInfo
+from .spec import InputSpec
 from .taxonomy import Taxonomy
 
 #: Columns of the aggregated referral counts the dask path hands to the metrics.
@@ -80,30 +82,17 @@ def cluster_client(scheduler: str | None = None, **local: Any) -> Iterator[Any]:
         yield client
 
 
-def prepare_distributed(
-    *,
-    areas: str | Path,
-    assets: str | Path,
-    referrals: str | Path | None,
-    client: Any,
-    lookup: str | Path | None = None,
-    population: str | Path | None = None,
-    taxonomy: str | Path | Taxonomy | None = None,
-    area_id_col: str | None = None,
-    area_name_col: str | None = None,
-    crs: str | None = None,
-) -> Prepared:
+def prepare_distributed(spec: InputSpec, *, client: Any) -> Prepared:
     """Load, validate and join like :func:`coverage_map.joins.prepare`, with referrals on dask.
 
     Parameters
     ----------
-    areas, lookup, population, taxonomy, area_id_col, area_name_col, crs
-        As for :func:`coverage_map.loaders.load_inputs`.
-    assets
-        One asset file, a folder of them or a glob; several files are loaded in parallel
-        and an ``asset_id`` repeated across files is fatal, as within one file.
-    referrals
-        One referral file, a folder of Parquet files or a glob (each file a partition).
+    spec
+        The inputs and every load option, as for the default engine. In addition,
+        ``spec.assets`` may be a folder of asset files or a glob (several files are
+        loaded in parallel and an ``asset_id`` repeated across files is fatal, as within
+        one file), and ``spec.referrals`` a folder of Parquet files or a glob (each file
+        a partition).
     client
         A :class:`distributed.Client` (see :func:`cluster_client`).
 
@@ -122,23 +111,33 @@ def prepare_distributed(
     import dask.dataframe as dd
     import dask_geopandas  # noqa: F401  (registers GeoDataFrame partitions with dask)
 
-    from .loaders import load_assets, load_inputs
+    from .loaders import load_assets, load_inputs, load_practices
 
-    asset_files = expand_paths(assets)
-    inputs = load_inputs(
-        areas=areas, assets=asset_files[0], lookup=lookup, population=population, referrals=None,
-        taxonomy=taxonomy, area_id_col=area_id_col, area_name_col=area_name_col, crs=crs,
-    )  # fmt: skip
-    if len(asset_files) > 1:
-        inputs = _with_assets(inputs, client.gather(client.map(load_assets, asset_files, taxonomy=inputs.taxonomy)),
-                              asset_files)
-    if referrals is None:
+    asset_files = expand_paths(spec.assets)
+    several = len(asset_files) > 1
+    # Travel times name assets: with several asset files they are checked once all are loaded.
+    inputs = load_inputs(**{**spec.load_arguments(), "assets": asset_files[0], "referrals": None,
+                            **({"travel_times": None} if several else {})})  # fmt: skip
+    if several:
+        inputs = _with_assets(inputs, client.gather(client.map(load_assets, asset_files, taxonomy=inputs.taxonomy,
+                                                               crs=spec.crs)), asset_files)  # fmt: skip
+        if spec.travel_times is not None:
+            inputs = _with_travel_times(inputs, spec.travel_times)
+    if spec.referrals is None:
         return prepare(inputs)
 
+    referrals = spec.referrals
     files = expand_paths(referrals)
     areas_future = client.scatter(inputs.areas, broadcast=True)
+    practices = None
+    if spec.practices is not None:
+        # Already checked (and its problems kept) by load_inputs; loaded again for the workers.
+        practices = client.scatter(load_practices(spec.practices, areas=inputs.areas, crs=spec.crs)[0], broadcast=True)
     # One task per file, kept on the workers; only the small aggregates and problems travel.
-    parts = client.map(_referral_part, files, taxonomy=inputs.taxonomy, areas=areas_future)
+    parts = client.map(
+        _referral_part, files, taxonomy=inputs.taxonomy, areas=areas_future, crs=spec.crs, practices=practices,
+        practices_file=str(spec.practices) if spec.practices is not None else None,
+    )  # fmt: skip
     counts = dd.from_delayed(client.map(operator.itemgetter(0), parts), meta=_count_meta(), verify_meta=False)
     # The sums are spread over several output partitions (hashed by key) once there are many
     # files, so no single worker holds every total; the client gathers them at the end.
@@ -170,11 +169,15 @@ def reduction_partitions(files: int) -> int:
     return max(1, files // _PARTITIONS_PER_REDUCTION)
 
 
-def _referral_part(path: str, taxonomy: Taxonomy, areas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[Problem], int]:
+def _referral_part(
+    path: str, taxonomy: Taxonomy, areas: gpd.GeoDataFrame, *, crs: str | None = None,
+    practices: pd.DataFrame | None = None, practices_file: str | None = None,
+) -> tuple[pd.DataFrame, list[Problem], int]:  # fmt: skip
     """One partition: validate, locate (the default engine's join) and aggregate."""
     from .loaders import load_referrals
 
-    frame, problems = load_referrals(path, taxonomy, areas=areas)
+    frame, problems = load_referrals(path, taxonomy, areas=areas, crs=crs, practices=practices,
+                                     practices_file=practices_file)  # fmt: skip
     if any(problem.fatal for problem in problems):
         return _count_meta(), problems, 0
     empty_assets = gpd.GeoDataFrame({"asset_id": pd.Series([], dtype="str")}, geometry=[], crs=METRIC_CRS)
@@ -210,6 +213,19 @@ def _as_referrals(totals: pd.DataFrame) -> pd.DataFrame:
     """Aggregated counts in the column order of :attr:`Prepared.referrals`."""
     frame = _normalise(totals).sort_values(COUNT_KEYS, kind="stable").reset_index(drop=True)
     return frame[["area_id", "category", "community", "count", "date", "asset_id"]]
+
+
+def _with_travel_times(inputs: Inputs, path: str | Path) -> Inputs:
+    """The travel times checked against the assets of every asset file."""
+    from .ingest.travel_times import load_travel_times
+
+    frame, problems = load_travel_times(path, areas=inputs.areas, assets=inputs.assets)
+    fatal = [problem for problem in problems if problem.fatal]
+    if fatal:
+        raise ValidationError(fatal + [problem for problem in problems if not problem.fatal])
+    source = SourceInfo("travel_times", str(path), len(frame))
+    return replace(inputs, travel_times=frame, problems=(*inputs.problems, *problems),
+                   sources=(*inputs.sources, source))  # fmt: skip
 
 
 def _with_assets(inputs: Inputs, loaded: Sequence[tuple[gpd.GeoDataFrame, list[Problem]]], files: list[str]) -> Inputs:

@@ -1168,7 +1168,9 @@ def load_population(
     path
         Table with ``area_id``, ``population`` and any number of ``pop_<community>``
         columns; ``<community>`` is resolved through ``taxonomy.communities`` (so
-        ``pop_BME`` becomes ``pop_bame``).
+        ``pop_BME`` becomes ``pop_bame``). Optional ``need_<category>`` columns give the
+        estimated number of people with that need; ``<category>`` is resolved through
+        ``taxonomy.categories``.
     areas
         The loaded areas; the result has one row per area, in the same order.
     taxonomy
@@ -1177,10 +1179,13 @@ def load_population(
     Returns
     -------
     population, problems
-        ``area_id``, ``population`` and ``pop_<community>`` as floats. Areas missing
+        ``area_id``, ``population``, ``pop_<community>`` and ``need_<category>`` as
+        floats. Areas missing
         from the file get NaN (reported); rows for unknown areas are reported and
         ignored. A blank ``pop_<community>`` cell is unknown (NaN); a blank, negative or
         non-numeric ``population`` rejects its row; a group larger than the total is fatal.
+        A blank need cell is unknown (NaN); a negative or non-numeric one rejects its row;
+        a ``need_`` column naming an unknown category is fatal.
     """
     return _load_population(path, _area_ids(areas), taxonomy)
 
@@ -1194,13 +1199,15 @@ def _load_population(
         return _population_frame({}, []), problems
     columns, column_problems = _require(raw, file, ("area_id", "population"))
     groups, group_problems = _community_columns(raw, file, taxonomy.communities)
+    needs, need_problems = _community_columns(raw, file, taxonomy.categories, prefix="need_")
+    group_problems += need_problems
     problems += column_problems + group_problems
     if _has_fatal(column_problems + group_problems):
-        return _population_frame({}, list(groups)), problems
+        return _population_frame({}, list(groups), list(needs)), problems
     raw, summary_rows = _without_summary_rows(raw, file)
     problems += summary_rows
     if raw.empty:
-        return _population_frame({}, list(groups)), [*problems, _no_rows(file)]
+        return _population_frame({}, list(groups), list(needs)), [*problems, _no_rows(file)]
 
     rows = raw["_source_row"].to_numpy()
     checker = _RowChecker(file, rows)
@@ -1211,6 +1218,8 @@ def _load_population(
     values = {"population": _checked_counts(checker, total_text, columns["population"])}
     for label, column in groups.items():
         values[f"pop_{label}"] = _checked_counts(checker, _texts(raw, column), column)
+    for label, column in needs.items():
+        values[f"need_{label}"] = _checked_counts(checker, _texts(raw, column), column)
     for label, column in groups.items():
         larger = values[f"pop_{label}"] > values["population"]
         for i in np.flatnonzero(larger):
@@ -1248,7 +1257,7 @@ def _load_population(
     if table.empty:
         problems.append(_all_rejected(file))
     if area_ids is None:
-        return _population_frame(table, list(groups)), _sorted(problems)
+        return _population_frame(table, list(groups), list(needs)), _sorted(problems)
     ordered = table.set_index("area_id").reindex(list(area_ids))
     for area_id in ordered.index[~ordered.index.isin(table["area_id"])]:
         if area_id in rejected_ids:
@@ -1262,11 +1271,13 @@ def _load_population(
                 fatal=False,
             )
         )
-    return _population_frame(ordered.reset_index(), list(groups)), _sorted(problems)
+    return _population_frame(ordered.reset_index(), list(groups), list(needs)), _sorted(problems)
 
 
-def _population_frame(table: Mapping[str, object] | pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
-    names = ["population", *(f"pop_{label}" for label in labels)]
+def _population_frame(
+    table: Mapping[str, object] | pd.DataFrame, labels: Sequence[str], needs: Sequence[str] = ()
+) -> pd.DataFrame:
+    names = ["population", *(f"pop_{label}" for label in labels), *(f"need_{label}" for label in needs)]
     source = table if isinstance(table, pd.DataFrame) else pd.DataFrame(columns=["area_id", *names])
     frame = pd.DataFrame({"area_id": pd.Series(source["area_id"].to_numpy(dtype=object), dtype="str")})
     for name in names:
@@ -1274,15 +1285,18 @@ def _population_frame(table: Mapping[str, object] | pd.DataFrame, labels: Sequen
     return frame
 
 
-def _community_columns(frame: pd.DataFrame, file: str, communities: Vocabulary) -> tuple[dict[str, str], list[Problem]]:
-    """Canonical community -> its ``pop_<community>`` column."""
+def _community_columns(
+    frame: pd.DataFrame, file: str, communities: Vocabulary, *, prefix: str = "pop_"
+) -> tuple[dict[str, str], list[Problem]]:
+    """Canonical label -> its ``<prefix><label>`` column (communities' ``pop_``, categories' ``need_``)."""
     found: dict[str, str] = {}
     problems: list[Problem] = []
+    what = "population" if prefix == "pop_" else "need"
     for column in _data_columns(frame):
         key = normalise_label(str(column))
-        if not key.startswith("pop_"):
+        if not key.startswith(prefix):
             continue
-        label = str(column).strip()[4:].strip()
+        label = str(column).strip()[len(prefix):].strip()
         canonical = communities.resolve(label)
         if canonical is None:
             problems.append(
@@ -1298,7 +1312,7 @@ def _community_columns(frame: pd.DataFrame, file: str, communities: Vocabulary) 
             problems.append(
                 Problem(
                     file,
-                    f"columns '{found[canonical]}' and '{column}' are both the '{canonical}' population",
+                    f"columns '{found[canonical]}' and '{column}' are both the '{canonical}' {what}",
                     row=1,
                     column=str(column),
                     value=label,
@@ -1503,6 +1517,7 @@ def load_referrals(
     areas: gpd.GeoDataFrame | None = None,
     crs: str | None = None,
     practices: str | Path | pd.DataFrame | None = None,
+    practices_file: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Load referral records (or aggregated counts) from social prescribing.
 
@@ -1527,6 +1542,9 @@ def load_referrals(
         needed when rows give only a practice code. Such a row takes the practice's
         area, else its point (placed in an area later, like other coordinates). An
         unknown code, or a practice with neither area nor point, rejects the row.
+    practices_file
+        The file a practices table came from, named in problems (default: "the
+        practices table").
 
     Returns
     -------
@@ -1540,9 +1558,8 @@ def load_referrals(
     area_ids = _area_ids(areas) if areas is not None else None
     problems: list[Problem] = []
     table: pd.DataFrame | None = None
-    practices_file: str | None = None
     if isinstance(practices, pd.DataFrame):
-        table, practices_file = practices, "the practices table"
+        table, practices_file = practices, practices_file or "the practices table"
     elif practices is not None:
         table, problems = _load_practices(practices, area_ids, crs=crs)
         practices_file = str(practices)
@@ -2063,6 +2080,9 @@ def load_inputs(
     lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
     groups: str | Path | None = None,
     practices: str | Path | None = None,
+    origins: str | Path | None = None,
+    travel_times: str | Path | None = None,
+    imd: str | Path | None = None,
 ) -> Inputs:
     """Load and validate every input, reporting the problems of all files at once.
 
@@ -2086,6 +2106,10 @@ def load_inputs(
     practices
         GP practice file, for referrals keyed by ``origin_practice_code`` (see
         :func:`load_practices`).
+    origins, travel_times, imd
+        Optional inputs (see :func:`coverage_map.ingest.origins.load_origins`,
+        :func:`coverage_map.ingest.travel_times.load_travel_times`,
+        :func:`coverage_map.ingest.imd.load_imd`).
 
     Returns
     -------
@@ -2128,9 +2152,11 @@ def load_inputs(
         if _has_fatal(found):
             practice_frame = None  # unusable: referrals are checked without it, not against it
     asset_frame = _assets_frame(None, {})
+    assets_usable = False
     if vocabulary is not None:
         asset_frame, found = load_assets(assets, vocabulary, crs=crs)
         problems += found
+        assets_usable = not _has_fatal(found)
         sources.append(SourceInfo("assets", str(assets), len(asset_frame)))
         if population is not None:
             population_frame, found = _load_population(population, area_ids, vocabulary)
@@ -2144,6 +2170,14 @@ def load_inputs(
             problems += found
             sources.append(SourceInfo("referrals", str(referrals), len(referral_frame)))
 
+    extra, found = _area_tables(
+        area_frame if area_ids is not None else None, asset_frame if assets_usable else None,
+        origins=origins, travel_times=travel_times, imd=imd, crs=crs,
+    )  # fmt: skip
+    problems += found
+    sources += [SourceInfo(role, str(path), len(extra[role])) for role, path in
+                (("origins", origins), ("travel_times", travel_times), ("imd", imd)) if path is not None]  # fmt: skip
+
     if _has_fatal(problems):
         raise ValidationError(sorted(problems, key=lambda problem: not problem.fatal))
     assert vocabulary is not None  # a taxonomy that failed to load is a fatal problem
@@ -2156,7 +2190,38 @@ def load_inputs(
         referrals=referral_frame,
         problems=tuple(problems),
         sources=tuple(sources),
+        origins=extra.get("origins"),
+        travel_times=extra.get("travel_times"),
+        imd=extra.get("imd"),
     )
+
+
+def _area_tables(
+    areas: gpd.GeoDataFrame | None,
+    assets: gpd.GeoDataFrame | None,
+    *,
+    origins: str | Path | None,
+    travel_times: str | Path | None,
+    imd: str | Path | None,
+    crs: str | None,
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The optional per-area tables by role, checked against the areas (and assets) when usable."""
+    from .ingest.imd import load_imd
+    from .ingest.origins import load_origins
+    from .ingest.travel_times import load_travel_times
+
+    tables: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    if origins is not None:
+        tables["origins"], found = load_origins(origins, areas=areas, crs=crs)
+        problems += found
+    if travel_times is not None:
+        tables["travel_times"], found = load_travel_times(travel_times, areas=areas, assets=assets)
+        problems += found
+    if imd is not None:
+        tables["imd"], found = load_imd(imd, areas=areas)
+        problems += found
+    return tables, problems
 
 
 def _taxonomy(taxonomy: str | Path | Taxonomy | None, problems: list[Problem]) -> Taxonomy | None:

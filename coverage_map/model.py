@@ -14,7 +14,9 @@ kept so later steps can report problems by row; it never leaves the tool for ref
     the file are filled with :data:`~coverage_map.config.UNASSIGNED_ID` (and reported).
 ``population`` (DataFrame or None)
     ``area_id`` (str, unique), ``population`` (float), ``pop_<community>`` (float) for
-    each community column, with ``<community>`` a canonical community label.
+    each community column, with ``<community>`` a canonical community label, and
+    ``need_<category>`` (float >= 0, NaN when unknown) for each need column: the estimated
+    number of people in the area with that need, ``<category>`` a canonical category label.
 ``assets`` (GeoDataFrame, Point)
     ``asset_id`` (str, unique), ``name`` (str), ``categories`` (tuple of canonical
     labels, at least one), ``communities`` (tuple of canonical labels; empty = open to
@@ -29,6 +31,18 @@ kept so later steps can report problems by row; it never leaves the tool for ref
     coordinates, else None), ``_coords`` (str: ``area``, ``lonlat``, ``en`` or
     ``geometry``: how the origin was given), ``_source_row``.
     ``referral_id`` is used for duplicate checks in the loader and then dropped.
+``origins`` (GeoDataFrame, Point, or None)
+    ``area_id`` (str, unique, one of ``areas``), ``geometry``: one point per small area
+    where its people are taken to start from (e.g. ONS population-weighted centroids).
+    Areas without a row are reported and have no origin.
+``travel_times`` (DataFrame or None)
+    ``area_id`` (str, one of ``areas``), ``asset_id`` (str, one of ``assets``),
+    ``minutes`` (float >= 0); each (area, asset) pair at most once. Rows naming an
+    unknown area or asset are reported with their row and left out.
+``imd`` (DataFrame or None)
+    ``area_id`` (str, unique, one of ``areas``), ``imd_rank`` (int, 1 = most deprived),
+    ``imd_decile`` (int, 1..10, 1 = the most deprived 10%): the Index of Multiple
+    Deprivation of each small area that has a row.
 """
 
 from __future__ import annotations
@@ -65,6 +79,9 @@ class Inputs:
     referrals: gpd.GeoDataFrame | None = None
     problems: tuple[Problem, ...] = ()
     sources: tuple[SourceInfo, ...] = ()
+    origins: gpd.GeoDataFrame | None = None
+    travel_times: pd.DataFrame | None = None
+    imd: pd.DataFrame | None = None
 
     @property
     def community_labels(self) -> tuple[str, ...]:
@@ -72,3 +89,10 @@ class Inputs:
         if self.population is None:
             return ()
         return tuple(c.removeprefix("pop_") for c in self.population.columns if c.startswith("pop_"))
+
+    @property
+    def need_labels(self) -> tuple[str, ...]:
+        """Categories that have an estimated-need column (``need_<category>``), in column order."""
+        if self.population is None:
+            return ()
+        return tuple(c.removeprefix("need_") for c in self.population.columns if c.startswith("need_"))

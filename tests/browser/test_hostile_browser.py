@@ -63,9 +63,10 @@ def hostile(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     from callbacks.security import SecurityConfig
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
+    from coverage_map.spec import InputSpec
 
     folder = tmp_path_factory.mktemp("hostile")
-    dataset = Dataset.from_paths(hostile_files(folder), label=SCRIPT)
+    dataset = Dataset.from_spec(InputSpec.from_mapping(hostile_files(folder)), label=SCRIPT)
     settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
     with (serving(dash_app, dataset, settings, security=SecurityConfig()),
           served(dash_app.server) as url):  # fmt: skip

@@ -16,7 +16,6 @@ import pytest
 from dash import Dash
 from selenium.webdriver.common.by import By
 
-from coverage_map.config import DEMO_FILES
 
 from .conftest import click_map_at, console_errors, served, wait_for
 
@@ -33,9 +32,9 @@ def large(dash_app: Dash, demo_folder: Path, tmp_path_factory: pytest.TempPathFa
 
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
+    from coverage_map.spec import InputSpec
 
-    dataset = Dataset.from_paths({role: demo_folder / name for role, name in DEMO_FILES.items()},
-                                 label="Synthetic demo region", synthetic=True)  # fmt: skip
+    dataset = Dataset.from_spec(InputSpec.demo(demo_folder), label="Synthetic demo region", synthetic=True)
     uploads = tmp_path_factory.mktemp("uploads-large")
     settings = Settings(data_dir=uploads, workspace=str(uploads / "workspace.gpkg"), **LIMITS)
     with serving(dash_app, dataset, settings), served(dash_app.server) as url:

@@ -92,6 +92,7 @@ def recorded(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     from callbacks.security import SecurityConfig
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
+    from coverage_map.spec import InputSpec
 
     folder = tmp_path_factory.mktemp("handbuilt")
     paths = handbuilt.write_files(folder)
@@ -99,7 +100,7 @@ def recorded(dash_app: Dash, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     # Send C's three dementia referrals to asset a1: an organisation with a small count too.
     referrals.loc[referrals["origin_area_id"].eq("C") & referrals["category"].eq("dementia"), "asset_id"] = "a1"
     referrals.to_csv(paths["referrals"], index=False)  # an input file for the test, not an output
-    dataset = Dataset.from_paths(paths, label="Hand-built")
+    dataset = Dataset.from_spec(InputSpec.from_mapping(paths), label="Hand-built")
     settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"))
     recorder = Recorder(dash_app.server)
     log_lines: list[str] = []

@@ -45,6 +45,7 @@ from coverage_map.config import SIMPLIFY_TOLERANCE_M
 from coverage_map.dataset import Dataset
 from coverage_map.geojson import subset_geojson, units_geojson
 from coverage_map.outputs import figures
+from coverage_map.spec import InputSpec
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
@@ -303,8 +304,9 @@ def test_config_file_paths_are_relative_to_it(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     values = read_config(config)
-    assert values["data_paths"] == {"areas": config.parent / "data/lsoa.gpkg", "assets": config.parent / "assets.csv"}
-    assert values["options"] == {"crs": "EPSG:27700"} and values["label"] == "GM"
+    assert values["data_spec"] == InputSpec(areas=config.parent / "data/lsoa.gpkg", assets=config.parent / "assets.csv",
+                                            crs="EPSG:27700")
+    assert values["label"] == "GM"
     settings = settings_from_env({"COVERAGE_MAP_CONFIG": str(config), "COVERAGE_MAP_BASEMAP": "white-bg",
                                   "COVERAGE_MAP_DATA_DIR": str(tmp_path / "up")})  # fmt: skip
     assert settings.basemap == "white-bg"  # the environment wins over the file

@@ -20,6 +20,7 @@ from coverage_map.cli import main
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
 from coverage_map.dataset import Dataset
 from coverage_map.engine_dask import cluster_client, expand_paths, prepare_distributed
+from coverage_map.spec import InputSpec
 
 PARTS = 4
 
@@ -38,10 +39,9 @@ def partitioned(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def distributed_prepared(partitioned: Path):
     paths = {role: GEODATA_DIR / name for role, name in DEMO_FILES.items()}
     with cluster_client(processes=False, n_workers=1, threads_per_worker=2) as client:
-        return prepare_distributed(
-            areas=paths["areas"], assets=paths["assets"], lookup=paths["lookup"],
-            population=paths["population"], referrals=str(partitioned / "referrals_*.parquet"), client=client,
-        )  # fmt: skip
+        spec = InputSpec(areas=paths["areas"], assets=paths["assets"], lookup=paths["lookup"],
+                         population=paths["population"], referrals=Path(partitioned / "referrals_*.parquet"))
+        return prepare_distributed(spec, client=client)
 
 
 @pytest.fixture(scope="module")

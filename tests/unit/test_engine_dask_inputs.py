@@ -23,6 +23,7 @@ from coverage_map.cli import main
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
 from coverage_map.engine_dask import cluster_client, prepare_distributed
 from coverage_map.errors import ValidationError
+from coverage_map.spec import InputSpec
 
 PATHS = {role: str(GEODATA_DIR / name) for role, name in DEMO_FILES.items()}
 COMMON = ["--areas", PATHS["areas"], "--lookup", PATHS["lookup"], "--population", PATHS["population"],
@@ -108,8 +109,9 @@ def test_an_asset_id_in_two_asset_files_stops_the_run_naming_both_files(tmp_path
     _as_points(assets.iloc[:10]).to_parquet(first, index=False)
     _as_points(assets.iloc[9:20]).to_parquet(second, index=False)  # row 9 in both
     with cluster_client(processes=False, n_workers=1) as client, pytest.raises(ValidationError) as raised:
-        prepare_distributed(areas=PATHS["areas"], assets=str(tmp_path / "assets-*.parquet"), referrals=None,
-                            client=client, lookup=PATHS["lookup"], population=PATHS["population"])  # fmt: skip
+        spec = InputSpec(areas=Path(PATHS["areas"]), assets=tmp_path / "assets-*.parquet",
+                         lookup=Path(PATHS["lookup"]), population=Path(PATHS["population"]))
+        prepare_distributed(spec, client=client)
     message = str(raised.value)
     repeated = assets["asset_id"].iloc[9]
     assert repeated in message and first.name in message and second.name in message

@@ -38,6 +38,7 @@ from coverage_map.dataset import Dataset
 from coverage_map.io import neutralise_formula, write_any
 from coverage_map.outputs import figures
 from coverage_map.outputs.classes import METRICS
+from coverage_map.spec import InputSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {str(n) for n in range(1, 8)}
@@ -374,7 +375,7 @@ def test_loading_and_validation_log_no_record_level_data(
     assert cli.main(["validate", *args]) == 0
     out = tmp_path / "out" / "gaps.csv"
     assert cli.main(["analyse", *args, f"--out={out}"]) == 0
-    dataset = Dataset.from_paths(paths)
+    dataset = Dataset.from_spec(InputSpec.from_mapping(paths))
     problems = [str(p) for p in dataset.analysis("area").problems]
     captured = capsys.readouterr()
     text = "\n".join([captured.out, captured.err, caplog.text, *problems,
