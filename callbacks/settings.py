@@ -52,7 +52,7 @@ from coverage_map.config import (
 )
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.upload_safety import UploadLimits
+from coverage_map.ingest.upload_safety import UploadLimits
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 OPTION_KEYS = ("area_id_col", "area_name_col", "crs")

@@ -20,7 +20,7 @@ from dash import Input, Output, State, callback, html, no_update
 from dash.development.base_component import Component
 
 from coverage_map.errors import CoverageMapError, ValidationError
-from coverage_map.upload_safety import UnsafeUploadError
+from coverage_map.ingest.upload_safety import UnsafeUploadError
 from coverage_map.workspace import Workspace
 
 from . import uploads

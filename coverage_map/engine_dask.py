@@ -36,6 +36,7 @@ import pandas as pd
 
 from .config import METRIC_CRS
 from .errors import CoverageMapError, Problem, ValidationError
+from .ingest.formats import TABLE_SUFFIXES
 from .joins import Prepared, _locate_referrals, prepare
 from .model import Inputs, SourceInfo
 from .taxonomy import Taxonomy
@@ -50,7 +51,7 @@ def expand_paths(pattern: str | Path) -> list[str]:
     text = str(pattern)
     path = Path(text)
     if path.is_dir():
-        files = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in (".parquet", ".geoparquet", ".csv"))
+        files = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
     elif any(char in text for char in "*?["):
         files = sorted(glob.glob(text))
     else:

@@ -41,7 +41,7 @@ from pyproj import Transformer
 from . import practices as practices_logic
 from .config import METRIC_CRS, UNASSIGNED_ID, UNASSIGNED_NAME
 from .errors import CoverageMapError, Problem, ValidationError
-from .io import read_any
+from .ingest.readers import read_any
 from .model import Inputs, SourceInfo
 from .taxonomy import Taxonomy, Vocabulary, normalise_label, split_labels
 

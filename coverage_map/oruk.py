@@ -49,7 +49,7 @@ import shapely
 from . import __version__
 from .config import DISPLAY_CRS, PACKAGE_DIR
 from .errors import CoverageMapError, Problem, ValidationError
-from .io import read_any
+from .ingest.readers import read_any
 from .taxonomy import Taxonomy, Vocabulary, normalise_label
 
 #: The shipped, documented mapping of ORUK terms to need categories and communities.

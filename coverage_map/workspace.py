@@ -64,7 +64,7 @@ from sqlalchemy.dialects import sqlite
 
 from .config import METRIC_CRS, PROJECT_DIR
 from .errors import CoverageMapError, Problem
-from .io import read_any
+from .ingest.readers import read_any
 from .loaders import load_inputs
 from .model import Inputs, SourceInfo
 

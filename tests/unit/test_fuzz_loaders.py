@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from coverage_map.config import METRIC_CRS
 from coverage_map.errors import CoverageMapError, Problem
-from coverage_map.io import read_any
+from coverage_map.ingest import read_any
 from coverage_map.loaders import (
     load_areas,
     load_assets,
