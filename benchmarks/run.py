@@ -74,7 +74,7 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
     from coverage_map.gaps import find_gaps
     from coverage_map.ingest import read_any
     from coverage_map.joins import prepare
-    from coverage_map.loaders import load_inputs
+    from coverage_map.ingest import load_inputs
     from coverage_map.metrics import measure
     from coverage_map.outputs.tables import write_any
 

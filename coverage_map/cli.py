@@ -67,7 +67,7 @@ def _required(paths: dict[str, Path | None], role: str) -> Path:
 
 def load_from_args(args: argparse.Namespace):  # noqa: ANN201 - returns coverage_map.model.Inputs
     """Load and validate the inputs named on the command line."""
-    from .loaders import load_inputs
+    from .ingest import load_inputs
 
     paths = _input_paths(args)
     return load_inputs(
@@ -216,8 +216,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_import_oruk(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .outputs.tables import write_any
     from .oruk import OrukMapping, fetch_oruk, import_services, read_oruk, summary_lines
+    from .outputs.tables import write_any
     from .taxonomy import Taxonomy
 
     if (args.source is None) == (args.url is None):

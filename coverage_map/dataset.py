@@ -54,7 +54,7 @@ class Dataset:
                    synthetic: bool = False, threshold_km: float = DEFAULT_THRESHOLD_KM,
                    **options: object) -> Dataset:
         """Load, validate and join files named by role (``areas``, ``assets``, ``lookup``...)."""
-        from .loaders import load_inputs
+        from .ingest import load_inputs
 
         inputs = load_inputs(**{role: paths.get(role) for role in DEMO_FILES}, **options)  # type: ignore[arg-type]
         return cls.from_inputs(inputs, label=label, synthetic=synthetic, threshold_km=threshold_km)

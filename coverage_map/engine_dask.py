@@ -123,7 +123,7 @@ def prepare_distributed(
     import dask.dataframe as dd
     import dask_geopandas  # noqa: F401  (registers GeoDataFrame partitions with dask)
 
-    from .loaders import load_assets, load_inputs
+    from .ingest import load_assets, load_inputs
 
     asset_files = expand_paths(assets)
     inputs = load_inputs(
@@ -173,7 +173,7 @@ def reduction_partitions(files: int) -> int:
 
 def _referral_part(path: str, taxonomy: Taxonomy, areas: gpd.GeoDataFrame) -> tuple[pd.DataFrame, list[Problem], int]:
     """One partition: validate, locate (the default engine's join) and aggregate."""
-    from .loaders import load_referrals
+    from .ingest import load_referrals
 
     frame, problems = load_referrals(path, taxonomy, areas=areas)
     if any(problem.fatal for problem in problems):

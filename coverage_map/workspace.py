@@ -64,8 +64,8 @@ from sqlalchemy.dialects import sqlite
 
 from .config import METRIC_CRS, PROJECT_DIR
 from .errors import CoverageMapError, Problem
+from .ingest import load_inputs
 from .ingest.readers import read_any
-from .loaders import load_inputs
 from .model import Inputs, SourceInfo
 
 #: Folder of the embedded workspace and of the workspace's scratch files (read once at start-up).

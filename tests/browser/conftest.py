@@ -59,7 +59,7 @@ def dashboard(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     from callbacks.app import create_app
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
-    from coverage_map.loaders import load_inputs
+    from coverage_map.ingest import load_inputs
 
     inputs = load_inputs(**{role: demo_folder / name for role, name in DEMO_FILES.items()})
     areas = inputs.areas.copy()
