@@ -216,7 +216,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_import_oruk(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .oruk import OrukMapping, fetch_oruk, import_services, read_oruk, summary_lines
+    from .ingest.oruk import OrukMapping, fetch_oruk, import_services, read_oruk, summary_lines
     from .outputs.tables import write_any
     from .taxonomy import Taxonomy
 
@@ -249,7 +249,7 @@ def cmd_import_oruk(args: argparse.Namespace) -> int:
 
 
 def cmd_census_population(args: argparse.Namespace) -> int:
-    from .census import census_table, read_population
+    from .ingest.census import census_table, read_population
     from .outputs.tables import write_any
 
     config = census_table(args.table, args.config)

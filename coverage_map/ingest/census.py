@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import PACKAGE_DIR
-from .errors import CoverageMapError, Problem, ValidationError
-from .ingest.readers import read_any
-from .taxonomy import Taxonomy, normalise_label
+from ..config import PACKAGE_DIR
+from ..errors import CoverageMapError, Problem, ValidationError
+from ..taxonomy import Taxonomy, normalise_label
+from .readers import read_any
 
 #: The shipped, documented census layouts (Census 2021 age bands, 2011 and 2021 ethnicity...).
 DEFAULT_CENSUS_MAPPING = PACKAGE_DIR / "census_mapping.toml"
