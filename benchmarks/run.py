@@ -72,9 +72,8 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
     """One run of the pipeline in this process: seconds per stage, sizes and peak RSS."""
     from coverage_map.analysis import Analysis, _parents, asset_table, published_assets, published_table
     from coverage_map.gaps import find_gaps
-    from coverage_map.ingest import read_any
+    from coverage_map.ingest import load_inputs, read_any
     from coverage_map.joins import prepare
-    from coverage_map.ingest import load_inputs
     from coverage_map.metrics import measure
     from coverage_map.outputs.tables import write_any
 
