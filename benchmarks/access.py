@@ -93,7 +93,7 @@ def synthetic(seed: int = 1) -> Inputs:
 
 def demo() -> Inputs:
     from coverage_map.config import DEMO_FILES, GEODATA_DIR
-    from coverage_map.loaders import load_inputs
+    from coverage_map.ingest import load_inputs
 
     files = {role: GEODATA_DIR / name for role, name in DEMO_FILES.items()}
     return load_inputs(

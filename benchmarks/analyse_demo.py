@@ -18,9 +18,9 @@ from pathlib import Path
 
 from coverage_map.analysis import analyse, published_assets, published_table
 from coverage_map.config import DEMO_FILES, GEODATA_DIR
-from coverage_map.io import write_any
+from coverage_map.ingest import load_inputs
 from coverage_map.joins import prepare
-from coverage_map.loaders import load_inputs
+from coverage_map.outputs.tables import write_any
 
 
 def stages(level: str, out_dir: Path) -> dict[str, float]:

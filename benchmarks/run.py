@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/run.py [--scales demo,england] [--repeat 3] [--
 
 Each (scale, run) is a fresh process, so its peak RSS is its own. Stages:
 
-* load       reading the files (``coverage_map.io.read_any``), no checks;
+* load       reading the files (``coverage_map.ingest.read_any``), no checks;
 * validate   ``load_inputs`` minus the read: checks and harmonisation;
 * join       ``joins.prepare``: locate assets and referrals, reach;
 * metrics    ``metrics.measure`` (area level);
@@ -72,10 +72,10 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
     """One run of the pipeline in this process: seconds per stage, sizes and peak RSS."""
     from coverage_map.analysis import Analysis, _parents, asset_table, published_assets, published_table
     from coverage_map.gaps import find_gaps
-    from coverage_map.io import read_any, write_any
+    from coverage_map.ingest import load_inputs, read_any
     from coverage_map.joins import prepare
-    from coverage_map.loaders import load_inputs
     from coverage_map.metrics import measure
+    from coverage_map.outputs.tables import write_any
 
     files = _files(scale, folder)
     times: dict[str, float] = {}

@@ -61,8 +61,8 @@ from coverage_map.config import (
 )
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.ingest.upload_safety import UploadLimits
 from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec
-from coverage_map.upload_safety import UploadLimits
 
 #: ``[data]`` keys that are the dashboard's own, not part of the input spec.
 DATA_SETTINGS = ("label", "threshold_km")

@@ -21,8 +21,8 @@ from dash import Input, Output, State, callback, html, no_update
 from dash.development.base_component import Component
 
 from coverage_map.errors import CoverageMapError, ValidationError
+from coverage_map.ingest.upload_safety import UnsafeUploadError
 from coverage_map.store import Workspace
-from coverage_map.upload_safety import UnsafeUploadError
 
 from . import ids, uploads
 from .context import Services, services, triggered_ids

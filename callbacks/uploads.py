@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coverage_map.errors import Problem
-from coverage_map.store import Added, DatasetRef, Workspace
-from coverage_map.upload_safety import (
+from coverage_map.ingest.upload_safety import (
     UPLOAD_SUFFIXES,
     UnsafeUploadError,
     UploadLimits,

@@ -23,8 +23,8 @@ from coverage_map.analysis import TABLE_COLUMNS
 from coverage_map.config import MAP_ASSET_LIMIT, MAP_UNIT_LIMIT
 from coverage_map.freshness import Freshness, asset_freshness, summarise, verified_text
 from coverage_map.gaps import explain
-from coverage_map.io import write_any
 from coverage_map.outputs import figures
+from coverage_map.outputs.tables import write_any
 from coverage_map.taxonomy import display_name
 
 from . import ids

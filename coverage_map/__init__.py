@@ -1,7 +1,7 @@
 """coverage-map: community-support provision against need, and the gaps between them.
 
 The analysis core (this package) never imports dash. Data flows
-``files -> io/loaders -> joins -> metrics -> gaps -> suppress -> outputs``.
+``files -> ingest -> joins -> metrics -> gaps -> suppress -> outputs``.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -86,7 +86,7 @@ def _report(problems: Sequence[Problem], stream=sys.stderr, rejected: Path | Non
 
 def _write_rejected(problems: Sequence[Problem], path: Path) -> None:
     """Every problem, fatal or not, as CSV (file, row, column, value, message, fatal)."""
-    from .io import write_any
+    from .outputs.tables import write_any
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_any(problems_frame(problems), path)
@@ -94,7 +94,7 @@ def _write_rejected(problems: Sequence[Problem], path: Path) -> None:
 
 def cmd_analyse(args: argparse.Namespace) -> int:
     from .analysis import analyse, published_assets, published_table, with_geometry
-    from .io import write_any
+    from .outputs.tables import write_any
 
     out = Path(args.out)
     if out.suffix.lower() not in OUTPUT_FORMATS:
@@ -191,8 +191,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_import_oruk(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .io import write_any
-    from .oruk import OrukMapping, fetch_oruk, import_services, read_oruk, summary_lines
+    from .ingest.oruk import OrukMapping, fetch_oruk, import_services, read_oruk, summary_lines
+    from .outputs.tables import write_any
     from .taxonomy import Taxonomy
 
     if (args.source is None) == (args.url is None):
@@ -224,8 +224,8 @@ def cmd_import_oruk(args: argparse.Namespace) -> int:
 
 
 def cmd_census_population(args: argparse.Namespace) -> int:
-    from .census import census_table, read_population
-    from .io import write_any
+    from .ingest.census import census_table, read_population
+    from .outputs.tables import write_any
 
     config = census_table(args.table, args.config)
     population = read_population(args.source, config, area_col=args.area_col)

@@ -5,7 +5,7 @@ population, practices...: every role and option of the :class:`~coverage_map.spe
 as usual, then streams many referral files (and asset files) through a dask cluster:
 
 * every referral file is one partition; it is validated by
-  :func:`coverage_map.loaders.load_referrals` and located by the same join as the
+  :func:`coverage_map.ingest.load_referrals` and located by the same join as the
   default engine (:func:`coverage_map.joins.prepare`'s referral step, so referrals with
   an ``origin_area_id`` never go through a geometric join, and a point on a shared
   boundary goes to the smallest area id);
@@ -37,6 +37,7 @@ import pandas as pd
 
 from .config import METRIC_CRS
 from .errors import CoverageMapError, Problem, ValidationError
+from .ingest.formats import TABLE_SUFFIXES
 from .joins import Prepared, _locate_referrals, prepare
 from .model import Inputs, SourceInfo
 from .spec import InputSpec
@@ -52,7 +53,7 @@ def expand_paths(pattern: str | Path) -> list[str]:
     text = str(pattern)
     path = Path(text)
     if path.is_dir():
-        files = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in (".parquet", ".geoparquet", ".csv"))
+        files = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
     elif any(char in text for char in "*?["):
         files = sorted(glob.glob(text))
     else:
@@ -111,7 +112,7 @@ def prepare_distributed(spec: InputSpec, *, client: Any) -> Prepared:
     import dask.dataframe as dd
     import dask_geopandas  # noqa: F401  (registers GeoDataFrame partitions with dask)
 
-    from .loaders import load_assets, load_inputs, load_practices
+    from .ingest import load_assets, load_inputs, load_practices
 
     asset_files = expand_paths(spec.assets)
     several = len(asset_files) > 1
@@ -174,7 +175,7 @@ def _referral_part(
     practices: pd.DataFrame | None = None, practices_file: str | None = None,
 ) -> tuple[pd.DataFrame, list[Problem], int]:  # fmt: skip
     """One partition: validate, locate (the default engine's join) and aggregate."""
-    from .loaders import load_referrals
+    from .ingest import load_referrals
 
     frame, problems = load_referrals(path, taxonomy, areas=areas, crs=crs, practices=practices,
                                      practices_file=practices_file)  # fmt: skip

@@ -7,22 +7,26 @@ missing from the directory) rather than a real one. These helpers say which reco
 old so the dashboard and the report can show it next to the figures.
 
 Assets carry an optional ``last_checked`` column (ISO dates; ORUK imports set it, see
-:mod:`coverage_map.oruk`). :func:`stale_assets` (kept importable from
-:mod:`coverage_map.oruk` too) flags records older than ``months`` calendar months.
+:mod:`coverage_map.ingest.oruk`). :func:`stale_assets` (importable from
+:mod:`coverage_map.ingest.oruk` too) flags records older than ``months`` calendar months.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
-from .oruk import stale_assets
+from .errors import CoverageMapError
 
 #: Records last verified more than this many months ago are flagged.
 STALE_MONTHS = 12
+#: A ``last_checked`` text starting with an ISO date (``2024-05-31``, ``2024-05-31T09:00``...).
+_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,50 @@ def verified_text(last_checked: str, *, stale: bool, unknown: bool, months: int 
     if unknown:
         return "not recorded"
     return f"{last_checked} (over {months} months ago)" if stale else last_checked
+
+
+def stale_assets(
+    assets: pd.DataFrame, *, today: date | str | pd.Timestamp, months: int = 12, unknown_is_stale: bool = True
+) -> pd.Series:
+    """Which assets' provision was last verified more than ``months`` months before ``today``.
+
+    Parameters
+    ----------
+    assets
+        A table with a ``last_checked`` column (ISO date text or datetimes).
+    today
+        The reference date (pass it explicitly so results are reproducible).
+    months
+        The age, in calendar months, beyond which a record is stale.
+    unknown_is_stale
+        Whether an asset with no (or an unreadable) ``last_checked`` counts as stale:
+        provision nobody has verified has, in effect, not been verified in ``months``.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``assets``.
+    """
+    if "last_checked" not in assets.columns:
+        raise CoverageMapError("stale_assets needs a 'last_checked' column (ISO dates, e.g. 2024-05-31)")
+    checked = pd.to_datetime(assets["last_checked"].astype("object").map(_iso_date), errors="coerce",
+                             format="%Y-%m-%d")
+    cutoff = pd.Timestamp(today).normalize() - pd.DateOffset(months=months)
+    stale = (checked < cutoff).to_numpy(dtype=bool)
+    if unknown_is_stale:
+        stale = stale | checked.isna().to_numpy()
+    return pd.Series(stale, index=assets.index, name="stale", dtype=bool)
+
+
+def _iso_date(value: object) -> object:
+    """A ``last_checked`` cell as ``YYYY-MM-DD`` text, or None when it holds no date."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, date)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, str) and _DATE_START.match(value.strip()):
+        return value.strip()[:10]
+    return None
 
 
 def _date_text(value: object) -> str:

@@ -1,7 +1,7 @@
 """Spatial joins: points to small areas, small areas to levels, and which areas assets reach.
 
 Everything here works in EPSG:27700 and on the harmonised frames from
-:mod:`coverage_map.loaders` (see :mod:`coverage_map.model`). Referrals that already carry
+:mod:`coverage_map.ingest` (see :mod:`coverage_map.model`). Referrals that already carry
 an ``origin_area_id`` never go through a geometric join.
 """
 
@@ -160,7 +160,7 @@ def _check_crs(inputs: Inputs) -> None:
         if frame.crs is None or not frame.crs.equals(METRIC_CRS):
             raise CRSError(
                 f"{name} must be in {METRIC_CRS} for metric work, but is in {frame.crs}; "
-                f"load it through coverage_map.loaders or call .to_crs('{METRIC_CRS}') first"
+                f"load it through coverage_map.ingest or call .to_crs('{METRIC_CRS}') first"
             )
 
 

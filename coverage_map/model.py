@@ -1,6 +1,6 @@
 """The validated inputs every analysis step works on, and their column contracts.
 
-Loaders (:mod:`coverage_map.loaders`) build an :class:`Inputs`; nothing downstream reads
+Loaders (:mod:`coverage_map.ingest`) build an :class:`Inputs`; nothing downstream reads
 files. All geometries are in :data:`coverage_map.config.METRIC_CRS` (EPSG:27700).
 
 Column contracts (``_source_row`` is the spreadsheet/feature row the record came from,

@@ -45,7 +45,7 @@ class InputSpec:
     ``areas`` and ``assets`` are required. With the dask engine, ``assets`` and
     ``referrals`` may also be a folder of Parquet files or a glob.
     ``lookup_area_col``, ``neighbourhood_col`` and ``borough_col`` are the lookup levels
-    (``CODECOL`` or ``CODECOL:NAMECOL``, see :func:`coverage_map.loaders.load_lookup`).
+    (``CODECOL`` or ``CODECOL:NAMECOL``, see :func:`coverage_map.ingest.load_lookup`).
     """
 
     areas: Path
@@ -161,7 +161,7 @@ class InputSpec:
 
     @property
     def lookup_levels(self) -> dict[str, str] | None:
-        """The lookup level options as :func:`~coverage_map.loaders.load_inputs` takes them (None when none)."""
+        """The lookup level options as :func:`~coverage_map.ingest.load_inputs` takes them (None when none)."""
         levels = {level: getattr(self, option) for level, option in LEVEL_OPTIONS.items()}
         given = {level: value for level, value in levels.items() if value}
         return given or None
@@ -177,7 +177,7 @@ class InputSpec:
         return {role: getattr(self, role) for role in FILE_ROLES if getattr(self, role) is not None}
 
     def load_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`coverage_map.loaders.load_inputs` for this spec."""
+        """Keyword arguments of :func:`coverage_map.ingest.load_inputs` for this spec."""
         return {
             **{role: getattr(self, role) for role in FILE_ROLES},
             "area_id_col": self.area_id_col,
@@ -187,14 +187,14 @@ class InputSpec:
         }
 
     def load(self) -> Inputs:
-        """Load and validate every input (see :func:`coverage_map.loaders.load_inputs`).
+        """Load and validate every input (see :func:`coverage_map.ingest.load_inputs`).
 
         Raises
         ------
         ValidationError
             Listing every problem of every file, when any is fatal.
         """
-        from .loaders import load_inputs
+        from .ingest import load_inputs
 
         return load_inputs(**self.load_arguments())
 

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem
-from ..loaders import _best_matching_column, _data_columns, _missing_column, _per_value_problems, _texts
-from ..practices import area_column_candidates
+from ._checks import _best_matching_column, _data_columns, _missing_column
+from ._text import _texts
+from .groups import _per_value_problems
+from .practices import area_column_candidates
 
 #: Examples of ids listed in a summary problem, at most.
 _EXAMPLES = 5

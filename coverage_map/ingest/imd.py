@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem
-from ..io import read_any
-from ..loaders import (
+from ._checks import (
     _area_ids,
     _data_columns,
     _duplicate_problems,
@@ -20,13 +19,14 @@ from ..loaders import (
     _isin,
     _missing_column,
     _no_rows,
-    _number_column,
     _RowChecker,
     _sorted,
-    _texts,
     _without_summary_rows,
 )
+from ._numbers import _number_column
+from ._text import _texts
 from .area_keys import area_column, missing_areas, named_column, none_match, unknown_areas
+from .readers import read_any
 
 #: Area id columns: ours, then the MHCLG "File 2" header (2019: 2011 LSOAs; 2025: 2021 LSOAs).
 AREA_COLUMNS = ("area_id", "LSOA code (2011)", "LSOA code (2021)", "lsoa11cd", "lsoa21cd")

@@ -12,23 +12,21 @@ import pandas as pd
 
 from ..config import METRIC_CRS
 from ..errors import Problem
-from ..io import read_any
-from ..loaders import (
-    _LOCATION_COLUMNS,
+from ._checks import (
     _area_ids,
     _duplicate_problems,
     _find_columns,
     _has_fatal,
     _isin,
-    _locate,
-    _location_columns,
     _no_rows,
     _RowChecker,
     _sorted,
-    _texts,
     _without_summary_rows,
 )
+from ._locations import _LOCATION_COLUMNS, _locate, _location_columns
+from ._text import _texts
 from .area_keys import area_column, missing_areas, none_match, unknown_areas
+from .readers import read_any
 
 #: Names of the area id column, besides ONS code columns such as ``lsoa21cd``.
 AREA_COLUMNS = ("area_id", "area_code", "lsoa_code", "code")

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem
-from ..io import read_any
-from ..loaders import (
+from ._checks import (
     _area_ids,
     _duplicate_problems,
     _has_fatal,
@@ -20,13 +19,14 @@ from ..loaders import (
     _near_miss_message,
     _near_misses,
     _no_rows,
-    _number_column,
     _require,
     _RowChecker,
     _sorted,
-    _texts,
     _without_summary_rows,
 )
+from ._numbers import _number_column
+from ._text import _texts
+from .readers import read_any
 
 COLUMNS = ("area_id", "asset_id", "minutes")
 

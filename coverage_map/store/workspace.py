@@ -3,7 +3,7 @@
 A *dataset* is a named bundle of input files by role (``areas``, ``lookup``,
 ``population``, ``assets``, ``referrals``, ``taxonomy``), e.g. ``gm-2026``. Adding the
 same name again creates the next version. Everything is validated with
-:func:`~coverage_map.loaders.load_inputs` before it is stored, so nothing invalid gets in,
+:func:`~coverage_map.ingest.load_inputs` before it is stored, so nothing invalid gets in,
 and loading runs the loaders again on the stored copy, so a loaded dataset is exactly what
 the same files would give.
 
@@ -56,8 +56,8 @@ import sqlalchemy as sa
 
 from ..config import METRIC_CRS, PROJECT_DIR
 from ..errors import Problem
-from ..io import read_any
-from ..loaders import load_inputs
+from ..ingest import load_inputs
+from ..ingest.readers import read_any
 from ..model import Inputs, SourceInfo
 from .backend import DATASETS, INPUTS, NAMES, STATE, Backend, WorkspaceError, first_line
 from .gpkg import GeoPackage
@@ -69,7 +69,7 @@ DATA_DIR = Path(os.environ.get("COVERAGE_MAP_DATA_DIR") or PROJECT_DIR / "instan
 DATABASE_URL = os.environ.get("COVERAGE_MAP_DATABASE_URL") or None
 #: File name of the embedded workspace inside the data folder.
 WORKSPACE_FILE = "workspace.gpkg"
-#: File arguments of :func:`~coverage_map.loaders.load_inputs` a dataset may hold.
+#: File arguments of :func:`~coverage_map.ingest.load_inputs` a dataset may hold.
 ROLES = (
     "areas",
     "lookup",
@@ -241,7 +241,7 @@ class Workspace:
         owner: str | None = None,
         include_private: bool = False,
     ) -> Inputs:
-        """Load and validate a stored dataset, as :func:`~coverage_map.loaders.load_inputs` would.
+        """Load and validate a stored dataset, as :func:`~coverage_map.ingest.load_inputs` would.
 
         ``version`` None means the latest version visible to ``owner``. The problems and
         sources of the result are those reported when the dataset was added (file names
@@ -312,7 +312,7 @@ class Workspace:
         publish
             Publish at once (visible to every user and worker).
         **options
-            Other arguments of :func:`~coverage_map.loaders.load_inputs` (``area_id_col``,
+            Other arguments of :func:`~coverage_map.ingest.load_inputs` (``area_id_col``,
             ``area_name_col``, ``crs``, ``lookup_levels``...); kept (as JSON) and reused on load.
 
         Returns

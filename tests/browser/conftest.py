@@ -82,7 +82,7 @@ def dashboard(
 
     from callbacks.settings import Settings
     from coverage_map.dataset import Dataset
-    from coverage_map.loaders import load_inputs
+    from coverage_map.ingest import load_inputs
 
     inputs = load_inputs(**{role: demo_folder / name for role, name in DEMO_FILES.items()})
     areas = inputs.areas.copy()

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from coverage_map.errors import Problem
-from coverage_map.loaders import load_areas, load_assets, load_lookup, load_population, load_referrals
+from coverage_map.ingest import load_areas, load_assets, load_lookup, load_population, load_referrals
 from coverage_map.taxonomy import Taxonomy
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"

@@ -12,7 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coverage_map.census import (
+from coverage_map.cli import main
+from coverage_map.errors import CoverageMapError, ValidationError
+from coverage_map.ingest.census import (
     DEFAULT_CENSUS_MAPPING,
     CensusTable,
     Expression,
@@ -21,8 +23,6 @@ from coverage_map.census import (
     map_population,
     read_population,
 )
-from coverage_map.cli import main
-from coverage_map.errors import CoverageMapError, ValidationError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "census"
 CONFIG = DATA / "census.toml"

@@ -170,6 +170,7 @@ def test_freshness_finding_counts_organisations_last_verified_over_a_year_ago():
 
 
 def test_stale_assets_is_importable_from_both_modules():
-    from coverage_map import freshness, oruk
+    from coverage_map import freshness
+    from coverage_map.ingest import oruk
 
     assert freshness.stale_assets is oruk.stale_assets

@@ -46,14 +46,14 @@ from hypothesis import strategies as st
 
 from coverage_map.config import METRIC_CRS
 from coverage_map.errors import CoverageMapError, Problem
-from coverage_map.io import read_any
-from coverage_map.loaders import (
+from coverage_map.ingest import (
     load_areas,
     load_assets,
     load_inputs,
     load_lookup,
     load_population,
     load_referrals,
+    read_any,
 )
 from coverage_map.taxonomy import Taxonomy
 

@@ -13,7 +13,8 @@ import pytest
 import shapely
 
 from coverage_map.errors import CoverageMapError, CRSError
-from coverage_map.io import SUPPORTED, neutralise_formula, read_any, write_any
+from coverage_map.ingest import SUPPORTED, read_any
+from coverage_map.outputs.tables import neutralise_formula, write_any
 
 X0, Y0 = 380_000.0, 390_000.0
 
@@ -413,7 +414,7 @@ def test_write_rejected_rows_file(tmp_path: Path) -> None:
 def test_zip_bomb_and_traversal_refused_on_the_command_line_too(tmp_path):
     import zipfile
 
-    from coverage_map.io import read_any
+    from coverage_map.ingest import read_any
 
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:

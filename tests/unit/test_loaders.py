@@ -22,7 +22,7 @@ import shapely
 
 from coverage_map.config import METRIC_CRS, UNASSIGNED_ID, UNASSIGNED_NAME
 from coverage_map.errors import Problem, ValidationError
-from coverage_map.loaders import (
+from coverage_map.ingest import (
     load_areas,
     load_assets,
     load_inputs,

@@ -23,7 +23,7 @@ from pyproj import Transformer
 
 from coverage_map.config import METRIC_CRS
 from coverage_map.errors import Problem, ValidationError
-from coverage_map.loaders import load_areas, load_assets, load_inputs, load_lookup, load_referrals
+from coverage_map.ingest import load_areas, load_assets, load_inputs, load_lookup, load_referrals
 from coverage_map.taxonomy import Taxonomy
 
 TAXONOMY = Taxonomy.builtin()
@@ -435,7 +435,7 @@ def test_overlapping_pauses_in_two_threads_switch_the_collector_back_on_once_bot
     import gc
     import threading
 
-    from coverage_map.loaders import _gc_paused
+    from coverage_map.ingest.inputs import _gc_paused
 
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
     seen: dict[str, bool] = {}

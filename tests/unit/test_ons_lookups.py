@@ -23,7 +23,7 @@ import shapely
 from coverage_map.cli import main
 from coverage_map.config import METRIC_CRS, UNASSIGNED_ID, UNASSIGNED_NAME
 from coverage_map.errors import Problem, ValidationError
-from coverage_map.loaders import load_areas, load_inputs, load_lookup
+from coverage_map.ingest import load_areas, load_inputs, load_lookup
 
 X0, Y0 = 380_000.0, 390_000.0
 LSOAS = ["E01000001", "E01000002", "E01000003", "E01000004"]

@@ -23,7 +23,7 @@ import pytest
 
 from coverage_map.cli import main
 from coverage_map.errors import CoverageMapError, ValidationError
-from coverage_map.oruk import (
+from coverage_map.ingest.oruk import (
     ASSET_COLUMNS,
     DEFAULT_MAPPING,
     OrukMapping,

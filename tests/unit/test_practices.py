@@ -21,15 +21,15 @@ from pyproj import Transformer
 from coverage_map.cli import main
 from coverage_map.config import METRIC_CRS
 from coverage_map.errors import ValidationError
-from coverage_map.joins import prepare
-from coverage_map.loaders import load_areas, load_inputs, load_practices, load_referrals
-from coverage_map.practices import (
+from coverage_map.ingest import load_areas, load_inputs, load_practices, load_referrals
+from coverage_map.ingest.practices import (
     PRACTICE_COLUMNS,
     area_column_candidates,
     code_column,
     normalise_code,
     practice_origins,
 )
+from coverage_map.joins import prepare
 from coverage_map.taxonomy import Taxonomy
 
 X0, Y0 = 380_000.0, 390_000.0

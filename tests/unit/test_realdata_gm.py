@@ -3,7 +3,7 @@
 * areas: 2021 LSOAs (Trafford Data Lab, ONS BGC), loaded as they are (``area_code``);
 * lookup: the ONS statistical lookup (one row per output area) loaded **without renaming**:
   neighbourhood = MSOA, borough = ``lad22cd``/``lad22nm`` by default;
-* population: Census 2021 by age band through :mod:`coverage_map.census` (65+ = older people);
+* population: Census 2021 by age band through :mod:`coverage_map.ingest.census` (65+ = older people);
 * assets: real GP practices, pharmacies, libraries, food banks and Trafford mental-health
   services, mapped to need categories, written to tmp_path (nothing real enters the repo);
 * referrals: synthetic, three per real GP practice (fixed seed), keyed only by the
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coverage_map.census import census_table, read_population
 from coverage_map.cli import main
+from coverage_map.ingest.census import census_table, read_population
 
 pytestmark = pytest.mark.realdata
 

@@ -22,7 +22,7 @@ from coverage_map.cli import build_parser, main
 from coverage_map.config import DEMO_FILES, GEODATA_DIR, METRIC_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError, ValidationError
-from coverage_map.io import write_any
+from coverage_map.outputs.tables import write_any
 from coverage_map.spec import MAPPING_KEYS, InputSpec
 
 DEMO = {role: GEODATA_DIR / name for role, name in DEMO_FILES.items()}
@@ -282,7 +282,7 @@ def test_imd_of_greater_manchester_matches_its_2011_lsoas(realdata: Path) -> Non
     areas = realdata / "boundaries" / "gm_lsoa11_merged.geojson"
     imd_file = realdata / "imd" / "gm_lsoa11_imd2019_ranks_deciles.csv"
     from coverage_map.ingest.imd import load_imd
-    from coverage_map.loaders import load_areas
+    from coverage_map.ingest import load_areas
 
     area_frame, _ = load_areas(areas)
     imd, problems = load_imd(imd_file, areas=area_frame)

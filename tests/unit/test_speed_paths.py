@@ -20,8 +20,8 @@ import shapely
 from coverage_map import gaps
 from coverage_map.analysis import _sorted
 from coverage_map.gaps import find_gaps
-from coverage_map.io import _csv_columns, _flatten_sequences, neutralise_formula, write_any
 from coverage_map.joins import points_in_areas
+from coverage_map.outputs.tables import _csv_columns, _flatten_sequences, neutralise_formula, write_any
 from coverage_map.suppress import _secondary_suppress_by_label, secondary_suppress
 
 HOSTILE = ["=1+2", "+44 161", "-cmd|' /C calc'!A0", "@SUM(A1)", "\tTAB", "\rCR", "-1.5", "+3", "1e5", "a=b"]
@@ -119,7 +119,7 @@ def test_csv_floats_of_every_size_match_pandas(tmp_path) -> None:
 
 
 def test_csv_of_many_rows_spans_chunks(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import coverage_map.io as io_module
+    import coverage_map.outputs.tables as io_module
 
     monkeypatch.setattr(io_module, "_CSV_CHUNK_ROWS", 7)
     rng = np.random.default_rng(1)

@@ -1,4 +1,4 @@
-"""coverage_map.upload_safety: sizes, types by content, zip bombs and traversal, paths.
+"""coverage_map.ingest.upload_safety: sizes, types by content, zip bombs and traversal, paths.
 
 Hostile inputs are built by hand here (zip entries with ``..``, absolute names,
 symlinks; a highly compressed member; EXE and PNG headers renamed ``.csv``).
@@ -16,7 +16,7 @@ import geopandas as gpd
 import handbuilt
 import pytest
 
-from coverage_map.upload_safety import (
+from coverage_map.ingest.upload_safety import (
     UnsafeUploadError,
     UploadLimits,
     check_content,

@@ -28,7 +28,7 @@ from coverage_map.analysis import analyse, published_table
 from coverage_map.cli import main
 from coverage_map.dataset import Dataset
 from coverage_map.errors import ValidationError
-from coverage_map.loaders import load_inputs
+from coverage_map.ingest import load_inputs
 from coverage_map.store import DatasetNotFoundError, WorkspaceError, open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]

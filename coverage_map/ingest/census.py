@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import PACKAGE_DIR
-from .errors import CoverageMapError, Problem, ValidationError
-from .io import read_any
-from .taxonomy import Taxonomy, normalise_label
+from ..config import PACKAGE_DIR
+from ..errors import CoverageMapError, Problem, ValidationError
+from ..taxonomy import Taxonomy, normalise_label
+from .readers import read_any
 
 #: The shipped, documented census layouts (Census 2021 age bands, 2011 and 2021 ethnicity...).
 DEFAULT_CENSUS_MAPPING = PACKAGE_DIR / "census_mapping.toml"
@@ -222,7 +222,7 @@ def _expression(value: object, where: str, layout: str, file: str, problems: lis
 def read_population(
     path: str | Path, config: CensusTable, *, area_col: str | None = None
 ) -> pd.DataFrame:
-    """Read a census table file (CSV or any format :func:`~coverage_map.io.read_any` reads) and map it."""
+    """Read a census table file (CSV or any format :func:`~coverage_map.ingest.readers.read_any` reads) and map it."""
     frame, problems = read_any(path)
     fatal = [problem for problem in problems if problem.fatal]
     if fatal:

@@ -21,10 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import CoverageMapError
+from ..errors import CoverageMapError
+from .formats import FORMATS, UPLOAD_SUFFIXES
 
-#: Extensions accepted from visitors (a shapefile comes zipped with its sidecar files).
-UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".fgb", ".parquet", ".geoparquet", ".csv")
 #: Members of a zipped shapefile that are extracted; anything else in the archive is ignored.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 #: Longest file name kept (longer names are shortened, keeping the extension).
@@ -35,10 +34,7 @@ _ZIP = b"PK\x03\x04"
 _EMPTY_ZIP = b"PK\x05\x06"
 _PARQUET = b"PAR1"
 #: What a file of each extension must turn out to be.
-_KIND_OF_SUFFIX = {
-    ".csv": "csv", ".gpkg": "gpkg", ".zip": "zip", ".parquet": "parquet", ".geoparquet": "parquet",
-    ".fgb": "fgb", ".geojson": "json", ".json": "json",
-}  # fmt: skip
+_KIND_OF_SUFFIX = {suffix: fmt.content for suffix, fmt in FORMATS.items() if fmt.content is not None}
 _KIND_NAMES = {
     "csv": "a CSV file", "gpkg": "a GeoPackage (SQLite) file", "zip": "a zip file",
     "parquet": "a (Geo)Parquet file", "fgb": "a FlatGeobuf file", "json": "a GeoJSON/JSON file",

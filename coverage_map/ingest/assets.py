@@ -1,0 +1,261 @@
+"""Community assets: services and groups as points (:func:`load_assets`).
+
+Each asset carries the need categories and communities it serves, and optionally its
+capacity, whether it accepts referrals and how far it reaches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..config import METRIC_CRS
+from ..errors import Problem
+from ..taxonomy import Taxonomy, Vocabulary, normalise_label, split_labels
+from ._checks import (
+    _all_rejected,
+    _data_columns,
+    _duplicate_problems,
+    _find_columns,
+    _has_fatal,
+    _header_misplaced,
+    _no_rows,
+    _require,
+    _RowChecker,
+    _sorted,
+    _without_summary_rows,
+)
+from ._locations import _LOCATION_COLUMNS, _locate, _location_columns
+from ._numbers import _number_column
+from ._text import _blank_to_missing, _coded_texts, _texts
+from .readers import read_any
+
+ASSET_COLUMNS = (
+    "asset_id", "name", "categories", "communities", "capacity", "accepting_referrals", "reach", "reach_km",
+)  # fmt: skip
+_TRUE = frozenset({"true", "yes", "y", "1", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "f"})
+_REACH_WORDS: Mapping[str, str] = {
+    "local": "local",
+    "borough": "borough",
+    "borough_wide": "borough",
+    "boroughwide": "borough",
+    "citywide": "citywide",
+    "city_wide": "citywide",
+    "city": "citywide",
+}
+_REACH_KM = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:km|kms|kilometres|kilometers)?", re.IGNORECASE)
+
+
+def load_assets(
+    path: str | Path, taxonomy: Taxonomy, *, crs: str | None = None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Load community assets (organisations, groups, services) as points in EPSG:27700.
+
+    Parameters
+    ----------
+    path
+        Table with ``asset_id``, ``name``, ``categories`` and a location: ``latitude``/
+        ``longitude`` (WGS84), ``easting``/``northing`` (EPSG:27700) or point geometry.
+        Optional ``communities``, ``capacity``, ``accepting_referrals`` and ``reach``;
+        any other column is passed through.
+    taxonomy
+        Vocabulary of need categories and communities.
+    crs
+        CRS of the geometry when the file does not say (a CSV with a WKT ``geometry`` column).
+
+    Returns
+    -------
+    assets, problems
+        See :mod:`coverage_map.model`. Rows with a bad value are rejected and reported;
+        duplicate ``asset_id`` values are fatal.
+    """
+    file = str(path)
+    raw, problems = read_any(path, crs=crs)
+    if _has_fatal(problems):
+        return _assets_frame(None, {}), problems
+    columns, column_problems = _require(raw, file, ("asset_id", "name", "categories"))
+    optional = _find_columns(raw, ("communities", "capacity", "accepting_referrals", "reach", *_LOCATION_COLUMNS))
+    columns.update(optional)
+    location_problems = (
+        [] if _header_misplaced(column_problems) else _location_columns(raw, file, columns, what="an asset's location")
+    )
+    problems += column_problems + location_problems
+    if column_problems or location_problems:
+        return _assets_frame(None, {}), problems
+    raw, summary_rows = _without_summary_rows(raw, file)
+    problems += summary_rows
+    if raw.empty:
+        return _assets_frame(None, {}), [*problems, _no_rows(file)]
+
+    rows = raw["_source_row"].to_numpy()
+    checker = _RowChecker(file, rows)
+    ids = _texts(raw, columns["asset_id"])
+    names = _texts(raw, columns["name"])
+    checker.reject(ids == "", "asset_id is blank", columns["asset_id"])
+    checker.reject(names == "", "name is blank", columns["name"])
+    categories = _label_lists(
+        checker, _texts(raw, columns["categories"]), taxonomy.categories, columns["categories"], required=True
+    )
+    communities = (
+        _label_lists(
+            checker, _texts(raw, columns["communities"]), taxonomy.communities, columns["communities"], required=False
+        )
+        if "communities" in columns
+        else [()] * len(raw)
+    )
+    capacity = _optional_capacity(checker, raw, columns)
+    accepting = _optional_booleans(checker, raw, columns)
+    reach, reach_km = _optional_reach(checker, raw, columns)
+    x, y, _ = _locate(checker, raw, columns, private=False, what="asset")
+    problems += _duplicate_problems(ids, rows, file, column=columns["asset_id"], what="asset_id")
+
+    keep = ~checker.rejected
+    problems += checker.problems
+    if not keep.any():
+        problems.append(_all_rejected(file))
+    used = {*columns.values(), "_source_row"}
+    passthrough = {
+        str(column): _blank_to_missing(raw[column])[keep].reset_index(drop=True)
+        for column in _data_columns(raw)
+        if column not in used and not str(column).startswith("_") and str(column) not in ASSET_COLUMNS
+    }
+    values = {
+        "asset_id": ids[keep], "name": names[keep],
+        "categories": [categories[i] for i in np.flatnonzero(keep)],
+        "communities": [communities[i] for i in np.flatnonzero(keep)],
+        "capacity": capacity[keep], "accepting_referrals": accepting[keep],
+        "reach": reach[keep], "reach_km": reach_km[keep],
+        "geometry": shapely.points(x[keep], y[keep]), "_source_row": rows[keep],
+    }  # fmt: skip
+    return _assets_frame(values, passthrough), _sorted(problems)
+
+
+def _assets_frame(values: Mapping[str, Any] | None, passthrough: Mapping[str, pd.Series]) -> gpd.GeoDataFrame:
+    get: Callable[[str], list[object]] = (lambda name: list(values[name])) if values is not None else (lambda name: [])
+    frame = pd.DataFrame(
+        {
+            "asset_id": pd.Series(get("asset_id"), dtype="str"),
+            "name": pd.Series(get("name"), dtype="str"),
+            "categories": pd.Series(get("categories"), dtype=object),
+            "communities": pd.Series(get("communities"), dtype=object),
+            "capacity": pd.Series(get("capacity"), dtype="float64"),
+            "accepting_referrals": pd.Series(pd.array(get("accepting_referrals"), dtype="boolean")),
+            "reach": pd.Series(get("reach"), dtype="str"),
+            "reach_km": pd.Series(get("reach_km"), dtype="float64"),
+            "_source_row": pd.Series(get("_source_row"), dtype="int64"),
+        }
+    )
+    for name, column in passthrough.items():
+        frame[name] = column.reset_index(drop=True)
+    geometry = gpd.GeoSeries(get("geometry"), crs=METRIC_CRS)
+    spatial = gpd.GeoDataFrame(frame, geometry=geometry, crs=METRIC_CRS)
+    order = [*ASSET_COLUMNS, "geometry", "_source_row", *passthrough]
+    return spatial[order]
+
+
+def _optional_capacity(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
+    if "capacity" not in columns:
+        return np.full(len(raw), np.nan)
+    cells = _number_column(raw, columns["capacity"])
+    numbers, bad = cells.values, cells.bad
+    checker.reject(bad, "capacity is not a number (referrals per month)", columns["capacity"], values=cells.text)
+    negative = ~bad & (numbers < 0)
+    checker.reject(negative, "capacity must not be negative", columns["capacity"], values=cells.text)
+    return np.where(bad | negative, np.nan, numbers)
+
+
+def _optional_booleans(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]) -> np.ndarray:
+    if "accepting_referrals" not in columns:
+        return np.full(len(raw), None, dtype=object)
+    text = _texts(raw, columns["accepting_referrals"])
+    lower = np.char.lower(text.astype(str))
+    truth = np.full(len(text), None, dtype=object)
+    truth[np.isin(lower, list(_TRUE))] = True
+    truth[np.isin(lower, list(_FALSE))] = False
+    bad = (text != "") & np.array([value is None for value in truth], dtype=bool)
+    checker.reject(
+        bad,
+        "accepting_referrals must be true or false (yes/no, y/n, 1/0) or blank",
+        columns["accepting_referrals"],
+        values=text,
+    )
+    return truth
+
+
+def _optional_reach(
+    checker: _RowChecker, raw: pd.DataFrame, columns: Mapping[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    reach = np.full(len(raw), "local", dtype=object)
+    reach_km = np.full(len(raw), np.nan)
+    if "reach" not in columns:
+        return reach, reach_km
+    codes, distinct = _coded_texts(raw, columns["reach"])
+    # Each distinct cell is read once: (reach, km, problem message or None).
+    readings = [_reach_of(cell) for cell in distinct]
+    for i, code in enumerate(codes):
+        if distinct[code] == "":
+            continue
+        word, km, message = readings[code]
+        if message is not None:
+            checker.reject_rows([i], message, columns["reach"], values=[distinct[code]], positions=True)
+        else:
+            reach[i], reach_km[i] = word, km
+    return reach, reach_km
+
+
+def _reach_of(cell: str) -> tuple[str, float, str | None]:
+    """A reach cell read as (reach, km, problem): a word, a distance in km, or a problem message."""
+    word = _REACH_WORDS.get(normalise_label(cell))
+    if word is not None:
+        return word, np.nan, None
+    match = _REACH_KM.fullmatch(cell)
+    km = float(match.group(1)) if match else np.nan
+    if match and km > 0:
+        return "radius", km, None
+    message = (
+        "a reach in km must be more than 0"
+        if match
+        else "reach must be local, borough, citywide or a distance in km such as '3km'"
+    )
+    return "local", np.nan, message
+
+
+def _label_lists(
+    checker: _RowChecker, text: np.ndarray, vocabulary: Vocabulary, column: str, *, required: bool
+) -> list[tuple[str, ...]]:
+    cache: dict[str, str | None] = {}
+    messages: dict[str, str] = {}
+    # Each distinct cell is split and resolved once: (canonical labels, blank, unknown labels).
+    cells: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {}
+    resolved: list[tuple[str, ...]] = []
+    for i, cell in enumerate(text):
+        if cell not in cells:
+            labels = split_labels(cell)
+            known: list[str] = []
+            unknown: list[str] = []
+            for label in labels:
+                if label not in cache:
+                    cache[label] = vocabulary.resolve(label)
+                canonical = cache[label]
+                if canonical is None:
+                    unknown.append(label)
+                    if label not in messages:
+                        messages[label] = vocabulary.unknown_message(label)
+                elif canonical not in known:
+                    known.append(canonical)
+            cells[cell] = (tuple(known), not labels, tuple(unknown))
+        known_labels, blank, unknown_labels = cells[cell]
+        if required and blank:
+            checker.reject_rows([i], f"{column} is blank; give at least one, separated by ';'", column, positions=True)
+        for label in unknown_labels:
+            checker.reject_rows([i], messages[label], column, values=[label], positions=True, public=True)
+        resolved.append(known_labels)
+    return resolved

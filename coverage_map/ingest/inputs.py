@@ -1,0 +1,252 @@
+"""Every input at once: :func:`load_inputs` runs each loader and raises the problems once.
+
+It collects the problems of every file and raises one
+:class:`~coverage_map.errors.ValidationError` when any is fatal; the garbage collector is
+paused while it runs (:func:`_gc_paused`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from ..errors import CoverageMapError, Problem, ValidationError
+from ..model import Inputs, SourceInfo
+from ..taxonomy import Taxonomy
+from ._checks import _has_fatal
+from .areas import load_areas
+from .assets import _assets_frame, load_assets
+from .lookup import _load_lookup
+from .population import _load_population
+from .practices import _load_practices
+from .referrals import _load_referrals
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a block; it is switched back on (if it was on) however it ends.
+
+    Loading England-scale files builds millions of objects the collector tracks (a shapely
+    point per referral, a list per CSV record), and every few hundred of them set off a
+    collection that walks all the tracked objects made so far: about a second of a
+    four-second load. Cycles made meanwhile are collected once it is back on.
+
+    Safe across threads (the dashboard validates uploads in request threads): the pauses are
+    counted, and the collector is switched back on when the last one ends, if it was on when
+    the first one began.
+    """
+    global _GC_PAUSES, _GC_WAS_ENABLED  # the collector is process state; the count guards it
+    with _GC_LOCK:
+        if _GC_PAUSES == 0:
+            _GC_WAS_ENABLED = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES -= 1
+            if _GC_PAUSES == 0 and _GC_WAS_ENABLED:
+                gc.enable()
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = 0
+_GC_WAS_ENABLED = True
+
+
+def _pausing_gc(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` run with the garbage collector paused (see :func:`_gc_paused`)."""
+
+    @functools.wraps(function)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _gc_paused():
+            return function(*args, **kwargs)
+
+    return paused
+
+
+@_pausing_gc
+def load_inputs(
+    *,
+    areas: str | Path,
+    assets: str | Path,
+    lookup: str | Path | None = None,
+    population: str | Path | None = None,
+    referrals: str | Path | None = None,
+    taxonomy: str | Path | Taxonomy | None = None,
+    area_id_col: str | None = None,
+    area_name_col: str | None = None,
+    crs: str | None = None,
+    lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
+    groups: str | Path | None = None,
+    practices: str | Path | None = None,
+    origins: str | Path | None = None,
+    travel_times: str | Path | None = None,
+    imd: str | Path | None = None,
+) -> Inputs:
+    """Load and validate every input, reporting the problems of all files at once.
+
+    Parameters
+    ----------
+    areas, assets
+        Required inputs (see :func:`load_areas`, :func:`load_assets`).
+    lookup, population, referrals
+        Optional inputs (see :func:`load_lookup`, :func:`load_population`,
+        :func:`load_referrals`).
+    taxonomy
+        A TOML file extending or replacing the vocabulary, a :class:`Taxonomy`, or None
+        for the built-in vocabulary.
+    area_id_col, area_name_col
+        Override the detected area id and name columns.
+    crs
+        CRS of files that do not say theirs (CSV with WKT geometry, shapefile without .prj).
+    lookup_levels, groups
+        How to read an ONS-style lookup, and a second table grouping its wards (or
+        areas) into neighbourhoods (see :func:`load_lookup`).
+    practices
+        GP practice file, for referrals keyed by ``origin_practice_code`` (see
+        :func:`load_practices`).
+    origins, travel_times, imd
+        Optional inputs (see :func:`coverage_map.ingest.origins.load_origins`,
+        :func:`coverage_map.ingest.travel_times.load_travel_times`,
+        :func:`coverage_map.ingest.imd.load_imd`).
+
+    Returns
+    -------
+    Inputs
+        Harmonised frames, the non-fatal problems and a :class:`SourceInfo` per file.
+
+    Raises
+    ------
+    ValidationError
+        When any problem in any file is fatal. It lists every problem found in every
+        file, fatal ones first. Files that depend on the areas (lookup, population,
+        referral origins) are still checked on their own when the areas are unusable.
+    """
+    problems: list[Problem] = []
+    vocabulary = _taxonomy(taxonomy, problems)
+
+    area_frame, area_problems = load_areas(areas, id_col=area_id_col, name_col=area_name_col, crs=crs)
+    problems += area_problems
+    # With unusable areas, checking the other files against them would only add noise.
+    area_ids = None if _has_fatal(area_problems) else list(area_frame["area_id"])
+    sources = [SourceInfo("areas", str(areas), len(area_frame))]
+
+    lookup_frame = population_frame = referral_frame = None
+    if lookup is not None:
+        lookup_frame, found, group_rows = _load_lookup(lookup, area_ids, lookup_levels=lookup_levels, groups=groups)
+        problems += found
+        sources.append(SourceInfo("lookup", str(lookup), len(lookup_frame)))
+        if groups is not None:
+            sources.append(SourceInfo("groups", str(groups), group_rows))
+    elif groups is not None or lookup_levels is not None:
+        option = "groups (--groups)" if groups is not None else "lookup_levels (--neighbourhood-col, --borough-col)"
+        problems.append(
+            Problem(str(groups or "lookup"), f"{option} needs a lookup (--lookup) saying which borough each area is in")
+        )
+    practice_frame = None
+    if practices is not None:
+        practice_frame, found = _load_practices(practices, area_ids, crs=crs)
+        problems += found
+        sources.append(SourceInfo("practices", str(practices), len(practice_frame)))
+        if _has_fatal(found):
+            practice_frame = None  # unusable: referrals are checked without it, not against it
+    asset_frame = _assets_frame(None, {})
+    assets_usable = False
+    if vocabulary is not None:
+        asset_frame, found = load_assets(assets, vocabulary, crs=crs)
+        problems += found
+        assets_usable = not _has_fatal(found)
+        sources.append(SourceInfo("assets", str(assets), len(asset_frame)))
+        if population is not None:
+            population_frame, found = _load_population(population, area_ids, vocabulary)
+            problems += found
+            sources.append(SourceInfo("population", str(population), len(population_frame)))
+        if referrals is not None:
+            referral_frame, found = _load_referrals(
+                referrals, vocabulary, area_ids=area_ids, crs=crs, practices=practice_frame,
+                practices_file=str(practices) if practices is not None else None,
+            )  # fmt: skip
+            problems += found
+            sources.append(SourceInfo("referrals", str(referrals), len(referral_frame)))
+
+    extra, found = _area_tables(
+        area_frame if area_ids is not None else None, asset_frame if assets_usable else None,
+        origins=origins, travel_times=travel_times, imd=imd, crs=crs,
+    )  # fmt: skip
+    problems += found
+    sources += [SourceInfo(role, str(path), len(extra[role])) for role, path in
+                (("origins", origins), ("travel_times", travel_times), ("imd", imd)) if path is not None]  # fmt: skip
+
+    if _has_fatal(problems):
+        raise ValidationError(sorted(problems, key=lambda problem: not problem.fatal))
+    assert vocabulary is not None  # a taxonomy that failed to load is a fatal problem
+    return Inputs(
+        areas=area_frame,
+        assets=asset_frame,
+        taxonomy=vocabulary,
+        lookup=lookup_frame,
+        population=population_frame,
+        referrals=referral_frame,
+        problems=tuple(problems),
+        sources=tuple(sources),
+        origins=extra.get("origins"),
+        travel_times=extra.get("travel_times"),
+        imd=extra.get("imd"),
+    )
+
+
+def _area_tables(
+    areas: gpd.GeoDataFrame | None,
+    assets: gpd.GeoDataFrame | None,
+    *,
+    origins: str | Path | None,
+    travel_times: str | Path | None,
+    imd: str | Path | None,
+    crs: str | None,
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The optional per-area tables by role, checked against the areas (and assets) when usable."""
+    from .imd import load_imd
+    from .origins import load_origins
+    from .travel_times import load_travel_times
+
+    tables: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    if origins is not None:
+        tables["origins"], found = load_origins(origins, areas=areas, crs=crs)
+        problems += found
+    if travel_times is not None:
+        tables["travel_times"], found = load_travel_times(travel_times, areas=areas, assets=assets)
+        problems += found
+    if imd is not None:
+        tables["imd"], found = load_imd(imd, areas=areas)
+        problems += found
+    return tables, problems
+
+
+def _taxonomy(taxonomy: str | Path | Taxonomy | None, problems: list[Problem]) -> Taxonomy | None:
+    if taxonomy is None:
+        return Taxonomy.builtin()
+    if isinstance(taxonomy, Taxonomy):
+        return taxonomy
+    try:
+        return Taxonomy.from_toml(taxonomy)
+    except CoverageMapError as error:
+        text = str(error)
+        prefix = f"{Path(taxonomy)}: "
+        problems.append(
+            Problem(
+                str(taxonomy),
+                text.removeprefix(prefix) + " (assets, population and referrals are checked once it loads)",
+            )
+        )
+        return None
