@@ -51,8 +51,10 @@ def main() -> None:
     parser.add_argument("--level", default="neighbourhood")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}")
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
@@ -64,8 +66,16 @@ def main() -> None:
 
     # The real command, end to end, in a fresh process (includes Python start-up and imports).
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "coverage_map.cli", "analyse", "--level", args.level,
-                   "--out", str(Path(tmp) / "gaps.csv")]
+        command = [
+            sys.executable,
+            "-m",
+            "coverage_map.cli",
+            "analyse",
+            "--level",
+            args.level,
+            "--out",
+            str(Path(tmp) / "gaps.csv"),
+        ]
         clock = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         wall = time.perf_counter() - clock

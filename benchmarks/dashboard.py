@@ -306,9 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=("demo", "england"), default="demo")
     parser.add_argument("--england-dir", type=Path, default=DEFAULT_ENGLAND_DIR)
     parser.add_argument("--config", type=Path, help="a dashboard config file (instead of --scale)")
-    parser.add_argument("--preload", action=argparse.BooleanOptionalAction, default=True,
-                        help="gunicorn --preload, as the Procfile: load once, then fork workers (default; "
-                        "--no-preload: each worker loads its own copy)")
+    parser.add_argument(
+        "--preload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gunicorn --preload, as the Procfile: load once, then fork workers (default; "
+        "--no-preload: each worker loads its own copy)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     config = args.config.resolve() if args.config else None
@@ -346,22 +350,33 @@ def main(argv: list[str] | None = None) -> int:
             server_ms = [r["server_ms"] for r in responses if r["server_ms"] == r["server_ms"]]
             sizes = [r["bytes"] for r in responses]
             print(f"\n{view.name}:")
-            print(f"  first map visible:          median {statistics.median(loads):.2f} s  (runs: "
-                  + ", ".join(f"{t:.2f}" for t in loads) + ")")
-            print(f"  category change repainted:  median {statistics.median(times):.0f} ms, max {max(times):.0f} ms  "
-                  f"(runs: {', '.join(f'{t:.0f}' for t in times)})")
-            print(f"  server time per callback:   median {statistics.median(server_ms):.1f} ms, "
-                  f"max {max(server_ms):.1f} ms over {len(server_ms)} callback responses")
-            print(f"  interaction responses:      largest {max(sizes) / 1024:.1f} KB, "
-                  f"median {statistics.median(sizes) / 1024:.1f} KB (compressed, on the wire)")
+            print(
+                f"  first map visible:          median {statistics.median(loads):.2f} s  (runs: "
+                + ", ".join(f"{t:.2f}" for t in loads)
+                + ")"
+            )
+            print(
+                f"  category change repainted:  median {statistics.median(times):.0f} ms, max {max(times):.0f} ms  "
+                f"(runs: {', '.join(f'{t:.0f}' for t in times)})"
+            )
+            print(
+                f"  server time per callback:   median {statistics.median(server_ms):.1f} ms, "
+                f"max {max(server_ms):.1f} ms over {len(server_ms)} callback responses"
+            )
+            print(
+                f"  interaction responses:      largest {max(sizes) / 1024:.1f} KB, "
+                f"median {statistics.median(sizes) / 1024:.1f} KB (compressed, on the wire)"
+            )
             if view.click:
                 clicked = driver.execute_async_script(CLICK)
                 if clicked is None:
                     raise SystemExit("clicking the neighbourhood map did not bring up a borough's small areas")
                 elapsed, unit, count = clicked
                 loaded = callback_responses(driver)
-                print(f"  click {unit} -> its borough's {count} small areas drawn: {elapsed:.0f} ms "
-                      f"(largest response {max(r['bytes'] for r in loaded) / 1024:.1f} KB)")
+                print(
+                    f"  click {unit} -> its borough's {count} small areas drawn: {elapsed:.0f} ms "
+                    f"(largest response {max(r['bytes'] for r in loaded) / 1024:.1f} KB)"
+                )
                 results["click"].append(float(elapsed))
             results["first"] += loads
             results["change"] += times

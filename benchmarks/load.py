@@ -146,8 +146,10 @@ class View:
         }.get((component, prop))  # fmt: skip
 
     def search(self) -> str:
-        return (f"?level={self.level}&category={self.category}&community={self.community}&metric={self.metric}"
-                f"&borough={self.borough}&scheme={self.scheme}&assets={int(self.assets)}&gaps={int(self.gaps)}")
+        return (
+            f"?level={self.level}&category={self.category}&community={self.community}&metric={self.metric}"
+            f"&borough={self.borough}&scheme={self.scheme}&assets={int(self.assets)}&gaps={int(self.gaps)}"
+        )
 
 
 def _parse_output(output: str) -> list[dict[str, str]]:
@@ -277,7 +279,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--think", type=float, default=1.0, help="mean pause between a visitor's steps (s); people take longer")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean pause between a visitor's steps (s); people take longer"
+    )
     parser.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
     args = parser.parse_args(argv)
 
@@ -296,8 +300,9 @@ def main(argv: list[str] | None = None) -> None:
         stop = threading.Event()
         budget = threading.Semaphore(args.max_requests)
         threads = [
-            threading.Thread(target=visitor, daemon=True, args=(port, specs, stats, stop, args.think, seed, budget,
-                                                                  boroughs, areas))  # fmt: skip
+            threading.Thread(
+                target=visitor, daemon=True, args=(port, specs, stats, stop, args.think, seed, budget, boroughs, areas)
+            )  # fmt: skip
             for seed in range(args.users)
         ]
         started = time.perf_counter()

@@ -94,9 +94,14 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
     times["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
     analysis = Analysis(
-        level="area", threshold_km=2.0, period_months=prepared.period_months,
-        table=find_gaps(table, threshold_km=2.0), assets=asset_table(prepared), units=prepared.units["area"],
-        problems=prepared.problems, parent_of=_parents(prepared, "area"),
+        level="area",
+        threshold_km=2.0,
+        period_months=prepared.period_months,
+        table=find_gaps(table, threshold_km=2.0),
+        assets=asset_table(prepared),
+        units=prepared.units["area"],
+        problems=prepared.problems,
+        parent_of=_parents(prepared, "area"),
     )  # fmt: skip  (what analyse() builds, without measuring again)
     published = published_table(analysis)
     assets = published_assets(analysis)
@@ -179,7 +184,7 @@ def _split_referrals(folder: Path, parts: int) -> Path:
     frame = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source, dtype=str)
     size = -(-len(frame) // parts)
     for index in range(parts):
-        frame.iloc[index * size:(index + 1) * size].to_parquet(target / f"part-{index:03d}.parquet", index=False)
+        frame.iloc[index * size : (index + 1) * size].to_parquet(target / f"part-{index:03d}.parquet", index=False)
     return target
 
 
@@ -262,18 +267,24 @@ def report(results: dict[str, dict]) -> None:
         print(f"  stage (s)   {header}")
         cells = "  ".join(f"{ours[s]:9.2f}" for s in (*STAGES, "total")) + f"  {ours['peak_rss_mb']:9.0f}"
         print(f"  ours        {cells}")
-        print(f"  baseline    read {base['read']:.2f} s, join+count {base['join_and_count']:.2f} s, "
-              f"nearest {base['nearest']:.2f} s, total {base['total']:.2f} s, peak {base['peak_rss_mb']:.0f} MB")
+        print(
+            f"  baseline    read {base['read']:.2f} s, join+count {base['join_and_count']:.2f} s, "
+            f"nearest {base['nearest']:.2f} s, total {base['total']:.2f} s, peak {base['peak_rss_mb']:.0f} MB"
+        )
         ours_join_count = ours["join"] + ours["metrics"]
-        print(f"  ratio ours/baseline: full pipeline {ours['total'] / base['total']:.2f}; "
-              f"full pipeline / baseline join+count {ours['total'] / base['join_and_count']:.2f}; "
-              f"(join + metrics) / (join+count + nearest) "
-              f"{ours_join_count / (base['join_and_count'] + base['nearest']):.2f}; "
-              f"join / join+count {ours['join'] / base['join_and_count']:.2f}")
+        print(
+            f"  ratio ours/baseline: full pipeline {ours['total'] / base['total']:.2f}; "
+            f"full pipeline / baseline join+count {ours['total'] / base['join_and_count']:.2f}; "
+            f"(join + metrics) / (join+count + nearest) "
+            f"{ours_join_count / (base['join_and_count'] + base['nearest']):.2f}; "
+            f"join / join+count {ours['join'] / base['join_and_count']:.2f}"
+        )
         for key, command in result.items():
             if key.startswith("command_"):
-                print(f"  coverage-map analyse --level area --engine {key.removeprefix('command_')}: "
-                      f"{command['wall']:.1f} s wall, peak {command['peak_rss_mb']:,.0f} MB (process tree)")
+                print(
+                    f"  coverage-map analyse --level area --engine {key.removeprefix('command_')}: "
+                    f"{command['wall']:.1f} s wall, peak {command['peak_rss_mb']:,.0f} MB (process tree)"
+                )
     if "demo" in results and len(results) > 1:
         _complexity(results)
 
@@ -330,8 +341,9 @@ def main() -> None:
     parser.add_argument("--england-dir", type=Path, default=DEFAULT_ENGLAND_DIR)
     parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
     parser.add_argument("--compare", type=Path, help="print the change against a saved JSON file")
-    parser.add_argument("--commands", default="",
-                        help="also time the whole analyse command per engine, e.g. pandas,dask")
+    parser.add_argument(
+        "--commands", default="", help="also time the whole analyse command per engine, e.g. pandas,dask"
+    )
     parser.add_argument("--partitions", type=int, default=8, help="referral files for the dask engine (default 8)")
     parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args()

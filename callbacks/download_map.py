@@ -37,8 +37,7 @@ def download_components() -> html.Div:
                         size="sm",
                         style={"maxWidth": "9.5rem"},
                     ),
-                    dbc.Button("Download map", id=ids.DOWNLOAD_MAP_BUTTON, color="secondary", size="sm",
-                               outline=True),
+                    dbc.Button("Download map", id=ids.DOWNLOAD_MAP_BUTTON, color="secondary", size="sm", outline=True),
                 ],
                 size="sm",
             ),
@@ -52,14 +51,27 @@ def download_components() -> html.Div:
 
 
 def map_request(
-    *, level: str, category: str, community: str | None, metric: str, borough: str | None,
-    scheme: str | None = None, show_assets: bool | None = True, gaps_only: bool | None = False,
+    *,
+    level: str,
+    category: str,
+    community: str | None,
+    metric: str,
+    borough: str | None,
+    scheme: str | None = None,
+    show_assets: bool | None = True,
+    gaps_only: bool | None = False,
 ) -> MapRequest:
     """The export request matching the dashboard's controls (borough ``all`` = the whole region)."""
     return MapRequest(
-        category=category, community=community or ALL, metric=metric, level=level,
+        category=category,
+        community=community or ALL,
+        metric=metric,
+        level=level,
         borough=None if not borough or borough == ALL else borough,
-        scheme=scheme or "quantiles", show_assets=bool(show_assets), gaps_only=bool(gaps_only), labels=True,
+        scheme=scheme or "quantiles",
+        show_assets=bool(show_assets),
+        gaps_only=bool(gaps_only),
+        labels=True,
     )
 
 
@@ -109,8 +121,16 @@ def download_map(
     if not n_clicks:
         return None, ""
     loaded = services().registry.get(token)
-    request = map_request(level=level, category=category, community=community, metric=metric, borough=borough,
-                          scheme=scheme, show_assets=show_assets, gaps_only=gaps_only)
+    request = map_request(
+        level=level,
+        category=category,
+        community=community,
+        metric=metric,
+        borough=borough,
+        scheme=scheme,
+        show_assets=show_assets,
+        gaps_only=gaps_only,
+    )
     try:
         name, data = render_download(loaded.dataset, request, fmt or "png")
     except CoverageMapError as error:

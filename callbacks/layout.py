@@ -176,8 +176,7 @@ def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
                 _field(
                     "Colour areas by",
                     dbc.Select(id=ids.METRIC, options=metric_options(), value=state.metric),
-                    html.Div(METRICS[state.metric].description, id=ids.METRIC_DESCRIPTION,
-                             className="form-text small"),
+                    html.Div(METRICS[state.metric].description, id=ids.METRIC_DESCRIPTION, className="form-text small"),
                     label_for=ids.METRIC,
                 ),  # fmt: skip
                 _field(
@@ -221,8 +220,9 @@ def _details_card() -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader("Area details", className="fw-semibold"),
-            dbc.CardBody(html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS,
-                         className="details-body"),
+            dbc.CardBody(
+                html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS, className="details-body"
+            ),
         ],  # fmt: skip
         className="h-100",
     )
@@ -263,8 +263,12 @@ def organisation_columns() -> list[dict[str, object]]:
         {"field": "referrals_per_month", "headerName": "Referrals / month", "width": 150, **_NUMBER},
         {"field": "pressure", "headerName": "Pressure", "width": 120, **_NUMBER, "sort": "desc"},
         {"field": "accepting_referrals", "headerName": "Accepting", "width": 120},
-        {"field": "verified", "headerName": "Last verified", "width": 210,
-         "headerTooltip": "When the directory entry was last checked; flagged when over 12 months ago"},
+        {
+            "field": "verified",
+            "headerName": "Last verified",
+            "width": 210,
+            "headerTooltip": "When the directory entry was last checked; flagged when over 12 months ago",
+        },
     ]
 
 
@@ -301,8 +305,9 @@ def _gap_tab() -> html.Div:
             html.Div(
                 [
                     html.Div(id=ids.GAP_SUMMARY, className="small"),
-                    dbc.Button("Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm",
-                               outline=True),
+                    dbc.Button(
+                        "Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm", outline=True
+                    ),
                 ],  # fmt: skip
                 className="d-flex justify-content-between align-items-center py-2 gap-2",
             ),
@@ -327,8 +332,10 @@ def _organisations_tab() -> html.Div:
                 ids.ORG_TABLE,
                 organisation_columns(),
                 getRowId="params.data.asset_id",
-                rowClassRules={"over-capacity": {"function": "params.data.over_capacity"},
-                               "stale-record": {"function": "params.data.stale"}},
+                rowClassRules={
+                    "over-capacity": {"function": "params.data.over_capacity"},
+                    "stale-record": {"function": "params.data.stale"},
+                },
             ),
         ]
     )
@@ -357,7 +364,10 @@ def _upload_tab(settings: Settings) -> html.Div:
                     className="upload-box",
                     className_active="upload-box upload-box-active",
                 ),
-                xs=12, md=6, xl=True, className="mb-2",
+                xs=12,
+                md=6,
+                xl=True,
+                className="mb-2",
             )  # fmt: skip
         )
     return html.Div(
@@ -367,15 +377,24 @@ def _upload_tab(settings: Settings) -> html.Div:
                 dbc.InputGroup(
                     [
                         dbc.Select(id=ids.DATASET_SELECT, options=[], value=DEFAULT_CHOICE),
-                        dbc.Button("Publish", id=ids.DATASET_PUBLISH, color="primary", outline=True, disabled=True,
-                                   title="Let everyone using this dashboard choose this dataset"),
+                        dbc.Button(
+                            "Publish",
+                            id=ids.DATASET_PUBLISH,
+                            color="primary",
+                            outline=True,
+                            disabled=True,
+                            title="Let everyone using this dashboard choose this dataset",
+                        ),
                     ],
                     size="sm",
                 ),
                 html.Div(
                     [
-                        html.Div("Published datasets, and your own private ones. Yours stay private to this "
-                                 "browser tab until you publish them.", className="form-text small"),
+                        html.Div(
+                            "Published datasets, and your own private ones. Yours stay private to this "
+                            "browser tab until you publish them.",
+                            className="form-text small",
+                        ),
                         html.Div(id=ids.PUBLISH_STATUS, className="mt-1"),
                     ]
                 ),
@@ -395,8 +414,15 @@ def _upload_tab(settings: Settings) -> html.Div:
             html.Div(
                 [
                     dbc.Label("Name", html_for=ids.UPLOAD_NAME, className="small mb-0 me-2"),
-                    dbc.Input(id=ids.UPLOAD_NAME, placeholder=DEFAULT_NAME, value=DEFAULT_NAME, maxLength=100,
-                              size="sm", className="me-2", style={"maxWidth": "16rem"}),
+                    dbc.Input(
+                        id=ids.UPLOAD_NAME,
+                        placeholder=DEFAULT_NAME,
+                        value=DEFAULT_NAME,
+                        maxLength=100,
+                        size="sm",
+                        className="me-2",
+                        style={"maxWidth": "16rem"},
+                    ),
                     dbc.Button("Check and save my data", id=ids.UPLOAD_LOAD, color="primary", className="me-2"),
                     dbc.Button("Back to the default data", id=ids.UPLOAD_RESET, color="secondary", outline=True),
                 ],
@@ -463,7 +489,9 @@ def render_details(details: AreaDetails | None) -> list[object]:
     for line in details.provision:
         here = "none" if (line.here is None or line.assets_reaching == 0) else f"{line.here:.1f}"
         average = "–" if line.average is None else f"{line.average:.1f}"
-        below = line.here is None or line.assets_reaching == 0 or (line.average is not None and line.here < line.average)
+        below = (
+            line.here is None or line.assets_reaching == 0 or (line.average is not None and line.here < line.average)
+        )
         rows.append(
             html.Tr(
                 [html.Td(line.label), html.Td(here, className="text-end" + (" text-danger fw-semibold" if below else "")),
@@ -473,9 +501,20 @@ def render_details(details: AreaDetails | None) -> list[object]:
         )  # fmt: skip
     sections.append(
         dbc.Table(
-            [html.Thead(html.Tr([html.Th("Need"), html.Th("Here", className="text-end"),
-                                 html.Th("City avg", className="text-end")])), html.Tbody(rows)],
-            size="sm", className="small provision-table mb-2",
+            [
+                html.Thead(
+                    html.Tr(
+                        [
+                            html.Th("Need"),
+                            html.Th("Here", className="text-end"),
+                            html.Th("City avg", className="text-end"),
+                        ]
+                    )
+                ),
+                html.Tbody(rows),
+            ],
+            size="sm",
+            className="small provision-table mb-2",
         )  # fmt: skip
     )
     sections.append(
@@ -486,12 +525,26 @@ def render_details(details: AreaDetails | None) -> list[object]:
             html.Ul(
                 [
                     html.Li(
-                        [html.Strong(asset.name), html.Br(),
-                         html.Span(f"Reach: {asset.reach} · accepting referrals: {asset.accepting}"
-                                   + (" · based here" if asset.located_here else ""), className="text-muted"),
-                         *([html.Br(), html.Span(f"Provision last verified: {asset.verified}",
-                                                 className="text-warning-emphasis" if asset.stale else "text-muted")]
-                           if asset.verified else [])],
+                        [
+                            html.Strong(asset.name),
+                            html.Br(),
+                            html.Span(
+                                f"Reach: {asset.reach} · accepting referrals: {asset.accepting}"
+                                + (" · based here" if asset.located_here else ""),
+                                className="text-muted",
+                            ),
+                            *(
+                                [
+                                    html.Br(),
+                                    html.Span(
+                                        f"Provision last verified: {asset.verified}",
+                                        className="text-warning-emphasis" if asset.stale else "text-muted",
+                                    ),
+                                ]
+                                if asset.verified
+                                else []
+                            ),
+                        ],
                         className="mb-1",
                     )
                     for asset in details.assets
@@ -501,7 +554,9 @@ def render_details(details: AreaDetails | None) -> list[object]:
         )
     else:
         sections.append(html.P("None.", className="small text-danger mb-1"))
-    sections.append(html.P(f"{details.assets_total} services of any kind reach this area.", className="small text-muted"))
+    sections.append(
+        html.P(f"{details.assets_total} services of any kind reach this area.", className="small text-muted")
+    )
     if details.freshness is not None and details.freshness.total:
         fresh = details.freshness
         sections.append(

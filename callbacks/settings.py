@@ -218,7 +218,7 @@ def _spec_from_args(args: argparse.Namespace, config: InputSpec | None) -> Input
     if any(role in given for role in _DATA_ROLES) or (given and config is None):
         return InputSpec.from_args(args)
     if config is not None and given:
-        overrides: dict[str, Any] = {name: Path(value) if name in FILE_ROLES else str(value)
+        overrides: dict[str, Any] = {name: Path(str(value)) if name in FILE_ROLES else str(value)
                                      for name, value in given.items()}  # fmt: skip
         return dataclasses.replace(config, **overrides)
     return config

@@ -149,9 +149,7 @@ class UrlSync:
     state: ViewState | None
 
 
-def sync_url(
-    triggered: Iterable[str], search: str | None, controls: ViewState, choices: Choices
-) -> UrlSync:
+def sync_url(triggered: Iterable[str], search: str | None, controls: ViewState, choices: Choices) -> UrlSync:
     """Decide how the URL and the controls follow each other.
 
     Parameters

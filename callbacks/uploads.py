@@ -40,6 +40,7 @@ from coverage_map.ingest.upload_safety import (
     safe_filename,
     size_text,
 )
+from coverage_map.store import Added, DatasetRef, Workspace
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 ROLE_NAMES = {
@@ -109,9 +110,7 @@ class Received:
     names: Mapping[str, str]
 
 
-def receive_all(
-    contents: Mapping[str, object], filenames: Mapping[str, object], *, limits: UploadLimits
-) -> Received:
+def receive_all(contents: Mapping[str, object], filenames: Mapping[str, object], *, limits: UploadLimits) -> Received:
     """Check every file of an upload; raise one :class:`UploadError` listing every refusal."""
     data: dict[str, bytes] = {}
     names: dict[str, str] = {}

@@ -66,7 +66,7 @@ def drawn_level(dataset: object, state: ViewState, *, max_units: int = MAP_UNIT_
     levels = tuple(dataset.levels)  # type: ignore[attr-defined]
     if state.level not in levels or (state.borough != ALL and "neighbourhood" in levels):
         return state.level
-    for level in levels[levels.index(state.level):]:
+    for level in levels[levels.index(state.level) :]:
         if dataset.unit_count(level) <= max_units:  # type: ignore[attr-defined]
             return level
     return levels[-1]

@@ -92,13 +92,14 @@ def analyse(
         raise CoverageMapError(f"unknown level '{level}'; choose one of {', '.join(LEVELS)}")
     if level not in prepared.levels:
         raise CoverageMapError(
-            f"level '{level}' needs a lookup (--lookup) that groups small areas into "
-            "neighbourhoods and boroughs"
+            f"level '{level}' needs a lookup (--lookup) that groups small areas into neighbourhoods and boroughs"
         )
     if not np.isfinite(threshold_km) or threshold_km <= 0:
         raise CoverageMapError(f"the threshold must be a positive number of km, not {threshold_km}")
     access = area_access(prepared, method)
-    table = _joined(measure(prepared, level, threshold_km=threshold_km), rollup_access(access.table, prepared.membership, level))
+    table = _joined(
+        measure(prepared, level, threshold_km=threshold_km), rollup_access(access.table, prepared.membership, level)
+    )
     clusters = cold_spots(
         table[[*KEY, "access_ratio"]],
         prepared.units[level],
@@ -270,7 +271,9 @@ def _published_gaps(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
     referrals and are published as they are.
     """
     basis = table.drop(columns=GAP_COLUMNS)
-    basis["referrals"] = (pd.to_numeric(analysis.table["referrals"]).fillna(0).to_numpy(dtype=float) > 0).astype("int64")
+    basis["referrals"] = (pd.to_numeric(analysis.table["referrals"]).fillna(0).to_numpy(dtype=float) > 0).astype(
+        "int64"
+    )
     basis["pressure"] = table["pressure"].astype("Float64").astype(float)
     recomputed = find_gaps(basis, threshold_km=analysis.threshold_km, thresholds=analysis.method.thresholds)
     result = table.copy(deep=False)

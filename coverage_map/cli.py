@@ -21,8 +21,9 @@ OUTPUT_FORMATS = (".csv", ".gpkg", ".geojson", ".parquet")
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "inputs", "Data files (any of GeoJSON, GeoPackage, Shapefile, FlatGeobuf, GeoParquet, CSV). "
-        f"With no --areas and --assets, the synthetic demo data in {GEODATA_DIR} is used."
+        "inputs",
+        "Data files (any of GeoJSON, GeoPackage, Shapefile, FlatGeobuf, GeoParquet, CSV). "
+        f"With no --areas and --assets, the synthetic demo data in {GEODATA_DIR} is used.",
     )
     group.add_argument("--areas", type=Path, help="polygon layer of small areas (LSOAs, wards...)")
     group.add_argument("--lookup", type=Path, help="CSV grouping areas into neighbourhoods and boroughs")
@@ -33,26 +34,47 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--area-id-col", help="column holding the area id (default: detected)")
     group.add_argument("--area-name-col", help="column holding the area name (default: detected)")
     group.add_argument("--crs", help="CRS of CSV files with a WKT geometry column, e.g. EPSG:27700")
-    group.add_argument("--groups", type=Path,
-                       help="CSV of ward (or area) code -> neighbourhood_id,neighbourhood_name, used with "
-                            "an ONS --lookup that gives each area's ward and borough")
-    group.add_argument("--neighbourhood-col", metavar="CODECOL[:NAMECOL]",
-                       help="lookup (or --groups) column holding the neighbourhood code, and its name column "
-                            "(default: neighbourhood_id, else the next coarser ONS geography, e.g. msoa21cd)")
-    group.add_argument("--borough-col", metavar="CODECOL[:NAMECOL]",
-                       help="lookup column holding the borough code, and its name column "
-                            "(default: borough_id, else the local-authority column, e.g. lad22cd:lad22nm)")
-    group.add_argument("--lookup-area-col", metavar="CODECOL",
-                       help="lookup column holding the area ids (default: the column matching them best)")
-    group.add_argument("--practices", type=Path,
-                       help="GP practices (code + coordinates or area), for referrals keyed by origin_practice_code")
-    group.add_argument("--origins", type=Path,
-                       help="one point per small area where its people start from (e.g. ONS population-weighted "
-                            "centroids): area_id with latitude/longitude, easting/northing (or x/y), or a point layer")
+    group.add_argument(
+        "--groups",
+        type=Path,
+        help="CSV of ward (or area) code -> neighbourhood_id,neighbourhood_name, used with "
+        "an ONS --lookup that gives each area's ward and borough",
+    )
+    group.add_argument(
+        "--neighbourhood-col",
+        metavar="CODECOL[:NAMECOL]",
+        help="lookup (or --groups) column holding the neighbourhood code, and its name column "
+        "(default: neighbourhood_id, else the next coarser ONS geography, e.g. msoa21cd)",
+    )
+    group.add_argument(
+        "--borough-col",
+        metavar="CODECOL[:NAMECOL]",
+        help="lookup column holding the borough code, and its name column "
+        "(default: borough_id, else the local-authority column, e.g. lad22cd:lad22nm)",
+    )
+    group.add_argument(
+        "--lookup-area-col",
+        metavar="CODECOL",
+        help="lookup column holding the area ids (default: the column matching them best)",
+    )
+    group.add_argument(
+        "--practices",
+        type=Path,
+        help="GP practices (code + coordinates or area), for referrals keyed by origin_practice_code",
+    )
+    group.add_argument(
+        "--origins",
+        type=Path,
+        help="one point per small area where its people start from (e.g. ONS population-weighted "
+        "centroids): area_id with latitude/longitude, easting/northing (or x/y), or a point layer",
+    )
     group.add_argument("--travel-times", type=Path, help="CSV of area_id,asset_id,minutes")
-    group.add_argument("--imd", type=Path,
-                       help="Index of Multiple Deprivation per small area: area_id,imd_rank,imd_decile, or the "
-                            "MHCLG File 2 as published")
+    group.add_argument(
+        "--imd",
+        type=Path,
+        help="Index of Multiple Deprivation per small area: area_id,imd_rank,imd_decile, or the "
+        "MHCLG File 2 as published",
+    )
 
 
 def _uses_demo(args: argparse.Namespace) -> bool:
@@ -105,7 +127,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         data = _distributed_prepare(args) if args.engine == "dask" else load_from_args(args)
     except ValidationError as error:
         _write_rejected(error.problems, rejected_path)
-        raise ValidationError(error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}.")
+        raise ValidationError(
+            error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
+        ) from None
     analysis = analyse(data, level=args.level, threshold_km=args.threshold_km)
     suppress = not args.no_suppress
     table = published_table(analysis, suppress=suppress)
@@ -157,7 +181,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in summary_lines(problems):
             print(line)
         if len(problems) > LISTED:
-            print(f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})")
+            print(
+                f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})"
+            )
     else:
         print("No problems found.")
     inputs = prepared.inputs
@@ -174,7 +200,9 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     written = write_demo(args.out, seed=args.seed, scale=args.scale)
-    print(f"Wrote synthetic {args.scale}-scale data ({len(written)} files) to {args.out} in {time.perf_counter() - started:.1f} s")
+    print(
+        f"Wrote synthetic {args.scale}-scale data ({len(written)} files) to {args.out} in {time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 
@@ -215,8 +243,10 @@ def cmd_import_oruk(args: argparse.Namespace) -> int:
     if len(result.unmapped):
         write_any(result.unmapped, out.with_name(f"{out.stem}_unmapped_terms.csv"))
     if not len(result.assets):
-        print(f"coverage-map: no service location could be imported, so {out} was not written; "
-              f"see {rejected_path}", file=sys.stderr)
+        print(
+            f"coverage-map: no service location could be imported, so {out} was not written; see {rejected_path}",
+            file=sys.stderr,
+        )
         return 1
     write_any(result.assets, out)
     print(f"Wrote {len(result.assets):,} assets to {out}; rejected services and locations to {rejected_path}.")
@@ -247,12 +277,19 @@ def _add_view_options(parser: argparse.ArgumentParser, *, category_required: boo
     group = parser.add_argument_group("view", "what to map (the dashboard's controls)")
     group.add_argument("--category", required=category_required, help="need category, e.g. dementia")
     group.add_argument("--community", default="all", help="community, e.g. bame (default: all)")
-    group.add_argument("--metric", default="gap_score",
-                       help="gap_score, provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure")
+    group.add_argument(
+        "--metric",
+        default="gap_score",
+        help="gap_score, provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure",
+    )
     group.add_argument("--level", choices=LEVELS, default="neighbourhood")
     group.add_argument("--borough", help="limit to one borough (id or name) and zoom to it")
-    group.add_argument("--threshold-km", type=float, default=DEFAULT_THRESHOLD_KM,
-                       help="distance that counts as near (default %(default)s km)")
+    group.add_argument(
+        "--threshold-km",
+        type=float,
+        default=DEFAULT_THRESHOLD_KM,
+        help="distance that counts as near (default %(default)s km)",
+    )
 
 
 def _resolve_labels(dataset, args: argparse.Namespace) -> None:  # noqa: ANN001
@@ -275,9 +312,17 @@ def cmd_export_map(args: argparse.Namespace) -> int:
     dataset = _dataset_from_args(args)
     _resolve_labels(dataset, args)
     request = MapRequest(
-        category=args.category or dataset.categories[0], community=args.community, metric=args.metric,
-        level=args.level, borough=args.borough, title=args.title, subtitle=args.subtitle, size=args.size,
-        dpi=args.dpi, labels=args.labels, show_assets=not args.no_assets,
+        category=args.category or dataset.categories[0],
+        community=args.community,
+        metric=args.metric,
+        level=args.level,
+        borough=args.borough,
+        title=args.title,
+        subtitle=args.subtitle,
+        size=args.size,
+        dpi=args.dpi,
+        labels=args.labels,
+        show_assets=not args.no_assets,
     )
     started = time.perf_counter()
     if args.all_categories:
@@ -301,11 +346,18 @@ def cmd_export_html(args: argparse.Namespace) -> int:
         taxonomy = dataset.inputs.taxonomy
         categories = [taxonomy.categories.resolve(c) or c for c in categories]
     result = export_html(
-        dataset, args.out, category=args.category, categories=categories, community=args.community,
-        metric=args.metric, level=args.level, borough=args.borough, inline=not args.cdn, title=args.title,
+        dataset,
+        args.out,
+        category=args.category,
+        categories=categories,
+        community=args.community,
+        metric=args.metric,
+        level=args.level,
+        borough=args.borough,
+        inline=not args.cdn,
+        title=args.title,
     )
-    print(f"Wrote {result.path} ({result.bytes / 1024:,.0f} KB, {len(result.layers)} layers) "
-          f"in {result.seconds:.1f} s")
+    print(f"Wrote {result.path} ({result.bytes / 1024:,.0f} KB, {len(result.layers)} layers) in {result.seconds:.1f} s")
     return 0
 
 
@@ -313,8 +365,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .outputs.report import write_report
 
     dataset = _dataset_from_args(args)
-    result = write_report(dataset, args.out, pdf=args.pdf, priorities=args.priorities, level=args.level,
-                          borough=args.borough, maps=not args.no_maps, dpi=args.dpi)
+    result = write_report(
+        dataset,
+        args.out,
+        pdf=args.pdf,
+        priorities=args.priorities,
+        level=args.level,
+        borough=args.borough,
+        maps=not args.no_maps,
+        dpi=args.dpi,
+    )
     for finding in result.findings:
         print(f"  - {finding.text}")
     written = f"{result.html}" + (f" and {result.pdf}" if result.pdf else "")
@@ -339,8 +399,10 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
             state = "published" if ref.published else "private"
             owner = f"session {ref.owner[:8]}" if ref.owner else "workspace"
             rows = ", ".join(f"{source.role} {source.rows:,} ({source.path})" for source in ref.sources)
-            print(f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
-                  f"{ref.problems:,} rows rejected or repaired; {rows}")
+            print(
+                f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
+                f"{ref.problems:,} rows rejected or repaired; {rows}"
+            )
     return 0
 
 
@@ -353,8 +415,12 @@ def cmd_workspace_add(args: argparse.Namespace) -> int:
     if unstored:
         raise CoverageMapError(f"the workspace does not store {', '.join(unstored)} yet; leave them out")
     paths: dict[str, Path | None] = dict(files)
-    options = {"area_id_col": spec.area_id_col, "area_name_col": spec.area_name_col, "crs": spec.crs,
-               "lookup_levels": spec.lookup_levels}
+    options = {
+        "area_id_col": spec.area_id_col,
+        "area_name_col": spec.area_name_col,
+        "crs": spec.crs,
+        "lookup_levels": spec.lookup_levels,
+    }
     with _open_workspace(args) as workspace:
         added = workspace.add(args.name, paths, publish=args.publish, **options)
     _report(added.problems, stream=sys.stderr)
@@ -384,10 +450,13 @@ def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsers
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         parser = actions.add_parser(name, help=help_text)
-        parser.add_argument("--workspace", metavar="URL_OR_GPKG",
-                            help="postgresql://... URL or .gpkg file (default: $COVERAGE_MAP_DATABASE_URL, else "
-                                 "workspace.gpkg in $COVERAGE_MAP_DATA_DIR or instance/); prefer the environment "
-                                 "variable for URLs with a password")
+        parser.add_argument(
+            "--workspace",
+            metavar="URL_OR_GPKG",
+            help="postgresql://... URL or .gpkg file (default: $COVERAGE_MAP_DATABASE_URL, else "
+            "workspace.gpkg in $COVERAGE_MAP_DATA_DIR or instance/); prefer the environment "
+            "variable for URLs with a password",
+        )
         return parser
 
     listing = action("list", "list every dataset version (private ones too, unless --published)")
@@ -422,31 +491,52 @@ def build_parser() -> argparse.ArgumentParser:
     analyse = commands.add_parser("analyse", help="write the gap table for every area, category and community")
     _add_inputs(analyse)
     analyse.add_argument("--level", choices=LEVELS, default="area")
-    analyse.add_argument("--threshold-km", type=float, default=DEFAULT_THRESHOLD_KM,
-                         help="distance that counts as near (default %(default)s km)")
+    analyse.add_argument(
+        "--threshold-km",
+        type=float,
+        default=DEFAULT_THRESHOLD_KM,
+        help="distance that counts as near (default %(default)s km)",
+    )
     analyse.add_argument("--out", required=True, help="output file: .csv, .gpkg, .geojson or .parquet")
-    analyse.add_argument("--no-suppress", action="store_true",
-                         help="publish true referral counts (only for analysts inside the data controller)")
-    analyse.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
-                         help="dask: stream referral (and asset) files - a folder or glob of Parquet files - "
-                              "through a dask cluster; needs the 'dask' extra (default %(default)s)")
-    analyse.add_argument("--scheduler", metavar="ADDRESS",
-                         help="with --engine dask, the address of an existing dask scheduler "
-                              "(default: a LocalCluster on this machine)")
+    analyse.add_argument(
+        "--no-suppress",
+        action="store_true",
+        help="publish true referral counts (only for analysts inside the data controller)",
+    )
+    analyse.add_argument(
+        "--engine",
+        choices=("pandas", "dask"),
+        default="pandas",
+        help="dask: stream referral (and asset) files - a folder or glob of Parquet files - "
+        "through a dask cluster; needs the 'dask' extra (default %(default)s)",
+    )
+    analyse.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask, the address of an existing dask scheduler (default: a LocalCluster on this machine)",
+    )
     analyse.set_defaults(handler=cmd_analyse)
 
     validate = commands.add_parser("validate", help="report every problem in the inputs without analysing")
     _add_inputs(validate)
-    validate.add_argument("--rejected", type=Path, metavar="CSV",
-                          help="write every problem (file, row, column, value, message) to this CSV file")
+    validate.add_argument(
+        "--rejected",
+        type=Path,
+        metavar="CSV",
+        help="write every problem (file, row, column, value, message) to this CSV file",
+    )
     validate.set_defaults(handler=cmd_validate)
 
     demo = commands.add_parser("demo-data", help="generate the synthetic demo region")
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--seed", type=int, default=2024)
-    demo.add_argument("--scale", choices=("demo", "england"), default="demo",
-                      help="demo: the shipped city region; england: 33,755 areas, 100k assets and "
-                           "2M referrals, for benchmarks (default %(default)s)")
+    demo.add_argument(
+        "--scale",
+        choices=("demo", "england"),
+        default="demo",
+        help="demo: the shipped city region; england: 33,755 areas, 100k assets and "
+        "2M referrals, for benchmarks (default %(default)s)",
+    )
     demo.set_defaults(handler=cmd_demo_data)
 
     serve = commands.add_parser("serve", help="start the dashboard")
@@ -458,24 +548,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     oruk = commands.add_parser("import-oruk", help="turn an Open Referral UK / HSDS directory into an asset file")
-    oruk.add_argument("source", nargs="?", type=Path,
-                      help="ORUK/HSDS .json export, or a CSV data package folder (services.csv, locations.csv...)")
+    oruk.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        help="ORUK/HSDS .json export, or a CSV data package folder (services.csv, locations.csv...)",
+    )
     oruk.add_argument("--url", help="fetch from a live ORUK API instead (its base URL or /services endpoint)")
     oruk.add_argument("--out", type=Path, required=True, help="asset file to write: .gpkg, .csv or .geojson")
-    oruk.add_argument("--mapping", type=Path, help="TOML mapping of terms to categories and communities "
-                      "(default: the shipped coverage_map/oruk_mapping.toml)")
+    oruk.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML mapping of terms to categories and communities "
+        "(default: the shipped coverage_map/oruk_mapping.toml)",
+    )
     oruk.add_argument("--taxonomy", type=Path, help="TOML file extending or replacing the vocabulary")
-    oruk.add_argument("--rejected", type=Path, help="CSV listing services and locations not imported "
-                      "(default: <out>_rejected.csv)")
+    oruk.add_argument(
+        "--rejected", type=Path, help="CSV listing services and locations not imported (default: <out>_rejected.csv)"
+    )
     oruk.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default %(default)s)")
     oruk.add_argument("--max-pages", type=int, default=50, help="pages fetched at most (default %(default)s)")
     oruk.set_defaults(handler=cmd_import_oruk)
 
-    census = commands.add_parser("census-population",
-                                 help="map a census table onto area_id,population,pop_<community> columns")
+    census = commands.add_parser(
+        "census-population", help="map a census table onto area_id,population,pop_<community> columns"
+    )
     census.add_argument("source", type=Path, help="census table (CSV, or any supported table format)")
-    census.add_argument("--config", type=Path, help="census mapping TOML (default: the shipped "
-                        "coverage_map/census_mapping.toml)")
+    census.add_argument(
+        "--config", type=Path, help="census mapping TOML (default: the shipped coverage_map/census_mapping.toml)"
+    )
     census.add_argument("--table", help="which [tables.<name>] of the config describes the file")
     census.add_argument("--area-col", help="column holding the area code (default: from the config)")
     census.add_argument("--out", type=Path, required=True, help="population CSV to write")
@@ -501,21 +602,29 @@ def build_parser() -> argparse.ArgumentParser:
     export_html.add_argument("--out", type=Path, required=True, help="output .html file")
     export_html.add_argument("--categories", help="comma-separated layers (default: every category)")
     export_html.add_argument("--title", help="heading over the map")
-    export_html.add_argument("--cdn", action="store_true",
-                             help="load Leaflet from CDNs instead of inlining it (smaller file, needs internet)")
+    export_html.add_argument(
+        "--cdn",
+        action="store_true",
+        help="load Leaflet from CDNs instead of inlining it (smaller file, needs internet)",
+    )
     export_html.set_defaults(handler=cmd_export_html)
 
     report = commands.add_parser("report", help="write the gap-analysis report (HTML, and PDF with --pdf)")
     _add_inputs(report)
     report.add_argument("--out", type=Path, required=True, help="output .html file")
     report.add_argument("--pdf", type=Path, help="also print the report to this PDF (needs Chromium)")
-    report.add_argument("--priorities",
-                        help="comma-separated category[/community] (default: dementia,carers_support/carers,"
-                             "mental_health/bame)")
+    report.add_argument(
+        "--priorities",
+        help="comma-separated category[/community] (default: dementia,carers_support/carers,mental_health/bame)",
+    )
     report.add_argument("--level", choices=LEVELS, default="neighbourhood")
     report.add_argument("--borough", help="limit the report to one borough (id or name)")
-    report.add_argument("--threshold-km", type=float, default=DEFAULT_THRESHOLD_KM,
-                        help="distance that counts as near (default %(default)s km)")
+    report.add_argument(
+        "--threshold-km",
+        type=float,
+        default=DEFAULT_THRESHOLD_KM,
+        help="distance that counts as near (default %(default)s km)",
+    )
     report.add_argument("--dpi", type=float, default=150, help="resolution of the report's maps (default 150)")
     report.add_argument("--no-maps", action="store_true", help="leave the maps out (no Chromium needed for HTML)")
     report.set_defaults(handler=cmd_report)

@@ -45,14 +45,21 @@ class Dataset:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_inputs(cls, inputs: Inputs, *, label: str = "data", synthetic: bool = False,
-                    threshold_km: float = DEFAULT_THRESHOLD_KM) -> Dataset:
+    def from_inputs(
+        cls, inputs: Inputs, *, label: str = "data", synthetic: bool = False, threshold_km: float = DEFAULT_THRESHOLD_KM
+    ) -> Dataset:
         """Join validated inputs to geography (the expensive step, done once)."""
         return cls(prepare(inputs), label=label, synthetic=synthetic, threshold_km=threshold_km)
 
     @classmethod
-    def from_spec(cls, spec: InputSpec, *, label: str = "data", synthetic: bool = False,
-                  threshold_km: float = DEFAULT_THRESHOLD_KM) -> Dataset:
+    def from_spec(
+        cls,
+        spec: InputSpec,
+        *,
+        label: str = "data",
+        synthetic: bool = False,
+        threshold_km: float = DEFAULT_THRESHOLD_KM,
+    ) -> Dataset:
         """Load, validate and join the files a spec names (see :class:`coverage_map.spec.InputSpec`)."""
         return cls.from_inputs(spec.load(), label=label, synthetic=synthetic, threshold_km=threshold_km)
 

@@ -160,35 +160,49 @@ def priority_findings(
     dataset: Dataset, priority: Priority, *, level: str = "neighbourhood", borough: str | None = None
 ) -> list[Finding]:
     """Findings for one priority: units without provision nearby, gaps, people in them, unmet demand."""
-    view = select_view(dataset, level=level, category=priority.category, community=priority.community,
-                       borough=borough)
+    view = select_view(dataset, level=level, category=priority.category, community=priority.community, borough=borough)
     threshold = dataset.analysis(level).threshold_km
     one, many = LEVEL_WORDS.get(level, (level, f"{level}s"))
     total = len(view)
     what = in_sentence(display_name(priority.category))
     for_group = "" if priority.community == ALL else f" for {in_sentence(display_name(priority.community))}"
-    common: dict[str, Any] = {"category": priority.category, "community": priority.community, "level": level, "total": total}
+    common: dict[str, Any] = {
+        "category": priority.category,
+        "community": priority.community,
+        "level": level,
+        "total": total,
+    }
     findings: list[Finding] = []
     if total == 0:
         return findings
 
     nobody_near = _nobody_near(view, threshold)
     far = view[nobody_near].sort_values(["gap_score", "area_id"], ascending=[False, True])
-    findings.append(Finding(
-        key="no_provision_within",
-        text=f"{len(far)} of {total} {many} have no {what} provision{for_group} within {threshold:g} km.",
-        count=len(far), ids=tuple(far["area_id"].astype(str)), numbers={"threshold_km": threshold}, **common,
-    ))
+    findings.append(
+        Finding(
+            key="no_provision_within",
+            text=f"{len(far)} of {total} {many} have no {what} provision{for_group} within {threshold:g} km.",
+            count=len(far),
+            ids=tuple(far["area_id"].astype(str)),
+            numbers={"threshold_km": threshold},
+            **common,
+        )
+    )
 
     gaps = view[view["gap"]].sort_values(["gap_score", "area_id"], ascending=[False, True])
     worst = [str(name) for name in gaps["area_name"].head(3)]
     text = f"{len(gaps)} of {total} {many} are gaps for {what}{for_group}"
-    text += f"; the worst are {_and_list(worst)}." if len(worst) > 1 else (
-        f": {worst[0]}." if worst else "."
+    text += f"; the worst are {_and_list(worst)}." if len(worst) > 1 else (f": {worst[0]}." if worst else ".")
+    findings.append(
+        Finding(
+            key="gaps",
+            text=text,
+            count=len(gaps),
+            ids=tuple(gaps["area_id"].astype(str)),
+            numbers={"worst_score": float(gaps["gap_score"].max()) if len(gaps) else 0.0},
+            **common,
+        )
     )
-    findings.append(Finding(key="gaps", text=text, count=len(gaps), ids=tuple(gaps["area_id"].astype(str)),
-                            numbers={"worst_score": float(gaps["gap_score"].max()) if len(gaps) else 0.0},
-                            **common))
 
     people_total = float(view["group_population"].fillna(0).sum())
     if people_total > 0 and len(gaps):
@@ -199,22 +213,30 @@ def priority_findings(
         else:
             group = in_sentence(display_name(priority.community))
             text = f"About {_round_people(people):,} of the {group} population ({share:.0%}) live in those {many}."
-        findings.append(Finding(
-            key="people_in_gaps",
-            text=text,
-            count=len(gaps), ids=tuple(gaps["area_id"].astype(str)),
-            numbers={"people": people, "people_total": people_total, "share": share}, **common,
-        ))
+        findings.append(
+            Finding(
+                key="people_in_gaps",
+                text=text,
+                count=len(gaps),
+                ids=tuple(gaps["area_id"].astype(str)),
+                numbers={"people": people, "people_total": people_total, "share": share},
+                **common,
+            )
+        )
 
     unmet = view[view["gap_reasons"].fillna("").str.contains("unmet_demand", regex=False)]
     if len(unmet):
         word = one if len(unmet) == 1 else many
-        findings.append(Finding(
-            key="unmet_demand",
-            text=f"People are referred for {what}{for_group} from {len(unmet)} {word} that no "
-                 f"{what} provision{for_group} reaches.",
-            count=len(unmet), ids=tuple(unmet["area_id"].astype(str)), **common,
-        ))
+        findings.append(
+            Finding(
+                key="unmet_demand",
+                text=f"People are referred for {what}{for_group} from {len(unmet)} {word} that no "
+                f"{what} provision{for_group} reaches.",
+                count=len(unmet),
+                ids=tuple(unmet["area_id"].astype(str)),
+                **common,
+            )
+        )
     return findings
 
 
@@ -225,11 +247,20 @@ def capacity_findings(dataset: Dataset, *, borough: str | None = None) -> list[F
     over = assets[assets["over_capacity"]]
     names = [str(name) for name in over["name"].head(3)]
     verb = "is" if len(over) == 1 else "are"
-    text = (f"{len(over):,} of {len(with_capacity):,} organisations that state a capacity {verb} over capacity "
-            "(more referrals a month than places)")
+    text = (
+        f"{len(over):,} of {len(with_capacity):,} organisations that state a capacity {verb} over capacity "
+        "(more referrals a month than places)"
+    )
     text += f", including {_and_list(names)}." if names else "."
-    return [Finding(key="over_capacity", text=text, count=len(over), total=len(with_capacity),
-                    ids=tuple(over["asset_id"].astype(str)))]
+    return [
+        Finding(
+            key="over_capacity",
+            text=text,
+            count=len(over),
+            total=len(with_capacity),
+            ids=tuple(over["asset_id"].astype(str)),
+        )
+    ]
 
 
 def freshness_findings(
@@ -258,8 +289,12 @@ def freshness_findings(
 
 
 def key_findings(
-    dataset: Dataset, priorities: Sequence[Priority], *, level: str = "neighbourhood",
-    borough: str | None = None, today: date | str | None = None,
+    dataset: Dataset,
+    priorities: Sequence[Priority],
+    *,
+    level: str = "neighbourhood",
+    borough: str | None = None,
+    today: date | str | None = None,
 ) -> list[Finding]:
     """Every finding for the report: each priority's, then the organisations' (capacity, freshness).
 

@@ -77,7 +77,9 @@ def asset_freshness(
     )
 
 
-def summarise(flags: pd.DataFrame | None, ids: Iterable[str] | None = None, *, months: int = STALE_MONTHS) -> Freshness | None:
+def summarise(
+    flags: pd.DataFrame | None, ids: Iterable[str] | None = None, *, months: int = STALE_MONTHS
+) -> Freshness | None:
     """Counts over the assets ``ids`` (all when None) of an :func:`asset_freshness` table."""
     if flags is None:
         return None
@@ -117,8 +119,7 @@ def stale_assets(
     """
     if "last_checked" not in assets.columns:
         raise CoverageMapError("stale_assets needs a 'last_checked' column (ISO dates, e.g. 2024-05-31)")
-    checked = pd.to_datetime(assets["last_checked"].astype("object").map(_iso_date), errors="coerce",
-                             format="%Y-%m-%d")
+    checked = pd.to_datetime(assets["last_checked"].astype("object").map(_iso_date), errors="coerce", format="%Y-%m-%d")
     cutoff = pd.Timestamp(today).normalize() - pd.DateOffset(months=months)
     stale = (checked < cutoff).to_numpy(dtype=bool)
     if unknown_is_stale:

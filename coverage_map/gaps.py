@@ -193,7 +193,9 @@ def ranked(table: pd.DataFrame) -> pd.DataFrame:
     """Rows worst first: by tier (severe first), then by ``unmet_need`` (largest first), then by id."""
     order = table["tier"].astype("string").map(TIER_ORDER).fillna(len(TIERS)).astype(int)
     unmet = pd.to_numeric(table["unmet_need"], errors="coerce").astype(float).fillna(-1.0)
-    keys = pd.DataFrame({"tier": order.to_numpy(), "unmet": -unmet.to_numpy(), "id": table["area_id"].astype(str).to_numpy()})
+    keys = pd.DataFrame(
+        {"tier": order.to_numpy(), "unmet": -unmet.to_numpy(), "id": table["area_id"].astype(str).to_numpy()}
+    )
     positions = keys.sort_values(["tier", "unmet", "id"], kind="stable").index
     return table.iloc[np.asarray(positions)]
 

@@ -221,4 +221,3 @@ def _coordinate_bounds(features: Iterable[Mapping[str, Any]]) -> tuple[float, fl
     if not xs:
         return None
     return min(xs), min(ys), max(xs), max(ys)
-

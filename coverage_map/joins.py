@@ -202,9 +202,7 @@ def level_units(areas: gpd.GeoDataFrame, membership: pd.DataFrame, level: str) -
         keyed = areas[["area_id", "geometry"]].merge(
             membership[["area_id", f"{level}_id", f"{level}_name"]], on="area_id"
         )
-        keyed = keyed.drop(columns="area_id").rename(
-            columns={f"{level}_id": "area_id", f"{level}_name": "area_name"}
-        )
+        keyed = keyed.drop(columns="area_id").rename(columns={f"{level}_id": "area_id", f"{level}_name": "area_name"})
         units = keyed.dissolve(by=["area_id", "area_name"], as_index=False)
         units = units[["area_id", "area_name", "geometry"]]
     units = units.sort_values("area_id", kind="stable").reset_index(drop=True)
@@ -306,7 +304,11 @@ def _locate_referrals(inputs: Inputs) -> tuple[pd.DataFrame, list[Problem]]:
         area_id = area_id.where(by_area, pd.Series(found.take(row, allow_fill=True), index=area_id.index))
     outside = ~by_area & area_id.isna().to_numpy()
     problems = _outside_problems(
-        referrals, outside, inputs.areas, file=_source_path(inputs, "referrals"), what="referral origin",
+        referrals,
+        outside,
+        inputs.areas,
+        file=_source_path(inputs, "referrals"),
+        what="referral origin",
         private=True,
     )
     located = pd.DataFrame(
@@ -352,9 +354,7 @@ def reach_pairs(
                 )
             )
         else:
-            keyed = borough_assets[["asset_id", "area_id"]].assign(
-                borough_id=lambda f: f["area_id"].map(borough_of)
-            )
+            keyed = borough_assets[["asset_id", "area_id"]].assign(borough_id=lambda f: f["area_id"].map(borough_of))
             pieces.append(
                 keyed[["asset_id", "borough_id"]].merge(membership[["area_id", "borough_id"]], on="borough_id")[
                     ["asset_id", "area_id"]

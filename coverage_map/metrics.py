@@ -67,9 +67,7 @@ def asset_offers(assets: pd.DataFrame, communities: tuple[str, ...]) -> pd.DataF
 
 
 def _grid(unit_ids: pd.Series, categories: tuple[str, ...], communities: tuple[str, ...]) -> pd.DataFrame:
-    index = pd.MultiIndex.from_product(
-        [unit_ids.astype("string"), list(categories), [ALL, *communities]], names=KEY
-    )
+    index = pd.MultiIndex.from_product([unit_ids.astype("string"), list(categories), [ALL, *communities]], names=KEY)
     return index.to_frame(index=False).astype("string")
 
 
@@ -259,7 +257,9 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     for weighted, equal in (("w_near", "near_or_zero"), ("w_known", "one"), ("w_within", "within"), ("weight", "one")):
         rolled[weighted] = np.where(no_weight, rolled[equal], rolled[weighted])
     present = rolled["one"] > 0  # every unit has small areas; kept for safety
-    table["population"] = np.where(present, cells.total_min_count(base_position, np.repeat(total_pop, cells.pairs)), np.nan)
+    table["population"] = np.where(
+        present, cells.total_min_count(base_position, np.repeat(total_pop, cells.pairs)), np.nan
+    )
     table["group_population"] = np.where(present, cells.total_min_count(base_position, gpop.ravel()), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         # A unit with any small area that has no matching asset anywhere has no finite mean.

@@ -216,8 +216,13 @@ def _level_options(levels: object, errors: list[str]) -> dict[str, str]:
                           f"{', '.join(LEVEL_OPTIONS)}")  # fmt: skip
         elif isinstance(value, str) and value.strip():
             options[LEVEL_OPTIONS[level]] = value.strip()
-        elif isinstance(value, Sequence) and not isinstance(value, str) and 1 <= len(value) <= 2 \
-                and all(isinstance(item, str) or item is None for item in value) and value[0]:
+        elif (
+            isinstance(value, Sequence)
+            and not isinstance(value, str)
+            and 1 <= len(value) <= 2
+            and all(isinstance(item, str) or item is None for item in value)
+            and value[0]
+        ):
             options[LEVEL_OPTIONS[level]] = ":".join(str(item) for item in value if item)
         elif value:
             errors.append(f"lookup level {level!r} must be CODECOL, CODECOL:NAMECOL or [CODECOL, NAMECOL], "

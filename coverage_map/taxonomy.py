@@ -36,26 +36,37 @@ from .errors import CoverageMapError
 
 BUILTIN_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "mental_health": ("mental wellbeing", "emotional wellbeing", "wellbeing", "mh",
-                          "mental health support", "anxiety", "depression"),
+        "mental_health": (
+            "mental wellbeing",
+            "emotional wellbeing",
+            "wellbeing",
+            "mh",
+            "mental health support",
+            "anxiety",
+            "depression",
+        ),
         "dementia": ("dementia support", "memory loss", "memory cafe", "dementia cafe", "alzheimers"),
         "carers_support": ("carers", "carer support", "support for carers", "unpaid carers"),
         "loneliness_isolation": ("loneliness", "social isolation", "isolation", "lonely"),
-        "physical_activity": ("exercise", "sport", "walking", "walking group", "fitness",
-                              "physical exercise"),
+        "physical_activity": ("exercise", "sport", "walking", "walking group", "fitness", "physical exercise"),
         "arts_creativity": ("arts", "creative", "creativity", "arts and crafts", "music", "culture"),
-        "nature_green_space": ("nature", "green space", "gardening", "green prescribing",
-                               "outdoors", "allotment"),
-        "debt_benefits_advice": ("debt", "debt advice", "benefits", "benefits advice",
-                                 "money advice", "welfare rights", "financial advice"),
+        "nature_green_space": ("nature", "green space", "gardening", "green prescribing", "outdoors", "allotment"),
+        "debt_benefits_advice": (
+            "debt",
+            "debt advice",
+            "benefits",
+            "benefits advice",
+            "money advice",
+            "welfare rights",
+            "financial advice",
+        ),
         "housing": ("housing advice", "homelessness", "accommodation"),
         "employment_skills": ("employment", "jobs", "skills", "work", "employability"),
         "learning_volunteering": ("learning", "volunteering", "education", "adult learning"),
         "peer_support": ("peer support group", "support group", "self help"),
         "befriending": ("befriender", "befriending service", "companionship"),
         "food_nutrition": ("food", "food bank", "nutrition", "healthy eating", "food support"),
-        "long_term_conditions": ("long term conditions", "ltc", "chronic conditions",
-                                 "condition management"),
+        "long_term_conditions": ("long term conditions", "ltc", "chronic conditions", "condition management"),
         "domestic_abuse": ("domestic violence", "dv", "abuse"),
         "substance_misuse": ("drugs", "alcohol", "addiction", "drug and alcohol", "substance use"),
     }
@@ -63,15 +74,20 @@ BUILTIN_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 BUILTIN_COMMUNITIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "older_people": ("older adults", "elderly", "over 65s", "over_65", "65+", "seniors",
-                         "aged 65 plus", "older"),
+        "older_people": ("older adults", "elderly", "over 65s", "over_65", "65+", "seniors", "aged 65 plus", "older"),
         "carers": ("unpaid carers", "carer", "young carers"),
-        "bame": ("bme", "black and minority ethnic", "black asian and minority ethnic",
-                 "ethnic minorities", "ethnic minority", "global majority", "poc"),
+        "bame": (
+            "bme",
+            "black and minority ethnic",
+            "black asian and minority ethnic",
+            "ethnic minorities",
+            "ethnic minority",
+            "global majority",
+            "poc",
+        ),
         "lgbtq": ("lgbt", "lgbtq+", "lgbtqia", "lgbtqia+", "lgb", "queer"),
         "young_people": ("youth", "young adults", "children and young people", "cyp", "teenagers"),
-        "disabled_people": ("disabled", "disability", "people with disabilities",
-                            "learning disabilities"),
+        "disabled_people": ("disabled", "disability", "people with disabilities", "learning disabilities"),
         "women": ("female", "women and girls"),
         "men": ("male", "mens", "men's"),
         "refugees": ("asylum seekers", "refugees and asylum seekers", "migrants", "refugee"),
@@ -177,9 +193,7 @@ class Taxonomy:
             raise CoverageMapError(f"{path}: cannot read the taxonomy file: {exc}") from exc
         mode = document.get("mode", "extend")
         if mode not in ("extend", "replace"):
-            raise CoverageMapError(
-                f"{path}: 'mode' must be \"extend\" or \"replace\", not {mode!r}"
-            )
+            raise CoverageMapError(f'{path}: \'mode\' must be "extend" or "replace", not {mode!r}')
         base = cls.builtin()
         categories = Vocabulary("category", _merge(path, "categories", document, base.categories, mode))
         return cls(
@@ -198,9 +212,7 @@ def _merge(
     merged: dict[str, tuple[str, ...]] = {} if mode == "replace" else dict(base.terms)
     for raw_label, synonyms in user.items():
         if not isinstance(synonyms, list) or not all(isinstance(s, str) for s in synonyms):
-            raise CoverageMapError(
-                f"{path}: [{section}] {raw_label} must be a list of strings, not {synonyms!r}"
-            )
+            raise CoverageMapError(f"{path}: [{section}] {raw_label} must be a list of strings, not {synonyms!r}")
         label = normalise_label(raw_label)
         merged[label] = tuple(dict.fromkeys((*merged.get(label, ()), *synonyms)))
     if not merged:

@@ -26,4 +26,10 @@ if [ -z "${COVERAGE_MAP_TEST_DATABASE_URL:-}" ]; then
   fi
 fi
 export BROWSER_PATH="${BROWSER_PATH:-$(command -v chromium)}"
+
+# The gates: lint, format and types, with 0 findings, before any test runs.
+echo "ruff check"; .venv/bin/ruff check .
+echo "ruff format --check"; .venv/bin/ruff format --check .
+echo "mypy coverage_map callbacks"; .venv/bin/python -m mypy coverage_map callbacks
+
 exec .venv/bin/python -m pytest "$@"

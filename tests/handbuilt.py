@@ -61,8 +61,12 @@ def assets() -> gpd.GeoDataFrame:
         {
             "asset_id": ["a1", "a2", "a3", "a4"],
             "name": ["Memory Café", "Carers & Dementia Hub", "Mind Matters", "Citywide Debt Line"],
-            "categories": [("dementia",), ("dementia", "carers_support"), ("mental_health",),
-                           ("debt_benefits_advice",)],
+            "categories": [
+                ("dementia",),
+                ("dementia", "carers_support"),
+                ("mental_health",),
+                ("debt_benefits_advice",),
+            ],
             "communities": [(), ("bame",), (), ()],
             "capacity": [10.0, 5.0, np.nan, 20.0],
             "accepting_referrals": pd.array([True, True, False, pd.NA], dtype="boolean"),
@@ -70,9 +74,7 @@ def assets() -> gpd.GeoDataFrame:
             "reach_km": [np.nan, np.nan, 1.2, np.nan],
             "_source_row": [2, 3, 4, 5],
         },
-        geometry=shapely.points(
-            [X0 + 500, X0 + 1500, X0 + 2500, X0 + 200], [Y0 + 500, Y0 + 500, Y0 + 900, Y0 + 200]
-        ),
+        geometry=shapely.points([X0 + 500, X0 + 1500, X0 + 2500, X0 + 200], [Y0 + 500, Y0 + 500, Y0 + 900, Y0 + 200]),
         crs=METRIC_CRS,
     )
 

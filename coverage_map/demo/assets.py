@@ -33,6 +33,7 @@ from .scales import PERIOD_END, REGION_NAME, Scale
 #: A borough-wide service: (borough index, (service name, categories, communities)).
 _BoroughService = tuple[int, tuple[str, tuple[str, ...], tuple[str, ...]]]
 
+
 @dataclass(frozen=True)
 class Assets:
     """Generated assets in generation order; ``area`` indexes the small areas.
@@ -55,15 +56,11 @@ class Assets:
     over_capacity: int
 
 
-def make_assets(
-    rng: np.random.Generator, spec: Scale, region: Region, people: People, story: Story
-) -> Assets:
+def make_assets(rng: np.random.Generator, spec: Scale, region: Region, people: People, story: Story) -> Assets:
     """Place and describe the assets: 80% local, 10% within a radius, 7% borough-wide, 3% city-wide."""
     kinds = _asset_kinds(rng, spec)
     area, borough_services = _place_assets(rng, spec, region, people, story, kinds)
-    names, categories, communities, reach = _describe_assets(
-        rng, region, people, story, area, kinds, borough_services
-    )
+    names, categories, communities, reach = _describe_assets(rng, region, people, story, area, kinds, borough_services)
     x, y = points_in_areas(rng, region.cells, area)
     capacity = _capacities(rng, kinds)
     accepting = rng.random(spec.assets) >= 0.10
@@ -176,9 +173,7 @@ def _describe_assets(
     return names, categories, communities, reach
 
 
-def _borough_service_plan(
-    rng: np.random.Generator, spec: Scale, story: Story, count: int
-) -> list[_BoroughService]:
+def _borough_service_plan(rng: np.random.Generator, spec: Scale, story: Story, count: int) -> list[_BoroughService]:
     """Borough-wide services spread evenly over boroughs, none offering dementia in the gap borough."""
     plan: list[_BoroughService] = []
     boroughs = np.resize(np.arange(spec.boroughs), count)

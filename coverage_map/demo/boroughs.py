@@ -99,9 +99,7 @@ def apportion(sizes: np.ndarray, total: int, *, minimum: int) -> np.ndarray:
     return counts
 
 
-def _balanced_clusters(
-    rng: np.random.Generator, xy: np.ndarray, adjacency: sparse.csr_matrix, k: int
-) -> np.ndarray:
+def _balanced_clusters(rng: np.random.Generator, xy: np.ndarray, adjacency: sparse.csr_matrix, k: int) -> np.ndarray:
     """``k`` contiguous clusters with 80-120% of the mean number of areas each.
 
     Capacity-balanced k-means (a power diagram whose weights grow for small clusters),
@@ -179,9 +177,7 @@ def _rebalance(labels: np.ndarray, adjacency: sparse.csr_matrix, *, low: int, hi
     raise CoverageMapError("demo generator: could not balance neighbourhood sizes; try another seed")
 
 
-def _move_one(
-    labels: np.ndarray, adjacency: sparse.csr_matrix, sizes: np.ndarray, cluster: int, *, give: bool
-) -> bool:
+def _move_one(labels: np.ndarray, adjacency: sparse.csr_matrix, sizes: np.ndarray, cluster: int, *, give: bool) -> bool:
     """Move one area across the border of ``cluster`` (out if ``give``, else in), keeping contiguity."""
     members = np.flatnonzero(labels == cluster)
     rows = adjacency[members]

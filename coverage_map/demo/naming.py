@@ -10,13 +10,72 @@ from .assets import Assets
 from .catalogue import COMMUNITY_NAMES, LOCAL_NAMES, VENUES
 from .geography import Region
 
-_BOROUGH_NAMES = ("Cottonport", "Ashford Vale", "Brackenmoor", "Calderbrook", "Dunmere", "Fellbridge",
-                  "Greyholme", "Harrowdale", "Kestlewood", "Wyndle Heath")
-_PLACE_STARTS = ("Alder", "Ash", "Birch", "Bram", "Clough", "Elder", "Fern", "Hazel", "Holly", "Lark", "Marl",
-                 "Moss", "Oaken", "Rook", "Rush", "Sedge", "Thorn", "Wren", "Willow", "Cinder", "Heron",
-                 "Linnet", "Quarry", "Tanner", "Weaver", "Kiln", "Bobbin", "Loom", "Sparrow", "Gorse")
-_PLACE_ENDS = ("field", "ley", "bank", "side", "hurst", "wood", "gate", "bridge", "croft", "moor", "dale",
-               "fold", "green", "lea", "shaw", "brook", " Park", " Hill", " Vale", " Row")
+_BOROUGH_NAMES = (
+    "Cottonport",
+    "Ashford Vale",
+    "Brackenmoor",
+    "Calderbrook",
+    "Dunmere",
+    "Fellbridge",
+    "Greyholme",
+    "Harrowdale",
+    "Kestlewood",
+    "Wyndle Heath",
+)
+_PLACE_STARTS = (
+    "Alder",
+    "Ash",
+    "Birch",
+    "Bram",
+    "Clough",
+    "Elder",
+    "Fern",
+    "Hazel",
+    "Holly",
+    "Lark",
+    "Marl",
+    "Moss",
+    "Oaken",
+    "Rook",
+    "Rush",
+    "Sedge",
+    "Thorn",
+    "Wren",
+    "Willow",
+    "Cinder",
+    "Heron",
+    "Linnet",
+    "Quarry",
+    "Tanner",
+    "Weaver",
+    "Kiln",
+    "Bobbin",
+    "Loom",
+    "Sparrow",
+    "Gorse",
+)
+_PLACE_ENDS = (
+    "field",
+    "ley",
+    "bank",
+    "side",
+    "hurst",
+    "wood",
+    "gate",
+    "bridge",
+    "croft",
+    "moor",
+    "dale",
+    "fold",
+    "green",
+    "lea",
+    "shaw",
+    "brook",
+    " Park",
+    " Hill",
+    " Vale",
+    " Row",
+)
 
 
 def name_neighbourhoods(rng: np.random.Generator, count: int) -> list[str]:

@@ -76,9 +76,7 @@ def _to_lonlat(coords: np.ndarray) -> np.ndarray:
     return np.column_stack([lon, lat])
 
 
-def assemble(
-    seed: int, region: Region, people: People, story: Story, assets: Assets, referrals: Referrals
-) -> DemoData:
+def assemble(seed: int, region: Region, people: People, story: Story, assets: Assets, referrals: Referrals) -> DemoData:
     """Name, number and sort everything, and convert to WGS84: the frames exactly as written."""
     rng = np.random.default_rng([seed, 1])  # naming draws must not shift the geography
     borough_names = name_boroughs(rng, len(region.centres))

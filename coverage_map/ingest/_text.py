@@ -36,7 +36,7 @@ def _series_texts(series: pd.Series) -> np.ndarray:
         return np.array([str(value) for value in series.to_numpy().tolist()], dtype=object)
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         return _float_texts(series.to_numpy(dtype="float64"))
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         if pd.api.types.infer_dtype(series, skipna=False) == "string":
             return np.array([value.strip() for value in series.to_numpy()], dtype=object)
         return np.array([_cell_text(value) for value in series], dtype=object)

@@ -51,9 +51,7 @@ def area_column(
     return None, [_missing_column(file, names[0], _data_columns(raw))]
 
 
-def unknown_areas(
-    ids: np.ndarray, rows: np.ndarray, mask: np.ndarray, file: str, column: str
-) -> list[Problem]:
+def unknown_areas(ids: np.ndarray, rows: np.ndarray, mask: np.ndarray, file: str, column: str) -> list[Problem]:
     """Non-fatal problems for rows whose area is not in the areas file: each row when few, else one summary.
 
     A national file (every LSOA of England) read with a region's areas names thousands of

@@ -147,8 +147,9 @@ def _table_from_toml(
     problems += [Problem(file, "unknown key", column=f"{where} {key}") for key in sorted(set(entry) - known)]
     layout = entry.get("layout", "wide")
     if layout not in LAYOUTS:
-        problems.append(Problem(file, f"layout must be one of {', '.join(LAYOUTS)}", column=f"{where} layout",
-                                value=str(layout)))
+        problems.append(
+            Problem(file, f"layout must be one of {', '.join(LAYOUTS)}", column=f"{where} layout", value=str(layout))
+        )
     columns: dict[str, str | None] = {}
     for key in ("area_column", "group_column", "value_column", "description"):
         value = entry.get(key)
@@ -169,8 +170,14 @@ def _table_from_toml(
     for label, value in raw.items():
         canonical = taxonomy.communities.resolve(str(label))
         if canonical is None:
-            problems.append(Problem(file, taxonomy.communities.unknown_message(str(label)),
-                                    column=f"{where}.communities", value=str(label)))
+            problems.append(
+                Problem(
+                    file,
+                    taxonomy.communities.unknown_message(str(label)),
+                    column=f"{where}.communities",
+                    value=str(label),
+                )
+            )
             continue
         expression = _expression(value, f"{where}.communities {label}", str(layout), file, problems)
         if expression is not None:
@@ -178,9 +185,14 @@ def _table_from_toml(
     if len(problems) > count or population is None:
         return None
     return CensusTable(
-        name=name, layout=str(layout), population=population, communities=communities,
-        area_column=columns["area_column"], group_column=columns["group_column"],
-        value_column=columns["value_column"], description=columns["description"] or "",
+        name=name,
+        layout=str(layout),
+        population=population,
+        communities=communities,
+        area_column=columns["area_column"],
+        group_column=columns["group_column"],
+        value_column=columns["value_column"],
+        description=columns["description"] or "",
     )
 
 
@@ -201,14 +213,25 @@ def _expression(value: object, where: str, layout: str, file: str, problems: lis
     for part in (plus, minus):
         items = [part] if isinstance(part, str) else part
         if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
-            problems.append(Problem(file, "must be a column name, a list of them, or { sum = [...], minus = [...] }",
-                                    column=where, value=repr(value)))
+            problems.append(
+                Problem(
+                    file,
+                    "must be a column name, a list of them, or { sum = [...], minus = [...] }",
+                    column=where,
+                    value=repr(value),
+                )
+            )
             return None
         names.append(tuple(item.strip() for item in items))
     all_groups = names[0] == (ALL_GROUPS,)
     if all_groups and layout != "long":
-        problems.append(Problem(file, f'sum = "{ALL_GROUPS}" (every group) only works for a long table; list the '
-                                "columns of a wide one", column=where))
+        problems.append(
+            Problem(
+                file,
+                f'sum = "{ALL_GROUPS}" (every group) only works for a long table; list the columns of a wide one',
+                column=where,
+            )
+        )
         return None
     if not all_groups and (ALL_GROUPS in names[0] or ALL_GROUPS in names[1] or not names[0]):
         problems.append(Problem(file, f'"{ALL_GROUPS}" must be the only item of sum', column=where))
@@ -219,9 +242,7 @@ def _expression(value: object, where: str, layout: str, file: str, problems: lis
 # --------------------------------------------------------------------------- mapping
 
 
-def read_population(
-    path: str | Path, config: CensusTable, *, area_col: str | None = None
-) -> pd.DataFrame:
+def read_population(path: str | Path, config: CensusTable, *, area_col: str | None = None) -> pd.DataFrame:
     """Read a census table file (CSV or any format :func:`~coverage_map.ingest.readers.read_any` reads) and map it."""
     frame, problems = read_any(path)
     fatal = [problem for problem in problems if problem.fatal]
@@ -262,8 +283,9 @@ def map_population(
     """
     area_column = area_col or config.area_column
     if not area_column:
-        raise CoverageMapError(f"{file}: say which column holds the area code (area_col=..., or area_column in "
-                               f"[tables.{config.name}])")
+        raise CoverageMapError(
+            f"{file}: say which column holds the area code (area_col=..., or area_column in [tables.{config.name}])"
+        )
     rows = _spreadsheet_rows(table)
     if config.layout == "long":
         counts, areas, problems = _long_counts(table, config, area_column, rows, file)
@@ -276,8 +298,15 @@ def map_population(
     for column, expression in outputs.items():
         values = _evaluate(expression, counts)
         negative = np.flatnonzero(values < 0)
-        problems += [Problem(file, f"{column} = {expression} is negative ({values[i]:g}) for area '{areas[i]}'",
-                             column=column, value=str(areas[i])) for i in negative[:_MAX_PER_COLUMN]]
+        problems += [
+            Problem(
+                file,
+                f"{column} = {expression} is negative ({values[i]:g}) for area '{areas[i]}'",
+                column=column,
+                value=str(areas[i]),
+            )
+            for i in negative[:_MAX_PER_COLUMN]
+        ]
         result[column] = values
     if problems:
         raise ValidationError(problems)
@@ -296,17 +325,18 @@ def _spreadsheet_rows(table: pd.DataFrame) -> np.ndarray:
     return np.arange(2, len(table) + 2, dtype="int64")  # header is row 1
 
 
-def _area_ids(
-    table: pd.DataFrame, area_column: str, rows: np.ndarray, file: str, problems: list[Problem]
-) -> pd.Series:
+def _area_ids(table: pd.DataFrame, area_column: str, rows: np.ndarray, file: str, problems: list[Problem]) -> pd.Series:
     if area_column not in table.columns:
-        problems.append(Problem(file, f"the area column is missing (columns: {_columns(table)})", row=1,
-                                column=area_column))
+        problems.append(
+            Problem(file, f"the area column is missing (columns: {_columns(table)})", row=1, column=area_column)
+        )
         return pd.Series([], dtype="str")
     ids = table[area_column].astype("str").str.strip()
     blank = (table[area_column].isna() | ids.eq("")).to_numpy()
-    problems += [Problem(file, "the area code is blank", row=int(row), column=area_column)
-                 for row in rows[blank][:_MAX_PER_COLUMN]]
+    problems += [
+        Problem(file, "the area code is blank", row=int(row), column=area_column)
+        for row in rows[blank][:_MAX_PER_COLUMN]
+    ]
     return ids
 
 
@@ -315,20 +345,26 @@ def _wide_counts(
 ) -> tuple[pd.DataFrame, list[str], list[Problem]]:
     problems: list[Problem] = []
     ids = _area_ids(table, area_column, rows, file, problems)
-    needed = list(dict.fromkeys(
-        name for expression in (config.population, *config.communities.values()) for name in expression.names
-    ))
+    needed = list(
+        dict.fromkeys(
+            name for expression in (config.population, *config.communities.values()) for name in expression.names
+        )
+    )
     missing = [name for name in needed if name not in table.columns]
-    problems += [Problem(file, f"configured column is missing (columns: {_columns(table)})", row=1, column=name)
-                 for name in missing]
+    problems += [
+        Problem(file, f"configured column is missing (columns: {_columns(table)})", row=1, column=name)
+        for name in missing
+    ]
     if problems:
         return pd.DataFrame(), [], problems
     duplicated = ids.duplicated(keep="first").to_numpy()
-    problems += [Problem(file, "the area appears more than once", row=int(row), column=area_column, value=str(value))
-                 for row, value in zip(rows[duplicated][:_MAX_PER_COLUMN], ids[duplicated][:_MAX_PER_COLUMN],
-                                       strict=True)]
-    counts = pd.DataFrame({name: _numbers(table[name], name, rows, file, problems) for name in needed},
-                          index=table.index)
+    problems += [
+        Problem(file, "the area appears more than once", row=int(row), column=area_column, value=str(value))
+        for row, value in zip(rows[duplicated][:_MAX_PER_COLUMN], ids[duplicated][:_MAX_PER_COLUMN], strict=True)
+    ]
+    counts = pd.DataFrame(
+        {name: _numbers(table[name], name, rows, file, problems) for name in needed}, index=table.index
+    )
     return counts.reset_index(drop=True), ids.tolist(), problems
 
 
@@ -340,8 +376,9 @@ def _long_counts(
     ids = _area_ids(table, area_column, rows, file, problems)
     for column in (group_column, value_column):
         if column not in table.columns:
-            problems.append(Problem(file, f"configured column is missing (columns: {_columns(table)})", row=1,
-                                    column=column))
+            problems.append(
+                Problem(file, f"configured column is missing (columns: {_columns(table)})", row=1, column=column)
+            )
     if problems:
         return pd.DataFrame(), [], problems
     groups = table[group_column].astype("str").str.strip()
@@ -350,17 +387,34 @@ def _long_counts(
     every = any(expression.all_groups for expression in expressions)
     wanted = {normalise_label(name): name for e in expressions for name in e.names}
     present = set(keys)
-    problems += [Problem(file, f"configured group is not in the table (groups: {_sample(groups.unique())})",
-                         column=group_column, value=name) for key, name in wanted.items() if key not in present]
+    problems += [
+        Problem(
+            file,
+            f"configured group is not in the table (groups: {_sample(groups.unique())})",
+            column=group_column,
+            value=name,
+        )
+        for key, name in wanted.items()
+        if key not in present
+    ]
     used = np.ones(len(table), dtype=bool) if every else keys.isin(list(wanted)).to_numpy()
     values = _numbers(table[value_column][used], value_column, rows[used], file, problems)
-    long = pd.DataFrame({"area": ids[used].to_numpy(), "group": keys[used].to_numpy(), "value": values.to_numpy(),
-                         "row": rows[used]})
+    long = pd.DataFrame(
+        {"area": ids[used].to_numpy(), "group": keys[used].to_numpy(), "value": values.to_numpy(), "row": rows[used]}
+    )
     duplicated = long.duplicated(["area", "group"], keep="first").to_numpy()
-    problems += [Problem(file, f"area '{area}' has more than one row for group '{group}'", row=int(row),
-                         column=group_column, value=str(group))
-                 for area, group, row in long.loc[duplicated, ["area", "group", "row"]].head(_MAX_PER_COLUMN)
-                 .itertuples(index=False)]
+    problems += [
+        Problem(
+            file,
+            f"area '{area}' has more than one row for group '{group}'",
+            row=int(row),
+            column=group_column,
+            value=str(group),
+        )
+        for area, group, row in long.loc[duplicated, ["area", "group", "row"]]
+        .head(_MAX_PER_COLUMN)
+        .itertuples(index=False)
+    ]
     if problems:
         return pd.DataFrame(), [], problems
     areas = list(dict.fromkeys(long["area"]))
@@ -368,8 +422,9 @@ def _long_counts(
     absent = wide.loc[:, [key for key in wanted if key in wide.columns]].isna()
     for i, j in np.argwhere(absent.to_numpy())[:_MAX_PER_COLUMN]:
         area, key = absent.index[i], absent.columns[j]
-        problems.append(Problem(file, f"area '{area}' has no row for group '{wanted[key]}'", column=group_column,
-                                value=wanted[key]))
+        problems.append(
+            Problem(file, f"area '{area}' has no row for group '{wanted[key]}'", column=group_column, value=wanted[key])
+        )
     counts = wide.fillna(0.0) if every else wide
     counts = counts.rename(columns={key: name for key, name in wanted.items()})
     return counts.reset_index(drop=True), areas, problems
@@ -389,8 +444,15 @@ def _numbers(values: pd.Series, column: str, rows: np.ndarray, file: str, proble
     blank = (values.isna() | text.eq("")).to_numpy()
     for index in np.flatnonzero(bad)[:_MAX_PER_COLUMN]:
         message = "the value is missing" if blank[index] else "not a non-negative number"
-        problems.append(Problem(file, message, row=int(rows[index]), column=column,
-                                value=None if blank[index] else str(text.iloc[index])))
+        problems.append(
+            Problem(
+                file,
+                message,
+                row=int(rows[index]),
+                column=column,
+                value=None if blank[index] else str(text.iloc[index]),
+            )
+        )
     if bad.sum() > _MAX_PER_COLUMN:
         problems.append(Problem(file, f"... and {int(bad.sum()) - _MAX_PER_COLUMN} more bad values", column=column))
     return numbers

@@ -98,7 +98,7 @@ def _load_groups(
          "neighbourhood_name": neighbourhood_name[keep], "_row": rows[keep]}
     )  # fmt: skip
     unique = kept.drop_duplicates(["key", "neighbourhood_id"])
-    for index, row in kept[kept.duplicated(["key", "neighbourhood_id"])].iterrows():
+    for _, row in kept[kept.duplicated(["key", "neighbourhood_id"])].iterrows():
         first = unique.loc[(unique["key"] == row["key"]) & (unique["neighbourhood_id"] == row["neighbourhood_id"])]
         checker.reject_rows(
             [int(row["_row"])],

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+import geopandas as gpd
+import pandas as pd
+
 from ..errors import CoverageMapError, Problem, ValidationError
 from ..model import Inputs, SourceInfo
 from ..taxonomy import Taxonomy

@@ -91,7 +91,10 @@ def _load_origins(
     if area_ids is not None:
         unknown = (ids != "") & ~_isin(ids, area_ids)
         if (ids != "").any() and unknown[ids != ""].all():
-            return _origins_frame([], np.array([]), np.array([])), [*problems, none_match(file, id_column, ids, area_ids)]
+            return _origins_frame([], np.array([]), np.array([])), [
+                *problems,
+                none_match(file, id_column, ids, area_ids),
+            ]
         problems += unknown_areas(ids, rows, unknown, file, id_column)
         ignored = unknown
     x, y, _ = _locate(checker, raw, location, private=False, what="origin", skip=ignored)
@@ -106,6 +109,4 @@ def _load_origins(
 
 
 def _origins_frame(ids: list[str], x: np.ndarray, y: np.ndarray) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"area_id": pd.Series(ids, dtype="str")}, geometry=gpd.points_from_xy(x, y), crs=METRIC_CRS
-    )
+    return gpd.GeoDataFrame({"area_id": pd.Series(ids, dtype="str")}, geometry=gpd.points_from_xy(x, y), crs=METRIC_CRS)

@@ -169,7 +169,7 @@ def _community_columns(
         key = normalise_label(str(column))
         if not key.startswith(prefix):
             continue
-        label = str(column).strip()[len(prefix):].strip()
+        label = str(column).strip()[len(prefix) :].strip()
         canonical = communities.resolve(label)
         if canonical is None:
             problems.append(

@@ -140,7 +140,9 @@ def path_inside(root: str | Path, *parts: str) -> Path:
             raise UnsafeUploadError("a file name with a NUL byte was refused")
     target = base.joinpath(*parts).resolve()
     if target != base and not target.is_relative_to(base):
-        raise UnsafeUploadError(f"refused to write '{safe_filename(parts[-1] if parts else '')}' outside the data folder")
+        raise UnsafeUploadError(
+            f"refused to write '{safe_filename(parts[-1] if parts else '')}' outside the data folder"
+        )
     return target
 
 
@@ -197,8 +199,7 @@ def check_content(name: object, data: bytes) -> str:
     shown = safe_filename(name)
     actually = _describe(data, found)
     raise UnsafeUploadError(
-        f"'{shown}' is named like {_KIND_NAMES[expected]} but its content is {actually}; "
-        f"upload the real {suffix} file"
+        f"'{shown}' is named like {_KIND_NAMES[expected]} but its content is {actually}; upload the real {suffix} file"
     )
 
 
@@ -273,7 +274,9 @@ class ZippedShapefile:
     uncompressed: int
 
 
-def check_zip(source: bytes | str | Path, *, name: object = None, limits: UploadLimits | None = None) -> ZippedShapefile:
+def check_zip(
+    source: bytes | str | Path, *, name: object = None, limits: UploadLimits | None = None
+) -> ZippedShapefile:
     """Inspect a zipped shapefile without extracting anything.
 
     Refuses an archive with too many members, members whose total or per-member
@@ -319,7 +322,9 @@ def check_zip(source: bytes | str | Path, *, name: object = None, limits: Upload
         for part in SHAPEFILE_PARTS:
             if lower == stem + part:
                 members[part] = info.filename
-    return ZippedShapefile(members=members, uncompressed=sum(i.file_size for i in infos if i.filename in members.values()))
+    return ZippedShapefile(
+        members=members, uncompressed=sum(i.file_size for i in infos if i.filename in members.values())
+    )
 
 
 def _is_resource_fork(member: str) -> bool:

@@ -88,9 +88,7 @@ def looks_like_ons(area_ids: Iterable[object], *, share: float = 0.5) -> bool:
     return matching >= share * len(ids)
 
 
-def credits_for(
-    dataset: Dataset, *, environ: Mapping[str, str] | None = None, year: int | None = None
-) -> Credits:
+def credits_for(dataset: Dataset, *, environ: Mapping[str, str] | None = None, year: int | None = None) -> Credits:
     """The attribution and data date of a data set.
 
     Parameters

@@ -94,9 +94,7 @@ class Classes:
     colours: list[str]
 
 
-def classify(
-    values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric: str = "gap_score"
-) -> Classes:
+def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric: str = "gap_score") -> Classes:
     """Put values into ``k`` classes for a choropleth legend.
 
     Parameters

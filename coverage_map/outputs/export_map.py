@@ -157,8 +157,7 @@ class Exported:
 # --- browser ---------------------------------------------------------------------------
 
 
-def find_chromium(environ: Mapping[str, str] | None = None,
-                  which: Callable[[str], str | None] = shutil.which) -> str:
+def find_chromium(environ: Mapping[str, str] | None = None, which: Callable[[str], str | None] = shutil.which) -> str:
     """The path of a Chromium/Chrome executable, or a :class:`CoverageMapError` saying how to install one.
 
     ``$BROWSER_PATH`` wins when it names an executable; then :data:`CHROMIUM_NAMES`.
@@ -184,8 +183,9 @@ def _run(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         return pool.submit(lambda: asyncio.run(coro_factory())).result()
 
 
-def render_images(jobs: Sequence[tuple[go.Figure, Mapping[str, Any]]], *, browser: str | None = None,
-                  timeout: float = 120) -> list[bytes]:
+def render_images(
+    jobs: Sequence[tuple[go.Figure, Mapping[str, Any]]], *, browser: str | None = None, timeout: float = 120
+) -> list[bytes]:
     """Render figures with one kaleido (one Chromium) session, in order.
 
     Parameters
@@ -221,9 +221,9 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         raise CoverageMapError("not a PNG file")
     chunks, position = [], 8
     while position < len(data):
-        (length,) = struct.unpack(">I", data[position:position + 4])
-        kind = data[position + 4:position + 8]
-        chunks.append((kind, data[position + 8:position + 8 + length]))
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        chunks.append((kind, data[position + 8 : position + 8 + length]))
         position += 12 + length
     return chunks
 
@@ -277,8 +277,13 @@ class Label:
 
 
 def place_labels(
-    candidates: Sequence[tuple[str, str, float, float]], *, width: float, height: float,
-    font_px: float = 11.0, limit: int = _MAX_LABELS, keep_out: Sequence[tuple[float, float, float, float]] = (),
+    candidates: Sequence[tuple[str, str, float, float]],
+    *,
+    width: float,
+    height: float,
+    font_px: float = 11.0,
+    limit: int = _MAX_LABELS,
+    keep_out: Sequence[tuple[float, float, float, float]] = (),
 ) -> list[Label]:
     """Greedy label placement: the first candidates (the worst gaps) win, overlapping labels are dropped.
 
@@ -337,8 +342,9 @@ def _mercator_y(lat: np.ndarray | float) -> np.ndarray:
     return np.log(np.tan(np.pi / 4 + lat / 2))
 
 
-def fit_view(bounds: tuple[float, float, float, float], *, width: float, height: float,
-             padding: float = 0.05) -> tuple[dict[str, float], float]:
+def fit_view(
+    bounds: tuple[float, float, float, float], *, width: float, height: float, padding: float = 0.05
+) -> tuple[dict[str, float], float]:
     """``(center, zoom)`` showing ``bounds`` (lon/lat) in a map of ``width`` x ``height`` CSS px.
 
     MapLibre (plotly's ``map`` subplot) uses 512-px tiles in Web Mercator.
@@ -354,10 +360,11 @@ def fit_view(bounds: tuple[float, float, float, float], *, width: float, height:
     return {"lon": (west + east) / 2, "lat": center_lat}, float(zoom)
 
 
-def project(lon: np.ndarray, lat: np.ndarray, *, center: Mapping[str, float], zoom: float,
-            width: float, height: float) -> tuple[np.ndarray, np.ndarray]:
+def project(
+    lon: np.ndarray, lat: np.ndarray, *, center: Mapping[str, float], zoom: float, width: float, height: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Lon/lat to CSS px from the top-left of a map with this centre and zoom."""
-    world = 512 * 2 ** zoom
+    world = 512 * 2**zoom
     x = (np.asarray(lon) - center["lon"]) / 360.0 * world + width / 2
     y = (float(_mercator_y(center["lat"])) - _mercator_y(np.asarray(lat))) / (2 * np.pi) * world + height / 2
     return x, y
@@ -485,8 +492,9 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     if request.level not in dataset.levels:
         raise CoverageMapError(f"level '{request.level}' is not available; choose one of {', '.join(dataset.levels)}")
     credits = credits or credits_for(dataset)
-    view = select_view(dataset, level=request.level, category=request.category, community=request.community,
-                       borough=request.borough)
+    view = select_view(
+        dataset, level=request.level, category=request.category, community=request.community, borough=request.borough
+    )
     if view.empty:
         raise CoverageMapError("nothing to map: no units match the chosen level, category, community and borough")
     units = dataset.units_wgs84(request.level)
@@ -494,19 +502,30 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     geojson = units_geojson(units)
     assets = _assets_for(dataset, request, units) if request.show_assets else None
     figure = figures.map_figure(
-        view, geojson, metric=request.metric, scheme=request.scheme, k=request.k,
-        assets=assets, show_assets=request.show_assets, gaps_only=request.gaps_only,
+        view,
+        geojson,
+        metric=request.metric,
+        scheme=request.scheme,
+        k=request.k,
+        assets=assets,
+        show_assets=request.show_assets,
+        gaps_only=request.gaps_only,
     )
     frame = _Frame(request.page)
     title = request.title or default_title(dataset, request)
     subtitle = request.subtitle or default_subtitle(dataset, request, credits)
     _dress(figure, frame, title=title, subtitle=subtitle)
     center, zoom = fit_view(tuple(units.total_bounds), width=frame.map_w, height=frame.map_h)
-    figure.update_layout(map={"center": center, "zoom": zoom, "domain": {"x": [0, frame.map_frac], "y": [0, 1]},
-                              "style": "white-bg"})
+    figure.update_layout(
+        map={"center": center, "zoom": zoom, "domain": {"x": [0, frame.map_frac], "y": [0, 1]}, "style": "white-bg"}
+    )
     _gap_key(figure, frame, gaps=int(view["gap"].sum()), total=len(view))
-    notes = [("Areas outlined in pink are gaps: poorly served for this need on distance, coverage, "
-              "provision per person or unmet demand (see the methods).")]
+    notes = [
+        (
+            "Areas outlined in pink are gaps: poorly served for this need on distance, coverage, "
+            "provision per person or unmet demand (see the methods)."
+        )
+    ]
     if bool(getattr(info, "from_referrals", False)):
         notes.append(SUPPRESSION_NOTE + ".")
     _foot(figure, frame, credits.source_line(), " ".join(notes))
@@ -518,17 +537,25 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
 def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> None:
     page = frame.page
     figure.update_layout(
-        width=page.css_width, height=page.css_height, autosize=False,
+        width=page.css_width,
+        height=page.css_height,
+        autosize=False,
         margin=dict(_MARGIN, pad=0),
-        paper_bgcolor="white", plot_bgcolor="white",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
         font={"family": _FONT, "color": _INK, "size": 12},
         title={
             "text": f"<b>{_escape(title)}</b>",
-            "x": _MARGIN["l"] / page.css_width, "xanchor": "left",
-            "y": 1 - 16 / page.css_height, "yanchor": "top", "yref": "container",
+            "x": _MARGIN["l"] / page.css_width,
+            "xanchor": "left",
+            "y": 1 - 16 / page.css_height,
+            "yanchor": "top",
+            "yref": "container",
             "font": {"size": 24, "color": _INK, "family": _FONT},
-            "subtitle": {"text": _wrap(_escape(subtitle), width_px=frame.plot_w, font_px=14),
-                         "font": {"size": 14, "color": _MUTED, "family": _FONT}},
+            "subtitle": {
+                "text": _wrap(_escape(subtitle), width_px=frame.plot_w, font_px=14),
+                "font": {"size": 14, "color": _MUTED, "family": _FONT},
+            },
         },
         showlegend=True,
     )
@@ -540,17 +567,31 @@ def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> No
         if getattr(trace, "type", "") == "choroplethmap" and getattr(trace, "showscale", None):
             ticks = len(trace.colorbar.ticktext or ()) or 5
             bar_len = min(0.1 + 0.075 * ticks, 0.62)
-            trace.update(colorbar={
-                "x": x, "xanchor": "left", "y": bar_top, "yanchor": "top", "len": bar_len, "lenmode": "fraction",
-                "thickness": 22, "bgcolor": "rgba(255,255,255,0)", "tickfont": {"size": 13, "family": _FONT},
-                "title": {"font": {"size": 14, "family": _FONT, "color": _INK}},
-            })
+            trace.update(
+                colorbar={
+                    "x": x,
+                    "xanchor": "left",
+                    "y": bar_top,
+                    "yanchor": "top",
+                    "len": bar_len,
+                    "lenmode": "fraction",
+                    "thickness": 22,
+                    "bgcolor": "rgba(255,255,255,0)",
+                    "tickfont": {"size": 13, "family": _FONT},
+                    "title": {"font": {"size": 14, "family": _FONT, "color": _INK}},
+                }
+            )
     figure.update_layout(
         legend={
-            "orientation": "v", "x": x - 4 / frame.plot_w, "xanchor": "left",
-            "y": bar_top - bar_len - 24 / frame.plot_h, "yanchor": "top",
-            "bgcolor": "rgba(255,255,255,0)", "borderwidth": 0,
-            "font": {"size": 12, "family": _FONT, "color": _INK}, "itemsizing": "constant",
+            "orientation": "v",
+            "x": x - 4 / frame.plot_w,
+            "xanchor": "left",
+            "y": bar_top - bar_len - 24 / frame.plot_h,
+            "yanchor": "top",
+            "bgcolor": "rgba(255,255,255,0)",
+            "borderwidth": 0,
+            "font": {"size": 12, "family": _FONT, "color": _INK},
+            "itemsizing": "constant",
             "title": {"text": "Organisations", "font": {"size": 13, "family": _FONT, "color": _INK}},
         },
     )
@@ -561,12 +602,28 @@ def _gap_key(figure: go.Figure, frame: _Frame, *, gaps: int, total: int) -> None
     colour = getattr(_figures_module(), "GAP_OUTLINE_COLOUR", "#ff2d87")
     x0 = frame.map_frac + 16 / frame.plot_w
     top = 1 - 4 / frame.plot_h
-    figure.add_shape(type="rect", xref="paper", yref="paper", x0=x0, x1=x0 + 26 / frame.plot_w,
-                     y0=top - 16 / frame.plot_h, y1=top, line={"color": colour, "width": 3},
-                     fillcolor="#f5f5f5")
-    figure.add_annotation(text=f"Gap area ({gaps:,} of {total:,})", xref="paper", yref="paper",
-                          x=x0 + 34 / frame.plot_w, y=top - 8 / frame.plot_h, xanchor="left", yanchor="middle",
-                          showarrow=False, font={"size": 13, "color": _INK, "family": _FONT})
+    figure.add_shape(
+        type="rect",
+        xref="paper",
+        yref="paper",
+        x0=x0,
+        x1=x0 + 26 / frame.plot_w,
+        y0=top - 16 / frame.plot_h,
+        y1=top,
+        line={"color": colour, "width": 3},
+        fillcolor="#f5f5f5",
+    )
+    figure.add_annotation(
+        text=f"Gap area ({gaps:,} of {total:,})",
+        xref="paper",
+        yref="paper",
+        x=x0 + 34 / frame.plot_w,
+        y=top - 8 / frame.plot_h,
+        xanchor="left",
+        yanchor="middle",
+        showarrow=False,
+        font={"size": 13, "color": _INK, "family": _FONT},
+    )
 
 
 def _foot(figure: go.Figure, frame: _Frame, source: str, notes: str) -> None:
@@ -574,13 +631,28 @@ def _foot(figure: go.Figure, frame: _Frame, source: str, notes: str) -> None:
     lines = [_wrap(_escape(notes), width_px=width, font_px=11), _wrap(_escape(source), width_px=width, font_px=11)]
     text = "<br>".join(line for line in lines if line)
     figure.add_annotation(
-        text=text, xref="paper", yref="paper", x=0, y=-14 / frame.plot_h, xanchor="left", yanchor="top",
-        showarrow=False, align="left", font={"size": 11, "color": _MUTED, "family": _FONT},
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=-14 / frame.plot_h,
+        xanchor="left",
+        yanchor="top",
+        showarrow=False,
+        align="left",
+        font={"size": 11, "color": _MUTED, "family": _FONT},
     )
 
 
-def _add_labels(figure: go.Figure, frame: _Frame, view: pd.DataFrame, units: gpd.GeoDataFrame, *,
-                center: Mapping[str, float], zoom: float) -> None:
+def _add_labels(
+    figure: go.Figure,
+    frame: _Frame,
+    view: pd.DataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    center: Mapping[str, float],
+    zoom: float,
+) -> None:
     ordered = view.sort_values(["gap", "gap_score", "area_id"], ascending=[False, False, True])
     metric_units = units.set_index("area_id").to_crs("EPSG:27700")
     points = metric_units.geometry.representative_point().to_crs(DISPLAY_CRS)
@@ -593,15 +665,28 @@ def _add_labels(figure: go.Figure, frame: _Frame, view: pd.DataFrame, units: gpd
     markers: list[tuple[float, float, float, float]] = []
     for trace in figure.data:
         if getattr(trace, "type", "") == "scattermap" and trace.lon:
-            mx, my = project(np.asarray(trace.lon, dtype=float), np.asarray(trace.lat, dtype=float),
-                             center=center, zoom=zoom, width=frame.map_w, height=frame.map_h)
+            mx, my = project(
+                np.asarray(trace.lon, dtype=float),
+                np.asarray(trace.lat, dtype=float),
+                center=center,
+                zoom=zoom,
+                width=frame.map_w,
+                height=frame.map_h,
+            )
             markers.extend((px - 6, py - 6, px + 6, py + 6) for px, py in zip(mx, my, strict=True))
     for label in place_labels(candidates, width=frame.map_w, height=frame.map_h, font_px=11, keep_out=markers):
         figure.add_annotation(
-            text=_escape(label.text), xref="paper", yref="paper",
-            x=label.x / frame.plot_w, y=1 - label.y / frame.plot_h, xanchor="center", yanchor="middle",
-            showarrow=False, font={"size": 11, "color": _INK, "family": _FONT},
-            bgcolor="rgba(255,255,255,0.72)", borderpad=1,
+            text=_escape(label.text),
+            xref="paper",
+            yref="paper",
+            x=label.x / frame.plot_w,
+            y=1 - label.y / frame.plot_h,
+            xanchor="center",
+            yanchor="middle",
+            showarrow=False,
+            font={"size": 11, "color": _INK, "family": _FONT},
+            bgcolor="rgba(255,255,255,0.72)",
+            borderpad=1,
         )
 
 
@@ -628,18 +713,24 @@ def _finish(data: bytes, fmt: str, request: MapRequest) -> bytes:
 
 
 def write_maps(
-    items: Sequence[tuple[go.Figure, MapRequest, Path, str]], *, browser: str | None = None,
+    items: Sequence[tuple[go.Figure, MapRequest, Path, str]],
+    *,
+    browser: str | None = None,
 ) -> list[Exported]:
     """Render several print figures in one Chromium session and write them."""
     if not items:
         return []
-    problems = [f"--dpi must be between 50 and 1200, not {request.dpi:g}" for _, request, _, _ in items
-                if not 50 <= request.dpi <= 1200]
+    problems = [
+        f"--dpi must be between 50 and 1200, not {request.dpi:g}"
+        for _, request, _, _ in items
+        if not 50 <= request.dpi <= 1200
+    ]
     if problems:
         raise CoverageMapError(problems[0])
     started = time.perf_counter()
-    images = render_images([(figure, _opts(request.page, fmt, request.dpi)) for figure, request, _, fmt in items],
-                           browser=browser)
+    images = render_images(
+        [(figure, _opts(request.page, fmt, request.dpi)) for figure, request, _, fmt in items], browser=browser
+    )
     seconds = (time.perf_counter() - started) / len(items)
     written = []
     for (_, request, path, fmt), data in zip(items, images, strict=True):
@@ -651,8 +742,9 @@ def write_maps(
     return written
 
 
-def export_map(dataset: Dataset, request: MapRequest, out: str | Path, *, fmt: str | None = None,
-               browser: str | None = None) -> Exported:
+def export_map(
+    dataset: Dataset, request: MapRequest, out: str | Path, *, fmt: str | None = None, browser: str | None = None
+) -> Exported:
     """Render one map to ``out`` (PNG, SVG or PDF, from ``fmt`` or the file's extension)."""
     out = Path(out)
     chosen = _format_of(out, fmt)
@@ -660,8 +752,15 @@ def export_map(dataset: Dataset, request: MapRequest, out: str | Path, *, fmt: s
     return write_maps([(figure, request, out, chosen)], browser=browser)[0]
 
 
-def export_all_categories(dataset: Dataset, request: MapRequest, out_dir: str | Path, *, fmt: str = "png",
-                          browser: str | None = None, categories: Sequence[str] | None = None) -> list[Exported]:
+def export_all_categories(
+    dataset: Dataset,
+    request: MapRequest,
+    out_dir: str | Path,
+    *,
+    fmt: str = "png",
+    browser: str | None = None,
+    categories: Sequence[str] | None = None,
+) -> list[Exported]:
     """One map per category (same community, metric, level and borough), for a slide deck.
 
     Every figure is built first, so a problem stops the run before the browser starts;
@@ -672,8 +771,11 @@ def export_all_categories(dataset: Dataset, request: MapRequest, out_dir: str | 
     credits = credits_for(dataset)
     items = []
     for category in categories or dataset.categories:
-        one = replace(request, category=category, title=None if request.title is None else
-                      f"{request.title} — {display_name(category)}")
+        one = replace(
+            request,
+            category=category,
+            title=None if request.title is None else f"{request.title} — {display_name(category)}",
+        )
         figure = print_figure(dataset, one, credits=credits)
         items.append((figure, one, out_dir / f"{_slug(category, request)}.{chosen}", chosen))
     return write_maps(items, browser=browser)

@@ -345,6 +345,7 @@ def _wrap(text: str, width: int) -> str:
 
 def _hover_values(rows: pd.DataFrame, metric: str) -> list[list[str]]:
     """Per row: [metric value, gap score, provision, nearest, referrals, gap reasons] as text."""
+
     def column(name: str) -> pd.Series:
         return rows[name] if name in rows else pd.Series(pd.NA, index=rows.index)
 
@@ -461,10 +462,10 @@ def _asset_hover(row: object) -> str:
     categories = escape(_labels_text(getattr(row, "categories", ())))
     communities = escape(_labels_text(getattr(row, "communities", ()))) or "everyone"
     capacity = getattr(row, "capacity", None)
-    capacity_text = "not stated" if capacity is None or pd.isna(capacity) else f"{float(capacity):,.0f} referrals a month"
-    return (
-        f"<b>{name}</b><br>Offers: {categories}<br>For: {communities}<br>Capacity: {capacity_text}"
+    capacity_text = (
+        "not stated" if capacity is None or pd.isna(capacity) else f"{float(capacity):,.0f} referrals a month"
     )
+    return f"<b>{name}</b><br>Offers: {categories}<br>For: {communities}<br>Capacity: {capacity_text}"
 
 
 def _basemap_settings(basemap: str | None) -> dict:

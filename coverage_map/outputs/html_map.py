@@ -135,8 +135,13 @@ def interactive_map(
     geojson = units_geojson(units)
     west, south, east, north = (float(v) for v in units.total_bounds)
 
-    fmap = folium.Map(tiles=None, location=[(south + north) / 2, (west + east) / 2], zoom_start=10,
-                      control_scale=True, prefer_canvas=False)
+    fmap = folium.Map(
+        tiles=None,
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=10,
+        control_scale=True,
+        prefer_canvas=False,
+    )
     # Without a tile layer Leaflet has no zoom range, and the marker clusters need one.
     fmap.options.update({"maxZoom": 18, "minZoom": 6, "zoomSnap": 0.25})
     fmap.fit_bounds([[south, west], [north, east]])
@@ -177,19 +182,29 @@ def interactive_map(
             marker.add_to(cluster)
         cluster.add_to(group)
         group.add_to(fmap)
-        legends[layer_name] = _legend_html(legend_rows, title=f"{display_name(cat)}: {info.label}",
-                                           visible=(cat == first), position=position)
+        legends[layer_name] = _legend_html(
+            legend_rows, title=f"{display_name(cat)}: {info.label}", visible=(cat == first), position=position
+        )
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
-    heading = title or (f"{info.label}" + (f" in {place[1]}" if place else "")
-                        + ("" if community == ALL else f" for {display_name(community)}"))
+    heading = title or (
+        f"{info.label}"
+        + (f" in {place[1]}" if place else "")
+        + ("" if community == ALL else f" for {display_name(community)}")
+    )
     by = LEVEL_WORDS.get(level, (level, level))[0]
-    notes = [credits.source_line(), f"Areas are {by}s; thick pink outlines mark gaps.",
-             f"{SUPPRESSION_NOTE}."]
-    cast(Any, fmap.get_root()).html.add_child(folium.Element(_frame_html(
-        heading=heading, description=str(info.description), legends=legends, notes=notes,
-        map_name=fmap.get_name(),
-    )))
+    notes = [credits.source_line(), f"Areas are {by}s; thick pink outlines mark gaps.", f"{SUPPRESSION_NOTE}."]
+    cast(Any, fmap.get_root()).html.add_child(
+        folium.Element(
+            _frame_html(
+                heading=heading,
+                description=str(info.description),
+                legends=legends,
+                notes=notes,
+                map_name=fmap.get_name(),
+            )
+        )
+    )
     return fmap
 
 
@@ -204,8 +219,13 @@ def export_html(dataset: Dataset, out: str | Path, **options: Any) -> HtmlExport
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     layers = tuple(display_name(c) for c in (options.get("categories") or dataset.categories))
-    return HtmlExport(path=out, bytes=out.stat().st_size, seconds=time.perf_counter() - started,
-                      layers=layers, inline=bool(options.get("inline", True)))
+    return HtmlExport(
+        path=out,
+        bytes=out.stat().st_size,
+        seconds=time.perf_counter() - started,
+        layers=layers,
+        inline=bool(options.get("inline", True)),
+    )
 
 
 def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k: int) -> dict:
@@ -225,21 +245,38 @@ def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k:
         index = int(classes.index.iloc[position])
         colour = classes.colours[index] if index >= 0 else NO_DATA_COLOUR
         value = getattr(row, info.column)
-        value_text = ("suppressed (fewer than 8 referrals)" if info.from_referrals and bool(suppressed.iloc[position])
-                      else format_value(None if pd.isna(value) else float(value), metric))
+        value_text = (
+            "suppressed (fewer than 8 referrals)"
+            if info.from_referrals and bool(suppressed.iloc[position])
+            else format_value(None if pd.isna(value) else float(value), metric)
+        )
         gap = bool(row.gap)
         reasons = reasons_text(row.gap_reasons)
-        features.append({
-            "type": "Feature", "id": area_id, "geometry": shapes[area_id],
-            "properties": {
-                "name": esc(row.area_name), "value": esc(value_text),
-                "gap": esc(f"yes: {reasons}" if gap else "no"),
-                "referrals": esc(describe_count(None if pd.isna(row.referrals) else int(row.referrals),
-                                                suppressed=bool(suppressed.iloc[position]))),
-                "style": {"fillColor": colour, "fillOpacity": 0.85, "color": "#ff2d87" if gap else "#777777",
-                          "weight": 3.5 if gap else 0.6, "opacity": 1.0 if gap else 0.7},
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": area_id,
+                "geometry": shapes[area_id],
+                "properties": {
+                    "name": esc(row.area_name),
+                    "value": esc(value_text),
+                    "gap": esc(f"yes: {reasons}" if gap else "no"),
+                    "referrals": esc(
+                        describe_count(
+                            None if pd.isna(row.referrals) else int(row.referrals),
+                            suppressed=bool(suppressed.iloc[position]),
+                        )
+                    ),
+                    "style": {
+                        "fillColor": colour,
+                        "fillOpacity": 0.85,
+                        "color": "#ff2d87" if gap else "#777777",
+                        "weight": 3.5 if gap else 0.6,
+                        "opacity": 1.0 if gap else 0.7,
+                    },
+                },
+            }
+        )
     legend = [(colour, label) for colour, label in zip(classes.colours, classes.labels, strict=True)]
     if (classes.index < 0).any():
         legend.append((NO_DATA_COLOUR, "Suppressed or no data" if info.from_referrals else "No data"))
@@ -263,22 +300,34 @@ def _asset_markers(dataset: Dataset, category: str, *, community: str, units: An
         accepting = row.accepting_referrals
         status = "unknown" if pd.isna(accepting) else ("accepting" if bool(accepting) else "not_accepting")
         label, colour = next((text, fill) for key, text, fill in _STATUS if key == status)
-        lines = [f"<b>{esc(row.name)}</b>",
-                 f"Offers: {esc(', '.join(display_name(c) for c in row.categories))}",
-                 f"For: {esc(', '.join(display_name(c) for c in row.communities) or 'everyone')}",
-                 f"Capacity: {'not stated' if pd.isna(row.capacity) else f'{float(row.capacity):,.0f} a month'}",
-                 f"Referrals: {esc(label.lower())}"]
+        lines = [
+            f"<b>{esc(row.name)}</b>",
+            f"Offers: {esc(', '.join(display_name(c) for c in row.categories))}",
+            f"For: {esc(', '.join(display_name(c) for c in row.communities) or 'everyone')}",
+            f"Capacity: {'not stated' if pd.isna(row.capacity) else f'{float(row.capacity):,.0f} a month'}",
+            f"Referrals: {esc(label.lower())}",
+        ]
         if row.asset_id in published.index:
             record = published.loc[row.asset_id]
             count = None if pd.isna(record["referrals"]) else int(record["referrals"])
-            lines.append(f"Referrals received: {esc(describe_count(count, suppressed=bool(record['referrals_suppressed'])))}")
+            lines.append(
+                f"Referrals received: {esc(describe_count(count, suppressed=bool(record['referrals_suppressed'])))}"
+            )
             if bool(record["over_capacity"]):
                 lines.append("<b>Over capacity</b>")
-        markers.append(folium.CircleMarker(
-            location=[point.y, point.x], radius=6, color="#333333", weight=1, fill=True, fill_color=colour,
-            fill_opacity=0.95, popup=folium.Popup("<br>".join(lines), max_width=320, parse_html=False),
-            tooltip=None,
-        ))
+        markers.append(
+            folium.CircleMarker(
+                location=[point.y, point.x],
+                radius=6,
+                color="#333333",
+                weight=1,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.95,
+                popup=folium.Popup("<br>".join(lines), max_width=320, parse_html=False),
+                tooltip=None,
+            )
+        )
     return markers
 
 
@@ -287,8 +336,10 @@ def _legend_html(rows: Sequence[tuple[str, str]], *, title: str, visible: bool, 
         f'<div class="cm-row"><span class="cm-swatch" style="background:{esc(colour)}"></span>{esc(label)}</div>'
         for colour, label in rows
     )
-    items += ('<div class="cm-row"><span class="cm-swatch" style="background:#eee;border:3px solid #ff2d87">'
-              "</span>Gap area</div>")
+    items += (
+        '<div class="cm-row"><span class="cm-swatch" style="background:#eee;border:3px solid #ff2d87">'
+        "</span>Gap area</div>"
+    )
     items += "".join(
         f'<div class="cm-row"><span class="cm-dot" style="background:{fill}"></span>{esc(text)}</div>'
         for _, text, fill in _STATUS
@@ -297,8 +348,7 @@ def _legend_html(rows: Sequence[tuple[str, str]], *, title: str, visible: bool, 
     return f'<div class="cm-legend" data-layer="{position}"{style}><b>{esc(title)}</b>{items}</div>'
 
 
-def _frame_html(*, heading: str, description: str, legends: dict[str, str], notes: Sequence[str],
-                map_name: str) -> str:
+def _frame_html(*, heading: str, description: str, legends: dict[str, str], notes: Sequence[str], map_name: str) -> str:
     by_name = json.dumps({name: index for index, name in enumerate(legends)}).replace("</", "<\\/")
     return f"""
 <style>
@@ -315,8 +365,8 @@ def _frame_html(*, heading: str, description: str, legends: dict[str, str], note
   .leaflet-control-layers-expanded {{ max-height: 55vh; overflow-y: auto; }}
 </style>
 <div class="cm-panel cm-title"><h1>{esc(heading)}</h1><div>{esc(description[:1].upper() + description[1:])}.</div></div>
-<div class="cm-panel cm-legends">{''.join(legends.values())}</div>
-<div class="cm-panel cm-notes">{'<br>'.join(esc(note) for note in notes)}</div>
+<div class="cm-panel cm-legends">{"".join(legends.values())}</div>
+<div class="cm-panel cm-notes">{"<br>".join(esc(note) for note in notes)}</div>
 <script>
   document.addEventListener("DOMContentLoaded", function () {{
     var layers = {by_name};

@@ -122,24 +122,47 @@ def write_report(
     pdf_path = None
     if pdf is not None:
         pdf_path = print_pdf(out, Path(pdf), browser=browser)
-    return ReportResult(html=out, pdf=pdf_path, findings=tuple(findings), priorities=tuple(chosen),
-                        seconds=time.perf_counter() - started)
+    return ReportResult(
+        html=out,
+        pdf=pdf_path,
+        findings=tuple(findings),
+        priorities=tuple(chosen),
+        seconds=time.perf_counter() - started,
+    )
 
 
-def _maps(dataset: Dataset, priorities: Sequence[Priority], *, level: str, borough: str | None, dpi: float,
-          browser: str | None) -> dict[str, str]:
+def _maps(
+    dataset: Dataset,
+    priorities: Sequence[Priority],
+    *,
+    level: str,
+    borough: str | None,
+    dpi: float,
+    browser: str | None,
+) -> dict[str, str]:
     """One PNG (as a data: URI) per priority, rendered in one Chromium session."""
     from .export_map import MapRequest, print_figure, render_images, set_png_dpi
 
     credits = credits_for(dataset)
     jobs = []
     for priority in priorities:
-        request = MapRequest(category=priority.category, community=priority.community, level=level,
-                             borough=borough, size="a4", dpi=dpi, labels=True)
+        request = MapRequest(
+            category=priority.category,
+            community=priority.community,
+            level=level,
+            borough=borough,
+            size="a4",
+            dpi=dpi,
+            labels=True,
+        )
         figure = print_figure(dataset, request, credits=credits)
         page = request.page
-        jobs.append((figure, {"format": "png", "width": page.css_width, "height": page.css_height,
-                              "scale": page.scale("png", dpi)}))
+        jobs.append(
+            (
+                figure,
+                {"format": "png", "width": page.css_width, "height": page.css_height, "scale": page.scale("png", dpi)},
+            )
+        )
     images = render_images(jobs, browser=browser)
     return {
         priority.slug: "data:image/png;base64," + base64.b64encode(set_png_dpi(image, dpi)).decode("ascii")
@@ -155,9 +178,17 @@ def print_pdf(source: Path, out: Path, *, browser: str | None = None, timeout: f
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="coverage-map-chromium-") as profile:
         command = [
-            executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--no-first-run", "--no-default-browser-check", f"--user-data-dir={profile}",
-            f"--print-to-pdf={out.resolve()}", "--no-pdf-header-footer", source.resolve().as_uri(),
+            executable,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--no-default-browser-check",
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={out.resolve()}",
+            "--no-pdf-header-footer",
+            source.resolve().as_uri(),
         ]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
@@ -173,8 +204,14 @@ def print_pdf(source: Path, out: Path, *, browser: str | None = None, timeout: f
 
 
 def render_html(
-    dataset: Dataset, priorities: Sequence[Priority], findings: Sequence[Finding], *, images: dict[str, str],
-    level: str, place: tuple[str, str] | None, credits: Credits,
+    dataset: Dataset,
+    priorities: Sequence[Priority],
+    findings: Sequence[Finding],
+    *,
+    images: dict[str, str],
+    level: str,
+    place: tuple[str, str] | None,
+    credits: Credits,
 ) -> str:
     """The report as one HTML string (see the module docstring)."""
     where = place[1] if place else dataset.label
@@ -211,7 +248,7 @@ def _cover(where: str, credits: Credits, priorities: Sequence[Priority]) -> str:
 <p class="lead">Where community support is, where the need is, and where the gaps are.
 Priorities: {esc(focus)}.</p>
 {date}
-<p class="meta">{'<br>'.join(esc(line) for line in credits.attribution)}</p>
+<p class="meta">{"<br>".join(esc(line) for line in credits.attribution)}</p>
 </header>"""
 
 
@@ -225,10 +262,16 @@ def _findings_section(findings: Sequence[Finding]) -> str:
 </section>"""
 
 
-def _priority_section(dataset: Dataset, priority: Priority, image: str | None, *, level: str,
-                      place: tuple[str, str] | None) -> str:
-    view = select_view(dataset, level=level, category=priority.category, community=priority.community,
-                       borough=place[0] if place else None)
+def _priority_section(
+    dataset: Dataset, priority: Priority, image: str | None, *, level: str, place: tuple[str, str] | None
+) -> str:
+    view = select_view(
+        dataset,
+        level=level,
+        category=priority.category,
+        community=priority.community,
+        borough=place[0] if place else None,
+    )
     ranked = view[view["gap"]].sort_values(["gap_score", "area_id"], ascending=[False, True]).head(TABLE_ROWS)
     boroughs = dataset.borough_of(level)
     names = dict(zip(dataset.boroughs["borough_id"], dataset.boroughs["borough_name"], strict=True))
@@ -248,8 +291,9 @@ def _priority_section(dataset: Dataset, priority: Priority, image: str | None, *
             "</tr>"
         )
     table = (
-        "<p>No gaps found.</p>" if not rows else
-        f"""<table>
+        "<p>No gaps found.</p>"
+        if not rows
+        else f"""<table>
 <caption>The worst {len(rows)} {esc(one)} gaps, by gap score</caption>
 <thead><tr><th>#</th><th>{esc(one.capitalize())}</th><th>Borough</th><th>Gap score</th><th>Nearest</th>
 <th>People within reach</th><th>Provision per 10k</th><th>Referrals</th><th>Why it is a gap</th></tr></thead>
@@ -258,9 +302,13 @@ def _priority_section(dataset: Dataset, priority: Priority, image: str | None, *
 </tbody>
 </table>"""
     )
-    figure = (f'<figure><img src="{image}" alt="{esc("Map of " + priority.label)}">'
-              f"<figcaption>{esc(priority.label)}: gap score by {esc(one)}. Areas outlined in pink are gaps."
-              "</figcaption></figure>" if image else "")
+    figure = (
+        f'<figure><img src="{image}" alt="{esc("Map of " + priority.label)}">'
+        f"<figcaption>{esc(priority.label)}: gap score by {esc(one)}. Areas outlined in pink are gaps."
+        "</figcaption></figure>"
+        if image
+        else ""
+    )
     return f"""<section class="priority">
 <h2>{esc(priority.label)}</h2>
 {figure}
@@ -321,11 +369,14 @@ def _methods_section(dataset: Dataset, credits: Credits, *, threshold: float, le
         "</li>"
         for key, text in REASON_TEXT.items()
     )
-    sources = "\n".join(
-        f"<tr><td>{esc(s.role)}</td><td>{esc(Path(s.path).name)}</td><td class='num'>{s.rows:,}</td>"
-        f"<td>{esc(s.date or 'not stated')}</td><td>{esc(s.attribution or '')}</td></tr>"
-        for s in dataset.inputs.sources
-    ) or "<tr><td colspan='5'>Inputs supplied directly (no files recorded).</td></tr>"
+    sources = (
+        "\n".join(
+            f"<tr><td>{esc(s.role)}</td><td>{esc(Path(s.path).name)}</td><td class='num'>{s.rows:,}</td>"
+            f"<td>{esc(s.date or 'not stated')}</td><td>{esc(s.attribution or '')}</td></tr>"
+            for s in dataset.inputs.sources
+        )
+        or "<tr><td colspan='5'>Inputs supplied directly (no files recorded).</td></tr>"
+    )
     return f"""<section class="methods">
 <h2>Methods</h2>
 <p>Findings and tables count {esc(LEVEL_WORDS.get(level, (level, level))[1])}. Provision is matched by need category

@@ -185,9 +185,11 @@ def _csv_distinct(values: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     """
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) or (
-        dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+        pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
     ):
-        codes, uniques = pd.factorize(values.array if dtype != object else values.to_numpy(), use_na_sentinel=True)
+        codes, uniques = pd.factorize(
+            values.array if not pd.api.types.is_object_dtype(dtype) else values.to_numpy(), use_na_sentinel=True
+        )
         return codes, [str(neutralise_formula(value)) for value in uniques]
     if isinstance(dtype, np.dtype) and dtype.kind in "biu":
         codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)

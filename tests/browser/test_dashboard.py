@@ -112,7 +112,10 @@ def test_clicking_an_area_fills_the_details(browser: object, dashboard: dict) ->
     row = wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#gap-table .ag-center-cols-container .ag-row"),
                    what="gap rows")[0]  # fmt: skip
     row_id = row.get_attribute("row-id")
-    click(browser, (By.CSS_SELECTOR, f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] [col-id='area_name']"))
+    click(
+        browser,
+        (By.CSS_SELECTOR, f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] [col-id='area_name']"),
+    )
     wait_for(browser, lambda: query(browser).get("area") == row_id, what="the row's unit selected")
     assert_clean_console(browser)
 
@@ -147,9 +150,17 @@ def test_shared_url_restores_the_view(browser: object, dashboard: dict) -> None:
             f"&scheme=natural_breaks&assets=0&gaps=1&area={unit}&tab=organisations")  # fmt: skip
     open_page(browser, dashboard["url"] + link)
     wait_for(browser, lambda: name in details_text(browser), what="the linked unit's details")
-    assert Select(browser.find_element(By.ID, "category-select")).first_selected_option.get_attribute("value") == "carers_support"
-    assert Select(browser.find_element(By.ID, "community-select")).first_selected_option.get_attribute("value") == "carers"
-    assert Select(browser.find_element(By.ID, "metric-select")).first_selected_option.get_attribute("value") == "nearest_km"
+    assert (
+        Select(browser.find_element(By.ID, "category-select")).first_selected_option.get_attribute("value")
+        == "carers_support"
+    )
+    assert (
+        Select(browser.find_element(By.ID, "community-select")).first_selected_option.get_attribute("value") == "carers"
+    )
+    assert (
+        Select(browser.find_element(By.ID, "metric-select")).first_selected_option.get_attribute("value")
+        == "nearest_km"
+    )
     assert Select(browser.find_element(By.ID, "borough-select")).first_selected_option.get_attribute("value") == borough
     assert browser.find_element(By.CSS_SELECTOR, "#level-select input[value='neighbourhood']").is_selected()
     assert browser.find_element(By.CSS_SELECTOR, "#scheme-select input[value='natural_breaks']").is_selected()

@@ -86,7 +86,9 @@ def page(browser):  # noqa: ANN001, ANN201
 def assert_nothing_ran(driver) -> None:  # noqa: ANN001
     assert driver.execute_script("return typeof window.__pwned;") == "undefined"
     assert not driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript:' i]")
-    assert not driver.execute_script("return [...document.querySelectorAll('img')].filter(i => i.getAttribute('src') === 'x').length;")
+    assert not driver.execute_script(
+        "return [...document.querySelectorAll('img')].filter(i => i.getAttribute('src') === 'x').length;"
+    )
     assert_clean_console(driver)
 
 
@@ -118,8 +120,11 @@ def test_dashboard_shows_hostile_names_as_text_under_the_csp(page, hostile: dict
         west, south, east, north = units.loc[area_id, "geometry"].bounds  # a corner away from the services
         lon, lat = west + 0.15 * (east - west), south + 0.85 * (north - south)
         # The whole name, exactly: neither run nor mangled into entities such as &quot;.
-        wait_for(page, lambda x=lon, y=lat, n=name: hover_text(page, x, y).startswith(n + "Referrals per"),
-                 what=f"hover of {area_id}")
+        wait_for(
+            page,
+            lambda x=lon, y=lat, n=name: hover_text(page, x, y).startswith(n + "Referrals per"),
+            what=f"hover of {area_id}",
+        )
     # Select the <img> area: the details heading holds the name as text.
     page.get(hostile["url"] + "/?level=area&category=dementia&area=B")
     wait_for(page, lambda: map_ready(page), timeout=40, what="the map")
@@ -130,7 +135,9 @@ def test_dashboard_shows_hostile_names_as_text_under_the_csp(page, hostile: dict
                      what="gap rows")  # fmt: skip
     assert set(cells) & {SCRIPT, IMG, LINK}
     assert not page.find_elements(By.CSS_SELECTOR, "#gap-table .ag-cell script, #gap-table .ag-cell img")
-    page.execute_script("[...document.querySelectorAll('#tabs .nav-link')].find(a => a.textContent.includes('Organisations')).click();")
+    page.execute_script(
+        "[...document.querySelectorAll('#tabs .nav-link')].find(a => a.textContent.includes('Organisations')).click();"
+    )
     names = wait_for(page, lambda: {c.text for c in page.find_elements(By.CSS_SELECTOR, "#org-table .ag-cell[col-id='name']")}
                      >= {IMG, SCRIPT} and {c.text for c in page.find_elements(By.CSS_SELECTOR, "#org-table .ag-cell")},
                      what="organisation rows")  # fmt: skip
@@ -198,7 +205,6 @@ def test_html_export_and_report_show_hostile_names_as_text(page, hostile: dict) 
             }
         }
         return out;""")  # fmt: skip
-    joined = "\n".join(texts)
     popups = [text for text in texts if "Offers:" in text]
     tooltips = [text for text in texts if "Small area" in text]
     assert {IMG, SCRIPT, LINK} <= {text.split("Offers:")[0] for text in popups}

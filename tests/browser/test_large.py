@@ -16,7 +16,6 @@ import pytest
 from dash import Dash
 from selenium.webdriver.common.by import By
 
-
 from .conftest import click_map_at, console_errors, served, wait_for
 
 pytestmark = pytest.mark.browser

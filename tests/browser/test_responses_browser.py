@@ -155,7 +155,9 @@ def _referral_figures(document: object) -> list[str]:
             shown.append(str(value))
         elif key == "customdata" and isinstance(value, list):
             for item in value:
-                if isinstance(item, list) and len(item) >= 5:  # map hover: [metric, gap, provision, nearest, referrals, ...]
+                if (
+                    isinstance(item, list) and len(item) >= 5
+                ):  # map hover: [metric, gap, provision, nearest, referrals, ...]
                     shown.append(str(item[4]))
                 elif isinstance(item, str):  # the monthly trend's hover
                     shown.append(item)
@@ -179,7 +181,10 @@ def _session(driver, url: str, download_folder: Path) -> None:  # noqa: ANN001
     rows = wait_for(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#gap-table .ag-center-cols-container .ag-row"),
                     what="gap rows")  # fmt: skip
     row_id = rows[0].get_attribute("row-id")
-    click(driver, (By.CSS_SELECTOR, f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] [col-id='area_name']"))
+    click(
+        driver,
+        (By.CSS_SELECTOR, f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] [col-id='area_name']"),
+    )
     for metric in ("pressure", "gap_score", "nearest_km"):
         Select(driver.find_element(By.ID, "metric-select")).select_by_value(metric)
         wait_for(driver, lambda m=metric: f"metric={m}" in driver.current_url, what=f"metric {metric}")
@@ -196,9 +201,13 @@ def _session(driver, url: str, download_folder: Path) -> None:  # noqa: ANN001
     Select(driver.find_element(By.ID, "borough-select")).select_by_value("all")
     Select(driver.find_element(By.ID, "category-select")).select_by_value("dementia")
     wait_for(driver, lambda: "category=dementia" in driver.current_url, what="category")
-    driver.execute_script("[...document.querySelectorAll('#tabs .nav-link')].find(a => a.textContent.includes('Organisations')).click();")
+    driver.execute_script(
+        "[...document.querySelectorAll('#tabs .nav-link')].find(a => a.textContent.includes('Organisations')).click();"
+    )
     wait_for(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#org-table .ag-row"), what="organisations")
-    driver.execute_script("[...document.querySelectorAll('#tabs .nav-link')].find(a => a.textContent.includes('Worst gaps')).click();")
+    driver.execute_script(
+        "[...document.querySelectorAll('#tabs .nav-link')].find(a => a.textContent.includes('Worst gaps')).click();"
+    )
     click(driver, (By.ID, "download-table-button"))
     wait_for(driver, lambda: list(download_folder.glob("*.csv")), what="the table download")
     Select(driver.find_element(By.ID, "download-map-format")).select_by_value("svg")

@@ -221,7 +221,9 @@ def test_show_choices_callback(app: dash.Dash, request_context: None) -> None:
 
 
 def _text(component: object) -> str:
-    return json.dumps(component, ensure_ascii=False, default=lambda c: c.to_plotly_json() if hasattr(c, "to_plotly_json") else str(c))
+    return json.dumps(
+        component, ensure_ascii=False, default=lambda c: c.to_plotly_json() if hasattr(c, "to_plotly_json") else str(c)
+    )
 
 
 def test_area_details(app: dash.Dash, request_context: None) -> None:
@@ -248,7 +250,9 @@ def test_area_details_lists_assets_reaching(app: dash.Dash, request_context: Non
 def test_gap_table_ranks_gaps(app: dash.Dash, request_context: None, dataset: Dataset) -> None:
     rows, summary = tables.fill_gap_table("area", "dementia", "all", "all", None)
     view = view_rows(dataset, ViewState(level="area", category="dementia"))
-    assert [r["area_id"] for r in rows] == view[view["gap"]].sort_values("gap_score", ascending=False)["area_id"].tolist()
+    assert [r["area_id"] for r in rows] == view[view["gap"]].sort_values("gap_score", ascending=False)[
+        "area_id"
+    ].tolist()
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0]["area_id"] == "C" and rows[0]["referrals"] == "fewer than 8"
     assert summary.startswith(f"{len(rows)} gap")
@@ -304,8 +308,9 @@ def test_config_file_paths_are_relative_to_it(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     values = read_config(config)
-    assert values["data_spec"] == InputSpec(areas=config.parent / "data/lsoa.gpkg", assets=config.parent / "assets.csv",
-                                            crs="EPSG:27700")
+    assert values["data_spec"] == InputSpec(
+        areas=config.parent / "data/lsoa.gpkg", assets=config.parent / "assets.csv", crs="EPSG:27700"
+    )
     assert values["label"] == "GM"
     settings = settings_from_env({"COVERAGE_MAP_CONFIG": str(config), "COVERAGE_MAP_BASEMAP": "white-bg",
                                   "COVERAGE_MAP_DATA_DIR": str(tmp_path / "up")})  # fmt: skip
@@ -431,8 +436,7 @@ def test_map_from_memoised_data_equals_a_freshly_built_one(app: dash.Dash, reque
         # Independent route: plain (unshared) boundaries and rows filtered here, through plotly's validation.
         table = fresh_dataset.table(state.level)
         view = table[(table["category"] == state.category) & (table["community"] == state.community)]
-        geojson = units_geojson(fresh_dataset.units_wgs84(state.level),
-                                tolerance_m=SIMPLIFY_TOLERANCE_M[state.level])
+        geojson = units_geojson(fresh_dataset.units_wgs84(state.level), tolerance_m=SIMPLIFY_TOLERANCE_M[state.level])
         if state.borough != "all":
             inside = fresh_dataset.borough_of(state.level)
             view = view[view["area_id"].map(inside) == state.borough]

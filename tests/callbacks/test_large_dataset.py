@@ -222,7 +222,7 @@ def test_too_many_service_points_are_left_out_until_a_borough_is_chosen(registry
     notice = map_notice(registry, loaded, everywhere, max_units=3, max_assets=1)
     assert notice == "2 services match: too many to draw at once. Choose a borough to see them."
     figure = build_map(registry, loaded, everywhere, basemap=None, max_units=3, max_assets=1).to_plotly_json()
-    assert all(len(trace["lon"]) == 0 for trace in figure["data"][figures.HALO:])
+    assert all(len(trace["lon"]) == 0 for trace in figure["data"][figures.HALO :])
     assert sorted(service_points(registry, loaded, ViewState(level="area", category="dementia", borough="B2"))
                   ["asset_id"]) == []  # fmt: skip
 

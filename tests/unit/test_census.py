@@ -39,11 +39,16 @@ def test_wide_table_from_file():
 
 
 def test_wide_table_from_numbers_with_area_col_override():
-    table = pd.DataFrame({"code": ["X", "Y"], "total": [10, 20], "aged_0_15": [1, 2],
-                          "aged_65_74": [3, 4], "aged_75_plus": [0.5, 1.5]})
+    table = pd.DataFrame(
+        {"code": ["X", "Y"], "total": [10, 20], "aged_0_15": [1, 2], "aged_65_74": [3, 4], "aged_75_plus": [0.5, 1.5]}
+    )
     population = map_population(table, census_table("age", CONFIG), area_col="code")
-    assert population.to_dict("list") == {"area_id": ["X", "Y"], "population": [10.0, 20.0],
-                                          "pop_older_people": [3.5, 5.5], "pop_young_people": [1.0, 2.0]}
+    assert population.to_dict("list") == {
+        "area_id": ["X", "Y"],
+        "population": [10.0, 20.0],
+        "pop_older_people": [3.5, 5.5],
+        "pop_young_people": [1.0, 2.0],
+    }
 
 
 def test_long_table_with_every_group_minus_white_groups():
@@ -51,16 +56,16 @@ def test_long_table_with_every_group_minus_white_groups():
     # "BME" is a synonym of the bame community; group names match case-insensitively.
     assert population.columns.tolist() == ["area_id", "population", "pop_bame"]
     # A: 700+20+30+150+100 = 1000, bame 150+100 = 250; B: 400+0+50+25+25 = 500, bame 50
-    assert population.to_dict("list") == {"area_id": ["A", "B"], "population": [1000.0, 500.0],
-                                          "pop_bame": [250.0, 50.0]}
+    assert population.to_dict("list") == {
+        "area_id": ["A", "B"],
+        "population": [1000.0, 500.0],
+        "pop_bame": [250.0, 50.0],
+    }
 
 
 def test_every_problem_is_gathered_with_file_row_and_column(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("lsoa_code,total,aged_0_15,aged_65_74\n"
-                    "E1,100,ten,5\n"
-                    "E2,,3,-1\n"
-                    "E1,50,3,4\n", encoding="utf-8")
+    path.write_text("lsoa_code,total,aged_0_15,aged_65_74\nE1,100,ten,5\nE2,,3,-1\nE1,50,3,4\n", encoding="utf-8")
     with pytest.raises(ValidationError) as caught:
         read_population(path, census_table("age", CONFIG))
     found = {(p.row, p.column, p.value) for p in caught.value.problems}
@@ -68,15 +73,13 @@ def test_every_problem_is_gathered_with_file_row_and_column(tmp_path):
     assert found == {(1, "aged_75_plus", None)}
     assert str(path) in str(caught.value)
 
-    path.write_text("lsoa_code,total,aged_0_15,aged_65_74,aged_75_plus\n"
-                    "E1,100,ten,5,1\n"
-                    "E2,,3,-1,1\n"
-                    "E1,50,3,4,1\n", encoding="utf-8")
+    path.write_text(
+        "lsoa_code,total,aged_0_15,aged_65_74,aged_75_plus\nE1,100,ten,5,1\nE2,,3,-1,1\nE1,50,3,4,1\n", encoding="utf-8"
+    )
     with pytest.raises(ValidationError) as caught:
         read_population(path, census_table("age", CONFIG))
     found = {(p.row, p.column, p.value) for p in caught.value.problems}
-    assert found == {(2, "aged_0_15", "ten"), (3, "total", None), (3, "aged_65_74", "-1"),
-                     (4, "lsoa_code", "E1")}
+    assert found == {(2, "aged_0_15", "ten"), (3, "total", None), (3, "aged_65_74", "-1"), (4, "lsoa_code", "E1")}
 
 
 def test_long_table_problems(tmp_path):
@@ -91,8 +94,13 @@ def test_long_table_problems(tmp_path):
 
 
 def test_negative_result_is_reported():
-    config = CensusTable(name="t", layout="wide", population=Expression(("total",)),
-                         communities={"bame": Expression(("total",), ("white",))}, area_column="area")
+    config = CensusTable(
+        name="t",
+        layout="wide",
+        population=Expression(("total",)),
+        communities={"bame": Expression(("total",), ("white",))},
+        area_column="area",
+    )
     table = pd.DataFrame({"area": ["A", "B"], "total": [10, 5], "white": [4, 6]})
     with pytest.raises(ValidationError, match="pop_bame = total - white is negative"):
         map_population(table, config)
@@ -100,13 +108,15 @@ def test_negative_result_is_reported():
 
 def test_bad_config_lists_every_problem(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('[tables.x]\nlayout = "tall"\npopulation = 3\n[tables.x.communities]\nunicorns = "u"\n'
-                    '[tables.y]\nlayout = "wide"\npopulation = { sum = "*" }\n', encoding="utf-8")
+    path.write_text(
+        '[tables.x]\nlayout = "tall"\npopulation = 3\n[tables.x.communities]\nunicorns = "u"\n'
+        '[tables.y]\nlayout = "wide"\npopulation = { sum = "*" }\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ValidationError) as caught:
         census_tables(path)
     columns = {p.column for p in caught.value.problems}
-    assert columns == {"[tables.x] layout", "[tables.x] population", "[tables.x].communities",
-                       "[tables.y] population"}
+    assert columns == {"[tables.x] layout", "[tables.x] population", "[tables.x].communities", "[tables.y] population"}
     assert "unknown community 'unicorns'" in str(caught.value)
 
 
@@ -121,23 +131,28 @@ def test_choosing_a_table():
 
 def test_shipped_config_is_valid_and_documented():
     tables = census_tables()
-    assert {"census2021_age_6_bands", "census2011_ethnicity", "census2021_ethnic_group_long",
-            "census2021_5yr_age_long"} <= set(tables)
+    assert {
+        "census2021_age_6_bands",
+        "census2011_ethnicity",
+        "census2021_ethnic_group_long",
+        "census2021_5yr_age_long",
+    } <= set(tables)
     assert tables["census2011_ethnicity"].communities["bame"] == Expression(
-        ("Persons",), ("WhiteBrit", "Irish", "OtherWhite"))
+        ("Persons",), ("WhiteBrit", "Irish", "OtherWhite")
+    )
     docs = (Path(__file__).resolve().parents[2] / "docs" / "census.md").read_text(encoding="utf-8")
     assert DEFAULT_CENSUS_MAPPING.name in docs and "Gypsy" in docs
 
 
 def test_cli_census_population(tmp_path, capsys):
     out = tmp_path / "population.csv"
-    code = main(["census-population", str(DATA / "age_wide.csv"), "--config", str(CONFIG), "--table", "age",
-                 "--out", str(out)])
+    code = main(
+        ["census-population", str(DATA / "age_wide.csv"), "--config", str(CONFIG), "--table", "age", "--out", str(out)]
+    )
     assert code == 0
     written = pd.read_csv(out, dtype={"area_id": str})
     assert written.pop_older_people.tolist() == [300.0, 200.0, 100.0]
-    assert main(["census-population", str(DATA / "age_wide.csv"), "--config", str(CONFIG), "--out",
-                 str(out)]) == 2
+    assert main(["census-population", str(DATA / "age_wide.csv"), "--config", str(CONFIG), "--out", str(out)]) == 2
     assert "choose one of" in capsys.readouterr().err
 
 
@@ -146,8 +161,9 @@ def test_cli_census_population(tmp_path, capsys):
 
 @pytest.mark.realdata
 def test_real_gm_census2021_age(realdata):
-    population = read_population(realdata / "population" / "gm_lsoa21_census2021_age.csv",
-                                 census_table("census2021_age_6_bands"))
+    population = read_population(
+        realdata / "population" / "gm_lsoa21_census2021_age.csv", census_table("census2021_age_6_bands")
+    )
     assert len(population) == 1702 and population.area_id.is_unique
     # GM totals from realdata/SOURCES.md section 3
     assert population.population.sum() == 2_867_771
@@ -163,8 +179,19 @@ def test_real_gm_census2011_ethnicity(realdata):
     # Independent route: the non-White groups added up, plus the Gypsy/Irish Traveller
     # people the table has no column for (Persons minus the sum of all the groups).
     raw = pd.read_csv(path, dtype={"LSOA": str})
-    non_white = ["Mixed", "Indian", "Pakistani", "Bangladeshi", "Chinese", "OtherAsian", "BlkAfrican",
-                 "BlkCaribbean", "OtherBlk", "Arab", "Other"]
+    non_white = [
+        "Mixed",
+        "Indian",
+        "Pakistani",
+        "Bangladeshi",
+        "Chinese",
+        "OtherAsian",
+        "BlkAfrican",
+        "BlkCaribbean",
+        "OtherBlk",
+        "Arab",
+        "Other",
+    ]
     groups = ["WhiteBrit", "Irish", "OtherWhite", *non_white]
     traveller = raw["Persons"] - raw[groups].sum(axis=1)
     assert int(traveller.sum()) == 1_523  # the omission SOURCES.md describes

@@ -6,10 +6,10 @@ import json
 import re
 
 import geopandas as gpd
+import handbuilt as hb
 import pandas as pd
 import pytest
 
-import handbuilt as hb
 from coverage_map.cli import main
 from coverage_map.config import GEODATA_DIR
 
@@ -56,9 +56,11 @@ def test_analyse_suppresses_by_default_and_not_with_flag(files, tmp_path):
 
 def test_no_output_carries_referral_ids_or_coordinates(files, tmp_path):
     referrals = pd.read_csv(files["referrals"], dtype=str, keep_default_na=False)
-    secrets = set(referrals["referral_id"]) | {v for v in referrals["latitude"] if v} | {
-        v for v in referrals["longitude"] if v
-    }
+    secrets = (
+        set(referrals["referral_id"])
+        | {v for v in referrals["latitude"] if v}
+        | {v for v in referrals["longitude"] if v}
+    )
     # Make one referral fall outside every area so that it is rejected and reported.
     referrals.loc[6, ["latitude", "longitude"]] = ["53.9000000", "-1.0000000"]
     secrets |= {"53.9000000", "-1.0000000", "53.9", "-1.0"}

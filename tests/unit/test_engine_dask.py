@@ -39,8 +39,13 @@ def partitioned(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def distributed_prepared(partitioned: Path):
     paths = {role: GEODATA_DIR / name for role, name in DEMO_FILES.items()}
     with cluster_client(processes=False, n_workers=1, threads_per_worker=2) as client:
-        spec = InputSpec(areas=paths["areas"], assets=paths["assets"], lookup=paths["lookup"],
-                         population=paths["population"], referrals=Path(partitioned / "referrals_*.parquet"))
+        spec = InputSpec(
+            areas=paths["areas"],
+            assets=paths["assets"],
+            lookup=paths["lookup"],
+            population=paths["population"],
+            referrals=Path(partitioned / "referrals_*.parquet"),
+        )
         return prepare_distributed(spec, client=client)
 
 

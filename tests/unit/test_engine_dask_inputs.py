@@ -109,8 +109,12 @@ def test_an_asset_id_in_two_asset_files_stops_the_run_naming_both_files(tmp_path
     _as_points(assets.iloc[:10]).to_parquet(first, index=False)
     _as_points(assets.iloc[9:20]).to_parquet(second, index=False)  # row 9 in both
     with cluster_client(processes=False, n_workers=1) as client, pytest.raises(ValidationError) as raised:
-        spec = InputSpec(areas=Path(PATHS["areas"]), assets=tmp_path / "assets-*.parquet",
-                         lookup=Path(PATHS["lookup"]), population=Path(PATHS["population"]))
+        spec = InputSpec(
+            areas=Path(PATHS["areas"]),
+            assets=tmp_path / "assets-*.parquet",
+            lookup=Path(PATHS["lookup"]),
+            population=Path(PATHS["population"]),
+        )
         prepare_distributed(spec, client=client)
     message = str(raised.value)
     repeated = assets["asset_id"].iloc[9]

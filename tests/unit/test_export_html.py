@@ -114,10 +114,22 @@ def test_nothing_runs_in_a_real_browser(exported, tmp_path: Path):
     page = tmp_path / "probe.html"
     page.write_text(text.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     match = re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.DOTALL)
     assert match, result.stderr[-2000:]

@@ -77,8 +77,9 @@ def test_svg_parses_keeps_text_and_has_paper_size(rendered):
 
 def _pdf_text(path: Path) -> str:
     if shutil.which("pdftotext"):
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
     from pypdf import PdfReader
 
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
@@ -153,8 +154,12 @@ def test_png_dpi_round_trip():
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+        + chunk(b"IEND", b"")
+    )
     assert png_info(png) == (1, 1, None)
     stamped = set_png_dpi(set_png_dpi(png, 150), 300)
     assert png_info(stamped) == (1, 1, pytest.approx(300, abs=0.01))
@@ -170,7 +175,7 @@ def test_labels_never_overlap_and_worst_go_first():
     boxes = [(p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2) for p in placed]
     for i, a in enumerate(boxes):
         assert 0 <= a[0] and a[2] <= 400 and 0 <= a[1] and a[3] <= 300
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
 
 
@@ -191,15 +196,28 @@ def test_fit_view_projects_bounds_inside_the_map():
 def test_download_button_request_matches_the_controls():
     from callbacks.download_map import download_name, map_request
 
-    request = map_request(level="neighbourhood", category="dementia", community="bame", metric="nearest_km",
-                          borough="all", scheme="natural_breaks", show_assets=False, gaps_only=True)
+    request = map_request(
+        level="neighbourhood",
+        category="dementia",
+        community="bame",
+        metric="nearest_km",
+        borough="all",
+        scheme="natural_breaks",
+        show_assets=False,
+        gaps_only=True,
+    )
     assert (request.level, request.category, request.community, request.metric) == (
-        "neighbourhood", "dementia", "bame", "nearest_km")
+        "neighbourhood",
+        "dementia",
+        "bame",
+        "nearest_km",
+    )
     assert request.borough is None and request.scheme == "natural_breaks"
     assert not request.show_assets and request.gaps_only
     assert download_name(request, "svg") == "coverage-map_dementia_bame_nearest_km.svg"
-    assert map_request(level="area", category="housing", community=None, metric="gap_score",
-                       borough="B1").borough == "B1"
+    assert (
+        map_request(level="area", category="housing", community=None, metric="gap_score", borough="B1").borough == "B1"
+    )
 
 
 def test_download_button_is_in_the_layout_and_sends_the_current_view(dataset, dash_app, tmp_path):
@@ -214,12 +232,15 @@ def test_download_button_is_in_the_layout_and_sends_the_current_view(dataset, da
 
     with serving(dash_app, dataset, Settings(data_dir=tmp_path)):
         client = dash_app.server.test_client()
-        assert any(spec["output"] == "..download-map.data...download-map-error.children.."
-                   for spec in client.get("/_dash-dependencies").get_json())
+        assert any(
+            spec["output"] == "..download-map.data...download-map-error.children.."
+            for spec in client.get("/_dash-dependencies").get_json()
+        )
         assert "download-map-button" in client.get("/_dash-layout").get_data(as_text=True)
         with dash_app.server.app_context():
-            sent, error = download_map(1, "svg", "area", "dementia", "all", "gap_score", "B2", "quantiles", True,
-                                       False, None)
+            sent, error = download_map(
+                1, "svg", "area", "dementia", "all", "gap_score", "B2", "quantiles", True, False, None
+            )
     assert error == ""
     assert sent["filename"] == "coverage-map_dementia_gap_score_B2.svg"
     root = ET.fromstring(base64.b64decode(sent["content"]))

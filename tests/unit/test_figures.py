@@ -7,13 +7,13 @@ import json
 import re
 
 import geopandas as gpd
+import handbuilt
 import numpy as np
 import pandas as pd
 import plotly.io as pio
 import pytest
 import shapely
 
-import handbuilt
 from coverage_map.dataset import Dataset
 from coverage_map.geojson import SharedGeoJSON, geojson_bounds, share_geojson, subset_geojson, units_geojson
 from coverage_map.outputs import figures
@@ -176,8 +176,17 @@ def test_map_has_legend_with_real_breaks_and_no_data(dataset: Dataset, geojson: 
 
 def test_map_figure_passes_plotly_validation(dataset: Dataset, geojson: dict) -> None:
     # map_figure skips plotly's slow per-element validation; this checks every property once.
-    figure = figures.map_figure(view_of(dataset), geojson, metric="pressure", assets=asset_frame(dataset),
-                                gaps_only=True, title="t", subtitle="s", selected="A", basemap="https://x/{z}/{x}/{y}.png")
+    figure = figures.map_figure(
+        view_of(dataset),
+        geojson,
+        metric="pressure",
+        assets=asset_frame(dataset),
+        gaps_only=True,
+        title="t",
+        subtitle="s",
+        selected="A",
+        basemap="https://x/{z}/{x}/{y}.png",
+    )
     import plotly.graph_objects as go
 
     validated = go.Figure(figure.to_dict())
@@ -265,7 +274,11 @@ def test_selected_unit_outlined_from_other_boundaries(dataset: Dataset, geojson:
 
 @pytest.mark.parametrize(
     ("basemap", "style", "layers"),
-    [(None, "white-bg", 0), ("carto-positron", "carto-positron", 0), ("https://t.example/{z}/{x}/{y}.png", "white-bg", 1)],
+    [
+        (None, "white-bg", 0),
+        ("carto-positron", "carto-positron", 0),
+        ("https://t.example/{z}/{x}/{y}.png", "white-bg", 1),
+    ],
 )
 def test_basemap_setting(dataset: Dataset, geojson: dict, basemap: str | None, style: str, layers: int) -> None:
     figure = figures.map_figure(view_of(dataset), geojson, metric="gap_score", basemap=basemap)
@@ -320,8 +333,15 @@ def test_shared_subsets_and_bounds_match_the_plain_ones(geojson: dict) -> None:
 
 
 def test_map_on_shared_boundaries_is_the_map_on_plain_ones(dataset: Dataset, geojson: dict) -> None:
-    options = {"metric": "pressure", "assets": asset_frame(dataset), "gaps_only": True, "title": "t",
-               "subtitle": "s", "selected": "A", "uirevision": "r"}
+    options = {
+        "metric": "pressure",
+        "assets": asset_frame(dataset),
+        "gaps_only": True,
+        "title": "t",
+        "subtitle": "s",
+        "selected": "A",
+        "uirevision": "r",
+    }
     plain = figures.map_figure(view_of(dataset), geojson, **options)
     shared = figures.map_figure(view_of(dataset), share_geojson(geojson), validate=False, **options)
     assert json.loads(pio.to_json(shared, validate=False)) == json.loads(pio.to_json(plain))

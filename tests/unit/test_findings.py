@@ -35,17 +35,22 @@ def _by_key(findings):
 
 
 @pytest.mark.parametrize("level", ["area", "neighbourhood"])
-@pytest.mark.parametrize(("category", "community"), [("dementia", "all"), ("dementia", "bame"),
-                                                     ("mental_health", "all"), ("housing", "all")])
+@pytest.mark.parametrize(
+    ("category", "community"), [("dementia", "all"), ("dementia", "bame"), ("mental_health", "all"), ("housing", "all")]
+)
 def test_priority_findings_match_the_table(dataset, level, category, community):
     table = dataset.table(level)
     rows = table[(table["category"] == category) & (table["community"] == community)]
     threshold = dataset.analysis(level).threshold_km
     # independent route: nobody within reach = a share of zero, or (share unknown) the nearest is too far
     far = [
-        row.area_id for row in rows.itertuples()
-        if (row.share_within_km == 0 if not pd.isna(row.share_within_km)
-            else (pd.isna(row.nearest_km) or row.nearest_km > threshold))
+        row.area_id
+        for row in rows.itertuples()
+        if (
+            row.share_within_km == 0
+            if not pd.isna(row.share_within_km)
+            else (pd.isna(row.nearest_km) or row.nearest_km > threshold)
+        )
     ]
     gaps = rows[rows["gap"]]
     unmet = [row.area_id for row in rows.itertuples() if "unmet_demand" in str(row.gap_reasons)]
@@ -97,8 +102,10 @@ def test_borough_filter_limits_rows_and_findings(dataset):
 
 
 def test_parse_priorities(dataset):
-    assert parse_priorities("Dementia, carers/bame", dataset) == [Priority("dementia"),
-                                                                  Priority("carers_support", "bame")]
+    assert parse_priorities("Dementia, carers/bame", dataset) == [
+        Priority("dementia"),
+        Priority("carers_support", "bame"),
+    ]
     # defaults drop what the data cannot support (the hand-built data has no carers population)
     assert Priority("carers_support", "carers") not in parse_priorities(None, dataset)
     with pytest.raises(CoverageMapError) as error:

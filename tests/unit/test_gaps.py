@@ -18,11 +18,11 @@ bame-specific a2 does not reach C (borough B1), so its specific access is 0.
 
 from __future__ import annotations
 
+import handbuilt as hb
 import numpy as np
 import pandas as pd
 import pytest
 
-import handbuilt as hb
 from coverage_map.analysis import analyse
 from coverage_map.gaps import TIER_ORDER, explain, find_gaps, ranked
 from coverage_map.joins import prepare

@@ -428,7 +428,6 @@ def test_load_inputs_leaves_the_garbage_collector_as_it_was(tmp_path: Path, enab
         (gc.enable if was else gc.disable)()
 
 
-
 def test_overlapping_pauses_in_two_threads_switch_the_collector_back_on_once_both_end() -> None:
     """Uploads are validated in request threads: the first pause to end must not switch the collector on
     under the other, and the last must switch it back on even though it began while the collector was off."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
+import handbuilt as hb
 import pandas as pd
 import pytest
 
-import handbuilt as hb
 from coverage_map.analysis import analyse
 from coverage_map.errors import CoverageMapError
 from coverage_map.joins import prepare

@@ -141,8 +141,14 @@ def test_unmapped_terms_are_counted_per_service(from_json):
     unmapped = from_json.unmapped
     # "Bicycle repair" is carried by S3 and S4; nothing else is unknown.
     assert unmapped.to_dict("records") == [
-        {"term": "Bicycle repair", "code": "BR-9", "taxonomy": "Local", "value": "", "field": "taxonomy_terms",
-         "services": 2}
+        {
+            "term": "Bicycle repair",
+            "code": "BR-9",
+            "taxonomy": "Local",
+            "value": "",
+            "field": "taxonomy_terms",
+            "services": 2,
+        }
     ]
 
 
@@ -150,7 +156,9 @@ def test_user_mapping_maps_by_code_and_can_silence_terms(tmp_path):
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(
         '[options]\nstatuses = []\n\n[categories]\n"Local:BR-9" = "physical_activity"\n'
-        '"Lunch clubs" = ["loneliness_isolation", "food"]\n', encoding="utf-8")
+        '"Lunch clubs" = ["loneliness_isolation", "food"]\n',
+        encoding="utf-8",
+    )
     result = read_oruk(SERVICES_JSON, mapping=mapping)
     assets = _by_id(result.assets)
     assert assets["S3@L5"].categories == "physical_activity"
@@ -182,7 +190,9 @@ def test_bad_mapping_lists_every_problem(tmp_path):
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(
         '[options]\nreach = "everywhere"\nsurprise = 1\n\n[categories]\n"Walks" = "walkies"\n'
-        '\n[communities]\n"Elders" = 3\n', encoding="utf-8")
+        '\n[communities]\n"Elders" = 3\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ValidationError) as caught:
         OrukMapping.from_toml(mapping)
     columns = {p.column for p in caught.value.problems}
@@ -278,21 +288,39 @@ def test_missing_source_is_a_clear_error(tmp_path):
 
 
 def test_non_object_records_are_reported():
-    result = import_services([{"id": "A", "name": "A", "taxonomy_terms": [{"term": "Music"}],
-                               "service_at_locations": [{"location": {"id": "L", "latitude": 53.5,
-                                                                      "longitude": -2.2}}]}, "oops"])
+    result = import_services(
+        [
+            {
+                "id": "A",
+                "name": "A",
+                "taxonomy_terms": [{"term": "Music"}],
+                "service_at_locations": [{"location": {"id": "L", "latitude": 53.5, "longitude": -2.2}}],
+            },
+            "oops",
+        ]
+    )
     assert result.assets.asset_id.tolist() == ["A@L"]
     assert any(p.row == 2 and "not a service object" in p.message for p in result.problems)
 
 
 def test_duplicate_link_and_null_island():
     location = {"id": "L", "latitude": 53.5, "longitude": -2.2}
-    result = import_services([
-        {"id": "A", "name": "A", "taxonomy_terms": [{"term": "Music"}],
-         "service_at_locations": [{"location": location}, {"location": location}]},
-        {"id": "B", "name": "B", "taxonomy_terms": [{"term": "Music"}],
-         "service_at_locations": [{"location": {"id": "Z", "latitude": 0, "longitude": 0}}]},
-    ])
+    result = import_services(
+        [
+            {
+                "id": "A",
+                "name": "A",
+                "taxonomy_terms": [{"term": "Music"}],
+                "service_at_locations": [{"location": location}, {"location": location}],
+            },
+            {
+                "id": "B",
+                "name": "B",
+                "taxonomy_terms": [{"term": "Music"}],
+                "service_at_locations": [{"location": {"id": "Z", "latitude": 0, "longitude": 0}}],
+            },
+        ]
+    )
     assert result.assets.asset_id.tolist() == ["A@L"]
     reasons = result.rejected.set_index("service_id").reason
     assert "more than once" in reasons["A"] and "both 0" in reasons["B"]
@@ -387,8 +415,11 @@ def test_fetch_hsds_pages_and_service_details(server):
     assert problems == []
     # H3 was listed without service_at_locations, so its detail was fetched.
     assert services[2]["service_at_locations"][0]["location"]["id"] == "HL4"
-    assert _Recorded.requests == ["/hsds/services?page=1&per_page=2", "/hsds/services?page=2&per_page=2",
-                                  "/hsds/services/H3"]
+    assert _Recorded.requests == [
+        "/hsds/services?page=1&per_page=2",
+        "/hsds/services?page=2&per_page=2",
+        "/hsds/services/H3",
+    ]
     result = import_services(services, source=f"{server}/hsds")
     assert sorted(result.assets.asset_id) == ["H1@HL1", "H2@HL2", "H2@HL3", "H3@HL4"]
     by_id = _by_id(result.assets)
@@ -472,8 +503,10 @@ def test_cli_bad_input_is_a_message_not_a_traceback(tmp_path, capsys):
 @pytest.mark.realdata
 def test_shipped_hsds_example_reports_invalid_coordinates(realdata, tmp_path, capsys):
     folder = realdata / "hsds_example"
-    for source, file in ((folder, folder / "locations.csv"), (folder / "service_full.json",
-                                                              folder / "service_full.json")):
+    for source, file in (
+        (folder, folder / "locations.csv"),
+        (folder / "service_full.json", folder / "service_full.json"),
+    ):
         result = read_oruk(source)
         assert result.assets.empty
         problem = next(p for p in result.problems if p.column == "latitude")

@@ -21,12 +21,12 @@ import logging
 import re
 from pathlib import Path
 
+import handbuilt
 import numpy as np
 import pandas as pd
 import plotly
 import pytest
 
-import handbuilt
 from callbacks import layout
 from callbacks.registry import Registry
 from callbacks.settings import Settings
@@ -133,8 +133,9 @@ def _file_outputs(dataset: Dataset) -> dict[str, str]:
     priorities = parse_priorities(["dementia", "dementia/bame"], dataset)
     findings = key_findings(dataset, priorities, level="area")
     out["findings"] = _json([f.text for f in findings])
-    out["report"] = render_html(dataset, priorities, findings, images={}, level="area", place=None,
-                                credits=credits_for(dataset))
+    out["report"] = render_html(
+        dataset, priorities, findings, images={}, level="area", place=None, credits=credits_for(dataset)
+    )
     return out
 
 
@@ -268,7 +269,7 @@ def test_trend_hides_a_second_month_when_one_alone_is_suppressed() -> None:
 
 # --------------------------------------------------------------------------- CSV formula injection
 
-HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 
 
 def test_write_any_neutralises_every_formula_start(tmp_path: Path) -> None:
@@ -438,4 +439,3 @@ def test_gunicorn_access_log_holds_no_record_level_data(tmp_path: Path) -> None:
     text = log.read_text(encoding="utf-8")
     assert "/_dash-update-component" in text  # the access log was written
     assert not SECRETS.findall(text)
-

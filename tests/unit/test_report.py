@@ -32,8 +32,14 @@ def report(tmp_path_factory: pytest.TempPathFactory):
     if shutil.which("chromium") is None:
         pytest.skip("no Chromium to render with")
     folder = tmp_path_factory.mktemp("report")
-    result = write_report(_dataset(), folder / "report.html", pdf=folder / "report.pdf",
-                          priorities="dementia,dementia/bame", level="area", dpi=60)
+    result = write_report(
+        _dataset(),
+        folder / "report.html",
+        pdf=folder / "report.pdf",
+        priorities="dementia,dementia/bame",
+        level="area",
+        dpi=60,
+    )
     return result, (folder / "report.html").read_text(encoding="utf-8")
 
 
@@ -54,8 +60,15 @@ def test_findings_are_in_the_report_and_match_the_table(report):
 
 def test_sections_and_maps(report):
     _, text = report
-    for heading in ("Key findings", "Dementia", "Dementia for BAME communities", "Organisations over capacity",
-                    "Methods", "Data sources", "Small numbers"):
+    for heading in (
+        "Key findings",
+        "Dementia",
+        "Dementia for BAME communities",
+        "Organisations over capacity",
+        "Methods",
+        "Data sources",
+        "Small numbers",
+    ):
         assert f">{heading}</h" in text
     assert text.count('src="data:image/png;base64,') == 2
     assert "Synthetic" not in text  # not the demo: no demo attribution
@@ -71,7 +84,9 @@ def test_data_text_is_escaped(report):
 def test_referral_counts_are_suppressed(report):
     _, text = report
     # area C's dementia referrals for BAME communities: 3 in truth, published as "fewer than 8"
-    row = re.search(r"<tr><td class='num'>\d+</td><td>Area C</td>.*?</tr>", text.split("Dementia for BAME")[1], re.DOTALL)
+    row = re.search(
+        r"<tr><td class='num'>\d+</td><td>Area C</td>.*?</tr>", text.split("Dementia for BAME")[1], re.DOTALL
+    )
     assert row and "fewer than 8" in row.group(0)
     assert "Referral counts of 1–7 are suppressed and others rounded to the nearest 5" in text
 
@@ -105,8 +120,7 @@ def test_bad_arguments(tmp_path: Path):
 def test_report_says_how_fresh_the_directory_is(tmp_path: Path):
     inputs = handbuilt.inputs()
     dated = replace(inputs, assets=inputs.assets.assign(last_checked=["2024-01-01", "2026-05-01", "", "2023-02-02"]))
-    result = write_report(Dataset.from_inputs(dated), tmp_path / "r.html", maps=False, level="area",
-                          today="2026-06-30")
+    result = write_report(Dataset.from_inputs(dated), tmp_path / "r.html", maps=False, level="area", today="2026-06-30")
     text = " ".join(result.html.read_text(encoding="utf-8").split())
     # a1 and a4 are over 12 months old, a3 has no date, a2 is recent.
     assert "<li>2 of 4 organisations were last verified over 12 months ago (1 more has no verification date)" in text

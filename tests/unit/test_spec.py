@@ -189,7 +189,9 @@ def test_origins_keep_good_rows_and_report_bad_ones_by_row_and_column(files: dic
     assert inputs.origins is not None and list(inputs.origins["area_id"]) == ["A"]
     assert inputs.origins.crs == METRIC_CRS
     point = inputs.origins.geometry.iloc[0]
-    assert point.x == pytest.approx(handbuilt.X0 + 500, abs=0.01) and point.y == pytest.approx(handbuilt.Y0 + 500, abs=0.01)
+    assert point.x == pytest.approx(handbuilt.X0 + 500, abs=0.01) and point.y == pytest.approx(
+        handbuilt.Y0 + 500, abs=0.01
+    )
     assert _where(inputs.problems, path) == [(None, None), (3, None), (4, "area_id"), (5, "area_id"), (6, "latitude")]
     missing = next(p for p in inputs.problems if p.file == str(path) and p.row is None)
     assert "2 areas" in missing.message and "'B', 'C'" in missing.message and not missing.fatal
@@ -281,8 +283,8 @@ def test_imd_short_headers_and_codes_of_another_census(files: dict[str, Path], t
 def test_imd_of_greater_manchester_matches_its_2011_lsoas(realdata: Path) -> None:
     areas = realdata / "boundaries" / "gm_lsoa11_merged.geojson"
     imd_file = realdata / "imd" / "gm_lsoa11_imd2019_ranks_deciles.csv"
-    from coverage_map.ingest.imd import load_imd
     from coverage_map.ingest import load_areas
+    from coverage_map.ingest.imd import load_imd
 
     area_frame, _ = load_areas(areas)
     imd, problems = load_imd(imd_file, areas=area_frame)
@@ -324,7 +326,8 @@ def test_dashboard_config_names_groups_and_practices(files: dict[str, Path], tmp
     pd.concat([referrals, pd.DataFrame([extra])]).to_csv(tmp_path / "referrals_p.csv", index=False)
     config = tmp_path / "dashboard.toml"
     config.write_text(
-        "[data]\n" + "".join(f'{role} = "{path.name}"\n' for role, path in files.items() if role != "referrals")
+        "[data]\n"
+        + "".join(f'{role} = "{path.name}"\n' for role, path in files.items() if role != "referrals")
         + 'referrals = "referrals_p.csv"\ngroups = "groups.csv"\npractices = "practices.csv"\nlabel = "Hand"\n',
         encoding="utf-8",
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import handbuilt as hb
 import pandas as pd
 import pytest
 
-import handbuilt as hb
 from coverage_map.analysis import analyse, published_assets, published_table
 from coverage_map.suppress import describe_count, published_counts, suppress_count
 

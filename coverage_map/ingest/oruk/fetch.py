@@ -54,12 +54,20 @@ def fetch_oruk(
         document = _get_json(page_url, timeout)
         items, more = _page_items(document, page)
         if items is None:
-            raise CoverageMapError(f"{page_url}: the response is neither a list of services nor a page "
-                                   f"with one of the keys {', '.join(_PAGE_KEYS)}")
+            raise CoverageMapError(
+                f"{page_url}: the response is neither a list of services nor a page "
+                f"with one of the keys {', '.join(_PAGE_KEYS)}"
+            )
         fresh = [item for item in items if isinstance(item, dict) and str(item.get("id", "")) not in seen]
         if items and not fresh:
-            problems.append(Problem(page_url, "the page repeats services already fetched; the server seems to "
-                                    "ignore the 'page' parameter, so fetching stopped", fatal=False))
+            problems.append(
+                Problem(
+                    page_url,
+                    "the page repeats services already fetched; the server seems to "
+                    "ignore the 'page' parameter, so fetching stopped",
+                    fatal=False,
+                )
+            )
             break
         for item in fresh:
             seen.add(str(item.get("id", "")))
@@ -67,8 +75,14 @@ def fetch_oruk(
         if not more:
             break
     else:
-        problems.append(Problem(endpoint, f"stopped after {max_pages} pages ({len(services)} services) although "
-                                "the API reports more; raise --max-pages to fetch them all", fatal=False))
+        problems.append(
+            Problem(
+                endpoint,
+                f"stopped after {max_pages} pages ({len(services)} services) although "
+                "the API reports more; raise --max-pages to fetch them all",
+                fatal=False,
+            )
+        )
     if details:
         services = [_with_details(item, endpoint, timeout, problems) for item in services]
     return services, problems
@@ -132,17 +146,16 @@ def _page_items(document: object, page: int) -> tuple[list[object] | None, bool]
     return items, bool(items) and isinstance(document, dict)
 
 
-def _with_details(
-    item: dict[str, object], endpoint: str, timeout: float, problems: list[Problem]
-) -> dict[str, object]:
+def _with_details(item: dict[str, object], endpoint: str, timeout: float, problems: list[Problem]) -> dict[str, object]:
     if "service_at_locations" in item or not _text(item.get("id")):
         return item
     url = f"{endpoint}/{urllib.parse.quote(_text(item.get('id')), safe='')}"
     try:
         detail = _get_json(url, timeout)
     except CoverageMapError as exc:
-        problems.append(Problem(url, f"cannot fetch the service's details, so its locations are unknown: {exc}",
-                                fatal=False))
+        problems.append(
+            Problem(url, f"cannot fetch the service's details, so its locations are unknown: {exc}", fatal=False)
+        )
         return item
     if not isinstance(detail, dict):
         problems.append(Problem(url, "the service's details are not a JSON object", fatal=False))

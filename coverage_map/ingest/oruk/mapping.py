@@ -60,41 +60,72 @@ class OrukMapping:
             raise CoverageMapError(f"{file}: cannot read the ORUK mapping file: {exc}") from exc
         problems: list[Problem] = []
         unknown = set(document) - {"mode", "options", "categories", "communities"}
-        problems += [Problem(file, "unknown section; use mode, [options], [categories] and [communities]",
-                             column=f"[{name}]") for name in sorted(unknown)]
+        problems += [
+            Problem(file, "unknown section; use mode, [options], [categories] and [communities]", column=f"[{name}]")
+            for name in sorted(unknown)
+        ]
         mode = document.get("mode", "extend")
         if mode not in ("extend", "replace"):
-            problems.append(Problem(file, 'must be "extend" (add to the shipped mapping) or "replace"',
-                                    column="mode", value=repr(mode)))
+            problems.append(
+                Problem(
+                    file, 'must be "extend" (add to the shipped mapping) or "replace"', column="mode", value=repr(mode)
+                )
+            )
         elif mode == "extend" and path.resolve() != DEFAULT_MAPPING.resolve():
             document = _extended(document)
         options = _table(document, "options", file, problems)
-        categories = _label_table(_table(document, "categories", file, problems), "categories",
-                                  taxonomy.categories, file, problems)
-        communities = _label_table(_table(document, "communities", file, problems), "communities",
-                                   taxonomy.communities, file, problems)
+        categories = _label_table(
+            _table(document, "categories", file, problems), "categories", taxonomy.categories, file, problems
+        )
+        communities = _label_table(
+            _table(document, "communities", file, problems), "communities", taxonomy.communities, file, problems
+        )
         reach = str(options.get("reach", "local")).strip().lower()
         if reach not in REACHES and not _is_positive_number(reach):
-            problems.append(Problem(file, f"reach must be one of {', '.join(REACHES)} or a number of km",
-                                    column="[options] reach", value=reach))
+            problems.append(
+                Problem(
+                    file,
+                    f"reach must be one of {', '.join(REACHES)} or a number of km",
+                    column="[options] reach",
+                    value=reach,
+                )
+            )
         raw_statuses = options.get("statuses", ["active"])
         statuses: list[str] = raw_statuses if _string_list(raw_statuses) else []
         if not _string_list(raw_statuses):
-            problems.append(Problem(file, "statuses must be a list of strings (an empty list keeps every "
-                                    "status)", column="[options] statuses", value=repr(raw_statuses)))
+            problems.append(
+                Problem(
+                    file,
+                    "statuses must be a list of strings (an empty list keeps every status)",
+                    column="[options] statuses",
+                    value=repr(raw_statuses),
+                )
+            )
         raw_eligibility = options.get("eligibility_taxonomies", [])
         eligibility: list[str] = raw_eligibility if _string_list(raw_eligibility) else []
         if not _string_list(raw_eligibility):
-            problems.append(Problem(file, "eligibility_taxonomies must be a list of strings",
-                                    column="[options] eligibility_taxonomies", value=repr(raw_eligibility)))
+            problems.append(
+                Problem(
+                    file,
+                    "eligibility_taxonomies must be a list of strings",
+                    column="[options] eligibility_taxonomies",
+                    value=repr(raw_eligibility),
+                )
+            )
         flags = {}
         for name, default in (("check_great_britain", True), ("builtin_synonyms", True)):
             flags[name] = options.get(name, default)
             if not isinstance(flags[name], bool):
-                problems.append(Problem(file, "must be true or false", column=f"[options] {name}",
-                                        value=repr(flags[name])))
-        extra = set(options) - {"reach", "statuses", "eligibility_taxonomies", "check_great_britain",
-                                "builtin_synonyms"}
+                problems.append(
+                    Problem(file, "must be true or false", column=f"[options] {name}", value=repr(flags[name]))
+                )
+        extra = set(options) - {
+            "reach",
+            "statuses",
+            "eligibility_taxonomies",
+            "check_great_britain",
+            "builtin_synonyms",
+        }
         problems += [Problem(file, "unknown option", column=f"[options] {name}") for name in sorted(extra)]
         if problems:
             raise ValidationError(problems)
@@ -156,15 +187,17 @@ def _label_table(
     for key, value in entries.items():
         targets: object = [value] if isinstance(value, str) else value
         if not _string_list(targets):
-            problems.append(Problem(file, "must be a label or a list of labels", column=f"[{section}] {key}",
-                                    value=repr(value)))
+            problems.append(
+                Problem(file, "must be a label or a list of labels", column=f"[{section}] {key}", value=repr(value))
+            )
             continue
         canonical: list[str] = []
         for target in targets:
             label = vocabulary.resolve(target)
             if label is None:
-                problems.append(Problem(file, vocabulary.unknown_message(target), column=f"[{section}] {key}",
-                                        value=target))
+                problems.append(
+                    Problem(file, vocabulary.unknown_message(target), column=f"[{section}] {key}", value=target)
+                )
             elif label not in canonical:
                 canonical.append(label)
         table[normalise_label(key)] = tuple(canonical)

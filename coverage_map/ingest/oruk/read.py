@@ -29,9 +29,22 @@ from .records import _read_json_file, _read_package, _Service, _services_from_js
 GB_BOUNDS = (-8.8, 49.8, 1.9, 61.0)
 #: Columns of the asset file written, in order (geometry last).
 ASSET_COLUMNS = (
-    "asset_id", "name", "categories", "communities", "reach", "latitude", "longitude",
-    "service_id", "location_id", "organization", "last_checked", "source", "status",
-    "location_name", "postcode", "url",
+    "asset_id",
+    "name",
+    "categories",
+    "communities",
+    "reach",
+    "latitude",
+    "longitude",
+    "service_id",
+    "location_id",
+    "organization",
+    "last_checked",
+    "source",
+    "status",
+    "location_name",
+    "postcode",
+    "url",
 )
 REJECTED_COLUMNS = ("service_id", "location_id", "name", "reason", "field", "value", "file", "row")
 UNMAPPED_COLUMNS = ("term", "code", "taxonomy", "value", "field", "services")
@@ -106,7 +119,10 @@ def read_oruk(
 
 
 def import_services(
-    records: object, *, mapping: OrukMapping | str | Path | None = None, source: str = "services",
+    records: object,
+    *,
+    mapping: OrukMapping | str | Path | None = None,
+    source: str = "services",
     taxonomy: Taxonomy | None = None,
 ) -> OrukImport:
     """Import already-parsed ORUK JSON (a list of services or a paged response)."""
@@ -125,17 +141,28 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
     rows: list[dict[str, object]] = []
     unmapped: Counter[tuple[str, str, str, str, str]] = Counter()
 
-    def reject(service: _Service, site: _Site | None, reason: str, column: str | None = None,
-               value: object = None) -> None:
+    def reject(
+        service: _Service, site: _Site | None, reason: str, column: str | None = None, value: object = None
+    ) -> None:
         at_location = site is not None and site.file and column in ("latitude", "longitude")
         file, row = (site.file, site.row) if at_location and site is not None else (service.file, service.row)
         who = f"service '{service.service_id}'" + (f" at location '{site.location_id}'" if site else "")
         text = None if value is None else str(value)
-        problems.append(Problem(file, f"{who}: {reason}; not imported", row=row, column=column, value=text,
-                                fatal=False))
-        rejected.append({"service_id": service.service_id, "location_id": site.location_id if site else "",
-                         "name": service.name, "reason": reason, "field": column or "", "value": text or "",
-                         "file": file, "row": row})
+        problems.append(
+            Problem(file, f"{who}: {reason}; not imported", row=row, column=column, value=text, fatal=False)
+        )
+        rejected.append(
+            {
+                "service_id": service.service_id,
+                "location_id": site.location_id if site else "",
+                "name": service.name,
+                "reason": reason,
+                "field": column or "",
+                "value": text or "",
+                "file": file,
+                "row": row,
+            }
+        )
 
     seen_assets: set[str] = set()
     for service in services:
@@ -147,8 +174,14 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
             continue
         status = normalise_label(service.status)
         if mapping.statuses is not None and status and status not in mapping.statuses:
-            reject(service, None, f"status '{service.status}' is not one of the statuses imported "
-                   f"({', '.join(sorted(mapping.statuses))}; see [options] statuses)", "status", service.status)
+            reject(
+                service,
+                None,
+                f"status '{service.status}' is not one of the statuses imported "
+                f"({', '.join(sorted(mapping.statuses))}; see [options] statuses)",
+                "status",
+                service.status,
+            )
             continue
         # Counted only for services that would otherwise be imported, so the list is worth acting on.
         categories, communities, unknown = _map_terms(service.terms, mapping)
@@ -156,8 +189,12 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
             unmapped[key] += 1
         last_checked = _last_checked(service, problems)
         if not service.sites:
-            reject(service, None, "the service has no location (online or telephone only?), so it cannot be "
-                   "mapped as a point", "service_at_locations")
+            reject(
+                service,
+                None,
+                "the service has no location (online or telephone only?), so it cannot be mapped as a point",
+                "service_at_locations",
+            )
             continue
         for site in service.sites:
             site_categories, site_communities, site_unknown = _map_terms(site.terms, mapping)
@@ -171,8 +208,10 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
                 reasons += [(bad.reason, bad.column, bad.value) for bad in coordinates]
             if not all_categories:
                 terms = "; ".join(sorted({t.name or t.code for t in (*service.terms, *site.terms)})) or "none"
-                reason = ("no taxonomy term, eligibility or attribute maps to a need category "
-                          "(add its terms to [categories] in the mapping file)")
+                reason = (
+                    "no taxonomy term, eligibility or attribute maps to a need category "
+                    "(add its terms to [categories] in the mapping file)"
+                )
                 reasons.append((reason, "taxonomy_terms", terms))
             if reasons or isinstance(coordinates, list):
                 for reason, column, value in reasons:
@@ -181,18 +220,35 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
             latitude, longitude = coordinates
             asset_id = f"{service.service_id}@{site.location_id}"
             if asset_id in seen_assets:
-                reject(service, site, "the service is linked to this location more than once", "location_id",
-                       site.location_id)
+                reject(
+                    service,
+                    site,
+                    "the service is linked to this location more than once",
+                    "location_id",
+                    site.location_id,
+                )
                 continue
             seen_assets.add(asset_id)
-            rows.append({
-                "asset_id": asset_id, "name": service.name, "categories": ";".join(all_categories),
-                "communities": ";".join(all_communities), "reach": mapping.reach,
-                "latitude": latitude, "longitude": longitude, "service_id": service.service_id,
-                "location_id": site.location_id, "organization": service.organization,
-                "last_checked": last_checked, "source": source, "status": service.status,
-                "location_name": site.location_name, "postcode": site.postcode, "url": service.url,
-            })
+            rows.append(
+                {
+                    "asset_id": asset_id,
+                    "name": service.name,
+                    "categories": ";".join(all_categories),
+                    "communities": ";".join(all_communities),
+                    "reach": mapping.reach,
+                    "latitude": latitude,
+                    "longitude": longitude,
+                    "service_id": service.service_id,
+                    "location_id": site.location_id,
+                    "organization": service.organization,
+                    "last_checked": last_checked,
+                    "source": source,
+                    "status": service.status,
+                    "location_name": site.location_name,
+                    "postcode": site.postcode,
+                    "url": service.url,
+                }
+            )
     return OrukImport(
         assets=_assets_frame(rows),
         rejected=pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)).astype({"row": "Int64"}),
@@ -232,8 +288,7 @@ def _unmapped_frame(counts: Counter[tuple[str, str, str, str, str]]) -> pd.DataF
     records = [(*key, count) for key, count in counts.items()]
     frame = pd.DataFrame(records, columns=list(UNMAPPED_COLUMNS))
     frame = frame.astype({"services": "int64"})
-    return frame.sort_values(["services", "term", "code"], ascending=[False, True, True],
-                             ignore_index=True)
+    return frame.sort_values(["services", "term", "code"], ascending=[False, True, True], ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -263,20 +318,32 @@ def _coordinates(
         return unusable
     latitude, longitude = values["latitude"], values["longitude"]
     if latitude == 0 and longitude == 0:
-        return [_Unusable("latitude and longitude are both 0, a placeholder for an unknown position",
-                          "latitude", "0")]
+        return [_Unusable("latitude and longitude are both 0, a placeholder for an unknown position", "latitude", "0")]
     if mapping.check_great_britain:
         lon_min, lat_min, lon_max, lat_max = GB_BOUNDS
         if not (lon_min <= longitude <= lon_max and lat_min <= latitude <= lat_max):
             if lon_min <= latitude <= lon_max and lat_min <= longitude <= lat_max:
                 # The asset loader rejects these too; saying so now names the directory record.
-                return [_Unusable("latitude and longitude look swapped (Great Britain is at latitude 49.8 to 61, "
-                                  "longitude -8.8 to 1.9)", "latitude", f"{latitude:g}, {longitude:g}")]
+                return [
+                    _Unusable(
+                        "latitude and longitude look swapped (Great Britain is at latitude 49.8 to 61, "
+                        "longitude -8.8 to 1.9)",
+                        "latitude",
+                        f"{latitude:g}, {longitude:g}",
+                    )
+                ]
             file, row = (site.file, site.row) if site.file else (service.file, service.row)
-            problems.append(Problem(
-                file, f"service '{service.service_id}' at location '{site.location_id}': the point "
-                f"({latitude:g}, {longitude:g}) is outside Great Britain; imported, but check it",
-                row=row, column="latitude", value=f"{latitude:g}, {longitude:g}", fatal=False))
+            problems.append(
+                Problem(
+                    file,
+                    f"service '{service.service_id}' at location '{site.location_id}': the point "
+                    f"({latitude:g}, {longitude:g}) is outside Great Britain; imported, but check it",
+                    row=row,
+                    column="latitude",
+                    value=f"{latitude:g}, {longitude:g}",
+                    fatal=False,
+                )
+            )
     return latitude, longitude
 
 
@@ -305,9 +372,16 @@ def _last_checked(service: _Service, problems: list[Problem]) -> str:
                 raise ValueError(text)
             dates.append(date.fromisoformat(text[:10]))
         except ValueError:
-            problems.append(Problem(service.file, f"service '{service.service_id}': {column} is not a date "
-                                    "(expected e.g. 2024-05-31); ignored", row=service.row, column=column,
-                                    value=text, fatal=False))
+            problems.append(
+                Problem(
+                    service.file,
+                    f"service '{service.service_id}': {column} is not a date (expected e.g. 2024-05-31); ignored",
+                    row=service.row,
+                    column=column,
+                    value=text,
+                    fatal=False,
+                )
+            )
     return max(dates).isoformat() if dates else ""
 
 
@@ -315,9 +389,11 @@ def summary_lines(result: OrukImport, *, limit: int = 50) -> list[str]:
     """Human-readable lines: counts, every rejection and warning, and the unmapped terms."""
     imported = result.assets["service_id"].nunique() if len(result.assets) else 0
     rejected = len(result.rejected.drop_duplicates(["service_id", "location_id"]))
-    headline = (f"Read {result.services:,} service{'s' if result.services != 1 else ''} from {result.source}: "
-                f"{len(result.assets):,} asset points ({imported:,} services) imported; {rejected:,} rejected "
-                "(services, or services at a location).")
+    headline = (
+        f"Read {result.services:,} service{'s' if result.services != 1 else ''} from {result.source}: "
+        f"{len(result.assets):,} asset points ({imported:,} services) imported; {rejected:,} rejected "
+        "(services, or services at a location)."
+    )
     lines = [headline]
     if result.problems:
         lines.append(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''}:")
@@ -325,11 +401,17 @@ def summary_lines(result: OrukImport, *, limit: int = 50) -> list[str]:
         if len(result.problems) > limit:
             lines.append(f"  ... and {len(result.problems) - limit} more (see the rejected file)")
     if len(result.unmapped):
-        lines.append(f"{len(result.unmapped)} unmapped term{'s' if len(result.unmapped) != 1 else ''} "
-                     "(services carrying each); add them to the mapping file to use them:")
+        lines.append(
+            f"{len(result.unmapped)} unmapped term{'s' if len(result.unmapped) != 1 else ''} "
+            "(services carrying each); add them to the mapping file to use them:"
+        )
         for row in result.unmapped.head(limit).itertuples(index=False):
-            detail = ", ".join(f"{key} {value!r}" for key, value in
-                               (("code", row.code), ("taxonomy", row.taxonomy), ("value", row.value)) if value)
-            lines.append(f"  {row.services:>5}  {row.term or row.code!r} [{row.field}]"
-                         + (f" ({detail})" if detail else ""))
+            detail = ", ".join(
+                f"{key} {value!r}"
+                for key, value in (("code", row.code), ("taxonomy", row.taxonomy), ("value", row.value))
+                if value
+            )
+            lines.append(
+                f"  {row.services:>5}  {row.term or row.code!r} [{row.field}]" + (f" ({detail})" if detail else "")
+            )
     return lines

@@ -62,11 +62,11 @@ def _parse_json(raw: bytes, where: str) -> object:
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise CoverageMapError(f"{where}: not UTF-8 text, so not ORUK / HSDS JSON (is it a zip or a "
-                               "spreadsheet?)") from exc
+        raise CoverageMapError(
+            f"{where}: not UTF-8 text, so not ORUK / HSDS JSON (is it a zip or a spreadsheet?)"
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise CoverageMapError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column "
-                               f"{exc.colno}") from exc
+        raise CoverageMapError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
 
 
 def _service_list(document: object, where: str) -> list[object]:
@@ -78,8 +78,9 @@ def _service_list(document: object, where: str) -> list[object]:
                 return document[key]
         if "id" in document and ("name" in document or "service_at_locations" in document):
             return [document]
-    raise CoverageMapError(f"{where}: expected a list of ORUK services, or an object with a "
-                           f"{' / '.join(_PAGE_KEYS)} list of them")
+    raise CoverageMapError(
+        f"{where}: expected a list of ORUK services, or an object with a {' / '.join(_PAGE_KEYS)} list of them"
+    )
 
 
 def _services_from_json(document: object, where: str) -> tuple[list[_Service], list[Problem]]:
@@ -87,8 +88,15 @@ def _services_from_json(document: object, where: str) -> tuple[list[_Service], l
     services: list[_Service] = []
     for number, record in enumerate(_service_list(document, where), start=1):
         if not isinstance(record, dict):
-            problems.append(Problem(where, f"record {number} is not a service object; skipped", row=number,
-                                    value=_short(record), fatal=False))
+            problems.append(
+                Problem(
+                    where,
+                    f"record {number} is not a service object; skipped",
+                    row=number,
+                    value=_short(record),
+                    fatal=False,
+                )
+            )
             continue
         services.append(_service_from_json(record, where, number))
     return services, problems
@@ -113,14 +121,16 @@ def _service_from_json(record: Mapping[str, object], where: str, number: int) ->
         nested = link.get("location")
         location: dict[str, object] = nested if isinstance(nested, dict) else {}
         location_id = _text(location.get("id")) or _text(link.get("location_id")) or _text(link.get("id"))
-        service.sites.append(_Site(
-            location_id=location_id,
-            latitude=location.get("latitude"),
-            longitude=location.get("longitude"),
-            location_name=_text(location.get("name")),
-            postcode=_postcode(location),
-            terms=[*_attribute_terms(link.get("attributes"))],
-        ))
+        service.sites.append(
+            _Site(
+                location_id=location_id,
+                latitude=location.get("latitude"),
+                longitude=location.get("longitude"),
+                location_name=_text(location.get("name")),
+                postcode=_postcode(location),
+                terms=[*_attribute_terms(link.get("attributes"))],
+            )
+        )
     return service
 
 
@@ -160,8 +170,12 @@ def _term(item: Mapping[str, object], field_name: str) -> Term:
     taxonomy = _text(item.get("taxonomy")) or _text(item.get("vocabulary"))
     if not taxonomy and isinstance(detail, dict):
         taxonomy = _text(detail.get("name"))
-    return Term(name=_text(item.get("name")) or _text(item.get("term")), code=_text(item.get("code")),
-                taxonomy=taxonomy, field=field_name)
+    return Term(
+        name=_text(item.get("name")) or _text(item.get("term")),
+        code=_text(item.get("code")),
+        taxonomy=taxonomy,
+        field=field_name,
+    )
 
 
 def _postcode(location: Mapping[str, object]) -> str:
@@ -226,8 +240,13 @@ def _read_package(folder: Path) -> tuple[list[_Service], list[Problem]]:
         found = next((folder / name for name in names if (folder / name).is_file()), None)
         if found is None:
             if role in _REQUIRED_FILES:
-                fatal.append(Problem(str(folder / names[0]), "required file of the HSDS data package is missing "
-                                     f"(a package needs {', '.join(_PACKAGE_FILES[r][0] for r in _REQUIRED_FILES)})"))
+                fatal.append(
+                    Problem(
+                        str(folder / names[0]),
+                        "required file of the HSDS data package is missing "
+                        f"(a package needs {', '.join(_PACKAGE_FILES[r][0] for r in _REQUIRED_FILES)})",
+                    )
+                )
             continue
         frame, problems = read_any(found)
         fatal += [problem for problem in problems if problem.fatal]
@@ -235,8 +254,15 @@ def _read_package(folder: Path) -> tuple[list[_Service], list[Problem]]:
             continue
         frame = frame.rename(columns=lambda name: str(name).strip().lower())
         missing = [column for column in _REQUIRED_COLUMNS.get(role, ()) if column not in frame.columns]
-        fatal += [Problem(str(found), f"required column is missing (the header has: {', '.join(map(str, frame.columns[:-1]))})",
-                          row=1, column=column) for column in missing]
+        fatal += [
+            Problem(
+                str(found),
+                f"required column is missing (the header has: {', '.join(map(str, frame.columns[:-1]))})",
+                row=1,
+                column=column,
+            )
+            for column in missing
+        ]
         tables[role] = frame
         files[role] = str(found)
     if fatal:
@@ -268,29 +294,45 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
     taxonomy_names = {_cell(r, "id"): _cell(r, "name") for r in _records(tables.get("taxonomies"))}
     terms_by_id: dict[str, Term] = {}
     for record in _records(tables.get("taxonomy_terms")):
-        taxonomy = (_cell(record, "taxonomy") or _cell(record, "vocabulary")
-                    or taxonomy_names.get(_cell(record, "taxonomy_id"), ""))
-        terms_by_id[_cell(record, "id")] = Term(name=_cell(record, "name") or _cell(record, "term"),
-                                                code=_cell(record, "code"), taxonomy=taxonomy)
+        taxonomy = (
+            _cell(record, "taxonomy")
+            or _cell(record, "vocabulary")
+            or taxonomy_names.get(_cell(record, "taxonomy_id"), "")
+        )
+        terms_by_id[_cell(record, "id")] = Term(
+            name=_cell(record, "name") or _cell(record, "term"), code=_cell(record, "code"), taxonomy=taxonomy
+        )
     for record in _records(tables.get("taxonomy")):
-        terms_by_id.setdefault(_cell(record, "id"), Term(name=_cell(record, "name"),
-                                                         taxonomy=_cell(record, "vocabulary")))
+        terms_by_id.setdefault(
+            _cell(record, "id"), Term(name=_cell(record, "name"), taxonomy=_cell(record, "vocabulary"))
+        )
 
     services: dict[str, _Service] = {}
     order: list[_Service] = []
     for record in _records(tables["services"]):
         service = _Service(
-            service_id=_cell(record, "id"), name=_cell(record, "name"),
+            service_id=_cell(record, "id"),
+            name=_cell(record, "name"),
             organization=organizations.get(_cell(record, "organization_id"), "") or _cell(record, "organization_id"),
-            status=_cell(record, "status"), url=_cell(record, "url"),
-            assured_date=_cell(record, "assured_date"), last_modified=_cell(record, "last_modified"),
-            file=files["services"], row=_row(record),
+            status=_cell(record, "status"),
+            url=_cell(record, "url"),
+            assured_date=_cell(record, "assured_date"),
+            last_modified=_cell(record, "last_modified"),
+            file=files["services"],
+            row=_row(record),
         )
         order.append(service)
         if service.service_id in services:
-            problems.append(Problem(files["services"], f"service id '{service.service_id}' appears more than once; "
-                                    "the first is used", row=service.row, column="id", value=service.service_id,
-                                    fatal=False))
+            problems.append(
+                Problem(
+                    files["services"],
+                    f"service id '{service.service_id}' appears more than once; the first is used",
+                    row=service.row,
+                    column="id",
+                    value=service.service_id,
+                    fatal=False,
+                )
+            )
             order.pop()
             continue
         services[service.service_id] = service
@@ -301,19 +343,40 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
         row = _row(record)
         file = files["service_at_location"]
         if service_id not in services:
-            problems.append(Problem(file, f"links unknown service '{service_id}' to location '{location_id}'; "
-                                    "ignored", row=row, column="service_id", value=service_id, fatal=False))
+            problems.append(
+                Problem(
+                    file,
+                    f"links unknown service '{service_id}' to location '{location_id}'; ignored",
+                    row=row,
+                    column="service_id",
+                    value=service_id,
+                    fatal=False,
+                )
+            )
             continue
         location = locations.get(location_id)
         if location is None:
-            problems.append(Problem(file, f"service '{service_id}' is linked to location '{location_id}', which "
-                                    "is not in locations.csv; not imported", row=row, column="location_id",
-                                    value=location_id, fatal=False))
+            problems.append(
+                Problem(
+                    file,
+                    f"service '{service_id}' is linked to location '{location_id}', which "
+                    "is not in locations.csv; not imported",
+                    row=row,
+                    column="location_id",
+                    value=location_id,
+                    fatal=False,
+                )
+            )
             continue
-        site = _Site(location_id=location_id, latitude=_cell(location, "latitude"),
-                     longitude=_cell(location, "longitude"), location_name=_cell(location, "name"),
-                     postcode=postcodes.get(location_id, ""), file=files["locations"],
-                     row=_row(location))
+        site = _Site(
+            location_id=location_id,
+            latitude=_cell(location, "latitude"),
+            longitude=_cell(location, "longitude"),
+            location_name=_cell(location, "name"),
+            postcode=postcodes.get(location_id, ""),
+            file=files["locations"],
+            row=_row(location),
+        )
         services[service_id].sites.append(site)
         if _cell(record, "id"):
             sites_by_link[_cell(record, "id")] = site
@@ -329,9 +392,16 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
             continue  # attributes of organisations, locations, phones... carry no need category
         term = terms_by_id.get(term_id)
         if term is None:
-            problems.append(Problem(files["attributes"], f"refers to taxonomy term '{term_id}', which is not in "
-                                    "taxonomy_terms.csv; ignored", row=_row(record),
-                                    column="taxonomy_term_id", value=term_id, fatal=False))
+            problems.append(
+                Problem(
+                    files["attributes"],
+                    f"refers to taxonomy term '{term_id}', which is not in taxonomy_terms.csv; ignored",
+                    row=_row(record),
+                    column="taxonomy_term_id",
+                    value=term_id,
+                    fatal=False,
+                )
+            )
             continue
         target.append(Term(term.name, term.code, term.taxonomy, _cell(record, "value"), "attributes"))
     for record in _records(tables.get("service_taxonomy")):
