@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
+from .method import DEFAULT_METHOD, GapMethod
+from .tiers import TierThresholds
 
 if TYPE_CHECKING:
     from .spec import InputSpec
@@ -130,7 +132,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         raise ValidationError(
             error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
         ) from None
-    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km)
+    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method_from_args(args))
     suppress = not args.no_suppress
     table = published_table(analysis, suppress=suppress)
     if out.suffix.lower() != ".csv":
@@ -270,7 +272,64 @@ def _dataset_from_args(args: argparse.Namespace):  # noqa: ANN202 - returns cove
 
     demo = _uses_demo(args)
     label = "Synthetic demo region" if demo else Path(args.areas).stem.replace("_", " ")
-    return Dataset.from_spec(input_spec(args), label=label, synthetic=demo, threshold_km=args.threshold_km)
+    return Dataset.from_spec(
+        input_spec(args), label=label, synthetic=demo, threshold_km=args.threshold_km, method=method_from_args(args)
+    )
+
+
+def _add_method_options(parser: argparse.ArgumentParser) -> None:
+    """The gap method's settings (``coverage_map.method.GapMethod``; see docs/method.md)."""
+    group = parser.add_argument_group("gap method", "need-adjusted access (E2SFCA), clusters (Gi*) and tiers")
+    group.add_argument(
+        "--catchment-km",
+        type=float,
+        default=DEFAULT_METHOD.catchment_km,
+        help="catchment of local services, km (default %(default)s; a taxonomy may set one per need)",
+    )
+    group.add_argument(
+        "--catchment-minutes",
+        type=float,
+        default=DEFAULT_METHOD.catchment_minutes,
+        help="the catchment in minutes when --travel-times is given (default %(default)s)",
+    )
+    group.add_argument(
+        "--severe-below",
+        type=float,
+        default=DEFAULT_METHOD.thresholds.severe_below,
+        help="access ratio under which a cold spot is severe (default %(default)s)",
+    )
+    group.add_argument(
+        "--moderate-below",
+        type=float,
+        default=DEFAULT_METHOD.thresholds.moderate_below,
+        help="access ratio under which a cold spot is moderate (default %(default)s)",
+    )
+    group.add_argument(
+        "--fdr",
+        type=float,
+        default=DEFAULT_METHOD.thresholds.q,
+        help="false-discovery rate of a cold spot, Benjamini-Hochberg (default %(default)s)",
+    )
+    group.add_argument(
+        "--permutations", type=int, default=DEFAULT_METHOD.permutations, help="Gi* permutations (default %(default)s)"
+    )
+    group.add_argument("--seed", type=int, default=DEFAULT_METHOD.seed,
+                       help="seed of the Gi* permutations, so results repeat (default %(default)s)")  # fmt: skip
+
+
+def method_from_args(args: argparse.Namespace) -> GapMethod:
+    """The :class:`~coverage_map.method.GapMethod` the command line asks for (defaults where not given)."""
+    try:
+        thresholds = TierThresholds(severe_below=args.severe_below, moderate_below=args.moderate_below, q=args.fdr)
+    except ValueError as error:
+        raise CoverageMapError(f"--severe-below, --moderate-below and --fdr: {error}") from None
+    return GapMethod(
+        catchment_km=args.catchment_km,
+        catchment_minutes=args.catchment_minutes,
+        thresholds=thresholds,
+        permutations=args.permutations,
+        seed=args.seed,
+    )
 
 
 def _add_view_options(parser: argparse.ArgumentParser, *, category_required: bool = False) -> None:
@@ -490,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyse = commands.add_parser("analyse", help="write the gap table for every area, category and community")
     _add_inputs(analyse)
+    _add_method_options(analyse)
     analyse.add_argument("--level", choices=LEVELS, default="area")
     analyse.add_argument(
         "--threshold-km",
@@ -541,6 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the dashboard")
     _add_inputs(serve)
+    _add_method_options(serve)
     serve.add_argument("--config", type=Path, help="TOML file naming the data files (see docs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
@@ -583,6 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
     census.set_defaults(handler=cmd_census_population)
     export_map = commands.add_parser("export-map", help="render a print-ready map (PNG, SVG or PDF)")
     _add_inputs(export_map)
+    _add_method_options(export_map)
     _add_view_options(export_map)
     export_map.add_argument("--all-categories", action="store_true", help="one map per category (use --out-dir)")
     export_map.add_argument("--out", type=Path, help="output file: .png, .svg or .pdf")
@@ -598,6 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export_html = commands.add_parser("export-html", help="write a self-contained interactive map (HTML)")
     _add_inputs(export_html)
+    _add_method_options(export_html)
     _add_view_options(export_html)
     export_html.add_argument("--out", type=Path, required=True, help="output .html file")
     export_html.add_argument("--categories", help="comma-separated layers (default: every category)")
@@ -611,6 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write the gap-analysis report (HTML, and PDF with --pdf)")
     _add_inputs(report)
+    _add_method_options(report)
     report.add_argument("--out", type=Path, required=True, help="output .html file")
     report.add_argument("--pdf", type=Path, help="also print the report to this PDF (needs Chromium)")
     report.add_argument(

@@ -8,10 +8,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .access import DEFAULT_CATCHMENT_KM, DEFAULT_CATCHMENT_MINUTES
 from .errors import CoverageMapError
-from .significance import GI_PERMUTATIONS, GI_SEED
 from .tiers import DEFAULT_THRESHOLDS, TierThresholds
+
+# The same defaults as coverage_map.access and coverage_map.significance (a test checks they agree),
+# kept here so that the command line can show them without importing pysal.
+DEFAULT_CATCHMENT_KM = 3.0
+DEFAULT_CATCHMENT_MINUTES = 15.0
+GI_PERMUTATIONS = 999
+GI_SEED = 12345
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from plotly.colors import sample_colorscale
 
+from ..gaps import TIER_LABELS
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -31,14 +33,32 @@ class MetricInfo:
     description: str
     higher_is_worse: bool
     from_referrals: bool
+    #: coloured by named categories (the tiers), not by classes of a number
+    categorical: bool = False
 
 
 METRICS: dict[str, MetricInfo] = {
     info.key: info
     for info in (
         MetricInfo(
-            "gap_score", "gap_score", "Gap score", "",
-            "0 = no gap, 1 = worst: combines coverage, distance, provision and unmet demand",
+            "tier", "tier", "Gap severity", "",
+            "severe or moderate gap, watch, no gap, or no such service in the directory at all",
+            higher_is_worse=True, from_referrals=False, categorical=True,
+        ),
+        MetricInfo(
+            "access_ratio", "access_ratio", "Access against the region's average", "× average",
+            "provision within reach per person in need, as a multiple of the region's average: "
+            "1 = average, 0.5 = half of it",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "access_per_10k", "access_per_10k", "Access per 10,000 people in need", "per 10k",
+            "service capacity within reach (monthly places, nearer ones counting more) per 10,000 people in need",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "gap_score", "gap_score", "Shortfall against the region's average", "",
+            "0 = at or above the region's average access, 1 = no access at all",
             higher_is_worse=True, from_referrals=False,
         ),
         MetricInfo(
@@ -70,6 +90,10 @@ METRICS: dict[str, MetricInfo] = {
 }  # fmt: skip
 
 SCHEMES = {"quantiles": "Quantiles (equal counts)", "natural_breaks": "Natural breaks (Jenks)"}
+
+#: Tier colours, best to worst: a sequential purple-red (ColorBrewer PuRd, safe for colour-blind
+#: readers), darker = worse. ``no_data`` is grey and always labelled "not in the directory".
+TIER_COLOURS = {"none": "#f1eef6", "watch": "#d7b5d8", "moderate": "#df65b0", "severe": "#980043"}
 
 #: The sequential palette classes are coloured from (plotly's name).
 _PALETTE = "Viridis"
@@ -116,6 +140,8 @@ def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric
         raise ValueError(f"unknown classification scheme '{scheme}'; choose one of {', '.join(SCHEMES)}")
     if metric not in METRICS:
         raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    if METRICS[metric].categorical:
+        raise ValueError(f"'{metric}' is coloured by category (see TIER_COLOURS), not put in classes")
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     numbers = pd.to_numeric(values, errors="coerce").astype("Float64").astype(float)
@@ -213,6 +239,8 @@ def format_value(value: float | None, metric: str) -> str:
     info = METRICS[metric]
     if value is None or pd.isna(value):
         return "no data"
+    if info.categorical:
+        return TIER_LABELS.get(str(value), str(value))
     return f"{_number(float(value), info)}{_unit_suffix(info)}"
 
 
