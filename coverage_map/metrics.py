@@ -197,7 +197,9 @@ def _referral_totals(referrals: pd.DataFrame, unit: np.ndarray, cells: _Cells) -
     return cells.total(everyone, count) + cells.total(specific, count)
 
 
-def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFrame:
+def measure(
+    prepared: Prepared, level: str, *, threshold_km: float, stale: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Every metric for every unit × category × community at ``level`` (true, unsuppressed).
 
     Parameters
@@ -208,6 +210,9 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
         ``area``, ``neighbourhood`` or ``borough``.
     threshold_km
         Distance within which a matching asset counts as near, for ``share_within_km``.
+    stale
+        Ids of assets whose directory entry is out of date: ``stale_reaching`` counts the
+        matching ones among ``assets_reaching``.
 
     Returns
     -------
@@ -301,6 +306,15 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     citywide = offered[offered["asset"].isin(asset_index.get_indexer(list(prepared.citywide)))]
     everywhere = np.bincount(citywide["pair"].to_numpy(), minlength=cells.pairs).astype(float)
     table["assets_reaching"] = (reaching_count + np.tile(everywhere, len(cells.units))).astype("int64")
+    is_stale = np.zeros(len(asset_index), dtype=bool)
+    stale_positions = asset_index.get_indexer(sorted(stale))
+    is_stale[stale_positions[stale_positions >= 0]] = True
+    stale_local = reaching[is_stale[reaching["asset"].to_numpy()]]
+    stale_city = citywide[is_stale[citywide["asset"].to_numpy()]]
+    table["stale_reaching"] = (
+        cells.total(cells.position(stale_local["unit"].to_numpy(), stale_local["pair"].to_numpy()))
+        + np.tile(np.bincount(stale_city["pair"].to_numpy(), minlength=cells.pairs), len(cells.units))
+    ).astype("int64")
 
     # Demand.
     referrals = prepared.referrals
@@ -316,7 +330,7 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     names = units.set_index("area_id")["area_name"]
     table["area_name"] = cells.per_unit(pd.Series(cells.units).map(names).astype("string").array)
     table["level"] = level
-    return table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS]]
+    return table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS, "stale_reaching"]]
 
 
 def grid_for_areas(prepared: Prepared, categories: tuple[str, ...], communities: tuple[str, ...]) -> pd.DataFrame:
