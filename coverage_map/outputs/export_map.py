@@ -15,16 +15,10 @@ therefore the same size relative to the page on A4 and A3, and legible in print.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import math
-import os
 import re
-import shutil
-import struct
 import time
-import zlib
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +35,7 @@ from ..geojson import units_geojson
 from ..metrics import ALL
 from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
+from .render import png_info, render_images, set_png_dpi
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -50,12 +45,6 @@ PAPER_MM = {"a4": (297.0, 210.0), "a3": (420.0, 297.0)}
 CSS_PX_PER_INCH = 96.0
 MM_PER_INCH = 25.4
 _A4_AREA_MM2 = 297.0 * 210.0
-#: Where kaleido looks for a browser, in order, after ``$BROWSER_PATH``.
-CHROMIUM_NAMES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = (
-    "no Chromium or Chrome browser found to render map images. Install one, e.g. "
-    "'sudo apt-get install chromium' on Debian/Ubuntu, or set BROWSER_PATH to the browser's executable"
-)
 
 # Layout in CSS px of the A4-equivalent canvas.
 _MARGIN = {"l": 40, "r": 30, "t": 112, "b": 92}
@@ -154,102 +143,7 @@ class Exported:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- browser ---------------------------------------------------------------------------
-
-
-def find_chromium(environ: Mapping[str, str] | None = None, which: Callable[[str], str | None] = shutil.which) -> str:
-    """The path of a Chromium/Chrome executable, or a :class:`CoverageMapError` saying how to install one.
-
-    ``$BROWSER_PATH`` wins when it names an executable; then :data:`CHROMIUM_NAMES`.
-    """
-    environ = os.environ if environ is None else environ
-    candidates = [environ.get("BROWSER_PATH", ""), *CHROMIUM_NAMES]
-    for candidate in candidates:
-        if not candidate:
-            continue
-        found = which(candidate)
-        if found:
-            return found
-    raise CoverageMapError(INSTALL_HINT)
-
-
-def _run(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a coroutine to completion, also from code already inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro_factory())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(coro_factory())).result()
-
-
-def render_images(
-    jobs: Sequence[tuple[go.Figure, Mapping[str, Any]]], *, browser: str | None = None, timeout: float = 120
-) -> list[bytes]:
-    """Render figures with one kaleido (one Chromium) session, in order.
-
-    Parameters
-    ----------
-    jobs
-        ``(figure, opts)`` pairs, ``opts`` as kaleido takes them (``format``, ``width``,
-        ``height``, ``scale``).
-    browser
-        Chromium executable (default: :func:`find_chromium`).
-    timeout
-        Seconds allowed for any one image.
-    """
-    import kaleido
-    from choreographer.errors import ChromeNotFoundError
-
-    path = browser or find_chromium()
-
-    async def render_all() -> list[bytes]:
-        async with kaleido.Kaleido(path=path, mathjax=False, timeout=timeout) as session:
-            return [bytes(await session.calc_fig(figure, opts=dict(opts))) for figure, opts in jobs]
-
-    try:
-        return list(_run(render_all))
-    except ChromeNotFoundError as error:
-        raise CoverageMapError(f"{INSTALL_HINT} ({error})") from None
-
-
-# --- PNG and SVG metadata -----------------------------------------------------------------
-
-
-def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise CoverageMapError("not a PNG file")
-    chunks, position = [], 8
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        chunks.append((kind, data[position + 8 : position + 8 + length]))
-        position += 12 + length
-    return chunks
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-
-def set_png_dpi(data: bytes, dpi: float) -> bytes:
-    """The PNG with a ``pHYs`` chunk recording ``dpi`` (replacing any there was)."""
-    per_metre = round(dpi / 0.0254)
-    chunks = [(kind, body) for kind, body in _png_chunks(data) if kind != b"pHYs"]
-    physical = (b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
-    chunks.insert(1, physical)  # straight after IHDR, before any IDAT
-    return data[:8] + b"".join(_png_chunk(kind, body) for kind, body in chunks)
-
-
-def png_info(data: bytes) -> tuple[int, int, float | None]:
-    """``(width, height, dpi)`` of a PNG; dpi is ``None`` without a pHYs chunk in metres."""
-    chunks = dict(_png_chunks(data)[:8])
-    width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
-    dpi = None
-    if b"pHYs" in chunks:
-        x_per_unit, _, unit = struct.unpack(">IIB", chunks[b"pHYs"])
-        dpi = x_per_unit * 0.0254 if unit == 1 else None
-    return width, height, dpi
+# --- SVG metadata ---------------------------------------------------------------------------
 
 
 def _svg_physical_size(svg: bytes, page: PageSize) -> bytes:

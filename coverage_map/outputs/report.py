@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import html
-import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from ..gaps import REASON_LABELS, REASON_TEXT, WEIGHTS
 from ..suppress import describe_count
 from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
+from .render import print_pdf
 
 #: Rows in each ranked gap table.
 TABLE_ROWS = 12
@@ -141,7 +140,8 @@ def _maps(
     browser: str | None,
 ) -> dict[str, str]:
     """One PNG (as a data: URI) per priority, rendered in one Chromium session."""
-    from .export_map import MapRequest, print_figure, render_images, set_png_dpi
+    from .export_map import MapRequest, print_figure
+    from .render import render_images, set_png_dpi
 
     credits = credits_for(dataset)
     jobs = []
@@ -168,36 +168,6 @@ def _maps(
         priority.slug: "data:image/png;base64," + base64.b64encode(set_png_dpi(image, dpi)).decode("ascii")
         for priority, image in zip(priorities, images, strict=True)
     }
-
-
-def print_pdf(source: Path, out: Path, *, browser: str | None = None, timeout: float = 180) -> Path:
-    """Print an HTML file to PDF with headless Chromium (A4, no header or footer)."""
-    from .export_map import find_chromium
-
-    executable = browser or find_chromium()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="coverage-map-chromium-") as profile:
-        command = [
-            executable,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--no-default-browser-check",
-            f"--user-data-dir={profile}",
-            f"--print-to-pdf={out.resolve()}",
-            "--no-pdf-header-footer",
-            source.resolve().as_uri(),
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise CoverageMapError(f"Chromium could not print the PDF: {error}") from None
-    if result.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-        tail = (result.stderr or "").strip().splitlines()[-3:]
-        raise CoverageMapError(f"Chromium could not print the PDF (exit {result.returncode}): {' '.join(tail)}")
-    return out
 
 
 # --- the document --------------------------------------------------------------------------

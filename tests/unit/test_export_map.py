@@ -15,16 +15,14 @@ from coverage_map.errors import CoverageMapError
 from coverage_map.outputs.export_map import (
     MapRequest,
     export_all_categories,
-    find_chromium,
     fit_view,
     parse_size,
     place_labels,
-    png_info,
     print_figure,
     project,
-    set_png_dpi,
     write_maps,
 )
+from coverage_map.outputs.render import find_chromium, png_info, set_png_dpi
 
 TITLE = "Dementia provision & gaps <test>"
 
