@@ -31,6 +31,7 @@ from ..config import DISPLAY_CRS
 from ..dataset import Dataset
 from ..errors import CoverageMapError
 from ..findings import LEVEL_WORDS, in_sentence, resolve_borough, select_view
+from ..gaps import ranked
 from ..geojson import units_geojson
 from ..metrics import ALL
 from ..taxonomy import display_name
@@ -113,7 +114,7 @@ class MapRequest:
 
     category: str
     community: str = ALL
-    metric: str = "gap_score"
+    metric: str = "tier"
     level: str = "neighbourhood"
     borough: str | None = None
     title: str | None = None
@@ -310,7 +311,7 @@ def metric_info(metric: str) -> Any:
 
 
 def default_title(dataset: Dataset, request: MapRequest) -> str:
-    """``Dementia for carers: gap score, Borough One`` (the category, group, metric and place)."""
+    """``Dementia for carers: gap severity in Borough One`` (the category, group, metric and place)."""
     info = metric_info(request.metric)
     what = display_name(request.category)
     if request.community != ALL:
@@ -321,9 +322,18 @@ def default_title(dataset: Dataset, request: MapRequest) -> str:
 
 
 def default_subtitle(dataset: Dataset, request: MapRequest, credits: Credits) -> str:
-    """What the metric means in plain English, by which units, and the data date."""
+    """What the metric means in plain English (for tiers: the rules, with the thresholds used), by which
+    units, and the data date."""
     info = metric_info(request.metric)
     description = str(info.description).rstrip(". ")
+    if info.categorical:
+        thresholds = dataset.method.thresholds
+        severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+        description = (
+            f"Severe gap: access under {severe} of the region's average, inside a significant cluster of low "
+            f"access. Moderate: under {severe}, or under {moderate} inside such a cluster. Watch: "
+            f"{severe}–{moderate}, or another warning sign"
+        )
     description = description[:1].upper() + description[1:]
     by = LEVEL_WORDS.get(request.level, (request.level, request.level))[0]
     parts = [f"{description}.", f"Shown by {by}."]
@@ -413,12 +423,15 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     figure.update_layout(
         map={"center": center, "zoom": zoom, "domain": {"x": [0, frame.map_frac], "y": [0, 1]}, "style": "white-bg"}
     )
-    _gap_key(figure, frame, gaps=int(view["gap"].sum()), total=len(view))
+    outline = _outline_gaps(figure, categorical=bool(info.categorical))
+    tier = view["tier"].astype("string")
+    _gap_key(figure, frame, colour=outline, total=len(view),
+             counts={name: int((tier == name).sum()) for name in ("severe", "moderate")})  # fmt: skip
+    if info.categorical:
+        _count_tiers(figure)
     notes = [
-        (
-            "Areas outlined in pink are gaps: poorly served for this need on distance, coverage, "
-            "provision per person or unmet demand (see the methods)."
-        )
+        "Outlined: gaps (severe or moderate), where people in need can reach well under the region's average "
+        "provision per person, after sharing it with everyone else within reach (see the methods)."
     ]
     if bool(getattr(info, "from_referrals", False)):
         notes.append(SUPPRESSION_NOTE + ".")
@@ -455,7 +468,7 @@ def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> No
     )
     # The side panel, top to bottom: gap key, class colours (the colourbar), asset symbols.
     x = frame.map_frac + 16 / frame.plot_w
-    bar_top = 1 - 40 / frame.plot_h
+    bar_top = 1 - 56 / frame.plot_h
     bar_len = 0.0
     for trace in figure.data:
         if getattr(trace, "type", "") == "choroplethmap" and getattr(trace, "showscale", None):
@@ -491,9 +504,27 @@ def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> No
     )
 
 
-def _gap_key(figure: go.Figure, frame: _Frame, *, gaps: int, total: int) -> None:
-    """A legend key for the gap outline that :func:`figures.map_figure` draws (it has no legend entry)."""
-    colour = getattr(_figures_module(), "GAP_OUTLINE_COLOUR", "#ff2d87")
+def _outline_gaps(figure: go.Figure, *, categorical: bool) -> str:
+    """The colour gaps are outlined in: the dashboard's pink, or dark ink over the tiers' own pinks."""
+    figures = _figures_module()
+    pink = getattr(figures, "GAP_OUTLINE_COLOUR", "#ff2d87")
+    if not categorical:
+        return str(pink)
+    line = figure.data[0].marker.line
+    line.color = [_GAP_OUTLINE if colour == pink else colour for colour in line.color]
+    return _GAP_OUTLINE
+
+
+def _count_tiers(figure: go.Figure) -> None:
+    """Each tier's legend label with how many units it colours: ``Moderate gap (17)``."""
+    choropleth = figure.data[0]
+    codes = pd.Series(list(choropleth.z), dtype="int64").value_counts()
+    labels = list(choropleth.colorbar.ticktext)
+    choropleth.colorbar.ticktext = [f"{label} ({int(codes.get(i, 0)):,})" for i, label in enumerate(labels)]
+
+
+def _gap_key(figure: go.Figure, frame: _Frame, *, colour: str, counts: Mapping[str, int], total: int) -> None:
+    """A legend key for the gap outline (the map's trace has no legend entry), counting severe and moderate units."""
     x0 = frame.map_frac + 16 / frame.plot_w
     top = 1 - 4 / frame.plot_h
     figure.add_shape(
@@ -507,14 +538,16 @@ def _gap_key(figure: go.Figure, frame: _Frame, *, gaps: int, total: int) -> None
         line={"color": colour, "width": 3},
         fillcolor="#f5f5f5",
     )
+    gaps = sum(counts.values())
     figure.add_annotation(
-        text=f"Gap area ({gaps:,} of {total:,})",
+        text=f"Gap: {gaps:,} of {total:,}<br>({counts['severe']:,} severe, {counts['moderate']:,} moderate)",
         xref="paper",
         yref="paper",
         x=x0 + 34 / frame.plot_w,
-        y=top - 8 / frame.plot_h,
+        y=top + 2 / frame.plot_h,
         xanchor="left",
-        yanchor="middle",
+        yanchor="top",
+        align="left",
         showarrow=False,
         font={"size": 13, "color": _INK, "family": _FONT},
     )
@@ -547,7 +580,7 @@ def _add_labels(
     center: Mapping[str, float],
     zoom: float,
 ) -> None:
-    ordered = view.sort_values(["gap", "gap_score", "area_id"], ascending=[False, False, True])
+    ordered = ranked(view)  # the worst first: they win any overlap
     metric_units = units.set_index("area_id").to_crs("EPSG:27700")
     points = metric_units.geometry.representative_point().to_crs(DISPLAY_CRS)
     ordered = ordered[ordered["area_id"].isin(points.index)]

@@ -156,4 +156,3 @@ def png_info(data: bytes) -> tuple[int, int, float | None]:
         x_per_unit, _, unit = struct.unpack(">IIB", chunks[b"pHYs"])
         dpi = x_per_unit * 0.0254 if unit == 1 else None
     return width, height, dpi
-
