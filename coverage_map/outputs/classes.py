@@ -112,6 +112,16 @@ def tier_rules(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> dict[str, str
     }
 
 
+def tier_summary(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> str:
+    """The tiers' rules in two short sentences, for a map's subtitle."""
+    severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+    return (
+        f"Severe gap: access under {severe} of the region's average, inside a significant cluster of low "
+        f"access. Moderate: under {severe}, or under {moderate} inside such a cluster. Watch: "
+        f"{severe}–{moderate}, or another warning sign."
+    )
+
+
 def access_words(ratio: object) -> str:
     """An access ratio as words: ``0.43`` -> ``43% of the region's average`` (``no data`` when unknown)."""
     if ratio is None or pd.isna(ratio):  # type: ignore[call-overload]

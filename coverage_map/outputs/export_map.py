@@ -327,13 +327,9 @@ def default_subtitle(dataset: Dataset, request: MapRequest, credits: Credits) ->
     info = metric_info(request.metric)
     description = str(info.description).rstrip(". ")
     if info.categorical:
-        thresholds = dataset.method.thresholds
-        severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
-        description = (
-            f"Severe gap: access under {severe} of the region's average, inside a significant cluster of low "
-            f"access. Moderate: under {severe}, or under {moderate} inside such a cluster. Watch: "
-            f"{severe}–{moderate}, or another warning sign"
-        )
+        from .classes import tier_summary
+
+        description = tier_summary(dataset.method.thresholds).rstrip(".")
     description = description[:1].upper() + description[1:]
     by = LEVEL_WORDS.get(request.level, (request.level, request.level))[0]
     parts = [f"{description}.", f"Shown by {by}."]
