@@ -236,7 +236,7 @@ def priority_findings(
             )
         )
 
-    people = _people_in_gaps(view, gaps, common, priority=priority, many=many)
+    people = _people_in_gaps(dataset, view, gaps, common, priority=priority, one=one, many=many)
     if people is not None:
         findings.append(people)
 
@@ -305,21 +305,31 @@ def _borough_with_most(dataset: Dataset, gaps: pd.DataFrame, *, level: str) -> t
 
 
 def _people_in_gaps(
-    view: pd.DataFrame, gaps: pd.DataFrame, common: Mapping[str, Any], *, priority: Priority, many: str
+    dataset: Dataset,
+    view: pd.DataFrame,
+    gaps: pd.DataFrame,
+    common: Mapping[str, Any],
+    *,
+    priority: Priority,
+    one: str,
+    many: str,
 ) -> Finding | None:
     """People in need living in gap units (``need``, else the group's population) and the unmet need there."""
+    population = dataset.inputs.population
     people_total = float(_need(view).sum())
-    if people_total <= 0 or not len(gaps):
-        return None
+    if population is None or people_total <= 0 or not len(gaps):
+        return None  # (without a population file every area counts as one unit of need: no people to count)
     people = float(_need(gaps).sum())
     unmet = float(pd.to_numeric(gaps["unmet_need"], errors="coerce").fillna(0).sum())
     share = people / people_total
-    subject = subject_for(priority.category)
-    group = "" if priority.community == ALL else f" in {in_sentence(display_name(priority.community))}"
-    text = (
-        f"About {_round_people(people):,} of the {_round_people(people_total):,} people{group} in need of "
-        f"{subject} ({share:.0%}) live in those {many}"
-    )
+    group = in_sentence(display_name(priority.community))
+    if f"need_{priority.category}" in population.columns:
+        who = f"people in need of {subject_for(priority.category)}"
+        who += "" if priority.community == ALL else f" for {group}"
+    else:  # without a need estimate, need is the group's population
+        who = "people" if priority.community == ALL else f"people in the {group} group"
+    text = f"About {_round_people(people):,} of the {_round_people(people_total):,} {who} ({share:.0%})"
+    text += f" live in that {one}" if len(gaps) == 1 else f" live in those {many}"
     text += (
         f"; about {_round_people(unmet):,} of them lack the access the region's average would give."
         if unmet > 0
