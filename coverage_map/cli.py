@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
@@ -547,7 +547,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_analyse_command(commands)
+    _add_validate_command(commands)
+    _add_demo_command(commands)
+    _add_serve_command(commands)
+    _add_oruk_command(commands)
+    _add_census_command(commands)
+    _add_export_map_command(commands)
+    _add_export_html_command(commands)
+    _add_report_command(commands)
+    _add_workspace_commands(commands)
+    return parser
 
+
+def _add_analyse_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     analyse = commands.add_parser("analyse", help="write the gap table for every area, category and community")
     _add_inputs(analyse)
     _add_method_options(analyse)
@@ -578,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyse.set_defaults(handler=cmd_analyse)
 
+
+def _add_validate_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     validate = commands.add_parser("validate", help="report every problem in the inputs without analysing")
     _add_inputs(validate)
     validate.add_argument(
@@ -588,6 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=cmd_validate)
 
+
+def _add_demo_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     demo = commands.add_parser("demo-data", help="generate the synthetic demo region")
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--seed", type=int, default=2024)
@@ -600,6 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=cmd_demo_data)
 
+
+def _add_serve_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     serve = commands.add_parser("serve", help="start the dashboard")
     _add_inputs(serve)
     _add_method_options(serve)
@@ -609,6 +628,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     serve.set_defaults(handler=cmd_serve)
 
+
+def _add_oruk_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     oruk = commands.add_parser("import-oruk", help="turn an Open Referral UK / HSDS directory into an asset file")
     oruk.add_argument(
         "source",
@@ -632,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     oruk.add_argument("--max-pages", type=int, default=50, help="pages fetched at most (default %(default)s)")
     oruk.set_defaults(handler=cmd_import_oruk)
 
+
+def _add_census_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     census = commands.add_parser(
         "census-population", help="map a census table onto area_id,population,pop_<community> columns"
     )
@@ -643,6 +666,9 @@ def build_parser() -> argparse.ArgumentParser:
     census.add_argument("--area-col", help="column holding the area code (default: from the config)")
     census.add_argument("--out", type=Path, required=True, help="population CSV to write")
     census.set_defaults(handler=cmd_census_population)
+
+
+def _add_export_map_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     export_map = commands.add_parser("export-map", help="render a print-ready map (PNG, SVG or PDF)")
     _add_inputs(export_map)
     _add_method_options(export_map)
@@ -659,6 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_map.add_argument("--no-assets", action="store_true", help="leave the organisations off the map")
     export_map.set_defaults(handler=cmd_export_map)
 
+
+def _add_export_html_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     export_html = commands.add_parser("export-html", help="write a self-contained interactive map (HTML)")
     _add_inputs(export_html)
     _add_method_options(export_html)
@@ -673,6 +701,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_html.set_defaults(handler=cmd_export_html)
 
+
+def _add_report_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     report = commands.add_parser("report", help="write the gap-analysis report (HTML, and PDF with --pdf)")
     _add_inputs(report)
     _add_method_options(report)
@@ -693,9 +723,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dpi", type=float, default=150, help="resolution of the report's maps (default 150)")
     report.add_argument("--no-maps", action="store_true", help="leave the maps out (no Chromium needed for HTML)")
     report.set_defaults(handler=cmd_report)
-
-    _add_workspace_commands(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

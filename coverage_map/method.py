@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 from .errors import CoverageMapError
 from .tiers import DEFAULT_THRESHOLDS, TierThresholds
@@ -35,6 +36,10 @@ class GapMethod:
         average) and ``q`` (the false-discovery rate of a cold spot).
     permutations, seed
         Of Gi*'s conditional randomisation.
+    as_of
+        The date directory entries are judged stale against (last verified more than 12
+        months before it). None: the data's own date, the latest referral date, else the
+        latest ``last_checked`` date; never the day the analysis runs, so results repeat.
     """
 
     catchment_km: float = DEFAULT_CATCHMENT_KM
@@ -42,6 +47,7 @@ class GapMethod:
     thresholds: TierThresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     permutations: int = GI_PERMUTATIONS
     seed: int = GI_SEED
+    as_of: date | None = None
 
     def __post_init__(self) -> None:
         problems = [
