@@ -338,8 +338,9 @@ def _add_view_options(parser: argparse.ArgumentParser, *, category_required: boo
     group.add_argument("--community", default="all", help="community, e.g. bame (default: all)")
     group.add_argument(
         "--metric",
-        default="gap_score",
-        help="gap_score, provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure",
+        default="tier",
+        help="tier (gap severity, the default), access_ratio, access_per_10k, gap_score (shortfall against the "
+        "region's average), provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure",
     )
     group.add_argument("--level", choices=LEVELS, default="neighbourhood")
     group.add_argument("--borough", help="limit to one borough (id or name) and zoom to it")

@@ -18,6 +18,7 @@ import pandas as pd
 from plotly.colors import sample_colorscale
 
 from ..gaps import TIER_LABELS
+from ..tiers import DEFAULT_THRESHOLDS, TierThresholds
 
 # --------------------------------------------------------------------------- metrics
 
@@ -94,6 +95,39 @@ SCHEMES = {"quantiles": "Quantiles (equal counts)", "natural_breaks": "Natural b
 #: Tier colours, best to worst: a sequential purple-red (ColorBrewer PuRd, safe for colour-blind
 #: readers), darker = worse. ``no_data`` is grey and always labelled "not in the directory".
 TIER_COLOURS = {"none": "#f1eef6", "watch": "#d7b5d8", "moderate": "#df65b0", "severe": "#980043"}
+
+
+def tier_rules(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> dict[str, str]:
+    """When each tier applies, in plain words with the thresholds actually used (for legends and methods)."""
+    severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+    cluster = f"a significant cluster of low access (false-discovery rate {thresholds.q:.0%})"
+    return {
+        "severe": f"access under {severe} of the region's average, inside {cluster}",
+        "moderate": f"access under {severe} of the region's average, or under {moderate} inside a significant "
+        "cluster of low access",
+        "watch": f"access {severe}–{moderate} of the region's average, or another warning sign (over capacity, "
+        "referrals that no service reaches, out-of-date listings)",
+        "none": "no sign of a gap (also wherever nobody has the need)",
+        "no_data": "no service for this need is listed anywhere in the directory, so gaps cannot be judged",
+    }
+
+
+def tier_summary(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> str:
+    """The tiers' rules in two short sentences, for a map's subtitle."""
+    severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+    return (
+        f"Severe gap: access under {severe} of the region's average, inside a significant cluster of low "
+        f"access. Moderate: under {severe}, or under {moderate} inside such a cluster. Watch: "
+        f"{severe}–{moderate}, or another warning sign."
+    )
+
+
+def access_words(ratio: object) -> str:
+    """An access ratio as words: ``0.43`` -> ``43% of the region's average`` (``no data`` when unknown)."""
+    if ratio is None or pd.isna(ratio):  # type: ignore[call-overload]
+        return "no data"
+    return f"{float(ratio):.0%} of the region's average"  # type: ignore[arg-type]
+
 
 #: The sequential palette classes are coloured from (plotly's name).
 _PALETTE = "Viridis"

@@ -125,7 +125,7 @@ def _file_outputs(dataset: Dataset) -> dict[str, str]:
     from coverage_map.outputs.report import render_html
 
     out: dict[str, str] = {}
-    for metric in ("referrals_per_10k", "pressure", "gap_score"):
+    for metric in ("tier", "referrals_per_10k", "pressure", "gap_score"):
         request = MapRequest(category="dementia", community="all", metric=metric, level="area", labels=True)
         out[f"print {metric}"] = print_figure(dataset, request).to_json()
         page = interactive_map(dataset, categories=["dementia"], metric=metric, level="area", inline=False)
