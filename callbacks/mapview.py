@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 
 from dash import Input, Output, Patch, State, callback, no_update
 
 from . import ids
 from .context import Services, services, triggered_ids
+from .explain import tier_key
+from .layout import render_tier_key
 from .state import ALL, ViewState, selection_from_event
-from .views import FigurePath, build_map, map_click, map_notice, needs_full_figure, recolour_updates
+from .views import (
+    FigurePath,
+    build_map,
+    drawn_level,
+    map_click,
+    map_notice,
+    needs_full_figure,
+    recolour_updates,
+    tier_summary,
+)
 
 MAP_INPUTS = [
     Input(ids.LEVEL, "value"),
@@ -109,6 +121,30 @@ def explain_map(
     notice = map_notice(app.registry, loaded, state, max_units=app.settings.map_max_units,
                         max_assets=app.settings.map_max_services)  # fmt: skip
     return (notice, "map-notice") if notice else ("", _HIDDEN)
+
+
+@callback(
+    Output(ids.TIER_KEY, "children"),
+    *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH, ids.METRIC)),
+    Input(ids.DATA_TOKEN, "data"),
+    prevent_initial_call=True,
+)
+def show_tier_key(level: str, category: str, community: str, borough: str, metric: str, token: str | None) -> object:
+    """The key of the tiers under the map, with how many units of the map are in each."""
+    return key_outputs(services(), level, category, community, borough, metric, token)
+
+
+def key_outputs(
+    app: Services, level: str, category: str, community: str, borough: str, metric: str, token: str | None
+) -> object:
+    """What :func:`show_tier_key` returns: the key with counts of the units drawn (none while the
+    controls name something the data set lacks)."""
+    dataset = app.registry.get(token).dataset
+    if level not in dataset.levels or category not in dataset.categories or community not in dataset.communities:
+        return render_tier_key(tier_key(), metric)
+    state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL)
+    drawn = replace(state, level=drawn_level(dataset, state, max_units=app.settings.map_max_units))
+    return render_tier_key(tier_key(tier_summary(dataset, drawn)), metric)
 
 
 @callback(

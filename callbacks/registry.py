@@ -115,7 +115,7 @@ class Registry:
                     return self._uploaded[choice.key]
             inputs = workspace.load(choice.name, choice.version, owner=choice.owner)
             dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
-                                          threshold_km=self.default.threshold_km)  # fmt: skip
+                                          threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
             self.remember(choice.key, dataset)
             return dataset
 
