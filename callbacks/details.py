@@ -7,7 +7,6 @@ from dash import Input, Output, callback
 
 from . import ids
 from .context import services
-from .explain import equity_view
 from .layout import render_details, render_equity
 from .state import ALL, ViewState
 from .views import area_details
@@ -43,5 +42,5 @@ def show_details(
 )
 def show_equity(category: str, community: str, token: str | None) -> list[object]:
     """Access by deprivation tenth for the need and community, or a note asking for an IMD file."""
-    dataset = services().registry.get(token).dataset
-    return render_equity(equity_view(dataset, category, community or ALL))
+    registry = services().registry
+    return render_equity(registry.equity_view(registry.get(token), category, community or ALL))
