@@ -212,9 +212,9 @@ def _map_card() -> dbc.Card:
                 config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                         "toImageButtonOptions": {"filename": "coverage-map"}},
             ),
-            # What the map leaves out at national scale, and how to see it (callbacks.mapview.explain_map).
+            # What the map leaves out at national scale, and how to see it (callbacks.mapview.describe_map).
             html.Div(id=ids.MAP_NOTICE, className="map-notice d-none", role="status", **_LIVE_REGION),
-            # The tiers in words, always visible (callbacks.mapview.show_tier_key adds the counts).
+            # The tiers in words, always visible (callbacks.mapview.describe_map adds the counts).
             html.Div(render_tier_key(tier_key(), DEFAULT_METRIC), id=ids.TIER_KEY, className="tier-key-box"),
         ],
         className="map-card h-100",

@@ -103,11 +103,21 @@ def _set(patch: Patch, path: FigurePath, value: object) -> None:
 @callback(
     Output(ids.MAP_NOTICE, "children"),
     Output(ids.MAP_NOTICE, "className"),
+    Output(ids.TIER_KEY, "children"),
     *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH,
-                                                   ids.SHOW_ASSETS)),
+                                                   ids.SHOW_ASSETS, ids.METRIC)),
     Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )  # fmt: skip
+def describe_map(
+    level: str, category: str, community: str, borough: str, show_assets: bool, metric: str, token: str | None
+) -> tuple[object, ...]:
+    """The words around the map: what it leaves out (:func:`explain_map`) and the key of the tiers
+    (:func:`key_outputs`). One callback, so a change of need costs the browser one request less."""
+    notice, css = explain_map(level, category, community, borough, show_assets, token)
+    return notice, css, key_outputs(services(), level, category, community, borough, metric, token)
+
+
 def explain_map(
     level: str, category: str, community: str, borough: str, show_assets: bool, token: str | None
 ) -> tuple[str, str]:
@@ -123,21 +133,10 @@ def explain_map(
     return (notice, "map-notice") if notice else ("", _HIDDEN)
 
 
-@callback(
-    Output(ids.TIER_KEY, "children"),
-    *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH, ids.METRIC)),
-    Input(ids.DATA_TOKEN, "data"),
-    prevent_initial_call=True,
-)
-def show_tier_key(level: str, category: str, community: str, borough: str, metric: str, token: str | None) -> object:
-    """The key of the tiers under the map, with how many units of the map are in each."""
-    return key_outputs(services(), level, category, community, borough, metric, token)
-
-
 def key_outputs(
     app: Services, level: str, category: str, community: str, borough: str, metric: str, token: str | None
 ) -> object:
-    """What :func:`show_tier_key` returns: the key with counts of the units drawn (none while the
+    """The key of the tiers under the map, with how many units of the map are in each (no counts while the
     controls name something the data set lacks)."""
     dataset = app.registry.get(token).dataset
     if level not in dataset.levels or category not in dataset.categories or community not in dataset.communities:

@@ -145,6 +145,9 @@ def test_the_key_counts_the_units_drawn(services: Services, request_context: Non
     # A need nobody offers: every unit is "not in the directory", never a gap.
     nothing = _text(mapview.key_outputs(services, "area", "befriending", "all", "all", "tier", None))
     assert '"Not in the directory"' in nothing and '" (3)"' in nothing
+    # The callback sends the notice (none: the hand-built map is small) and the key together.
+    notice, css, key = mapview.describe_map("area", "dementia", "all", "all", True, "tier", None)
+    assert notice == "" and "d-none" in css and _text(key) == text
 
 
 # --------------------------------------------------------------------------- details
