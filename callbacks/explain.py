@@ -127,5 +127,16 @@ def equity_view(dataset: object, category: str, community: str) -> EquityView:
     if found is None or found.deciles.empty:
         return EquityView(available=True, sentence=f"No {display_name(category).lower()} provision for {who} is "
                                                    "listed, so access cannot be compared by deprivation.")  # fmt: skip
-    title = f"{display_name(category)} for {who}: access per 10,000 in need by deprivation tenth"
-    return EquityView(available=True, sentence=found.sentence, figure=figures.equity_figure(found.deciles, title=title))
+    figure = figures.equity_figure(found.deciles, title=f"{display_name(category)} for {who}")
+    return EquityView(available=True, sentence=found.sentence, figure=_narrow(figure, found.deciles))
+
+
+def _narrow(figure: go.Figure, deciles: pd.DataFrame) -> go.Figure:
+    """The chart fitted to the details column: tenths numbered flat under the bars, the ends named in
+    the axis title (the full labels, "1 (most deprived)", stay in the hover)."""
+    figure.update_xaxes(
+        tickmode="array", tickvals=list(figure.data[0].x), ticktext=[str(int(d)) for d in deciles["imd_decile"]],
+        tickangle=0, title={"text": "Deprivation tenth (1 = most deprived)", "font": {"size": 10}},
+    )  # fmt: skip
+    figure.update_layout(margin={"l": 44, "r": 8, "t": 32, "b": 36})
+    return figure

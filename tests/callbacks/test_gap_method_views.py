@@ -300,6 +300,7 @@ def test_equity_view_with_imd_charts_access_by_tenth(with_imd: Dataset) -> None:
     expected = [float(dementia.loc[a, "access_per_10k"]) for a in ("A", "B", "C")]
     assert np.allclose(list(bars.y), expected, atol=0.005)  # the published table holds 2 decimals
     assert list(bars.x)[0].startswith("1") and list(bars.x)[-1].startswith("10")
+    assert list(view.figure.layout.xaxis.ticktext) == ["1", "5", "10"]  # flat numbers in the narrow column
     # The most deprived tenth (A, 34.4) has more than the least deprived (C, 10.8).
     assert view.sentence.startswith("People in the most deprived tenth have") and " more " in view.sentence
     rendered = _text(render_equity(view))
