@@ -18,7 +18,7 @@ from coverage_map.gaps import TIER_LABELS
 from coverage_map.outputs import figures
 from coverage_map.outputs.classes import TIER_COLOURS
 from coverage_map.taxonomy import display_name
-from coverage_map.tiers import TIER_TEXT
+from coverage_map.tiers import DEFAULT_THRESHOLDS, TierThresholds, tier_text
 
 from .state import ALL
 
@@ -45,15 +45,17 @@ def tier_colour(tier: str) -> str:
     return TIER_COLOURS.get(tier, figures.NO_DATA_COLOUR)
 
 
-def tier_meaning(tier: str) -> str:
-    """One sentence saying what ``tier`` means (``no_data`` is never a gap)."""
-    return NO_DATA_TEXT if tier == "no_data" else TIER_TEXT.get(tier, "")
+def tier_meaning(tier: str, thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> str:
+    """One sentence saying what ``tier`` means with the thresholds in use (``no_data`` is never a gap)."""
+    return NO_DATA_TEXT if tier == "no_data" else tier_text(thresholds).get(tier, "")
 
 
-def tier_key(counts: Mapping[str, int] | None = None) -> list[KeyEntry]:
+def tier_key(
+    counts: Mapping[str, int] | None = None, thresholds: TierThresholds = DEFAULT_THRESHOLDS
+) -> list[KeyEntry]:
     """The key under the map, worst first; ``counts`` (units per tier in the view) when known."""
     return [
-        KeyEntry(tier=tier, colour=tier_colour(tier), label=TIER_LABELS[tier], meaning=tier_meaning(tier),
+        KeyEntry(tier=tier, colour=tier_colour(tier), label=TIER_LABELS[tier], meaning=tier_meaning(tier, thresholds),
                  count=None if counts is None else int(counts.get(tier, 0)))
         for tier in KEY_ORDER
     ]  # fmt: skip

@@ -140,10 +140,10 @@ def key_outputs(
     controls name something the data set lacks)."""
     dataset = app.registry.get(token).dataset
     if level not in dataset.levels or category not in dataset.categories or community not in dataset.communities:
-        return render_tier_key(tier_key(), metric)
+        return render_tier_key(tier_key(thresholds=dataset.method.thresholds), metric)
     state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL)
     drawn = replace(state, level=drawn_level(dataset, state, max_units=app.settings.map_max_units))
-    return render_tier_key(tier_key(tier_summary(dataset, drawn)), metric)
+    return render_tier_key(tier_key(tier_summary(dataset, drawn), dataset.method.thresholds), metric)
 
 
 @callback(

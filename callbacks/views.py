@@ -26,6 +26,7 @@ from coverage_map.gaps import TIER_LABELS, explain, ranked
 from coverage_map.outputs import figures
 from coverage_map.outputs.tables import write_any
 from coverage_map.taxonomy import display_name
+from coverage_map.tiers import TierThresholds
 
 from . import ids
 from .explain import certainty_text, share_of_average, tier_counts, tier_meaning
@@ -511,11 +512,13 @@ def area_details(
         trend=_trend_figure(registry, loaded, state, area_id),
         metric_label=metric.label,
         freshness=freshness,
-        **_method_facts(row, state, fdr=thresholds.q, need_estimated=state.category in dataset.inputs.need_labels),
+        **_method_facts(row, state, thresholds=thresholds, need_estimated=state.category in dataset.inputs.need_labels),
     )
 
 
-def _method_facts(row: pd.Series | None, state: ViewState, *, fdr: float, need_estimated: bool) -> dict[str, Any]:
+def _method_facts(
+    row: pd.Series | None, state: ViewState, *, thresholds: TierThresholds, need_estimated: bool
+) -> dict[str, Any]:
     """The gap method 2 fields of :class:`AreaDetails` for one published row (None: not on the map)."""
     if row is None:
         return {"tier_label": TIER_LABELS["no_data"], "tier_text": tier_meaning("no_data")}
@@ -523,13 +526,13 @@ def _method_facts(row: pd.Series | None, state: ViewState, *, fdr: float, need_e
     return {
         "tier": tier,
         "tier_label": TIER_LABELS.get(tier, tier),
-        "tier_text": tier_meaning(tier),
+        "tier_text": tier_meaning(tier, thresholds),
         "need": _number(row["need"]),
         "need_estimated": need_estimated,
         "access_per_10k": _number(row["access_per_10k"]),
         "access_text": share_of_average(row["access_ratio"]),
         "specific_access_per_10k": None if state.community == ALL else _number(row["specific_access_per_10k"]),
-        "certainty": certainty_text(row["cold_spot"], row["q_value"], fdr=fdr) if tier != "no_data" else "",
+        "certainty": certainty_text(row["cold_spot"], row["q_value"], fdr=thresholds.q) if tier != "no_data" else "",
     }
 
 
