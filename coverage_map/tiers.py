@@ -56,8 +56,8 @@ DEFAULT_THRESHOLDS = TierThresholds()
 
 
 def _share(value: float) -> str:
-    """0.5 -> "half", 0.8 -> "80%" (as the sentences read)."""
-    return "half" if value == 0.5 else f"{value:.0%}"
+    """0.5 -> "half", 0.4 -> "40% of" (as "under half the average" and "under 40% of the average" read)."""
+    return "half" if value == 0.5 else f"{value:.0%} of"
 
 
 def tier_text(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> dict[str, str]:
