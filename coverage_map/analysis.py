@@ -161,10 +161,14 @@ def stale_listings(prepared: Prepared, method: GapMethod = DEFAULT_METHOD) -> fr
 
 
 def data_date(prepared: Prepared) -> date | None:
-    """The data's own date: the latest referral date, else the latest ``last_checked`` in the directory."""
+    """The data's own date: the last day of the latest month with referrals, else the latest ``last_checked``.
+
+    Referral dates count by month (the dask engine keeps only the month), so both engines agree.
+    """
     referrals = prepared.referrals
     if len(referrals) and referrals["date"].notna().any():
-        return pd.Timestamp(referrals["date"].max()).date()
+        latest = pd.Timestamp(referrals["date"].max())
+        return (latest + pd.offsets.MonthEnd(0)).date()
     if "last_checked" in prepared.assets.columns:
         checked = pd.to_datetime(
             prepared.assets["last_checked"].astype("string").str.slice(0, 10), format="%Y-%m-%d", errors="coerce"

@@ -150,7 +150,8 @@ def test_explain_reads_as_english(table):
 
 def test_stale_listings_judged_against_the_data_date_move_a_unit_to_watch():
     inputs = hb.inputs()
-    # The referrals run to 2026-02-21, so a listing last verified on 2024-12-31 is over 12 months old.
+    # The referrals run to February 2026 (data date 2026-02-28), so a listing last verified on 2024-12-31 is over
+    # 12 months old.
     assets = inputs.assets.assign(last_checked=["2024-12-31", "2026-01-15", "2026-01-15", "2026-01-15"])
     table = analyse(type(inputs)(**{**inputs.__dict__, "assets": assets}), level="area").table
     # A is reached by a1 (stale) and a2 (borough-wide, fresh): half of its dementia services are stale.

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage_map import gaps
 from coverage_map.analysis import _sorted
 from coverage_map.gaps import find_gaps
 from coverage_map.joins import points_in_areas
@@ -184,82 +183,25 @@ def test_secondary_suppression_with_a_repeated_label_keeps_label_semantics() -> 
     assert hidden.tolist() == [True, True, True]  # label 1 names both other cells
 
 
-# --------------------------------------------------------------------------- gap ranks
-
-
-def _reference_ranks(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    keys = ["level", "category", "community"]
-    rate = table["provision_per_10k"]
-    comparable = rate.notna() & (table["group_population"] > 0)
-    values = rate[comparable].astype(float)
-    grouped = values.groupby([table.loc[comparable, key] for key in keys], sort=False)
-    low = (grouped.rank(method="min") - 1 < 0.2 * grouped.transform("size")) & (values < grouped.transform("max"))
-    bottom = pd.Series(False, index=table.index)
-    bottom.loc[low.index] = low.to_numpy(dtype=bool)
-    value = rate.where(table["group_population"] > 0).fillna(
-        table["assets_reaching"].where(table["group_population"].isna())
-    )
-    known = value.notna()
-    values = value[known].astype(float)
-    grouped = values.groupby([table.loc[known, key] for key in keys], sort=False)
-    size = grouped.transform("size")
-    share = pd.Series(0.0, index=table.index)
-    share.loc[values.index] = ((size - grouped.rank(method="max")) / (size - 1)).where(size > 1, 0.0).fillna(0.0)
-    return bottom, share
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_gap_ranks_match_pandas_groupby_rank(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    n = 600
-    population = rng.choice([np.nan, 0.0, 150.0, 800.0, 1500.0], n)
-    reaching = rng.integers(0, 4, n)
-    with np.errstate(divide="ignore"):
-        rate = np.where(population > 0, reaching * 10_000 / np.where(population > 0, population, 1), np.nan)
-    rate[rng.random(n) < 0.05] = -0.0
-    table = pd.DataFrame(
-        {
-            "level": "area",
-            "category": pd.array(rng.choice(["a", "b", "c", None], n, p=[0.45, 0.3, 0.2, 0.05]), dtype="string"),
-            "community": pd.array(rng.choice(["all", "carers"], n), dtype="string"),
-            "group_population": population,
-            "assets_reaching": reaching,
-            "provision_per_10k": rate,
-        }
-    )
-    within = gaps._Within(table)
-    bottom, share = _reference_ranks(table)
-    pd.testing.assert_series_equal(gaps._bottom_fifth(table, within), bottom)
-    assert np.array_equal(gaps._share_strictly_higher(table, within).to_numpy(), share.to_numpy())
-
-
-def test_gap_ranks_of_an_empty_table() -> None:
-    table = pd.DataFrame(
-        {
-            "level": pd.Series([], dtype="string"),
-            "category": pd.Series([], dtype="string"),
-            "community": pd.Series([], dtype="string"),
-            "group_population": pd.Series([], dtype=float),
-            "assets_reaching": pd.Series([], dtype="int64"),
-            "provision_per_10k": pd.Series([], dtype=float),
-        }
-    )
-    within = gaps._Within(table)
-    assert gaps._bottom_fifth(table, within).empty and gaps._share_strictly_higher(table, within).empty
+# --------------------------------------------------------------------------- gaps
 
 
 def test_find_gaps_leaves_its_input_alone() -> None:
     table = pd.DataFrame(
         {
-            "level": "area", "category": "a", "community": "all", "group_population": [100.0, 200.0],
+            "area_id": ["u1", "u2"], "level": "area", "category": "a", "community": "all",
+            "group_population": [100.0, 200.0], "need": [100.0, 200.0],
             "assets_reaching": [0, 2], "provision_per_10k": [0.0, 100.0], "nearest_km": [3.0, 0.5],
             "share_within_km": [0.0, 1.0], "referrals": [4, 0], "pressure": [np.nan, 0.0],
+            "access_per_10k": [0.0, 5.0], "access_ratio": [0.0, 1.5], "specific_access_per_10k": np.nan,
+            "provision_exists": True, "specific_exists": False, "cold_spot": [False, False],
         }
     )  # fmt: skip
     before = table.copy()
     result = find_gaps(table, threshold_km=2.0)
     pd.testing.assert_frame_equal(table, before)
-    assert result["gap_reasons"].tolist() == ["no_provision;far;low_provision;unmet_demand", ""]
+    assert result["gap_reasons"].tolist() == ["no_provision;far;low_access;unmet_demand", ""]
+    assert result["tier"].tolist() == ["moderate", "none"]
     assert str(result["gap_reasons"].dtype) == "string"
 
 
