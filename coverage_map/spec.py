@@ -28,8 +28,9 @@ FILE_ROLES = (
 )  # fmt: skip
 #: The roles every spec names (the others are optional).
 REQUIRED_ROLES = ("areas", "assets")
-#: Roles read against the areas: naming one without areas and assets is an error, not the demo.
-_DEMO_ROLES = tuple(DEMO_FILES)
+#: Roles read against the areas: naming one without areas and assets is an error, not the demo. The
+#: demo's other files (its IMD) may be replaced on their own, as any optional input may.
+_DEMO_ROLES = ("areas", "lookup", "population", "assets", "referrals")
 #: Load options (text), as on the command line without the leading ``--``.
 OPTION_KEYS = ("area_id_col", "area_name_col", "crs", "lookup_area_col", "neighbourhood_col", "borough_col")
 #: Lookup level -> the option naming its lookup column.
