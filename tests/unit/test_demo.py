@@ -599,7 +599,7 @@ def test_gaps_stay_a_minority_of_rows(analysed):
             tiers = rows["tier"].value_counts(normalize=True).round(3).to_dict()
             print(f"{level} {rows_name}: gap share {rows['gap'].mean():.1%}, tiers {tiers}")
             assert rows["tier"].isin(["severe", "moderate", "watch", "none", "no_data"]).all()
-    assert all(0 < share < 0.4 for share in shares.values()), shares
+    assert all(0 < share < 0.5 for share in shares.values()), shares  # a minority
     assert shares["borough", "all"] < shares["neighbourhood", "all"] < shares["area", "all"]
 
 
