@@ -69,9 +69,15 @@ class InputSpec:
 
     @classmethod
     def demo(cls, folder: str | Path = GEODATA_DIR) -> InputSpec:
-        """The synthetic demo files in ``folder`` (as ``coverage-map demo-data`` writes them)."""
+        """The synthetic demo files in ``folder`` (as ``coverage-map demo-data`` writes them).
+
+        The demo's optional files (its ``imd.csv``) are left out when missing, so a demo
+        folder written before they existed still loads.
+        """
         folder = Path(folder)
-        return cls(**{role: folder / name for role, name in DEMO_FILES.items()})  # type: ignore[arg-type]
+        files = {role: folder / name for role, name in DEMO_FILES.items()}
+        given = {role: path for role, path in files.items() if role in _DEMO_ROLES or path.exists()}
+        return cls(**given)  # type: ignore[arg-type]
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, demo_folder: str | Path = GEODATA_DIR) -> InputSpec:

@@ -26,6 +26,7 @@ from .gaps import (
     gap_zones,
     guarantee_bame,
     guarantee_categories,
+    inverse_care,
     pick_over_capacity,
 )
 from .geography import Region, points_in_areas
@@ -204,7 +205,7 @@ def _describe_assets(
             names.append(None)
             reach.append("local" if kinds[i] == "local" else str(radius_km[i]))
 
-    guarantee_categories(rng, region, story, area, kinds, categories, forbidden_categories)
+    guarantee_categories(rng, region, people, story, area, kinds, categories, forbidden_categories)
     for i in range(len(kinds)):
         if names[i] is None:
             communities[i] = _draw_communities(rng, people, area[i], categories[i], forbidden_communities[i])
@@ -255,15 +256,6 @@ def _citywide_plan(rng: np.random.Generator, count: int) -> list[tuple[str, tupl
         used.add(name)
         plan.append((name, cats, comms))
     return plan
-
-
-def inverse_care(deprivation: float) -> float:
-    """How much likelier a local group is to offer dementia support first, by its area's deprivation (0-1).
-
-    The planted inverse care pattern: 1.7 times the usual weight in the least deprived
-    areas, falling linearly to 0.3 times in the most deprived.
-    """
-    return max(0.05, 3.0 * (1.0 - float(deprivation)) ** 2)
 
 
 def _draw_categories(

@@ -168,3 +168,30 @@ def equity_lines(dataset: Dataset, categories: Sequence[str] = ("dementia", "men
         means = tuple(float(v) for v in result.deciles["mean_access"])
         lines.append(EquityLine(category, result.concentration_index, result.sentence, means))
     return lines
+
+
+def other_gaps(dataset: Dataset, gaps: Mapping[str, Any], level: str = "neighbourhood") -> dict[str, list[str]]:
+    """Per documented category (``all`` rows), the units at ``level`` flagged as gaps that no gap documents.
+
+    Sparse categories leave some places beyond every catchment by chance, and the band kept
+    clear around a documented gap has less provision than usual too.
+    """
+    lookup = dataset.prepared.membership.astype(str)
+    table = dataset.analysis(level).table
+    result = {}
+    for item in EXPECTED:
+        if item.category is None or item.community != "all":
+            continue
+        documented = set(units_of(gaps, item.gap, level, lookup))
+        rows = table[(table["category"] == item.category) & (table["community"] == "all") & table["gap"]]
+        result[item.category] = sorted(set(rows["area_id"].astype(str)) - documented)
+    return result
+
+
+def majority_gap_rows(dataset: Dataset, community: str, level: str = "neighbourhood") -> dict[str, int]:
+    """Units at ``level`` where most people belong to ``community``: how many of its rows are gaps."""
+    table = dataset.analysis(level).table
+    rows = table[table["community"] == community]
+    majority = rows["group_population"] > 0.5 * rows["population"]
+    counts = rows[majority].groupby(rows["area_id"].astype(str))["gap"].sum()
+    return {unit: int(count) for unit, count in counts.items()}

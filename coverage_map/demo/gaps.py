@@ -35,6 +35,11 @@ from .scales import Scale
 MARGIN_M = 250.0
 
 
+#: Carers gaps go where the neighbourhood's mean distance from the main centre is over this share
+#: of the region's radius, when the borough has such neighbourhoods.
+_CARERS_GAP_OUTER = 0.3
+
+
 def catchment_m(category: str) -> float:
     """The catchment of a ``local`` service of ``category`` in the analysis, in metres (built-in taxonomy)."""
     return float(Taxonomy.builtin().catchment_km.get(category, DEFAULT_CATCHMENT_KM)) * 1000.0
@@ -74,11 +79,17 @@ def choose_gaps(rng: np.random.Generator, spec: Scale, region: Region, people: P
     outer_boroughs = np.arange(1, spec.boroughs)
     no_dementia = int(rng.choice(outer_boroughs))
 
+    # Carers gaps lie outside the dense core where possible: there, the band kept clear around
+    # a gap (the 3 km catchment) would swallow several small neighbourhoods whole.
     taken = set(hotspots.tolist()) | {bame_gap}
-    boroughs = rng.permutation(spec.boroughs)[: spec.no_carers_neighbourhoods]
+    outer = np.bincount(nb, weights=region.outer, minlength=k) / sizes > _CARERS_GAP_OUTER
+    with_outer = np.unique(region.neighbourhood_borough[outer])
+    pool = with_outer if len(with_outer) >= spec.no_carers_neighbourhoods else np.arange(spec.boroughs)
+    boroughs = pool[rng.permutation(len(pool))[: spec.no_carers_neighbourhoods]]
     no_carers = []
     for b in boroughs:
         options = [j for j in np.flatnonzero(region.neighbourhood_borough == b) if j not in taken]
+        options = [j for j in options if outer[j]] or options
         no_carers.append(int(rng.choice(options)))
     return Story(
         no_dementia_borough=no_dementia,
@@ -165,9 +176,31 @@ def forbidden_offers(
     return categories, communities
 
 
+#: The planted inverse care pattern: a local group's chance of offering dementia support is the usual
+#: one times ``scale x (1 - deprivation) ** power``, but at least ``floor`` times it.
+INVERSE_CARE = {"scale": 4.0, "power": 3, "floor": 0.1}
+INVERSE_CARE_TEXT = (
+    f"{INVERSE_CARE['scale']:g} × (1 − deprivation)^{INVERSE_CARE['power']} times the usual chance, "
+    f"at least {INVERSE_CARE['floor']:g} times: {INVERSE_CARE['scale']:g} times in the least deprived areas, "
+    f"about {INVERSE_CARE['scale'] * 0.5 ** INVERSE_CARE['power']:g} times half-way and "
+    f"{INVERSE_CARE['floor']:g} times in the most deprived"
+)
+
+
+def inverse_care(deprivation: float) -> float:
+    """How much likelier a local group is to offer dementia support, by its area's deprivation (0-1).
+
+    The planted inverse care pattern (:data:`INVERSE_CARE`), used when groups draw their
+    categories and when a borough without dementia support is given some.
+    """
+    scale, power, floor = INVERSE_CARE["scale"], INVERSE_CARE["power"], INVERSE_CARE["floor"]
+    return max(floor, scale * (1.0 - float(deprivation)) ** power)
+
+
 def guarantee_categories(
     rng: np.random.Generator,
     region: Region,
+    people: People,
     story: Story,
     area: np.ndarray,
     kinds: np.ndarray,
@@ -177,7 +210,8 @@ def guarantee_categories(
     """Every borough but the gap has dementia support, every neighbourhood but the gaps carers' support.
 
     Random placement would leave extra, undocumented gaps; a local group allowed to offer
-    the missing category is given it first instead. A neighbourhood lying wholly within
+    the missing category is given it first instead (for dementia, chosen with the
+    :func:`inverse_care` weights). A neighbourhood lying wholly within
     the withheld band around a carers gap keeps none. Mutates ``categories`` (a private
     working list).
     """
@@ -192,7 +226,9 @@ def guarantee_categories(
         here = np.flatnonzero(region.borough[area] == b)
         if any("dementia" in categories[i] for i in here):
             continue
-        _give(rng, here[allowed["dementia"][here]], "dementia", categories)
+        candidates = here[allowed["dementia"][here]]
+        weight = np.array([inverse_care(people.deprivation[area[i]]) for i in candidates])
+        _give(rng, candidates, "dementia", categories, weight)
     for j in range(len(region.neighbourhood_borough)):
         if j in story.no_carers:
             continue
@@ -206,11 +242,20 @@ def guarantee_categories(
         raise CoverageMapError(f"demo generator: no asset offers {sorted(missing)}; try another seed")
 
 
-def _give(rng: np.random.Generator, candidates: np.ndarray, category: str, categories: list[tuple[str, ...]]) -> None:
-    """Make ``category`` the first category of one random candidate, keeping two of its others."""
+def _give(
+    rng: np.random.Generator,
+    candidates: np.ndarray,
+    category: str,
+    categories: list[tuple[str, ...]],
+    weight: np.ndarray | None = None,
+) -> None:
+    """Make ``category`` the first category of one random candidate (by ``weight``), keeping two of its others."""
     if len(candidates) == 0:
         raise CoverageMapError(f"demo generator: nowhere to place {category} provision; try another seed")
-    i = int(candidates[rng.integers(len(candidates))])
+    if weight is None:
+        i = int(candidates[rng.integers(len(candidates))])
+    else:
+        i = int(candidates[rng.choice(len(candidates), p=weight / weight.sum())])
     categories[i] = (category, *[c for c in categories[i] if c != category][:2])
 
 

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from .found import GAP_TIERS, EquityLine, Finding, equity_lines, load_written, tier_shares, what_is_found
+from .found import (
+    EquityLine,
+    Finding,
+    equity_lines,
+    load_written,
+    majority_gap_rows,
+    other_gaps,
+    tier_shares,
+    what_is_found,
+)
+from .gaps import INVERSE_CARE_TEXT
 from .generate import generate_demo
 from .population import NEED_RECIPES
 from .scales import DEFAULT_SEED, PERIOD_END, PERIOD_MONTHS, PERIOD_START, REGION_NAME, SCALE_FILES, scale_spec
@@ -25,11 +35,20 @@ class Found:
     findings: list[Finding]
     shares: pd.DataFrame
     equity: list[EquityLine]
+    others: dict[str, list[str]]
+    #: BAME-majority neighbourhood -> how many of its 17 ``bame`` rows are gaps
+    bame_majority: dict[str, int]
 
     @classmethod
     def of(cls, folder: Path, gaps: dict) -> Found:
         dataset = load_written(folder)
-        return cls(what_is_found(dataset, gaps), tier_shares(dataset), equity_lines(dataset))
+        return cls(
+            findings=what_is_found(dataset, gaps),
+            shares=tier_shares(dataset),
+            equity=equity_lines(dataset),
+            others=other_gaps(dataset, gaps),
+            bame_majority=majority_gap_rows(dataset, "bame"),
+        )
 
 
 def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, scale: str = "demo") -> dict[str, Path]:
@@ -227,9 +246,8 @@ def _gaps_section(data: DemoData, found: Found, boroughs: pd.Series, neighbourho
     no_dementia = gaps["no_dementia_borough"]
     within = gaps["withheld_within_km"]
     margin = gaps["margin_km"]
-    bame_rows = [f for f in found.findings if f.expected.gap == "bame_majority_no_provision_neighbourhood"]
-    bame_tiers = next(f.tiers for f in bame_rows if f.level == "neighbourhood")
-    bame_gaps = sum(bame_tiers.get(tier, 0) for tier in GAP_TIERS)
+    bame_gaps = found.bame_majority.get(bame, 0)
+    elsewhere = ", ".join(f"{count} in {unit}" for unit, count in found.bame_majority.items() if unit != bame)
     return f"""## Deliberate gaps
 
 Gap method 2 (`docs/method.md`) scores each small area by the provision within its
@@ -251,14 +269,16 @@ checks each one from the files and through the analysis. The tiers quoted are wh
 {_found_lines(found, "no_dementia_borough")}
 2. **Nothing for carers in {len(gaps["no_carers_neighbourhoods"])} neighbourhoods.** No `carers_support`
    service and no service listing the `carers` community lies within {within["carers_support"]:g} km of
-   any of their small areas; all such services are `local`. Neighbourhoods outside that band have
-   carers' support. Method 2 finds every one of them at both levels:
+   any of their small areas; all such services are `local`. Every other neighbourhood has carers'
+   support, unless all its groups lie within that band. Method 2 finds every one of them at both
+   levels:
 {carers}
 {_found_lines(found, "no_carers_neighbourhoods")}
 3. **No culturally specific provision in a BAME-majority neighbourhood.** In {bame}
    {neighbourhoods[bame]}, {bame_share:.0%} of people are BAME, yet no service listing the `bame`
    community lies within {within["bame"]:g} km of any of its small areas (all such services are
-   `local`); the other BAME-majority neighbourhoods outside that band have some. Method 2 finds it
+   `local`); the other BAME-majority neighbourhoods have some, unless all their groups lie within
+   that band. Method 2 finds it
    by `specific_access_per_10k` = 0 on every `bame` row of the neighbourhood and of its small
    areas, with the reason `no_specific_provision` wherever open-to-all services reach:
 {_found_lines(found, "bame_majority_no_provision_neighbourhood")}
@@ -267,8 +287,8 @@ checks each one from the files and through the analysis. The tiers quoted are wh
    services included, shared among that community's people; where a community is
    concentrated, each service's people in need are mostly of that community, so its rows are
    often under the regional average. {bame_gaps} of the 17 `bame` rows of {bame} are `severe` or
-   `moderate`, as in the other BAME-majority neighbourhoods: the tier alone does not single out
-   the missing culturally specific provision, the specific access does.
+   `moderate`, against {elsewhere} in the other BAME-majority neighbourhoods: the tier alone does
+   not single out the missing culturally specific provision, the specific access does.
 4. **One organisation at three times capacity.** {over["asset_id"]} {over_name} can take
    {over["capacity"]} referrals a month and receives about {over["referrals_per_month"]} a month over the
    {PERIOD_MONTHS} months (`over_capacity` in the organisations table).
@@ -281,7 +301,24 @@ checks each one from the files and through the analysis. The tiers quoted are wh
 {hotspots}
 {_found_lines(found, "mental_health_hotspot_neighbourhoods")}
 
+Method 2 also flags other neighbourhoods for these needs (the `all` rows): the band kept
+clear around a gap has less provision than usual (the hotspots sit among small central
+neighbourhoods that their band covers whole), dementia groups are rare in the deprived
+centre (the inverse care pattern below), and dementia and carers' support are sparse enough
+that chance leaves some places beyond every catchment. None of these is a deliberate gap:
+
+{_other_lines(found)}
+
 """
+
+
+def _other_lines(found: Found) -> str:
+    """The undocumented neighbourhood gaps of the documented categories, one bullet each."""
+    return "\n".join(
+        f"- {category}: {len(ids)} other neighbourhood{'s' if len(ids) != 1 else ''}"
+        + (f" ({', '.join(ids)})" if ids else "")
+        for category, ids in found.others.items()
+    )
 
 
 def _equity_section(found: Found) -> str:
@@ -293,8 +330,9 @@ def _equity_section(found: Found) -> str:
     return f"""## Inverse care
 
 The inverse care law is planted for dementia: local groups are less likely to offer
-dementia support the more deprived their area (3 × (1 − deprivation)² times the usual
-chance, at least 0.05 times), while dementia is more common there (see `need_dementia`).
+dementia support the more deprived their area ({INVERSE_CARE_TEXT}, by the synthetic
+deprivation score behind `imd.csv`), while dementia is more common there (see
+`need_dementia`).
 Borough-wide dementia services are commissioned at one place a month per 100 people with
 dementia in their borough, so they do not mask the pattern. Mental-health access also
 falls with deprivation, because the hotspots above are the most deprived
