@@ -154,3 +154,9 @@ def test_demo_analysis_finds_the_deliberate_gaps(tmp_path):
     top = assets.iloc[0]
     assert top.asset_id == gaps["over_capacity_asset"]["asset_id"]
     assert bool(top.over_capacity) and top.pressure == pytest.approx(3.0, abs=0.4)
+
+
+def test_workspace_add_stores_the_demo_without_its_imd(tmp_path, capsys):
+    """The demo's imd.csv is a role a workspace does not hold: storing the demo leaves it behind."""
+    assert main(["workspace", "add", "--workspace", str(tmp_path / "w.gpkg"), "--name", "demo"]) == 0
+    assert "Added demo v1" in capsys.readouterr().out
