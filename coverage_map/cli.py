@@ -467,10 +467,12 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
 
 
 def cmd_workspace_add(args: argparse.Namespace) -> int:
-    from .workspace import ROLES
+    from .store import ROLES
 
     spec = input_spec(args)
     files = spec.files()
+    if _uses_demo(args):  # the demo's own imd.csv stays behind: a workspace does not hold IMD yet
+        files = {role: path for role, path in files.items() if role in ROLES or getattr(args, role, None) is not None}
     unstored = [f"--{role.replace('_', '-')}" for role in files if role not in ROLES]
     if unstored:
         raise CoverageMapError(f"the workspace does not store {', '.join(unstored)} yet; leave them out")

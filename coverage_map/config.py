@@ -31,6 +31,7 @@ DEMO_FILES = {
     "population": "population.csv",
     "assets": "assets.csv",
     "referrals": "referrals.csv",
+    "imd": "imd.csv",
 }
 
 # Dashboard at scale (England: ~34,000 small areas, 100,000 services). Only what is *drawn* or

@@ -28,8 +28,9 @@ FILE_ROLES = (
 )  # fmt: skip
 #: The roles every spec names (the others are optional).
 REQUIRED_ROLES = ("areas", "assets")
-#: Roles read against the areas: naming one without areas and assets is an error, not the demo.
-_DEMO_ROLES = tuple(DEMO_FILES)
+#: Roles read against the areas: naming one without areas and assets is an error, not the demo. The
+#: demo's other files (its IMD) may be replaced on their own, as any optional input may.
+_DEMO_ROLES = ("areas", "lookup", "population", "assets", "referrals")
 #: Load options (text), as on the command line without the leading ``--``.
 OPTION_KEYS = ("area_id_col", "area_name_col", "crs", "lookup_area_col", "neighbourhood_col", "borough_col")
 #: Lookup level -> the option naming its lookup column.
@@ -68,9 +69,15 @@ class InputSpec:
 
     @classmethod
     def demo(cls, folder: str | Path = GEODATA_DIR) -> InputSpec:
-        """The synthetic demo files in ``folder`` (as ``coverage-map demo-data`` writes them)."""
+        """The synthetic demo files in ``folder`` (as ``coverage-map demo-data`` writes them).
+
+        The demo's optional files (its ``imd.csv``) are left out when missing, so a demo
+        folder written before they existed still loads.
+        """
         folder = Path(folder)
-        return cls(**{role: folder / name for role, name in DEMO_FILES.items()})  # type: ignore[arg-type]
+        files = {role: folder / name for role, name in DEMO_FILES.items()}
+        given = {role: path for role, path in files.items() if role in _DEMO_ROLES or path.exists()}
+        return cls(**given)  # type: ignore[arg-type]
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, *, demo_folder: str | Path = GEODATA_DIR) -> InputSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,12 +23,14 @@ from .gaps import (
     Story,
     check_gap_rules,
     forbidden_offers,
+    gap_zones,
     guarantee_bame,
     guarantee_categories,
+    inverse_care,
     pick_over_capacity,
 )
 from .geography import Region, points_in_areas
-from .population import People
+from .population import People, need_estimates
 from .scales import PERIOD_END, REGION_NAME, Scale
 
 #: A borough-wide service: (borough index, (service name, categories, communities)).
@@ -60,11 +63,16 @@ def make_assets(rng: np.random.Generator, spec: Scale, region: Region, people: P
     """Place and describe the assets: 80% local, 10% within a radius, 7% borough-wide, 3% city-wide."""
     kinds = _asset_kinds(rng, spec)
     area, borough_services = _place_assets(rng, spec, region, people, story, kinds)
-    names, categories, communities, reach = _describe_assets(rng, region, people, story, area, kinds, borough_services)
     x, y = points_in_areas(rng, region.cells, area)
+    radius_km = np.array(RADIUS_KM)[rng.integers(len(RADIUS_KM), size=len(kinds))]
+    forbidden = forbidden_offers(region, story, area, kinds, gap_zones(region, story, x, y), radius_km * 1000.0)
+    names, categories, communities, reach = _describe_assets(
+        rng, region, people, story, area, kinds, borough_services, radius_km, forbidden
+    )
     capacity = _capacities(rng, kinds)
     accepting = rng.random(spec.assets) >= 0.10
     last_checked = _last_checked(rng, spec.assets)
+    _commission_dementia(region, people, area, reach, categories, capacity, accepting)
 
     over = pick_over_capacity(region, story, area, kinds, categories)
     capacity[over] = spec.over_capacity
@@ -82,6 +90,35 @@ def make_assets(rng: np.random.Generator, spec: Scale, region: Region, people: P
         last_checked=last_checked,
         over_capacity=over,
     )
+
+
+#: People with dementia in a borough per monthly place its borough-wide dementia services offer.
+_DEMENTIA_NEED_PER_PLACE = 100
+
+
+def _commission_dementia(
+    region: Region,
+    people: People,
+    area: np.ndarray,
+    reach: list[str],
+    categories: list[tuple[str, ...]],
+    capacity: list[int | None],
+    accepting: np.ndarray,
+) -> None:
+    """Borough-wide dementia services: one place a month per 100 people with dementia in the borough.
+
+    Shared between a borough's dementia services, always stated and accepting referrals, so
+    every borough offers the same borough-wide dementia support per person in need and
+    the planted inverse care pattern (:func:`inverse_care`) comes from local groups alone.
+    Mutates ``capacity`` and ``accepting`` (private working arrays).
+    """
+    need = np.bincount(region.borough, weights=need_estimates(people)["dementia"], minlength=len(region.centres))
+    services = [i for i in range(len(area)) if reach[i] == "borough" and "dementia" in categories[i]]
+    per_borough = np.bincount(region.borough[area[services]], minlength=len(region.centres))
+    for i in services:
+        b = region.borough[area[i]]
+        capacity[i] = int(np.clip(round(need[b] / _DEMENTIA_NEED_PER_PLACE / per_borough[b]), 5, 60))
+        accepting[i] = True
 
 
 def _asset_kinds(rng: np.random.Generator, spec: Scale) -> np.ndarray:
@@ -130,14 +167,17 @@ def _describe_assets(
     area: np.ndarray,
     kinds: np.ndarray,
     borough_services: list[_BoroughService],
+    radius_km: np.ndarray,
+    forbidden: tuple[list[set[str]], list[set[str]]],
 ) -> tuple[list[str | None], list[tuple[str, ...]], list[tuple[str, ...]], list[str]]:
     """Names, categories, communities and reach of every asset, keeping the deliberate gaps clean.
 
     Borough and city-wide services take their fixed offer; local and radius groups draw
     categories first (with the missing dementia and carers' support then given to some),
-    communities second (with BAME groups then guaranteed in the diverse neighbourhoods).
+    communities second (with BAME groups then guaranteed in the diverse neighbourhoods),
+    never what ``forbidden`` (:func:`~.gaps.forbidden_offers`) withholds from them.
     """
-    forbidden_categories, forbidden_communities = forbidden_offers(region, story, area, kinds)
+    forbidden_categories, forbidden_communities = forbidden
     categories: list[tuple[str, ...]] = []
     communities: list[tuple[str, ...]] = []
     names: list[str | None] = []
@@ -159,17 +199,18 @@ def _describe_assets(
             names.append(f"{{borough}} {service}")
             reach.append("borough")
         else:
-            categories.append(_draw_categories(rng, forbidden_categories[i]))
+            dementia = inverse_care(people.deprivation[area[i]])
+            categories.append(_draw_categories(rng, forbidden_categories[i], {"dementia": dementia}))
             communities.append(())
             names.append(None)
-            reach.append("local" if kinds[i] == "local" else str(RADIUS_KM[rng.integers(len(RADIUS_KM))]))
+            reach.append("local" if kinds[i] == "local" else str(radius_km[i]))
 
-    guarantee_categories(rng, region, story, area, kinds, categories)
+    guarantee_categories(rng, region, people, story, area, kinds, categories, forbidden_categories)
     for i in range(len(kinds)):
         if names[i] is None:
             communities[i] = _draw_communities(rng, people, area[i], categories[i], forbidden_communities[i])
-    guarantee_bame(rng, region, people, story, area, kinds, communities)
-    check_gap_rules(region, story, area, categories, communities, reach)
+    guarantee_bame(rng, region, people, story, area, kinds, communities, forbidden_communities)
+    check_gap_rules(region, story, area, categories, communities, forbidden)
     return names, categories, communities, reach
 
 
@@ -217,10 +258,13 @@ def _citywide_plan(rng: np.random.Generator, count: int) -> list[tuple[str, tupl
     return plan
 
 
-def _draw_categories(rng: np.random.Generator, forbidden: set[str]) -> tuple[str, ...]:
-    """A local group's categories: a weighted first one, then up to two of its usual companions."""
+def _draw_categories(
+    rng: np.random.Generator, forbidden: set[str], factor: Mapping[str, float] | None = None
+) -> tuple[str, ...]:
+    """A local group's categories: a weighted first one (weights times ``factor``), then up to two companions."""
     allowed = [c for c in CATEGORIES if c not in forbidden]
-    weight = np.array([CATEGORY_WEIGHT[c] for c in allowed], dtype=float)
+    factor = factor or {}
+    weight = np.array([CATEGORY_WEIGHT[c] * factor.get(c, 1.0) for c in allowed], dtype=float)
     first = allowed[rng.choice(len(allowed), p=weight / weight.sum())]
     extra = int(rng.choice(3, p=[0.5, 0.35, 0.15]))
     companions = [c for c in COMPANIONS[first] if c not in forbidden]

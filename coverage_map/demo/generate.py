@@ -29,7 +29,10 @@ def generate_demo(*, seed: int = DEFAULT_SEED, scale: str = "demo") -> DemoData:
     Returns
     -------
     DemoData
-        The frames as written to disk, and the deliberate gaps:
+        The frames as written to disk, and the deliberate gaps. Each is kept clear of any
+        provision of its kind whose catchment would reach it (within the 3 km catchment plus
+        :data:`~.gaps.MARGIN_M` of its small areas' origin points, or a radius service's own
+        radius plus that margin), so gap method 2 finds it:
 
         * ``no_dementia_borough``: no dementia asset sits in or reaches the borough;
         * ``no_carers_neighbourhoods``: no carers' support, and nothing listing carers,
@@ -38,7 +41,10 @@ def generate_demo(*, seed: int = DEFAULT_SEED, scale: str = "demo") -> DemoData:
           BAME, yet no asset listing BAME communities sits in or reaches it;
         * ``over_capacity_asset``: receives three times its monthly capacity;
         * ``mental_health_hotspot_neighbourhoods``: deprived inner neighbourhoods with
-          high mental-health referral rates and no local mental-health provision.
+          high mental-health referral rates and no local or radius mental-health
+          provision within reach (only borough-wide and city-wide services reach them).
+
+        ``gaps["method_2"]`` lists the rows an analysis must flag (:data:`~.found.EXPECTED`).
 
     Raises
     ------

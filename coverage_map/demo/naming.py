@@ -121,13 +121,21 @@ def name_assets(
     borough_names: Sequence[str],
     neighbourhood_names: Sequence[str],
 ) -> list[str]:
-    """Fictional, unique names from the first category or a listed community and a place."""
-    used: set[str] = set()
+    """Fictional, unique names from the first category or a listed community and a place.
+
+    Borough-wide and city-wide services keep their fixed names, which are reserved first so
+    that no local group takes one (a local "Befriending Scheme" named after its borough).
+    """
+    fixed = [
+        None if given is None else given.format(borough=borough_names[region.borough[assets.area[i]]])
+        for i, given in enumerate(assets.name)
+    ]
+    used: set[str] = {name for name in fixed if name is not None}
     names: list[str] = []
-    for i, given in enumerate(assets.name):
+    for i, given in enumerate(fixed):
         borough = borough_names[region.borough[assets.area[i]]]
         if given is not None:
-            name = given.format(borough=borough)
+            name = given
         else:
             place = neighbourhood_names[region.neighbourhood[assets.area[i]]]
             name = ""

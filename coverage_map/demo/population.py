@@ -1,4 +1,4 @@
-"""People per small area: deprivation, population and the older people, carers and BAME counts."""
+"""People per small area: deprivation, population, the older people, carers and BAME counts, needs and IMD."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .scales import Scale
 
 @dataclass(frozen=True)
 class People:
-    """Per small area: population, group counts and a 0-1 deprivation score (not shipped)."""
+    """Per small area: population, group counts and a 0-1 deprivation score (shipped as IMD ranks, :func:`imd_ranks`)."""
 
     population: np.ndarray
     older: np.ndarray
@@ -79,3 +79,60 @@ def populate(rng: np.random.Generator, spec: Scale, region: Region) -> People:
         deprivation=deprivation,
         diverse=diverse,
     )
+
+
+#: Share of older people (65 and over) living with dementia: about 7% in the UK (Alzheimer's
+#: Society, *Dementia UK*, 2014), scaled from 0.8 times in the least deprived areas to 1.2 times
+#: in the most (dementia is more common where deprivation is higher).
+DEMENTIA_PREVALENCE = 0.07
+DEMENTIA_DEPRIVATION = (0.8, 0.4)
+#: Adults with a common mental health problem: about 1 in 6 (Adult Psychiatric Morbidity
+#: Survey 2014), from 10% in the least deprived areas to 22% in the most.
+MENTAL_HEALTH_PREVALENCE = (0.10, 0.12)
+#: How each ``need_<category>`` column of the population file is made, in words (for the README).
+NEED_RECIPES = {
+    "dementia": (
+        f"`pop_older_people` (65 and over) × {DEMENTIA_PREVALENCE:.0%} dementia prevalence × "
+        f"({DEMENTIA_DEPRIVATION[0]:g} + {DEMENTIA_DEPRIVATION[1]:g} × the area's synthetic deprivation score, 0-1), "
+        f"so {DEMENTIA_PREVALENCE * DEMENTIA_DEPRIVATION[0]:.1%} of older people in the least deprived areas and "
+        f"{DEMENTIA_PREVALENCE * sum(DEMENTIA_DEPRIVATION):.1%} in the most"
+    ),
+    "mental_health": (
+        f"`population` × a common mental health problem prevalence of {MENTAL_HEALTH_PREVALENCE[0]:.0%} "
+        f"+ {MENTAL_HEALTH_PREVALENCE[1]:.0%} × the area's synthetic deprivation score (0-1), so "
+        f"{MENTAL_HEALTH_PREVALENCE[0]:.0%} in the least deprived areas and up to "
+        f"{sum(MENTAL_HEALTH_PREVALENCE):.0%} in the most"
+    ),
+    "carers_support": "`pop_carers` (every unpaid carer)",
+}
+
+
+def need_estimates(people: People) -> dict[str, np.ndarray]:
+    """People with each need per area, rounded to whole people (:data:`NEED_RECIPES`).
+
+    Categories without an estimate are measured against the group's population.
+    """
+    base, slope = MENTAL_HEALTH_PREVALENCE
+    return {
+        "dementia": np.round(
+            people.older
+            * DEMENTIA_PREVALENCE
+            * (DEMENTIA_DEPRIVATION[0] + DEMENTIA_DEPRIVATION[1] * people.deprivation)
+        ).astype(np.int64),
+        "mental_health": np.round(people.population * (base + slope * people.deprivation)).astype(np.int64),
+        "carers_support": people.carers.astype(np.int64),
+    }
+
+
+def imd_ranks(people: People) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic Index of Multiple Deprivation per area: rank (1 = most deprived) and decile.
+
+    Ranks order the region's own areas by the deprivation score (ties by area index);
+    deciles are tenths of those ranks (1 = the most deprived tenth).
+    """
+    n = len(people.deprivation)
+    order = np.argsort(-people.deprivation, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(1, n + 1)
+    decile = (rank - 1) * 10 // n + 1
+    return rank, decile

@@ -94,6 +94,7 @@ SCALE_FILES = {
         "population": "population.csv",
         "assets": "assets.csv",
         "referrals": "referrals.parquet",
+        "imd": "imd.csv",
     },
 }
 

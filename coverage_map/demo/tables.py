@@ -15,10 +15,11 @@ from ..config import DISPLAY_CRS
 from ..errors import CoverageMapError
 from .assets import Assets
 from .catalogue import CATEGORIES
-from .gaps import Story
+from .found import EXPECTED
+from .gaps import MARGIN_M, Story, catchment_m, widest_catchment_m
 from .geography import Region
 from .naming import name_areas, name_assets, name_boroughs, name_neighbourhoods
-from .population import People
+from .population import People, imd_ranks, need_estimates
 from .referrals import Referrals
 from .scales import PERIOD_MONTHS, PERIOD_START, POPULATION_COMMUNITIES
 
@@ -45,7 +46,9 @@ class DemoData:
     lookup
         ``area_id``, ``neighbourhood_id``, ``neighbourhood_name``, ``borough_id``, ``borough_name``.
     population
-        ``area_id``, ``population``, ``pop_older_people``, ``pop_carers``, ``pop_bame`` (integers).
+        ``area_id``, ``population``, ``pop_older_people``, ``pop_carers``, ``pop_bame``, then
+        ``need_dementia``, ``need_mental_health``, ``need_carers_support`` (integers; see
+        :data:`~.population.NEED_RECIPES`).
     assets
         ``asset_id``, ``name``, ``latitude``, ``longitude``, ``categories``, ``communities``,
         ``capacity``, ``accepting_referrals``, ``reach``, ``last_checked``, as written.
@@ -54,6 +57,9 @@ class DemoData:
         ``latitude``, ``longitude``, ``asset_id``, as written.
     gaps
         The deliberate gaps, machine-readable (the content of ``gaps.json``).
+    imd
+        ``area_id``, ``imd_rank`` (1 = most deprived), ``imd_decile`` (1 = most deprived
+        tenth): the synthetic deprivation as an Index of Multiple Deprivation file.
     """
 
     areas: gpd.GeoDataFrame
@@ -62,6 +68,7 @@ class DemoData:
     assets: pd.DataFrame
     referrals: pd.DataFrame
     gaps: dict
+    imd: pd.DataFrame
 
 
 def _lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +121,11 @@ def assemble(seed: int, region: Region, people: People, story: Story, assets: As
             "pop_older_people": people.older[order],
             "pop_carers": people.carers[order],
             "pop_bame": people.bame[order],
+            **{f"need_{category}": need[order] for category, need in need_estimates(people).items()},
         }
     )
+    rank, decile = imd_ranks(people)
+    imd = pd.DataFrame({"area_id": areas["area_id"].to_numpy(), "imd_rank": rank[order], "imd_decile": decile[order]})
     asset_frame, asset_ids = _asset_frame(rng, region, assets, area_ids, borough_names, neighbourhood_names)
     referral_frame = _referral_frame(rng, referrals, area_ids, asset_ids)
     over = assets.over_capacity
@@ -130,9 +140,27 @@ def assemble(seed: int, region: Region, people: People, story: Story, assets: As
             "referrals_per_month": round(int((referrals.asset == over).sum()) / PERIOD_MONTHS),
         },
         "mental_health_hotspot_neighbourhoods": [neighbourhood_ids[j] for j in story.hotspots],
+        "margin_km": MARGIN_M / 1000.0,
+        "withheld_within_km": {
+            label: round(((catchment_m(category) if category else widest_catchment_m()) + MARGIN_M) / 1000.0, 3)
+            for label, category in (
+                ("dementia", "dementia"),
+                ("carers_support", "carers_support"),
+                ("mental_health", "mental_health"),
+                ("carers", None),
+                ("bame", None),
+            )
+        },  # fmt: skip
+        "method_2": [expected.as_json() for expected in EXPECTED],
     }
     return DemoData(
-        areas=areas, lookup=lookup, population=population, assets=asset_frame, referrals=referral_frame, gaps=gaps
+        areas=areas,
+        lookup=lookup,
+        population=population,
+        assets=asset_frame,
+        referrals=referral_frame,
+        gaps=gaps,
+        imd=imd,
     )
 
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from .found import (
+    EquityLine,
+    Finding,
+    equity_lines,
+    load_written,
+    majority_gap_rows,
+    other_gaps,
+    tier_shares,
+    what_is_found,
+)
+from .gaps import INVERSE_CARE_TEXT
 from .generate import generate_demo
+from .population import NEED_RECIPES
 from .scales import DEFAULT_SEED, PERIOD_END, PERIOD_MONTHS, PERIOD_START, REGION_NAME, SCALE_FILES, scale_spec
 from .tables import DemoData
 
@@ -15,8 +28,34 @@ GAPS_FILE = "gaps.json"
 README_FILE = "README.md"
 
 
+@dataclass(frozen=True)
+class Found:
+    """What the analysis finds in the written files, for the README."""
+
+    findings: list[Finding]
+    shares: pd.DataFrame
+    equity: list[EquityLine]
+    others: dict[str, list[str]]
+    #: BAME-majority neighbourhood -> how many of its 17 ``bame`` rows are gaps
+    bame_majority: dict[str, int]
+
+    @classmethod
+    def of(cls, folder: Path, gaps: dict) -> Found:
+        dataset = load_written(folder)
+        return cls(
+            findings=what_is_found(dataset, gaps),
+            shares=tier_shares(dataset),
+            equity=equity_lines(dataset),
+            others=other_gaps(dataset, gaps),
+            bame_majority=majority_gap_rows(dataset, "bame"),
+        )
+
+
 def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, scale: str = "demo") -> dict[str, Path]:
     """Generate the demo region and write it, with ``gaps.json`` and a ``README.md``.
+
+    The demo README quotes what gap method 2 finds for each deliberate gap, so the written
+    files are analysed once (:mod:`.found`) before it is written.
 
     Parameters
     ----------
@@ -27,13 +66,13 @@ def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, scale: str = "d
     scale
         ``demo`` (the shipped files) or ``england`` (33,755 areas, 100,000 assets and
         2 million referrals, for benchmarks; areas and referrals are written as
-        (Geo)Parquet, see :data:`SCALE_FILES`).
+        (Geo)Parquet, see :data:`SCALE_FILES`, and the README is not analysed).
 
     Returns
     -------
     dict
-        Role (``areas``, ``lookup``, ``population``, ``assets``, ``referrals``, ``gaps``,
-        ``readme``) -> path written.
+        Role (``areas``, ``lookup``, ``population``, ``assets``, ``referrals``, ``imd``,
+        ``gaps``, ``readme``) -> path written.
     """
     data = generate_demo(seed=seed, scale=scale)
     out = Path(out_dir)
@@ -48,18 +87,18 @@ def write_demo(out_dir: str | Path, *, seed: int = DEFAULT_SEED, scale: str = "d
     if paths["areas"].exists():
         paths["areas"].unlink()  # the GeoJSON driver refuses to overwrite
     data.areas.to_file(paths["areas"], driver="GeoJSON", COORDINATE_PRECISION=6)
-    for role in ("lookup", "population", "assets", "referrals"):
+    for role in ("lookup", "population", "assets", "referrals", "imd"):
         frame: pd.DataFrame = getattr(data, role)
         frame.to_csv(paths[role], index=False, lineterminator="\n", float_format="%.6f", encoding="utf-8")
     paths["gaps"].write_text(json.dumps(data.gaps, indent=2) + "\n", encoding="utf-8")
-    paths["readme"].write_text(_readme(data), encoding="utf-8")
+    paths["readme"].write_text(_readme(data, Found.of(out, data.gaps)), encoding="utf-8")
     return paths
 
 
 def _write_large(data: DemoData, paths: dict[str, Path], scale: str) -> None:
     """Write a benchmark-sized set: (Geo)Parquet where the CSV or GeoJSON would be slow."""
     for role, frame in (("areas", data.areas), ("lookup", data.lookup), ("population", data.population),
-                        ("assets", data.assets), ("referrals", data.referrals)):  # fmt: skip
+                        ("assets", data.assets), ("referrals", data.referrals), ("imd", data.imd)):  # fmt: skip
         path = paths[role]
         if path.suffix == ".parquet":
             frame.to_parquet(path, index=False)
@@ -77,14 +116,17 @@ def _write_large(data: DemoData, paths: dict[str, Path], scale: str) -> None:
     )
 
 
-def _readme(data: DemoData) -> str:
+def _readme(data: DemoData, found: Found) -> str:
     """The demo folder's README: what the files are, and the deliberate gaps an analysis should find."""
     gaps = data.gaps
     lookup = data.lookup
     boroughs = lookup.drop_duplicates("borough_id").set_index("borough_id")["borough_name"]
     neighbourhoods = lookup.drop_duplicates("neighbourhood_id").set_index("neighbourhood_id")["neighbourhood_name"]
     borough_list = "\n".join(f"- {b} {name}" for b, name in boroughs.sort_index().items())
-    return f"""# Synthetic demo data: {REGION_NAME}
+    need_columns = ",".join(column for column in data.population.columns if column.startswith("need_"))
+    recipes = "\n".join(f"- `need_{category}`: {recipe}." for category, recipe in NEED_RECIPES.items())
+    return (
+        f"""# Synthetic demo data: {REGION_NAME}
 
 **Everything in this folder is synthetic.** The region, its boroughs, neighbourhoods,
 small areas, organisations, populations and referrals are invented. Names are
@@ -119,9 +161,10 @@ rural fringe, and tiling the region without gaps or overlaps. They make up
 |---|---|
 | `areas.geojson` | small areas: `area_id`, `area_name`, polygon (EPSG:4326, 6 decimals) |
 | `lookup.csv` | `area_id,neighbourhood_id,neighbourhood_name,borough_id,borough_name` |
-| `population.csv` | `area_id,population,pop_older_people,pop_carers,pop_bame` (people) |
+| `population.csv` | `area_id,population,pop_older_people,pop_carers,pop_bame,{need_columns}` (people) |
 | `assets.csv` | {len(data.assets):,} community assets |
 | `referrals.csv` | {len(data.referrals):,} referrals, {PERIOD_START.isoformat()} to {PERIOD_END.isoformat()} |
+| `imd.csv` | `area_id,imd_rank,imd_decile`: a synthetic Index of Multiple Deprivation |
 | `gaps.json` | the deliberate gaps below, machine-readable |
 
 Assets have the columns
@@ -135,15 +178,62 @@ Referrals have the columns
 about half give the origin as `origin_area_id`, the other half as a point
 (`latitude`,`longitude`) inside the origin area; `community` is blank unless the
 referral was for a specific community; `asset_id` is where the person was referred to
-(blank when not recorded). Older people are more common in the suburbs, BAME
-communities are concentrated in a few inner neighbourhoods, and carers are 8-12% of
-each area's people.
+(blank when not recorded). Older people (65 and over) are more common in the suburbs,
+BAME communities are concentrated in a few inner neighbourhoods, and carers are 8-12%
+of each area's people.
 
-""" + _gaps_section(data, boroughs, neighbourhoods)
+### People in need
+
+The `need_<category>` columns of `population.csv` estimate how many people in each
+small area have that need; the access scores of gap method 2 share provision among
+them (see `docs/method.md`). Rounded to whole people:
+
+{recipes}
+
+The other categories have no need column: they are measured against the group's
+population (`population`, or `pop_<community>` for a community).
+
+### Deprivation
+
+`imd.csv` ranks the small areas by the generator's synthetic deprivation score, as the
+English Index of Multiple Deprivation ranks LSOAs: `imd_rank` 1 is the most deprived of
+the region's {len(data.areas):,} areas, and `imd_decile` 1 the most deprived tenth of
+them (the region is fictional, so the ranks and deciles are the region's own, not
+national). Deprivation is highest in the main centre and the town centres.
+
+"""
+        + _gaps_section(data, found, boroughs, neighbourhoods)
+        + _equity_section(found)
+        + _shares_section(found)
+    )
 
 
-def _gaps_section(data: DemoData, boroughs: pd.Series, neighbourhoods: pd.Series) -> str:
-    """The README's list of deliberate gaps, with the places and the asset they concern."""
+def _tiers(counts: dict[str, int]) -> str:
+    """``"6 severe, 1 moderate"``: tier counts, worst first."""
+    order = ("severe", "moderate", "watch", "none", "no_data")
+    return ", ".join(f"{counts[tier]} `{tier}`" for tier in order if counts.get(tier))
+
+
+def _found_lines(found: Found, gap: str, community: str | None = None) -> str:
+    """One bullet per level and community of a gap: what method 2 gives its rows."""
+    words = {"borough": ("borough", "boroughs"), "neighbourhood": ("neighbourhood", "neighbourhoods"),
+             "area": ("small area", "small areas")}  # fmt: skip
+    lines = []
+    for finding in found.findings:
+        item = finding.expected
+        if item.gap != gap or (community is not None and item.community != community):
+            continue
+        one, many = words[finding.level]
+        what = f"{item.category}/{item.community}" if item.category else f"every category/{item.community}"
+        lines.append(
+            f"   - {what}, {finding.units} {one if finding.units == 1 else many}: {_tiers(finding.tiers)}"
+            f" (access ratio at most {finding.max_ratio:.2f})"
+        )
+    return "\n".join(lines)
+
+
+def _gaps_section(data: DemoData, found: Found, boroughs: pd.Series, neighbourhoods: pd.Series) -> str:
+    """The README's list of deliberate gaps: where, what was withheld within what distance, and what is found."""
     gaps = data.gaps
     pop = data.population.merge(data.lookup, on="area_id")
     per_nb = pop.groupby("neighbourhood_id")[["population", "pop_bame"]].sum()
@@ -154,28 +244,118 @@ def _gaps_section(data: DemoData, boroughs: pd.Series, neighbourhoods: pd.Series
     hotspots = "\n".join(f"   - {j} {neighbourhoods[j]}" for j in gaps["mental_health_hotspot_neighbourhoods"])
     bame_share = per_nb.loc[bame, "pop_bame"] / per_nb.loc[bame, "population"]
     no_dementia = gaps["no_dementia_borough"]
+    within = gaps["withheld_within_km"]
+    margin = gaps["margin_km"]
+    bame_gaps = found.bame_majority.get(bame, 0)
+    elsewhere = ", ".join(f"{count} in {unit}" for unit, count in found.bame_majority.items() if unit != bame)
     return f"""## Deliberate gaps
 
-An analysis of these files should find all of these. `tests/test_demo.py` checks each
-one directly from the files.
+Gap method 2 (`docs/method.md`) scores each small area by the provision within its
+catchment ({within["dementia"] - margin:g} km, with weights falling to 0 at the edge) shared
+among everyone in need who can reach the same services. So each gap below is kept clear of
+provision that *reaches* it, not only of provision inside it: no local service of its kind
+lies within the catchment plus a {margin:g} km margin of the origin point (centroid) of any of
+its small areas, no service with a stated radius reaches that far, and no borough-wide or
+city-wide service of its kind covers it. The rest of the region keeps its ordinary
+provision, so the band just outside a gap has less than usual too. `gaps.json` lists the
+gaps and, under `method_2`, the rows an analysis must flag; `tests/unit/test_demo.py`
+checks each one from the files and through the analysis. The tiers quoted are what
+`coverage-map analyse` gives with the default settings (severe or moderate = a gap).
 
-1. **No dementia support in {no_dementia} {boroughs[no_dementia]}.** No dementia asset is
-   located in the borough, and dementia assets only ever reach `local` or `borough`, so
-   none reaches it from outside. Every other borough has some.
-2. **Nothing for carers in {len(gaps["no_carers_neighbourhoods"])} neighbourhoods.** No `carers_support` asset
-   and no asset listing the `carers` community is in them, and all such assets are
-   `local`, so none reaches them from outside. Every other neighbourhood has carers' support.
+1. **No dementia support in {no_dementia} {boroughs[no_dementia]}.** No dementia service lies
+   within {within["dementia"]:g} km of any of the borough's small areas, and none of its
+   borough-wide services offers dementia support (dementia services are only ever `local` or
+   borough-wide). Every other borough has some. Method 2 finds it:
+{_found_lines(found, "no_dementia_borough")}
+2. **Nothing for carers in {len(gaps["no_carers_neighbourhoods"])} neighbourhoods.** No `carers_support`
+   service and no service listing the `carers` community lies within {within["carers_support"]:g} km of
+   any of their small areas; all such services are `local`. Every other neighbourhood has carers'
+   support, unless all its groups lie within that band. Method 2 finds every one of them at both
+   levels:
 {carers}
+{_found_lines(found, "no_carers_neighbourhoods")}
 3. **No culturally specific provision in a BAME-majority neighbourhood.** In {bame}
-   {neighbourhoods[bame]}, {bame_share:.0%} of people are BAME, yet no asset there lists the `bame`
-   community, and all such assets are `local`. The other inner neighbourhoods with
-   large BAME communities do have some.
+   {neighbourhoods[bame]}, {bame_share:.0%} of people are BAME, yet no service listing the `bame`
+   community lies within {within["bame"]:g} km of any of its small areas (all such services are
+   `local`); the other BAME-majority neighbourhoods have some, unless all their groups lie within
+   that band. Method 2 finds it
+   by `specific_access_per_10k` = 0 on every `bame` row of the neighbourhood and of its small
+   areas, with the reason `no_specific_provision` wherever open-to-all services reach:
+{_found_lines(found, "bame_majority_no_provision_neighbourhood")}
+
+   The tier of a community row measures *all* provision its people may use, open-to-all
+   services included, shared among that community's people; where a community is
+   concentrated, each service's people in need are mostly of that community, so its rows are
+   often under the regional average. {bame_gaps} of the 17 `bame` rows of {bame} are `severe` or
+   `moderate`, against {elsewhere} in the other BAME-majority neighbourhoods: the tier alone does
+   not single out the missing culturally specific provision, the specific access does.
 4. **One organisation at three times capacity.** {over["asset_id"]} {over_name} can take
    {over["capacity"]} referrals a month and receives about {over["referrals_per_month"]} a month over the
-   {PERIOD_MONTHS} months.
+   {PERIOD_MONTHS} months (`over_capacity` in the organisations table).
 5. **Unmet mental-health need.** Mental health is the largest referral category. These
-   deprived inner neighbourhoods have high mental-health referral rates but no
-   mental-health group of their own; only wider-reaching services (borough, city-wide
-   or within a radius) reach them:
+   deprived inner neighbourhoods have high mental-health referral rates but no local or
+   radius mental-health service within reach: none lies within {within["mental_health"]:g} km of their
+   small areas, and no radius service's own reach (plus {margin:g} km) takes it there. Only
+   borough-wide and city-wide services reach them, so access is low but not zero. Method 2
+   finds them:
 {hotspots}
+{_found_lines(found, "mental_health_hotspot_neighbourhoods")}
+
+Method 2 also flags other neighbourhoods for these needs (the `all` rows): the band kept
+clear around a gap has less provision than usual (the hotspots sit among small central
+neighbourhoods that their band covers whole), dementia groups are rare in the deprived
+centre (the inverse care pattern below), and dementia and carers' support are sparse enough
+that chance leaves some places beyond every catchment. None of these is a deliberate gap:
+
+{_other_lines(found)}
+
+"""
+
+
+def _other_lines(found: Found) -> str:
+    """The undocumented neighbourhood gaps of the documented categories, one bullet each."""
+    return "\n".join(
+        f"- {category}: {len(ids)} other neighbourhood{'s' if len(ids) != 1 else ''}"
+        + (f" ({', '.join(ids)})" if ids else "")
+        for category, ids in found.others.items()
+    )
+
+
+def _equity_section(found: Found) -> str:
+    """The planted inverse care pattern and the equity figures it gives."""
+    lines = "\n".join(
+        f"- {line.category}: concentration index {line.concentration_index:+.3f}. {line.sentence}"
+        for line in found.equity
+    )
+    return f"""## Inverse care
+
+The inverse care law is planted for dementia: local groups are less likely to offer
+dementia support the more deprived their area ({INVERSE_CARE_TEXT}, by the synthetic
+deprivation score behind `imd.csv`), while dementia is more common there (see
+`need_dementia`).
+Borough-wide dementia services are commissioned at one place a month per 100 people with
+dementia in their borough, so they do not mask the pattern. Mental-health access also
+falls with deprivation, because the hotspots above are the most deprived
+neighbourhoods. Against `imd.csv`, for all people in need, small areas (positive
+concentration index: access leans towards the less deprived):
+
+{lines}
+
+"""
+
+
+def _shares_section(found: Found) -> str:
+    """How many rows of each level are in each tier: gaps stay a minority."""
+    rows = "\n".join(
+        f"| {r.level} | {r.rows} | {r.severe:.1%} | {r.moderate:.1%} | {r.watch:.1%} | {r.none:.1%} | {r.gap:.1%} |"
+        for r in found.shares.itertuples()
+    )
+    return f"""## How much of the region is a gap
+
+Share of rows (unit × category × community) in each tier, for the `all` rows and the
+community rows (`older_people`, `carers`, `bame`):
+
+| level | rows | severe | moderate | watch | none | gap |
+|---|---|---|---|---|---|---|
+{rows}
 """

@@ -115,27 +115,42 @@ def test_validate_fatal_problems_exit_non_zero(files, capsys):
 
 
 def test_demo_analysis_finds_the_deliberate_gaps(tmp_path):
+    """`coverage-map analyse` on the demo data flags every documented gap (gaps.json `method_2`) at each level."""
     gaps = json.loads((GEODATA_DIR / "gaps.json").read_text(encoding="utf-8"))
-    out = tmp_path / "demo.csv"
-    assert main(["analyse", "--level", "borough", "--out", str(out)]) == 0
-    boroughs = pd.read_csv(out)
-    dementia = boroughs[(boroughs.category == "dementia") & (boroughs.community == "all")].set_index("area_id")
-    assert dementia.loc[gaps["no_dementia_borough"], "assets_reaching"] == 0
-    assert "no_provision" in dementia.loc[gaps["no_dementia_borough"], "gap_reasons"]
-    assert (dementia.drop(index=gaps["no_dementia_borough"])["assets_reaching"] > 0).all()
-
-    out = tmp_path / "nbhd.csv"
-    main(["analyse", "--level", "neighbourhood", "--out", str(out)])
-    nbhd = pd.read_csv(out)
-    carers = nbhd[(nbhd.category == "carers_support") & (nbhd.community == "all")].set_index("area_id")
-    for neighbourhood in gaps["no_carers_neighbourhoods"]:
-        assert carers.loc[neighbourhood, "assets_reaching"] == 0
-    bame = nbhd[(nbhd.community == "bame")].groupby("area_id")["assets_reaching"].sum()
+    lookup = pd.read_csv(GEODATA_DIR / "lookup.csv", dtype=str)
+    tables = {}
+    for level in ("borough", "neighbourhood", "area"):
+        out = tmp_path / f"{level}.csv"
+        assert main(["analyse", "--level", level, "--out", str(out)]) == 0
+        tables[level] = pd.read_csv(out, dtype={"area_id": str}, keep_default_na=False, na_values=[""])
+    for entry in gaps["method_2"]:
+        places = gaps[entry["gap"]]
+        places = [places] if isinstance(places, str) else places
+        column = "borough_id" if entry["gap"] == "no_dementia_borough" else "neighbourhood_id"
+        for level in entry["levels"]:
+            units = set(lookup.loc[lookup[column].isin(places), "area_id" if level == "area" else f"{level}_id"])
+            table = tables[level]
+            rows = table[table["area_id"].isin(units) & (table["community"] == entry["community"])]
+            if entry["category"] is not None:
+                rows = rows[rows["category"] == entry["category"]]
+            assert len(rows) == len(units) * (1 if entry["category"] else 17)
+            if entry["found_by"] == "tier":
+                assert rows["tier"].isin(["severe", "moderate"]).all() and rows["gap"].all(), (entry, level)
+                assert rows["gap_reasons"].str.contains("low_access").all()
+            else:
+                assert (rows["specific_access_per_10k"] == 0).all()
+                reached = rows["access_per_10k"] > 0
+                assert rows.loc[reached, "gap_reasons"].str.contains("no_specific_provision").all()
+    for level, table in tables.items():
+        share = table["gap"].mean()
+        print(f"{level}: {share:.1%} of rows are gaps")
+        assert 0 < share < 0.5  # a minority
+    # The BAME-majority neighbourhood really is one.
+    nbhd = tables["neighbourhood"]
     target = gaps["bame_majority_no_provision_neighbourhood"]
-    assert bame.loc[target] == 0
-    bame_people = nbhd[(nbhd.community == "bame")].drop_duplicates("area_id").set_index("area_id")
+    bame_people = nbhd[nbhd.community == "bame"].drop_duplicates("area_id").set_index("area_id")
     assert bame_people.loc[target, "group_population"] > 0.5 * bame_people.loc[target, "population"]
-    assets = pd.read_csv(tmp_path / "nbhd_assets.csv")
+    assets = pd.read_csv(tmp_path / "area_assets.csv")
     top = assets.iloc[0]
     assert top.asset_id == gaps["over_capacity_asset"]["asset_id"]
     assert bool(top.over_capacity) and top.pressure == pytest.approx(3.0, abs=0.4)
@@ -174,3 +189,9 @@ def test_report_command_writes_tier_findings(files, tmp_path, capsys):
     assert "1 of 3 small areas has a severe or moderate dementia gap (0 severe, 1 moderate): Area C." in printed
     text = " ".join(out.read_text(encoding="utf-8").split())
     assert "Severity tiers" in text and "Luo &amp; Qi 2009" in text
+
+
+def test_workspace_add_stores_the_demo_without_its_imd(tmp_path, capsys):
+    """The demo's imd.csv is a role a workspace does not hold: storing the demo leaves it behind."""
+    assert main(["workspace", "add", "--workspace", str(tmp_path / "w.gpkg"), "--name", "demo"]) == 0
+    assert "Added demo v1" in capsys.readouterr().out

@@ -1,8 +1,10 @@
 """The synthetic demo region: shape, formats, determinism, the shipped files and every gap.
 
-Everything is checked from the written files with plain geopandas and pandas, without
-the project's loaders or analysis, so each deliberate gap is confirmed by an
-independent route.
+Everything about the files is checked with plain geopandas and pandas, without the
+project's loaders or analysis, so each deliberate gap is confirmed by an independent route
+(including that nothing of its kind lies within the catchment of its small areas). The
+last section then runs the real analysis (gap method 2) on the written files and checks
+that it finds every documented gap as ``severe`` or ``moderate``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 
 from coverage_map.config import DEMO_FILES, METRIC_CRS
+from coverage_map.dataset import Dataset
 from coverage_map.demo import DEFAULT_SEED, generate_demo, write_demo
 from coverage_map.errors import CoverageMapError
 from coverage_map.taxonomy import BUILTIN_CATEGORIES, BUILTIN_COMMUNITIES
@@ -30,6 +33,12 @@ FIRST_DAY, LAST_DAY = "2024-10-01", "2026-09-30"
 POPULATION_COMMUNITIES = {"older_people", "carers", "bame"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SIX_DECIMALS = re.compile(r"^-?\d+\.\d{6}$")
+#: Gap method 2's default catchment of a local service (docs/method.md), in km.
+CATCHMENT_KM = 3.0
+#: Distances here run from origins computed by this file's own route (PROJ's default transform of the
+#: written WGS84 polygons); they may differ from the generator's by metres.
+TOLERANCE_KM = 0.05
+GAP_TIERS = {"severe", "moderate"}
 
 
 @dataclass(frozen=True)
@@ -43,11 +52,29 @@ class Files:
     assets: gpd.GeoDataFrame  # raw strings, point geometry, plus area_id located by sjoin
     referrals: pd.DataFrame  # raw strings, plus area_id (given or located by sjoin)
     gaps: dict
+    imd: pd.DataFrame
 
     def units(self, level: str) -> gpd.GeoDataFrame:
         """Neighbourhood or borough polygons (EPSG:4326) with population totals."""
         key = f"{level}_id"
         return self.areas.dissolve(key, aggfunc={"population": "sum", "pop_bame": "sum"})
+
+    def origins(self) -> gpd.GeoSeries:
+        """Each small area's origin point in EPSG:27700, as docs/method.md defines it (indexed by area id)."""
+        polygons = self.areas.set_index("area_id").geometry.to_crs(METRIC_CRS)
+        centroids = polygons.centroid
+        return centroids.where(centroids.within(polygons), polygons.representative_point())
+
+    def km_from(self, points: gpd.GeoDataFrame, area_ids) -> pd.Series:
+        """Straight-line km from each point to the nearest origin point of the given small areas."""
+        origins = self.origins().loc[list(area_ids)]
+        metric = points.to_crs(METRIC_CRS).geometry
+        return metric.map(lambda point: origins.distance(point).min() / 1000)
+
+    def areas_in(self, level: str, ids) -> list[str]:
+        """The small areas of some boroughs or neighbourhoods."""
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        return self.lookup.loc[self.lookup[f"{level}_id"].isin(ids), "area_id"].tolist()
 
     def assets_offering(self, *, category: str | None = None, community: str | None = None) -> gpd.GeoDataFrame:
         mask = pd.Series(False, index=self.assets.index)
@@ -96,7 +123,8 @@ def _read(paths: dict[str, Path]) -> Files:
     referrals["area_id"] = referrals["origin_area_id"]
     referrals.loc[by_point, "area_id"] = _locate(located, areas)
     gaps = json.loads(paths["gaps"].read_text(encoding="utf-8"))
-    return Files(paths, areas, lookup, population, assets, referrals, gaps)
+    imd = pd.read_csv(paths["imd"], dtype={"area_id": str})
+    return Files(paths, areas, lookup, population, assets, referrals, gaps, imd)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +163,7 @@ def test_unknown_scale_raises():
 def test_same_seed_gives_equal_frames(demo):
     again = generate_demo(seed=DEFAULT_SEED)
     assert_geodataframe_equal(demo.areas, again.areas)
-    for role in ("lookup", "population", "assets", "referrals"):
+    for role in ("lookup", "population", "assets", "referrals", "imd"):
         pd.testing.assert_frame_equal(getattr(demo, role), getattr(again, role))
     assert demo.gaps == again.gaps
 
@@ -156,7 +184,7 @@ def test_frames_are_what_is_written(demo, files):
 
 
 @pytest.mark.parametrize(
-    "name", ["lookup.csv", "population.csv", "assets.csv", "referrals.csv", "gaps.json", "README.md"]
+    "name", ["lookup.csv", "population.csv", "assets.csv", "referrals.csv", "imd.csv", "gaps.json", "README.md"]
 )
 def test_shipped_file_is_byte_identical_to_a_fresh_generation(written, name):
     fresh = Path(written["areas"]).parent / name
@@ -174,6 +202,7 @@ def test_readme_says_synthetic_how_it_is_made_and_names_every_gap(files):
     text = files.paths["readme"].read_text(encoding="utf-8")
     assert "synthetic" in text.lower()
     assert "coverage-map demo-data --out geodata" in text
+    assert "tests/unit/test_demo.py" in text and "tests/test_demo.py" not in text
     gaps = files.gaps
     named = [
         gaps["no_dementia_borough"],
@@ -262,6 +291,47 @@ def test_population_groups_are_plausible(files):
     for column in ("population", "pop_older_people", "pop_carers", "pop_bame"):
         assert pd.api.types.is_integer_dtype(files.population[column])
         assert (files.population[column] <= files.population["population"]).all()
+
+
+def test_need_columns_follow_the_documented_recipes(files):
+    population = files.population
+    header = files.paths["population"].read_text(encoding="utf-8").splitlines()[0]
+    assert header == (
+        "area_id,population,pop_older_people,pop_carers,pop_bame,need_dementia,need_mental_health,need_carers_support"
+    )
+    for column in ("need_dementia", "need_mental_health", "need_carers_support"):
+        assert pd.api.types.is_integer_dtype(population[column]) and (population[column] > 0).all()
+    # Dementia: 7% of older people, 0.8 to 1.2 times that with deprivation (rounded to whole people).
+    dementia = population["need_dementia"] / population["pop_older_people"]
+    assert dementia.between(0.056 - 0.01, 0.084 + 0.01).all()
+    assert 0.06 < population["need_dementia"].sum() / population["pop_older_people"].sum() < 0.08
+    # Mental health: 10% to 22% of everyone, higher where deprivation is (IMD decile 1).
+    mental = population["need_mental_health"] / population["population"]
+    assert mental.between(0.0995, 0.2205).all()
+    by_decile = mental.groupby(population["area_id"].map(files.imd.set_index("area_id")["imd_decile"])).mean()
+    assert by_decile.is_monotonic_decreasing
+    assert (population["need_carers_support"] == population["pop_carers"]).all()
+    readme = files.paths["readme"].read_text(encoding="utf-8")
+    assert all(f"`{column}`" in readme for column in ("need_dementia", "need_mental_health", "need_carers_support"))
+
+
+def test_imd_ranks_and_deciles(files):
+    imd = files.imd
+    assert files.paths["imd"].read_text(encoding="utf-8").splitlines()[0] == "area_id,imd_rank,imd_decile"
+    assert set(imd["area_id"]) == set(files.areas["area_id"]) and imd["area_id"].is_unique
+    n = len(imd)
+    assert sorted(imd["imd_rank"]) == list(range(1, n + 1))
+    assert (imd["imd_decile"] == (imd["imd_rank"] - 1) * 10 // n + 1).all()
+    assert imd["imd_decile"].value_counts().between(n // 10, n // 10 + 1).all()
+    # Deprivation is highest in the main centre, and mental-health referrals follow it.
+    areas = files.areas.to_crs(METRIC_CRS).merge(imd, on="area_id")
+    distance = areas.centroid.distance(areas.union_all().centroid)
+    mean_km = distance.groupby(areas["imd_decile"]).mean()
+    assert mean_km[1] < mean_km[10]
+    mental = files.referrals[files.referrals["category"] == "mental_health"]["area_id"].value_counts()
+    rate = mental.reindex(areas["area_id"], fill_value=0).to_numpy() / areas["population"].to_numpy()
+    per_decile = pd.Series(rate).groupby(areas["imd_decile"].to_numpy()).mean()
+    assert per_decile[1] > 1.5 * per_decile[10]
 
 
 # --------------------------------------------------------------------------- assets
@@ -356,6 +426,30 @@ def test_referral_labels_and_destinations(files):
 # --------------------------------------------------------------------------- deliberate gaps
 
 
+def _withheld_km(files: Files, key: str) -> float:
+    """The documented distance within which nothing of a gap's kind lies: at least the catchment."""
+    km = files.gaps["withheld_within_km"][key]
+    assert km >= CATCHMENT_KM + files.gaps["margin_km"] and files.gaps["margin_km"] > 0
+    return km - TOLERANCE_KM
+
+
+def _radius_km(assets: gpd.GeoDataFrame) -> pd.Series:
+    return pd.to_numeric(assets["reach"], errors="coerce")
+
+
+def _without_any(files: Files, level: str, offering: gpd.GeoDataFrame, band: set[str]) -> set[str]:
+    """Units (of ``level``) none of whose assets offers it, that have a local asset outside ``band``.
+
+    Such a unit could have been given the provision without breaking a gap, so it is an
+    undocumented gap of the generator.
+    """
+    unit_of = files.lookup.set_index("area_id")[f"{level}_id"]
+    covered = set(offering["area_id"].map(unit_of))
+    local = files.assets[files.assets["reach"] == "local"]
+    outside = local[~local["asset_id"].isin(band)]
+    return set(outside["area_id"].map(unit_of)) - covered
+
+
 def test_gap_borough_without_dementia_support(files):
     borough = files.gaps["no_dementia_borough"]
     assert borough in set(files.lookup["borough_id"])
@@ -363,7 +457,10 @@ def test_gap_borough_without_dementia_support(files):
     borough_of = files.lookup.set_index("area_id")["borough_id"]
     located_in = dementia["area_id"].map(borough_of)
     assert (located_in != borough).all()
-    assert set(dementia["reach"]) <= {"local", "borough"}  # so nothing reaches in from outside
+    assert set(dementia["reach"]) <= {"local", "borough"}  # so only local ones could reach in from outside
+    # ...and none lies within the catchment (plus margin) of any of the borough's small areas.
+    local = dementia[dementia["reach"] == "local"]
+    assert (files.km_from(local, files.areas_in("borough", borough)) > _withheld_km(files, "dementia")).all()
     assert set(located_in) == set(files.lookup["borough_id"]) - {borough}  # every other borough has some
     # People there are still referred for dementia support: demand with nothing to meet it.
     referred = files.referrals[files.referrals["category"] == "dementia"]["area_id"].map(borough_of)
@@ -375,15 +472,17 @@ def test_gap_neighbourhoods_with_nothing_for_carers(files):
     assert len(listed) >= 5 and set(listed) <= set(files.lookup["neighbourhood_id"])
     for_carers = files.assets_offering(category="carers_support", community="carers")
     assert (for_carers["reach"] == "local").all()
-    neighbourhood_of = files.lookup.set_index("area_id")["neighbourhood_id"]
     # Checked geometrically too, against the dissolved neighbourhood polygons.
     units = files.units("neighbourhood")
     inside = gpd.sjoin(for_carers[["geometry"]], units.loc[listed, ["geometry"]], predicate="intersects")
     assert inside.empty
-    assert not for_carers["area_id"].map(neighbourhood_of).isin(listed).any()
-    carers_support = files.assets_offering(category="carers_support")
-    covered = set(carers_support["area_id"].map(neighbourhood_of))
-    assert covered == set(files.lookup["neighbourhood_id"]) - set(listed)
+    gap_areas = files.areas_in("neighbourhood", listed)
+    assert (files.km_from(for_carers, gap_areas) > _withheld_km(files, "carers_support")).all()
+    # Every other neighbourhood has carers' support, unless all its groups lie within that band.
+    local = files.assets[files.assets["reach"] == "local"]
+    band = set(local.loc[files.km_from(local, gap_areas) <= files.gaps["withheld_within_km"]["carers_support"],
+                         "asset_id"])  # fmt: skip
+    assert _without_any(files, "neighbourhood", files.assets_offering(category="carers_support"), band) <= set(listed)
 
 
 def test_gap_bame_majority_neighbourhood_without_culturally_specific_provision(files):
@@ -394,11 +493,16 @@ def test_gap_bame_majority_neighbourhood_without_culturally_specific_provision(f
     bame = files.assets_offering(community="bame")
     assert (bame["reach"] == "local").all()
     assert gpd.sjoin(bame[["geometry"]], units.loc[[gap], ["geometry"]], predicate="intersects").empty
-    # The other BAME-majority neighbourhoods do have some.
+    gap_areas = files.areas_in("neighbourhood", gap)
+    assert (files.km_from(bame, gap_areas) > _withheld_km(files, "bame")).all()
+    # The other BAME-majority neighbourhoods have some, unless all their groups lie within that band.
+    local = files.assets[files.assets["reach"] == "local"]
+    band = set(local.loc[files.km_from(local, gap_areas) <= files.gaps["withheld_within_km"]["bame"], "asset_id"])
     neighbourhood_of = files.lookup.set_index("area_id")["neighbourhood_id"]
     served = set(bame["area_id"].map(neighbourhood_of))
     others = set(share[share > 0.5].index) - {gap}
-    assert others and others <= served
+    assert others & served  # some do
+    assert not (others - served) & _without_any(files, "neighbourhood", bame, band)
 
 
 def test_gap_organisation_at_three_times_capacity(files):
@@ -431,7 +535,81 @@ def test_gap_unmet_mental_health_need_in_deprived_inner_neighbourhoods(files):
     assert (per_10k[hotspots] > per_10k.quantile(0.75)).all()
     provision = files.assets_offering(category="mental_health")
     assert not provision["area_id"].map(neighbourhood_of).isin(hotspots).any()
+    # No local or radius service reaches them: only borough-wide and city-wide ones.
+    km = files.km_from(provision, files.areas_in("neighbourhood", hotspots))
+    local = provision["reach"] == "local"
+    assert (km[local] > _withheld_km(files, "mental_health")).all()
+    radius = _radius_km(provision)
+    assert (km[radius.notna()] > radius[radius.notna()] + files.gaps["margin_km"] - TOLERANCE_KM).all()
+    assert {"borough", "citywide"} <= set(provision["reach"])
     # Inner: closer to the region's centre than the median neighbourhood.
     units = files.units("neighbourhood").to_crs(METRIC_CRS)
     distance = units.centroid.distance(units.union_all().centroid)
     assert (distance[hotspots] < distance.median()).all()
+
+
+# --------------------------------------------------------------------------- gap method 2 on the files
+
+
+@pytest.fixture(scope="module")
+def analysed(written) -> Dataset:
+    return Dataset.demo(Path(written["areas"]).parent)
+
+
+def _units(files: Files, gap: str, level: str) -> list[str]:
+    """Ids at ``level`` inside a gap's borough or neighbourhoods, from the lookup file."""
+    places = files.gaps[gap]
+    places = [places] if isinstance(places, str) else places
+    column = "borough_id" if gap == "no_dementia_borough" else "neighbourhood_id"
+    inside = files.lookup[files.lookup[column].isin(places)]
+    return sorted(inside["area_id" if level == "area" else f"{level}_id"].unique())
+
+
+def test_method_2_finds_every_documented_gap(files, analysed):
+    documented = files.gaps["method_2"]
+    named = {entry["gap"] for entry in documented}
+    assert named == {"no_dementia_borough", "no_carers_neighbourhoods", "bame_majority_no_provision_neighbourhood",
+                     "mental_health_hotspot_neighbourhoods"}  # fmt: skip
+    for entry in documented:
+        for level in entry["levels"]:
+            table = analysed.analysis(level).table
+            units = _units(files, entry["gap"], level)
+            rows = table[table["area_id"].isin(units) & (table["community"] == entry["community"])]
+            if entry["category"] is not None:
+                rows = rows[rows["category"] == entry["category"]]
+            assert len(rows) == len(units) * (1 if entry["category"] else 17)
+            print(entry["gap"], entry["category"], entry["community"], level, rows["tier"].value_counts().to_dict())
+            if entry["found_by"] == "tier":
+                assert rows["tier"].isin(GAP_TIERS).all(), rows[["area_id", "access_ratio", "tier"]]
+                assert (rows["access_ratio"] < 0.5).all()  # under half the regional average everywhere
+            else:
+                assert entry["found_by"] == "no_specific_provision"
+                assert (rows["specific_access_per_10k"] == 0).all()
+                reached = rows["access_per_10k"] > 0
+                assert rows.loc[reached, "gap_reasons"].str.contains("no_specific_provision").all()
+
+
+def test_gaps_stay_a_minority_of_rows(analysed):
+    shares = {}
+    for level in ("area", "neighbourhood", "borough"):
+        table = analysed.analysis(level).table
+        for rows_name, rows in (("all", table[table["community"] == "all"]),
+                                ("community", table[table["community"] != "all"])):  # fmt: skip
+            shares[level, rows_name] = rows["gap"].mean()
+            tiers = rows["tier"].value_counts(normalize=True).round(3).to_dict()
+            print(f"{level} {rows_name}: gap share {rows['gap'].mean():.1%}, tiers {tiers}")
+            assert rows["tier"].isin(["severe", "moderate", "watch", "none", "no_data"]).all()
+    assert all(0 < share < 0.5 for share in shares.values()), shares  # a minority
+    assert shares["borough", "all"] < shares["neighbourhood", "all"] < shares["area", "all"]
+
+
+def test_inverse_care_dementia_access_is_lowest_in_the_most_deprived_tenth(files, analysed):
+    table = analysed.analysis("area").table
+    rows = table[(table["category"] == "dementia") & (table["community"] == "all")]
+    rows = rows.merge(files.imd, on="area_id")
+    rows = rows[rows["need"] > 0]
+    weighted = (rows["access_per_10k"] * rows["need"]).groupby(rows["imd_decile"]).sum()
+    mean = weighted / rows["need"].groupby(rows["imd_decile"]).sum()
+    print("dementia access per 10,000 in need by IMD decile:", mean.round(1).to_dict())
+    assert mean[1] < 0.7 * mean[10] and mean[1] == mean.min()
+    assert mean.loc[1:3].mean() < mean.loc[8:10].mean()
