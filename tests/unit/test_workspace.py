@@ -497,6 +497,23 @@ def test_bad_requests(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None
         assert "s3cret" not in str(caught.value)
 
 
+def test_add_takes_a_spec_or_files_with_their_options(gpkg: str, files: dict[str, Path]) -> None:
+    spec = InputSpec(**files, crs="EPSG:27700", borough_col="borough_id:borough_name")  # type: ignore[arg-type]
+    with open_workspace(gpkg) as workspace:
+        workspace.add("as-files", files, crs="EPSG:27700", lookup_levels={"borough": ["borough_id", "borough_name"]})
+        assert workspace.spec("as-files", include_private=True) == workspace.spec(
+            workspace.add("as-spec", spec).ref.name, include_private=True
+        )
+        with pytest.raises(WorkspaceError, match="in the InputSpec"):
+            workspace.add("x", spec, crs="EPSG:4326")
+        with pytest.raises(WorkspaceError, match="unknown load option"):
+            workspace.add("x", files, area_col="code")
+        with pytest.raises(WorkspaceError, match="'crs' must be text"):
+            workspace.add("x", files, crs=27700)
+        with pytest.raises(DatasetNotFoundError):
+            workspace.spec("as-files")  # private: not visible to everyone
+
+
 def test_cli(gpkg: str, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     inputs = [f"--{role}={path}" for role, path in with_bad_asset_row(files).items()]
     assert main(["workspace", "add", "--workspace", gpkg, "--name", "gm-2026", *inputs]) == 0
