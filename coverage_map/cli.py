@@ -467,24 +467,9 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
 
 
 def cmd_workspace_add(args: argparse.Namespace) -> int:
-    from .store import ROLES
-
     spec = input_spec(args)
-    files = spec.files()
-    if _uses_demo(args):  # the demo's own imd.csv stays behind: a workspace does not hold IMD yet
-        files = {role: path for role, path in files.items() if role in ROLES or getattr(args, role, None) is not None}
-    unstored = [f"--{role.replace('_', '-')}" for role in files if role not in ROLES]
-    if unstored:
-        raise CoverageMapError(f"the workspace does not store {', '.join(unstored)} yet; leave them out")
-    paths: dict[str, Path | None] = dict(files)
-    options = {
-        "area_id_col": spec.area_id_col,
-        "area_name_col": spec.area_name_col,
-        "crs": spec.crs,
-        "lookup_levels": spec.lookup_levels,
-    }
     with _open_workspace(args) as workspace:
-        added = workspace.add(args.name, paths, publish=args.publish, **options)
+        added = workspace.add(args.name, spec, publish=args.publish)
     _report(added.problems, stream=sys.stderr)
     state = "published" if added.ref.published else "private until `coverage-map workspace publish`"
     print(f"Added {added.ref.label} ({state}) to {workspace.description}.")

@@ -81,14 +81,8 @@ def load_assets(
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _assets_frame(None, {}), problems
-    columns, column_problems = _require(raw, file, ("asset_id", "name", "categories"))
-    optional = _find_columns(raw, ("communities", "capacity", "accepting_referrals", "reach", *_LOCATION_COLUMNS))
-    columns.update(optional)
-    location_problems = (
-        [] if _header_misplaced(column_problems) else _location_columns(raw, file, columns, what="an asset's location")
-    )
-    problems += column_problems + location_problems
-    if column_problems or location_problems:
+    columns = _asset_columns(raw, file, problems)
+    if columns is None:
         return _assets_frame(None, {}), problems
     raw, summary_rows = _without_summary_rows(raw, file)
     problems += summary_rows
@@ -121,12 +115,6 @@ def load_assets(
     problems += checker.problems
     if not keep.any():
         problems.append(_all_rejected(file))
-    used = {*columns.values(), "_source_row"}
-    passthrough = {
-        str(column): _blank_to_missing(raw[column])[keep].reset_index(drop=True)
-        for column in _data_columns(raw)
-        if column not in used and not str(column).startswith("_") and str(column) not in ASSET_COLUMNS
-    }
     values = {
         "asset_id": ids[keep], "name": names[keep],
         "categories": [categories[i] for i in np.flatnonzero(keep)],
@@ -135,7 +123,29 @@ def load_assets(
         "reach": reach[keep], "reach_km": reach_km[keep],
         "geometry": shapely.points(x[keep], y[keep]), "_source_row": rows[keep],
     }  # fmt: skip
-    return _assets_frame(values, passthrough), _sorted(problems)
+    return _assets_frame(values, _passthrough(raw, columns, keep)), _sorted(problems)
+
+
+def _asset_columns(raw: pd.DataFrame, file: str, problems: list[Problem]) -> dict[str, str] | None:
+    """Canonical name -> the file's column, or None (the problems say why) when the file cannot be read as assets."""
+    columns, column_problems = _require(raw, file, ("asset_id", "name", "categories"))
+    optional = _find_columns(raw, ("communities", "capacity", "accepting_referrals", "reach", *_LOCATION_COLUMNS))
+    columns.update(optional)
+    location_problems = (
+        [] if _header_misplaced(column_problems) else _location_columns(raw, file, columns, what="an asset's location")
+    )
+    problems += column_problems + location_problems
+    return None if column_problems or location_problems else columns
+
+
+def _passthrough(raw: pd.DataFrame, columns: Mapping[str, str], keep: np.ndarray) -> dict[str, pd.Series]:
+    """The kept rows of every column the loader does not read itself (blank cells missing)."""
+    used = {*columns.values(), "_source_row"}
+    return {
+        str(column): _blank_to_missing(raw[column])[keep].reset_index(drop=True)
+        for column in _data_columns(raw)
+        if column not in used and not str(column).startswith("_") and str(column) not in ASSET_COLUMNS
+    }
 
 
 def _assets_frame(values: Mapping[str, Any] | None, passthrough: Mapping[str, pd.Series]) -> gpd.GeoDataFrame:

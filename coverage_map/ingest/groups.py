@@ -52,12 +52,7 @@ def _load_groups(
     raw, problems = read_any(path)
     if _has_fatal(problems):
         return None, problems, 0
-    if given is not None:
-        columns, found = _given_columns(raw, file, given, "the neighbourhood column (--neighbourhood-col)")
-    else:
-        id_column = _named_column(raw, "neighbourhood_id")
-        columns = (id_column, _named_column(raw, "neighbourhood_name")) if id_column else None
-        found = [] if id_column else [_missing_column(file, "neighbourhood_id", _data_columns(raw))]
+    columns, found = _neighbourhood_columns(raw, file, given)
     problems += found
     if columns is None or _has_fatal(found):
         return None, problems, len(raw)
@@ -66,15 +61,7 @@ def _load_groups(
     texts = {str(column): _texts(raw, column) for column in _data_columns(raw) if column not in columns}
     key_column, lookup_column = _matching_key(texts, lookup_texts)
     if key_column is None or lookup_column is None:
-        listed = ", ".join(f"'{column}'" for column in texts) or "none"
-        codes = ", ".join(f"{name} '{_first_value(values)}'" for name, values in list(lookup_texts.items())[:6])
-        problems.append(
-            Problem(
-                file,
-                f"none of the groups file's key columns ({listed}) matches a column of the lookup; the key "
-                f"should hold codes the lookup also has, such as {codes}",
-            )
-        )
+        problems.append(_no_matching_key(file, texts, lookup_texts))
         return None, problems, len(raw)
 
     rows = raw["_source_row"].to_numpy()
@@ -98,6 +85,43 @@ def _load_groups(
          "neighbourhood_name": neighbourhood_name[keep], "_row": rows[keep]}
     )  # fmt: skip
     unique = kept.drop_duplicates(["key", "neighbourhood_id"])
+    problems += _repeated_codes(kept, unique, checker, file, key_column)
+    problems += checker.problems
+    unique, found = _first_names(unique, "neighbourhood", file, columns[1] or columns[0])
+    problems += found
+    if unique.empty:
+        problems.append(_all_rejected(file))
+    table = unique.drop_duplicates("key").set_index("key")[["neighbourhood_id", "neighbourhood_name", "_row"]]
+    return _Groups(file, table, key_column, lookup_column, columns[0]), _sorted(problems), len(raw)
+
+
+def _neighbourhood_columns(
+    raw: pd.DataFrame, file: str, given: tuple[str, str | None] | None
+) -> tuple[tuple[str, str | None] | None, list[Problem]]:
+    """The groups file's neighbourhood id and name columns: as given, or ``neighbourhood_id``/``_name``."""
+    if given is not None:
+        return _given_columns(raw, file, given, "the neighbourhood column (--neighbourhood-col)")
+    id_column = _named_column(raw, "neighbourhood_id")
+    if not id_column:
+        return None, [_missing_column(file, "neighbourhood_id", _data_columns(raw))]
+    return (id_column, _named_column(raw, "neighbourhood_name")), []
+
+
+def _no_matching_key(file: str, texts: Mapping[str, np.ndarray], lookup_texts: Mapping[str, np.ndarray]) -> Problem:
+    """Fatal: no column of the groups file holds codes the lookup has."""
+    listed = ", ".join(f"'{column}'" for column in texts) or "none"
+    codes = ", ".join(f"{name} '{_first_value(values)}'" for name, values in list(lookup_texts.items())[:6])
+    return Problem(
+        file,
+        f"none of the groups file's key columns ({listed}) matches a column of the lookup; the key "
+        f"should hold codes the lookup also has, such as {codes}",
+    )
+
+
+def _repeated_codes(
+    kept: pd.DataFrame, unique: pd.DataFrame, checker: _RowChecker, file: str, key_column: str
+) -> list[Problem]:
+    """Reject a code listed again with the same neighbourhood; fatal: a code in two neighbourhoods."""
     for _, row in kept[kept.duplicated(["key", "neighbourhood_id"])].iterrows():
         first = unique.loc[(unique["key"] == row["key"]) & (unique["neighbourhood_id"] == row["neighbourhood_id"])]
         checker.reject_rows(
@@ -107,6 +131,7 @@ def _load_groups(
             key_column,
             values=[row["key"]],
         )
+    problems = []
     for code, group in unique[unique["key"].duplicated(keep=False)].groupby("key", sort=False):
         listing = ", ".join(f"'{n}' (row {r})" for n, r in zip(group["neighbourhood_id"], group["_row"], strict=True))
         problems.append(
@@ -119,13 +144,7 @@ def _load_groups(
                 value=str(code),
             )
         )
-    problems += checker.problems
-    unique, found = _first_names(unique, "neighbourhood", file, columns[1] or columns[0])
-    problems += found
-    if unique.empty:
-        problems.append(_all_rejected(file))
-    table = unique.drop_duplicates("key").set_index("key")[["neighbourhood_id", "neighbourhood_name", "_row"]]
-    return _Groups(file, table, key_column, lookup_column, columns[0]), _sorted(problems), len(raw)
+    return problems
 
 
 def _matching_key(

@@ -12,6 +12,7 @@ import functools
 import gc
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -135,63 +136,42 @@ def load_inputs(
         file, fatal ones first. Files that depend on the areas (lookup, population,
         referral origins) are still checked on their own when the areas are unusable.
     """
-    problems: list[Problem] = []
-    vocabulary = _taxonomy(taxonomy, problems)
-
+    read = _Read()
+    vocabulary = _taxonomy(taxonomy, read.problems)
     area_frame, area_problems = load_areas(areas, id_col=area_id_col, name_col=area_name_col, crs=crs)
-    problems += area_problems
+    read.add("areas", areas, len(area_frame), area_problems)
     # With unusable areas, checking the other files against them would only add noise.
     area_ids = None if _has_fatal(area_problems) else list(area_frame["area_id"])
-    sources = [SourceInfo("areas", str(areas), len(area_frame))]
+    lookup_frame = _read_lookup(lookup, area_ids, read, lookup_levels=lookup_levels, groups=groups)
+    practice_frame = _read_practices(practices, area_ids, read, crs=crs)
 
-    lookup_frame = population_frame = referral_frame = None
-    if lookup is not None:
-        lookup_frame, found, group_rows = _load_lookup(lookup, area_ids, lookup_levels=lookup_levels, groups=groups)
-        problems += found
-        sources.append(SourceInfo("lookup", str(lookup), len(lookup_frame)))
-        if groups is not None:
-            sources.append(SourceInfo("groups", str(groups), group_rows))
-    elif groups is not None or lookup_levels is not None:
-        option = "groups (--groups)" if groups is not None else "lookup_levels (--neighbourhood-col, --borough-col)"
-        problems.append(
-            Problem(str(groups or "lookup"), f"{option} needs a lookup (--lookup) saying which borough each area is in")
-        )
-    practice_frame = None
-    if practices is not None:
-        practice_frame, found = _load_practices(practices, area_ids, crs=crs)
-        problems += found
-        sources.append(SourceInfo("practices", str(practices), len(practice_frame)))
-        if _has_fatal(found):
-            practice_frame = None  # unusable: referrals are checked without it, not against it
-    asset_frame = _assets_frame(None, {})
-    assets_usable = False
+    asset_frame, assets_usable = _assets_frame(None, {}), False
+    population_frame = referral_frame = None
     if vocabulary is not None:
         asset_frame, found = load_assets(assets, vocabulary, crs=crs)
-        problems += found
+        read.add("assets", assets, len(asset_frame), found)
         assets_usable = not _has_fatal(found)
-        sources.append(SourceInfo("assets", str(assets), len(asset_frame)))
         if population is not None:
             population_frame, found = _load_population(population, area_ids, vocabulary)
-            problems += found
-            sources.append(SourceInfo("population", str(population), len(population_frame)))
+            read.add("population", population, len(population_frame), found)
         if referrals is not None:
             referral_frame, found = _load_referrals(
                 referrals, vocabulary, area_ids=area_ids, crs=crs, practices=practice_frame,
                 practices_file=str(practices) if practices is not None else None,
             )  # fmt: skip
-            problems += found
-            sources.append(SourceInfo("referrals", str(referrals), len(referral_frame)))
+            read.add("referrals", referrals, len(referral_frame), found)
 
     extra, found = _area_tables(
         area_frame if area_ids is not None else None, asset_frame if assets_usable else None,
         origins=origins, travel_times=travel_times, imd=imd, crs=crs,
     )  # fmt: skip
-    problems += found
-    sources += [SourceInfo(role, str(path), len(extra[role])) for role, path in
-                (("origins", origins), ("travel_times", travel_times), ("imd", imd)) if path is not None]  # fmt: skip
+    read.problems += found
+    for role, path in (("origins", origins), ("travel_times", travel_times), ("imd", imd)):
+        if path is not None:
+            read.add(role, path, len(extra[role]))
 
-    if _has_fatal(problems):
-        raise ValidationError(sorted(problems, key=lambda problem: not problem.fatal))
+    if _has_fatal(read.problems):
+        raise ValidationError(sorted(read.problems, key=lambda problem: not problem.fatal))
     assert vocabulary is not None  # a taxonomy that failed to load is a fatal problem
     return Inputs(
         areas=area_frame,
@@ -200,12 +180,64 @@ def load_inputs(
         lookup=lookup_frame,
         population=population_frame,
         referrals=referral_frame,
-        problems=tuple(problems),
-        sources=tuple(sources),
+        problems=tuple(read.problems),
+        sources=tuple(read.sources),
         origins=extra.get("origins"),
         travel_times=extra.get("travel_times"),
         imd=extra.get("imd"),
     )
+
+
+@dataclass
+class _Read:
+    """What the files read so far gave: every problem and a :class:`SourceInfo` per file, in reading order."""
+
+    problems: list[Problem] = field(default_factory=list)
+    sources: list[SourceInfo] = field(default_factory=list)
+
+    def add(self, role: str, path: str | Path, rows: int, found: Sequence[Problem] = ()) -> None:
+        """One file read: its problems and its source."""
+        self.problems += found
+        self.sources.append(SourceInfo(role, str(path), rows))
+
+
+def _read_lookup(
+    lookup: str | Path | None,
+    area_ids: Sequence[str] | None,
+    read: _Read,
+    *,
+    lookup_levels: Mapping[str, str | Sequence[str | None]] | None,
+    groups: str | Path | None,
+) -> pd.DataFrame | None:
+    """The lookup, with its groups; groups or lookup levels without a lookup are a problem."""
+    if lookup is None:
+        if groups is not None or lookup_levels is not None:
+            option = "groups (--groups)" if groups is not None else "lookup_levels (--neighbourhood-col, --borough-col)"
+            read.problems.append(
+                Problem(
+                    str(groups or "lookup"), f"{option} needs a lookup (--lookup) saying which borough each area is in"
+                )
+            )
+        return None
+    frame, found, group_rows = _load_lookup(lookup, area_ids, lookup_levels=lookup_levels, groups=groups)
+    read.add("lookup", lookup, len(frame), found)
+    if groups is not None:
+        read.add("groups", groups, group_rows)
+    return frame
+
+
+def _read_practices(
+    practices: str | Path | None, area_ids: Sequence[str] | None, read: _Read, *, crs: str | None
+) -> pd.DataFrame | None:
+    """The GP practices, or None when there are none or they are unusable.
+
+    Unusable practices (a fatal problem) leave the referrals checked without them, not against them.
+    """
+    if practices is None:
+        return None
+    frame, found = _load_practices(practices, area_ids, crs=crs)
+    read.add("practices", practices, len(frame), found)
+    return None if _has_fatal(found) else frame
 
 
 def _area_tables(

@@ -467,13 +467,58 @@ def _load_level_lookup(
     if raw.empty:
         return _lookup_frame({}), [*problems, _no_rows(file)], 0
     texts = {str(column): _texts(raw, column) for column in _data_columns(raw)}
+    columns, group_rows = _level_columns(raw, file, texts, area_ids, levels, groups, problems)
+    if columns is None:
+        return _lookup_frame({}), problems, group_rows
+    kept = _kept_level_rows(raw, file, texts, area_ids, columns, problems)
+    neighbourhood = columns.neighbourhood
+    if neighbourhood is not None:
+        kept, found = _first_names(kept, "neighbourhood", file, neighbourhood[1] or neighbourhood[0])
+        problems += found
+    kept, found = _first_names(kept, "borough", file, columns.borough[1] or columns.borough[0])
+    problems += found
+
+    unique = kept.drop_duplicates(["area_id", "neighbourhood_id", "borough_id"])
+    problems += _area_conflicts(kept, unique, file, columns.area)
+    per_area = unique.drop_duplicates("area_id")
+    if neighbourhood is not None:
+        problems += _split_neighbourhoods(per_area, file, neighbourhood[0], group_rows=False)
+    elif columns.groups is not None:
+        problems += _split_neighbourhoods(per_area, columns.groups.file, columns.groups.id_column, group_rows=True)
+    if kept.empty:
+        problems.append(_all_rejected(file))
+    if area_ids is None:
+        return _lookup_frame({name: list(per_area[name]) for name in LOOKUP_COLUMNS}), _sorted(problems), group_rows
+    assigned, missing = _assign_unassigned(per_area, area_ids, file)
+    problems += [dataclasses.replace(problem, column=columns.area) for problem in missing]
+    return _lookup_frame(assigned), _sorted(problems), group_rows
+
+
+@dataclasses.dataclass(frozen=True)
+class _LevelColumns:
+    """The columns of an ONS-style lookup each level is read from."""
+
+    area: str
+    borough: tuple[str, str | None]  # code column, name column
+    neighbourhood: tuple[str, str | None] | None  # None: the groups file gives the neighbourhoods
+    groups: _Groups | None
+
+
+def _level_columns(
+    raw: pd.DataFrame,
+    file: str,
+    texts: Mapping[str, np.ndarray],
+    area_ids: Sequence[str] | None,
+    levels: Mapping[str, tuple[str, str | None]],
+    groups: str | Path | None,
+    problems: list[Problem],
+) -> tuple[_LevelColumns | None, int]:
+    """The lookup's level columns and the groups file (None when either is unusable), and the groups' rows."""
     area_column, found = _lookup_area_column(raw, file, texts, area_ids, levels.get("area"))
     problems += found
     borough, found = _lookup_borough_columns(raw, file, texts, levels.get("borough"))
     problems += found
     neighbourhood: tuple[str, str | None] | None = None
-    group_set: _Groups | None = None
-    group_rows = 0
     if area_column is not None and groups is None:
         neighbourhood, found = _lookup_neighbourhood_columns(
             raw, file, texts, levels.get("neighbourhood"), area_column=area_column,
@@ -481,56 +526,57 @@ def _load_level_lookup(
         )  # fmt: skip
         problems += found
     unusable = _has_fatal(problems) or area_column is None or borough is None
+    group_set: _Groups | None = None
+    group_rows = 0
     if groups is not None:
         # The groups file is checked even when the lookup is unusable, so both are fixed in one go.
         group_set, found, group_rows = _load_groups(groups, levels.get("neighbourhood"), texts)
         problems += found
         unusable = unusable or group_set is None
     if unusable:
-        return _lookup_frame({}), problems, group_rows
+        return None, group_rows
     assert area_column is not None and borough is not None
+    return _LevelColumns(area_column, borough, neighbourhood, group_set), group_rows
 
+
+def _kept_level_rows(
+    raw: pd.DataFrame,
+    file: str,
+    texts: Mapping[str, np.ndarray],
+    area_ids: Sequence[str] | None,
+    columns: _LevelColumns,
+    problems: list[Problem],
+) -> pd.DataFrame:
+    """The lookup's rows as area, neighbourhood and borough, less the rejected and ignored ones."""
     rows = raw["_source_row"].to_numpy()
     checker = _RowChecker(file, rows)
-    area = texts[area_column]
-    borough_id = texts[borough[0]]
-    borough_name = texts[borough[1]] if borough[1] is not None else borough_id
-    checker.reject(area == "", "the area code is blank", area_column)
-    checker.reject(borough_id == "", "the borough code is blank", borough[0])
+    area = texts[columns.area]
+    borough_id = texts[columns.borough[0]]
+    borough_name = texts[columns.borough[1]] if columns.borough[1] is not None else borough_id
+    checker.reject(area == "", "the area code is blank", columns.area)
+    checker.reject(borough_id == "", "the borough code is blank", columns.borough[0])
     ignored = np.zeros(len(raw), dtype=bool)
     if area_ids is not None:
         unknown = ~_isin(area, area_ids) & ~checker.rejected
         problems += _per_value_problems(
-            area, rows, unknown, file, area_column,
+            area, rows, unknown, file, columns.area,
             each="this area is not in the areas file; ignored",
             summary="{count:,} areas in column '{column}' are not in the areas file (e.g. {examples}); "
             "their {rows:,} rows are ignored",
         )  # fmt: skip
         ignored |= unknown
-    if group_set is None:
-        assert neighbourhood is not None
-        neighbourhood_id = texts[neighbourhood[0]]
-        neighbourhood_name = texts[neighbourhood[1]] if neighbourhood[1] is not None else neighbourhood_id
-        checker.reject(neighbourhood_id == "", "the neighbourhood code is blank", neighbourhood[0])
+    if columns.groups is None:
+        assert columns.neighbourhood is not None
+        neighbourhood_id = texts[columns.neighbourhood[0]]
+        neighbourhood_name = (
+            texts[columns.neighbourhood[1]] if columns.neighbourhood[1] is not None else neighbourhood_id
+        )
+        checker.reject(neighbourhood_id == "", "the neighbourhood code is blank", columns.neighbourhood[0])
         group_row = np.zeros(len(raw), dtype="int64")
     else:
-        key = texts[group_set.lookup_column]
-        checker.reject(key == "", f"the {group_set.lookup_column} code is blank", group_set.lookup_column)
-        matched = group_set.table.reindex(pd.Index(key, dtype=object))
-        neighbourhood_id = matched["neighbourhood_id"].fillna("").to_numpy(dtype=object)
-        neighbourhood_name = matched["neighbourhood_name"].fillna("").to_numpy(dtype=object)
-        group_row = matched["_row"].fillna(0).to_numpy(dtype="int64")
-        ungrouped = (neighbourhood_id == "") & ~checker.rejected & ~ignored
-        problems += _per_value_problems(
-            key, rows, ungrouped, group_set.file, group_set.key_column,
-            each=f"this {group_set.lookup_column} code of the lookup ({file}) has no neighbourhood in the "
-            f"groups file; its lookup rows are ignored, and areas left without a neighbourhood are assigned "
-            f"to '{UNASSIGNED_ID}'",
-            summary=f"{{count:,}} {group_set.lookup_column} codes of the lookup ({file}) have no neighbourhood "
-            f"in the groups file (e.g. {{examples}}); their {{rows:,}} lookup rows are ignored, and areas left "
-            f"without a neighbourhood are assigned to '{UNASSIGNED_ID}'",
-            row_numbers=False,
-        )  # fmt: skip
+        neighbourhood_id, neighbourhood_name, group_row, ungrouped = _grouped_neighbourhoods(
+            texts, rows, file, columns.groups, checker, ignored, problems
+        )
         ignored |= ungrouped
     neighbourhood_name = np.where(neighbourhood_name == "", neighbourhood_id, neighbourhood_name)
     borough_name = np.where(borough_name == "", borough_id, borough_name)
@@ -543,26 +589,37 @@ def _load_level_lookup(
         }
     )  # fmt: skip
     problems += checker.problems
-    if neighbourhood is not None:
-        kept, found = _first_names(kept, "neighbourhood", file, neighbourhood[1] or neighbourhood[0])
-        problems += found
-    kept, found = _first_names(kept, "borough", file, borough[1] or borough[0])
-    problems += found
+    return kept
 
-    unique = kept.drop_duplicates(["area_id", "neighbourhood_id", "borough_id"])
-    problems += _area_conflicts(kept, unique, file, area_column)
-    per_area = unique.drop_duplicates("area_id")
-    if neighbourhood is not None:
-        problems += _split_neighbourhoods(per_area, file, neighbourhood[0], group_rows=False)
-    elif group_set is not None:
-        problems += _split_neighbourhoods(per_area, group_set.file, group_set.id_column, group_rows=True)
-    if kept.empty:
-        problems.append(_all_rejected(file))
-    if area_ids is None:
-        return _lookup_frame({name: list(per_area[name]) for name in LOOKUP_COLUMNS}), _sorted(problems), group_rows
-    assigned, missing = _assign_unassigned(per_area, area_ids, file)
-    problems += [dataclasses.replace(problem, column=area_column) for problem in missing]
-    return _lookup_frame(assigned), _sorted(problems), group_rows
+
+def _grouped_neighbourhoods(
+    texts: Mapping[str, np.ndarray],
+    rows: np.ndarray,
+    file: str,
+    group_set: _Groups,
+    checker: _RowChecker,
+    ignored: np.ndarray,
+    problems: list[Problem],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each lookup row's neighbourhood id, name and groups-file row, and which rows no group takes."""
+    key = texts[group_set.lookup_column]
+    checker.reject(key == "", f"the {group_set.lookup_column} code is blank", group_set.lookup_column)
+    matched = group_set.table.reindex(pd.Index(key, dtype=object))
+    neighbourhood_id = matched["neighbourhood_id"].fillna("").to_numpy(dtype=object)
+    neighbourhood_name = matched["neighbourhood_name"].fillna("").to_numpy(dtype=object)
+    group_row = matched["_row"].fillna(0).to_numpy(dtype="int64")
+    ungrouped = (neighbourhood_id == "") & ~checker.rejected & ~ignored
+    problems += _per_value_problems(
+        key, rows, ungrouped, group_set.file, group_set.key_column,
+        each=f"this {group_set.lookup_column} code of the lookup ({file}) has no neighbourhood in the "
+        f"groups file; its lookup rows are ignored, and areas left without a neighbourhood are assigned "
+        f"to '{UNASSIGNED_ID}'",
+        summary=f"{{count:,}} {group_set.lookup_column} codes of the lookup ({file}) have no neighbourhood "
+        f"in the groups file (e.g. {{examples}}); their {{rows:,}} lookup rows are ignored, and areas left "
+        f"without a neighbourhood are assigned to '{UNASSIGNED_ID}'",
+        row_numbers=False,
+    )  # fmt: skip
+    return neighbourhood_id, neighbourhood_name, group_row, ungrouped
 
 
 def _area_conflicts(kept: pd.DataFrame, unique: pd.DataFrame, file: str, column: str) -> list[Problem]:

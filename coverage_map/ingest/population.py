@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -93,6 +93,31 @@ def _load_population(
         values[f"pop_{label}"] = _checked_counts(checker, _texts(raw, column), column)
     for label, column in needs.items():
         values[f"need_{label}"] = _checked_counts(checker, _texts(raw, column), column)
+    problems += _larger_than_total(values, groups, rows, file)
+    problems += _duplicate_problems(
+        np.where(checker.rejected, "", ids), rows, file, column=columns["area_id"], what="area id"
+    )
+    rejected_ids = set(ids[checker.rejected & (ids != "")])
+    if area_ids is not None:
+        _reject_unknown_areas(checker, ids, area_ids, columns["area_id"])
+    keep = ~checker.rejected
+    table = pd.DataFrame({"area_id": ids[keep], **{name: array[keep] for name, array in values.items()}})
+    table = table.drop_duplicates("area_id")
+    problems += checker.problems
+    if table.empty:
+        problems.append(_all_rejected(file))
+    if area_ids is None:
+        return _population_frame(table, list(groups), list(needs)), _sorted(problems)
+    ordered = table.set_index("area_id").reindex(list(area_ids))
+    problems += _areas_without_rows(ordered.index[~ordered.index.isin(table["area_id"])], rejected_ids, file)
+    return _population_frame(ordered.reset_index(), list(groups), list(needs)), _sorted(problems)
+
+
+def _larger_than_total(
+    values: Mapping[str, np.ndarray], groups: Mapping[str, str], rows: np.ndarray, file: str
+) -> list[Problem]:
+    """Not fatal: a community's population larger than the total."""
+    problems = []
     for label, column in groups.items():
         larger = values[f"pop_{label}"] > values["population"]
         for i in np.flatnonzero(larger):
@@ -106,45 +131,31 @@ def _load_population(
                     value=_number_text(values[f"pop_{label}"][i]),
                 )
             )
-    problems += _duplicate_problems(
-        np.where(checker.rejected, "", ids), rows, file, column=columns["area_id"], what="area id"
-    )
-    rejected_ids = set(ids[checker.rejected & (ids != "")])
-    if area_ids is not None:
-        unknown = ~_isin(ids, area_ids) & ~checker.rejected
-        near = _near_misses(ids, unknown, set(area_ids))
-        for i in np.flatnonzero(_given(near)):
-            checker.reject_rows(
-                [int(i)], _near_miss_message(near[i]), columns["area_id"], values=[ids[i]], positions=True
-            )
-        checker.reject(
-            unknown & ~_given(near),
-            "this area is not in the areas file; ignored",
-            columns["area_id"],
-            values=ids,
+    return problems
+
+
+def _reject_unknown_areas(checker: _RowChecker, ids: np.ndarray, area_ids: Sequence[str], column: str) -> None:
+    """Reject area ids not in the areas file, saying when only case or spaces differ."""
+    unknown = ~_isin(ids, area_ids) & ~checker.rejected
+    near = _near_misses(ids, unknown, set(area_ids))
+    for i in np.flatnonzero(_given(near)):
+        checker.reject_rows([int(i)], _near_miss_message(near[i]), column, values=[ids[i]], positions=True)
+    checker.reject(unknown & ~_given(near), "this area is not in the areas file; ignored", column, values=ids)
+
+
+def _areas_without_rows(missing: Iterable[object], rejected_ids: set[str], file: str) -> list[Problem]:
+    """Not fatal: an area of the areas file with no population row (unless its row was rejected)."""
+    return [
+        Problem(
+            file,
+            f"area '{area_id}' has no row in the population file; its population is unknown (NaN)",
+            column="area_id",
+            value=str(area_id),
+            fatal=False,
         )
-    keep = ~checker.rejected
-    table = pd.DataFrame({"area_id": ids[keep], **{name: array[keep] for name, array in values.items()}})
-    table = table.drop_duplicates("area_id")
-    problems += checker.problems
-    if table.empty:
-        problems.append(_all_rejected(file))
-    if area_ids is None:
-        return _population_frame(table, list(groups), list(needs)), _sorted(problems)
-    ordered = table.set_index("area_id").reindex(list(area_ids))
-    for area_id in ordered.index[~ordered.index.isin(table["area_id"])]:
-        if area_id in rejected_ids:
-            continue
-        problems.append(
-            Problem(
-                file,
-                f"area '{area_id}' has no row in the population file; its population is unknown (NaN)",
-                column="area_id",
-                value=str(area_id),
-                fatal=False,
-            )
-        )
-    return _population_frame(ordered.reset_index(), list(groups), list(needs)), _sorted(problems)
+        for area_id in missing
+        if area_id not in rejected_ids
+    ]
 
 
 def _population_frame(

@@ -121,6 +121,49 @@ def _load_practices(
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _practices_frame({}), problems
+    columns = _practice_columns(raw, file, area_ids, problems)
+    if _has_fatal(problems):
+        return _practices_frame({}), problems
+    if raw.empty:
+        return _practices_frame({}), [*problems, _no_rows(file)]
+    assert columns.code is not None
+
+    rows = raw["_source_row"].to_numpy()
+    checker = _RowChecker(file, rows)
+    codes = np.array([normalise_code(code) for code in _texts(raw, columns.code)], dtype=object)
+    checker.reject(codes == "", "the practice code is blank", columns.code)
+    problems += _duplicate_problems(codes, rows, file, column=columns.code, what="practice code")
+    area = _practice_areas(columns, area_ids, rows, checker, problems)
+    x, y, usable = _practice_points(raw, file, rows, columns.location, problems)
+
+    keep = ~checker.rejected
+    problems += checker.problems
+    values = {
+        "practice_code": codes[keep],
+        "area_id": np.array([value or None for value in area], dtype=object)[keep],
+        "x": np.where(usable, x, np.nan)[keep],
+        "y": np.where(usable, y, np.nan)[keep],
+        "_source_row": rows[keep],
+    }
+    return _practices_frame(values), _sorted(problems)
+
+
+@dataclass(frozen=True)
+class _PracticeColumns:
+    """Where a practice file keeps each thing (None: not found)."""
+
+    file: str
+    rows: int
+    code: str | None
+    area: str | None
+    area_texts: Mapping[str, np.ndarray]  # the area column candidates' cells, as text
+    location: dict[str, str]  # canonical location name -> the file's column
+
+
+def _practice_columns(
+    raw: pd.DataFrame, file: str, area_ids: Sequence[str] | None, problems: list[Problem]
+) -> _PracticeColumns:
+    """The practice code, area and location columns; reports what is missing."""
     data_columns = _data_columns(raw)
     practice_code_column = code_column(data_columns)
     if practice_code_column is None:
@@ -169,34 +212,45 @@ def _load_practices(
         problems += _location_columns(raw, file, location, what="a practice's location")
     else:
         problems += [p for p in _location_columns(raw, file, location, what="") if p.column is not None]
-    if _has_fatal(problems):
-        return _practices_frame({}), problems
-    if raw.empty:
-        return _practices_frame({}), [*problems, _no_rows(file)]
-    assert practice_code_column is not None
+    return _PracticeColumns(file, len(raw), practice_code_column, area_column, texts, location)
 
-    rows = raw["_source_row"].to_numpy()
-    checker = _RowChecker(file, rows)
-    codes = np.array([normalise_code(code) for code in _texts(raw, practice_code_column)], dtype=object)
-    checker.reject(codes == "", "the practice code is blank", practice_code_column)
-    problems += _duplicate_problems(codes, rows, file, column=practice_code_column, what="practice code")
-    area = texts[area_column] if area_column is not None else np.full(len(raw), "", dtype=object)
-    if area_column is not None and area_ids is not None:
-        unknown = (area != "") & ~_isin(area, area_ids) & ~checker.rejected
-        for i in np.flatnonzero(unknown):
-            problems.append(
-                Problem(
-                    file,
-                    "this practice's area is not in the areas file; its coordinates are used if it has any",
-                    row=int(rows[i]),
-                    column=area_column,
-                    value=str(area[i]),
-                    fatal=False,
-                )
+
+def _practice_areas(
+    columns: _PracticeColumns,
+    area_ids: Sequence[str] | None,
+    rows: np.ndarray,
+    checker: _RowChecker,
+    problems: list[Problem],
+) -> np.ndarray:
+    """Each practice's area id ("" when none); an area not in the areas file falls back to the coordinates."""
+    if columns.area is None:
+        return np.full(columns.rows, "", dtype=object)
+    area = columns.area_texts[columns.area]
+    if area_ids is None:
+        return area
+    unknown = (area != "") & ~_isin(area, area_ids) & ~checker.rejected
+    for i in np.flatnonzero(unknown):
+        problems.append(
+            Problem(
+                columns.file,
+                "this practice's area is not in the areas file; its coordinates are used if it has any",
+                row=int(rows[i]),
+                column=columns.area,
+                value=str(area[i]),
+                fatal=False,
             )
-        area = np.where(unknown, "", area)
-    # Coordinates that cannot be used leave the practice without a point, but keep it:
-    # the referrals that use it are rejected and name the practice.
+        )
+    return np.where(unknown, "", area)
+
+
+def _practice_points(
+    raw: pd.DataFrame, file: str, rows: np.ndarray, location: Mapping[str, str], problems: list[Problem]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each practice's x, y (EPSG:27700) and whether they are usable.
+
+    Coordinates that cannot be used leave the practice without a point, but keep it: the
+    referrals that use it are rejected and name the practice.
+    """
     spots = _RowChecker(file, rows)
     given = _coordinates_given(raw, location)
     x, y, how = _locate(spots, raw, location, private=False, what="practice", skip=~given)
@@ -205,17 +259,7 @@ def _load_practices(
         dataclasses.replace(problem, message=problem.message + "; the practice has no usable point")
         for problem in spots.problems
     ]
-
-    keep = ~checker.rejected
-    problems += checker.problems
-    values = {
-        "practice_code": codes[keep],
-        "area_id": np.array([value or None for value in area], dtype=object)[keep],
-        "x": np.where(usable, x, np.nan)[keep],
-        "y": np.where(usable, y, np.nan)[keep],
-        "_source_row": rows[keep],
-    }
-    return _practices_frame(values), _sorted(problems)
+    return x, y, usable
 
 
 def _practices_frame(values: Mapping[str, np.ndarray]) -> pd.DataFrame:

@@ -129,16 +129,8 @@ def _load_referrals(
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _referrals_frame(None), problems
-    columns, column_problems = _require(raw, file, ("category",))
-    optional = ("origin_area_id", "origin_practice_code", "referral_id", "date", "community", "asset_id", "count")
-    columns.update(_find_columns(raw, (*optional, *_LOCATION_COLUMNS)))
-    location_problems = (
-        []
-        if _header_misplaced(column_problems)
-        else _location_columns(raw, file, columns, what="a referral's origin", area_column=True)
-    )
-    problems += column_problems + location_problems
-    if column_problems or location_problems:
+    columns = _referral_columns(raw, file, problems)
+    if columns is None:
         return _referrals_frame(None), problems
     raw, summary_rows = _without_summary_rows(raw, file)
     problems += summary_rows
@@ -152,15 +144,7 @@ def _load_referrals(
     practice = _optional_text(raw, columns, "origin_practice_code")
     by_practice = ~by_area & ~_coordinates_given(raw, columns) & _given(practice)
     if by_practice.any() and practices is None and practices_file is None:
-        needing = int(by_practice.sum())
-        problems.append(
-            Problem(
-                file,
-                f"{needing:,} row{'s give' if needing != 1 else ' gives'} only an origin practice code; give the GP "
-                "practice file (--practices FILE, or practices= in Python) so their origins can be found",
-                column=columns["origin_practice_code"],
-            )
-        )
+        problems.append(_practices_needed(file, int(by_practice.sum()), columns["origin_practice_code"]))
         return _referrals_frame(None), problems
 
     checker = _RowChecker(file, rows, private=True)
@@ -174,20 +158,7 @@ def _load_referrals(
     dates = _referral_dates(checker, raw, columns)
     asset_id = _optional_strings(raw, columns, "asset_id")
     if area_ids is not None and "origin_area_id" in columns:
-        unknown = by_area & ~_isin_strings(origin, area_ids)
-        near = _given(_near_misses(origin, unknown, set(area_ids)))
-        checker.reject(
-            near,
-            "origin_area_id matches an area id of the areas file only when upper/lower case and spaces are "
-            "ignored; write the codes exactly as the areas file does",
-            columns["origin_area_id"],
-        )
-        checker.reject(
-            unknown & ~near,
-            "origin_area_id is not one of the area ids in the areas file",
-            columns["origin_area_id"],
-            values=origin,
-        )
+        _reject_unknown_origins(checker, origin, by_area, area_ids, columns["origin_area_id"])
     x, y, how = _locate(checker, raw, columns, private=True, what="referral", skip=by_area | by_practice)
     how = np.where(by_area, "area", how)
     # practices is None here only when its file was unusable: that is already fatal.
@@ -212,6 +183,50 @@ def _load_referrals(
         "_coords": how[kept], "_source_row": rows[kept],
     }  # fmt: skip
     return _referrals_frame(values), _sorted(problems)
+
+
+def _referral_columns(raw: pd.DataFrame, file: str, problems: list[Problem]) -> dict[str, str] | None:
+    """Canonical name -> the file's column, or None (the problems say why) when the file cannot be read as referrals."""
+    columns, column_problems = _require(raw, file, ("category",))
+    optional = ("origin_area_id", "origin_practice_code", "referral_id", "date", "community", "asset_id", "count")
+    columns.update(_find_columns(raw, (*optional, *_LOCATION_COLUMNS)))
+    location_problems = (
+        []
+        if _header_misplaced(column_problems)
+        else _location_columns(raw, file, columns, what="a referral's origin", area_column=True)
+    )
+    problems += column_problems + location_problems
+    return None if column_problems or location_problems else columns
+
+
+def _practices_needed(file: str, needing: int, column: str) -> Problem:
+    """Fatal: rows located only by a practice code, and no practice file to look the codes up in."""
+    return Problem(
+        file,
+        f"{needing:,} row{'s give' if needing != 1 else ' gives'} only an origin practice code; give the GP "
+        "practice file (--practices FILE, or practices= in Python) so their origins can be found",
+        column=column,
+    )
+
+
+def _reject_unknown_origins(
+    checker: _RowChecker, origin: ExtensionArray, by_area: np.ndarray, area_ids: Sequence[str], column: str
+) -> None:
+    """Reject origin area ids not in the areas file, saying when only case or spaces differ."""
+    unknown = by_area & ~_isin_strings(origin, area_ids)
+    near = _given(_near_misses(origin, unknown, set(area_ids)))
+    checker.reject(
+        near,
+        "origin_area_id matches an area id of the areas file only when upper/lower case and spaces are "
+        "ignored; write the codes exactly as the areas file does",
+        column,
+    )
+    checker.reject(
+        unknown & ~near,
+        "origin_area_id is not one of the area ids in the areas file",
+        column,
+        values=origin,
+    )
 
 
 def _referrals_frame(values: Mapping[str, np.ndarray | ExtensionArray] | None) -> gpd.GeoDataFrame:

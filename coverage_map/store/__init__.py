@@ -7,8 +7,9 @@ until published. See ``docs/workspace.md``.
 Modules
 -------
 workspace
-    :func:`open_workspace` and :class:`Workspace`, whatever the backend: add, list, load,
-    publish and remove datasets; what is saved for each input role.
+    :func:`open_workspace` and :class:`Workspace`, whatever the backend: add (an
+    :class:`~coverage_map.spec.InputSpec`), list, load, publish and remove datasets; what is
+    saved for each input role.
 backend
     What a backend provides (:class:`~coverage_map.store.backend.Backend`), the tables
     both backends share, and :class:`WorkspaceError`.
@@ -22,6 +23,7 @@ from .backend import SRID, WorkspaceError
 from .workspace import (
     DATA_DIR,
     DATABASE_URL,
+    LOAD_OPTIONS,
     MAX_NAME_LENGTH,
     REQUIRED_ROLES,
     ROLES,
@@ -36,6 +38,7 @@ from .workspace import (
 __all__ = [
     "DATABASE_URL",
     "DATA_DIR",
+    "LOAD_OPTIONS",
     "MAX_NAME_LENGTH",
     "REQUIRED_ROLES",
     "ROLES",

@@ -1,11 +1,13 @@
 """The workspace itself, whatever the backend: datasets, versions, publishing, what is saved.
 
-A *dataset* is a named bundle of input files by role (``areas``, ``lookup``,
-``population``, ``assets``, ``referrals``, ``taxonomy``), e.g. ``gm-2026``. Adding the
-same name again creates the next version. Everything is validated with
-:func:`~coverage_map.ingest.load_inputs` before it is stored, so nothing invalid gets in,
-and loading runs the loaders again on the stored copy, so a loaded dataset is exactly what
-the same files would give.
+A *dataset* is an :class:`~coverage_map.spec.InputSpec` stored under a name, e.g.
+``gm-2026``: its input files by role (every role of :data:`~coverage_map.spec.FILE_ROLES`:
+``areas``, ``lookup``, ``population``, ``assets``, ``referrals``, ``practices``, ``groups``,
+``taxonomy``, ``origins``, ``travel_times``, ``imd``) and its load options. Adding the same
+name again creates the next version. Everything is validated with
+:meth:`InputSpec.load <coverage_map.spec.InputSpec.load>` before it is stored, so nothing
+invalid gets in, and loading runs the loaders again on the stored copy with the stored
+options, so a loaded dataset is exactly what the same spec would give.
 
 What is stored, per role:
 
@@ -15,8 +17,10 @@ What is stored, per role:
   a Parquet blob and every feature's geometry, in EPSG:27700, in a geometry column
   (``cm_geometries.geom``: a GeoPackage feature table, or a PostGIS
   ``geometry(Geometry, 27700)`` column), one row per feature in file order;
-* per dataset: name, version, created_at, owner, published flag, the load options, the
-  source file names and row counts, and the validation report (the non-fatal problems).
+* per dataset: name, version, created_at, owner, published flag, the spec's load options
+  (:data:`~coverage_map.spec.OPTION_KEYS`, as :meth:`InputSpec.to_mapping
+  <coverage_map.spec.InputSpec.to_mapping>` writes them), the source file names and row
+  counts, and the validation report (the non-fatal problems).
 
 :func:`open_workspace` picks the backend: the GeoPackage file ``workspace.gpkg`` in
 ``COVERAGE_MAP_DATA_DIR`` by default (:mod:`~coverage_map.store.gpkg`), or PostgreSQL +
@@ -55,10 +59,10 @@ import shapely
 import sqlalchemy as sa
 
 from ..config import METRIC_CRS, PROJECT_DIR
-from ..errors import Problem
-from ..ingest import load_inputs
+from ..errors import CoverageMapError, Problem
 from ..ingest.readers import read_any
 from ..model import Inputs, SourceInfo
+from ..spec import FILE_ROLES, OPTION_KEYS, REQUIRED_ROLES, InputSpec
 from .backend import DATASETS, INPUTS, NAMES, STATE, Backend, WorkspaceError, first_line
 from .gpkg import GeoPackage
 from .postgis import PostGIS
@@ -69,18 +73,11 @@ DATA_DIR = Path(os.environ.get("COVERAGE_MAP_DATA_DIR") or PROJECT_DIR / "instan
 DATABASE_URL = os.environ.get("COVERAGE_MAP_DATABASE_URL") or None
 #: File name of the embedded workspace inside the data folder.
 WORKSPACE_FILE = "workspace.gpkg"
-#: File arguments of :func:`~coverage_map.ingest.load_inputs` a dataset may hold.
-ROLES = (
-    "areas",
-    "lookup",
-    "population",
-    "assets",
-    "referrals",
-    "taxonomy",
-    "groups",
-    "practices",
-)
-REQUIRED_ROLES = ("areas", "assets")
+#: Input roles a dataset may hold: every role of an :class:`~coverage_map.spec.InputSpec`.
+ROLES = FILE_ROLES
+#: Load options :meth:`Workspace.add` takes with files by role (``lookup_levels`` as
+#: :meth:`InputSpec.from_mapping <coverage_map.spec.InputSpec.from_mapping>` reads it).
+LOAD_OPTIONS = (*OPTION_KEYS, "lookup_levels")
 MAX_NAME_LENGTH = 100
 
 _POSTGRES_URL = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.IGNORECASE)
@@ -241,11 +238,38 @@ class Workspace:
         owner: str | None = None,
         include_private: bool = False,
     ) -> Inputs:
-        """Load and validate a stored dataset, as :func:`~coverage_map.ingest.load_inputs` would.
+        """Load and validate a stored dataset, as :meth:`InputSpec.load <coverage_map.spec.InputSpec.load>` would.
 
-        ``version`` None means the latest version visible to ``owner``. The problems and
-        sources of the result are those reported when the dataset was added (file names
-        as given). ``Dataset.from_inputs(workspace.load(name))`` gives the dashboard's dataset.
+        ``version`` None means the latest version visible to ``owner``. The stored files
+        are read with the stored load options. The problems and sources of the result are
+        those reported when the dataset was added (file names as given).
+        ``Dataset.from_inputs(workspace.load(name))`` gives the dashboard's dataset.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            No such dataset or version is visible to ``owner``.
+        """
+        with self._checkout(name, version, _visible(_owner_key(owner), include_private)) as (row, spec):
+            inputs = spec.load()
+        return dataclasses.replace(
+            inputs,
+            problems=tuple(Problem(**problem) for problem in json.loads(row["problems"])),
+            sources=tuple(SourceInfo(**source) for source in json.loads(row["sources"])),
+        )
+
+    def spec(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        owner: str | None = None,
+        include_private: bool = False,
+    ) -> InputSpec:
+        """The spec a dataset was added with: its files by name as given (no folder) and its load options.
+
+        Nothing is read but the bookkeeping, so it is cheap. To read the files, use
+        :meth:`load` or :meth:`checkout`.
 
         Raises
         ------
@@ -254,6 +278,43 @@ class Workspace:
         """
         with self._backend.reading() as conn:
             row = _find(conn, name, version, _visible(_owner_key(owner), include_private))
+            names = conn.execute(
+                sa.select(INPUTS.c.role, INPUTS.c.file_name).where(INPUTS.c.dataset_id == row["id"])
+            ).all()
+        return _stored_spec(row, {role: Path(file_name) for role, file_name in names})
+
+    @contextlib.contextmanager
+    def checkout(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        owner: str | None = None,
+        include_private: bool = False,
+    ) -> Iterator[InputSpec]:
+        """A stored dataset as a spec of files in a scratch folder, removed when the block ends.
+
+        For the entry points that take a spec rather than loaded inputs, e.g.
+        :func:`~coverage_map.engine_dask.prepare_distributed` or
+        :meth:`Dataset.from_spec <coverage_map.dataset.Dataset.from_spec>`. The files read
+        exactly as the originals (spatial ones as GeoParquet in EPSG:27700); problems found
+        while reading them name the scratch copies.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            No such dataset or version is visible to ``owner``.
+        """
+        with self._checkout(name, version, _visible(_owner_key(owner), include_private)) as (_, spec):
+            yield spec
+
+    @contextlib.contextmanager
+    def _checkout(
+        self, name: str, version: int | None, condition: sa.ColumnElement[bool]
+    ) -> Iterator[tuple[Any, InputSpec]]:
+        """The dataset's row and a spec of its inputs written to a scratch folder (removed afterwards)."""
+        with self._backend.reading() as conn:
+            row = _find(conn, name, version, condition)
             stored = (
                 conn.execute(sa.select(INPUTS).where(INPUTS.c.dataset_id == row["id"]).order_by(INPUTS.c.id))
                 .mappings()
@@ -264,17 +325,10 @@ class Workspace:
                 for item in stored
                 if item["storage"] == "table"
             }
-        options = json.loads(row["options"])
         self._scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._scratch, prefix="load-") as scratch:
             paths = {item["role"]: _materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
-            arguments: dict[str, Any] = {**paths, **options}
-            inputs = load_inputs(**arguments)
-        return dataclasses.replace(
-            inputs,
-            problems=tuple(Problem(**problem) for problem in json.loads(row["problems"])),
-            sources=tuple(SourceInfo(**source) for source in json.loads(row["sources"])),
-        )
+            yield row, _stored_spec(row, paths)
 
     def version_token(self) -> str:
         """A cheap token that changes whenever anything is added, published or removed.
@@ -290,30 +344,32 @@ class Workspace:
     def add(
         self,
         name: str,
-        paths: Mapping[str, str | Path | None],
+        spec: InputSpec | Mapping[str, str | Path | None],
         *,
         owner: str | None = None,
         publish: bool = False,
         **options: Any,
     ) -> Added:
-        """Validate files by role and store them as the next version of ``name``.
+        """Validate a spec's files and store them, with its load options, as the next version of ``name``.
 
         Parameters
         ----------
         name
             Dataset name, e.g. ``gm-2026`` (1 to 100 characters, no control characters).
-        paths
-            Files by role (:data:`ROLES`): ``areas`` and ``assets`` are required; the
-            others (``lookup``, ``population``, ``referrals``, ``taxonomy``...) are optional
-            (None = absent).
+        spec
+            The inputs: an :class:`~coverage_map.spec.InputSpec` (every role and load
+            option is stored), or files by role (:data:`ROLES`; None = absent), ``areas``
+            and ``assets`` required, with the load options given as ``**options``.
         owner
             The session token of the dashboard user adding it, or None for the workspace
             as a whole. Until published, only that owner can list and load it.
         publish
             Publish at once (visible to every user and worker).
         **options
-            Other arguments of :func:`~coverage_map.ingest.load_inputs` (``area_id_col``,
-            ``area_name_col``, ``crs``, ``lookup_levels``...); kept (as JSON) and reused on load.
+            With files by role only: the load options (:data:`LOAD_OPTIONS`: ``area_id_col``,
+            ``area_name_col``, ``crs``, ``lookup_levels``...), as
+            :meth:`InputSpec.from_mapping <coverage_map.spec.InputSpec.from_mapping>` reads them.
+            They are stored and used again on every load.
 
         Returns
         -------
@@ -326,52 +382,51 @@ class Workspace:
         ValidationError
             A file has a fatal problem (every problem of every file is listed); nothing is stored.
         WorkspaceError
-            A bad name or role, or the database cannot be written.
+            A bad name, role or option, or the database cannot be written.
         """
         name = _check_name(name)
-        files = _check_paths(paths)
+        spec = _as_spec(spec, options)
         owner_key = _owner_key(owner)
-        options = {key: value for key, value in options.items() if value is not None}
-        try:
-            options_json = json.dumps(options)
-        except TypeError as exc:
-            raise WorkspaceError(f"load options must be text, numbers, lists or mappings of them: {exc}") from exc
-        arguments: dict[str, Any] = {**files, **options}
-        inputs = _as_given(load_inputs(**arguments), files)
-        stored = [_stored_input(role, path, crs=options.get("crs")) for role, path in files.items()]
-        created_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        files = spec.files()
+        inputs = _as_given(spec.load(), files)
+        stored = [_stored_input(role, path, crs=spec.crs) for role, path in files.items()]
         record = {
             "name": name,
-            "created_at": created_at,
+            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
             "owner": owner_key,
             "published": publish,
-            "options": options_json,
+            "options": json.dumps(_stored_options(spec)),
             "sources": json.dumps([dataclasses.asdict(source) for source in inputs.sources]),
             "problems": json.dumps([dataclasses.asdict(problem) for problem in inputs.problems]),
         }
         with self._writing() as conn:
-            version = _next_version(conn, name)
-            dataset_id = conn.execute(
-                sa.insert(DATASETS).values(version=version, **record).returning(DATASETS.c.id)
-            ).scalar_one()
-            for item in stored:
-                input_id = conn.execute(
-                    sa.insert(INPUTS)
-                    .values(
-                        dataset_id=dataset_id,
-                        role=item.role,
-                        file_name=item.file_name,
-                        storage=item.storage,
-                        content=item.content,
-                        features=item.features,
-                    )
-                    .returning(INPUTS.c.id)
-                ).scalar_one()
-                if item.geometries is not None:
-                    self._backend.insert_geometries(conn, input_id, item.geometries)
-            _bump_generation(conn)
+            dataset_id = self._insert(conn, record, stored)
             row = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).mappings().one()
         return Added(_ref(row), inputs)
+
+    def _insert(self, conn: sa.Connection, record: Mapping[str, Any], stored: builtins.list[_StoredInput]) -> int:
+        """Write one dataset as the next version of its name, and its inputs; returns the dataset's id."""
+        version = _next_version(conn, record["name"])
+        dataset_id = conn.execute(
+            sa.insert(DATASETS).values(version=version, **record).returning(DATASETS.c.id)
+        ).scalar_one()
+        for item in stored:
+            input_id = conn.execute(
+                sa.insert(INPUTS)
+                .values(
+                    dataset_id=dataset_id,
+                    role=item.role,
+                    file_name=item.file_name,
+                    storage=item.storage,
+                    content=item.content,
+                    features=item.features,
+                )
+                .returning(INPUTS.c.id)
+            ).scalar_one()
+            if item.geometries is not None:
+                self._backend.insert_geometries(conn, input_id, item.geometries)
+        _bump_generation(conn)
+        return int(dataset_id)
 
     def publish(self, name: str, version: int | None = None, *, owner: str | None = None) -> DatasetRef:
         """Make a version (default: the latest) visible to every user and worker.
@@ -524,6 +579,22 @@ def _check_name(name: str) -> str:
     return cleaned
 
 
+def _as_spec(given: InputSpec | Mapping[str, str | Path | None], options: Mapping[str, Any]) -> InputSpec:
+    """The spec to store: as given, or built from files by role and load options."""
+    if isinstance(given, InputSpec):
+        if options:
+            raise WorkspaceError(f"give the load options ({', '.join(options)}) in the InputSpec, not beside it")
+        return given
+    files = _check_paths(given)
+    unknown = sorted(set(options) - set(LOAD_OPTIONS))
+    if unknown:
+        raise WorkspaceError(f"unknown load option(s) {', '.join(unknown)}: the options are {', '.join(LOAD_OPTIONS)}")
+    try:
+        return InputSpec.from_mapping({**files, **{key: value for key, value in options.items() if value is not None}})
+    except CoverageMapError as exc:
+        raise WorkspaceError(str(exc)) from exc
+
+
 def _check_paths(paths: Mapping[str, str | Path | None]) -> dict[str, Path]:
     unknown = sorted(set(paths) - set(ROLES))
     if unknown:
@@ -533,6 +604,20 @@ def _check_paths(paths: Mapping[str, str | Path | None]) -> dict[str, Path]:
     if missing:
         raise WorkspaceError(f"a dataset needs {' and '.join(missing)}")
     return files
+
+
+def _stored_options(spec: InputSpec) -> dict[str, str]:
+    """The spec's load options, as :meth:`InputSpec.to_mapping` writes them (its files are stored apart)."""
+    return {key: value for key, value in spec.to_mapping().items() if key in OPTION_KEYS}
+
+
+def _stored_spec(row: Any, files: Mapping[str, Path]) -> InputSpec:
+    """A stored dataset's spec: its files (wherever they are now) with its stored load options.
+
+    Datasets stored before the spec kept ``lookup_levels`` as a mapping, which
+    :meth:`InputSpec.from_mapping` still reads.
+    """
+    return InputSpec.from_mapping({**files, **json.loads(row["options"])})
 
 
 def _owner_key(owner: str | None) -> str | None:

@@ -286,7 +286,7 @@ def test_gap_rows_filter_by_borough(dataset: Dataset) -> None:
 # --------------------------------------------------------------------------- uploads
 
 
-# Upload checks, the workspace and publishing: tests/test_uploads.py and tests/test_upload_safety.py.
+# Upload checks, the workspace and publishing: tests/callbacks/test_uploads.py and tests/unit/test_upload_safety.py.
 
 
 def test_registry_falls_back_to_default_for_unknown_tokens(app: dash.Dash) -> None:

@@ -14,7 +14,7 @@ the contracts of :mod:`coverage_map.model`; and nothing is dropped silently (eve
 CI runs a fixed, derandomised number of examples (the ``ci`` profile). For a longer,
 randomised hunt::
 
-    COVERAGE_MAP_FUZZ=long COVERAGE_MAP_FUZZ_EXAMPLES=2000 .venv/bin/pytest tests/test_fuzz_loaders.py
+    COVERAGE_MAP_FUZZ=long COVERAGE_MAP_FUZZ_EXAMPLES=2000 .venv/bin/pytest tests/unit/test_fuzz_loaders.py
 
 The session prints how many examples each test ran (and the file checks that each ran
 at least :data:`MIN_SHARE` of its budget).

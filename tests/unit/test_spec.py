@@ -1,7 +1,8 @@
 """One InputSpec for every entry point, and the loaders of its new roles (origins, travel times, IMD).
 
 The same spec (the demo data, a hand-made groups file and practice-keyed referrals) goes
-through the pandas command line, the dask engine and ``Dataset.from_spec``; their
+through the pandas command line, the dask engine, ``Dataset.from_spec`` and the workspace
+(``workspace add``, then the stored dataset loaded or checked out and analysed); their
 neighbourhood tables must be the same bytes. Before the spec, the dask engine ignored
 ``--groups`` and wrote another table.
 """
@@ -9,6 +10,7 @@ neighbourhood tables must be the same bytes. Before the spec, the dask engine ig
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import handbuilt
@@ -24,6 +26,7 @@ from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError, ValidationError
 from coverage_map.outputs.tables import write_any
 from coverage_map.spec import MAPPING_KEYS, InputSpec
+from coverage_map.store import open_workspace
 
 DEMO = {role: GEODATA_DIR / name for role, name in DEMO_FILES.items()}
 TO_LONLAT = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
@@ -77,7 +80,7 @@ def spec_args(extra_inputs: dict[str, Path]) -> list[str]:
             "--level", "neighbourhood"]  # fmt: skip
 
 
-def test_pandas_dask_and_dataset_write_the_same_bytes(
+def test_pandas_dask_dataset_and_workspace_write_the_same_bytes(
     spec_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("dask_geopandas")
@@ -92,9 +95,25 @@ def test_pandas_dask_and_dataset_write_the_same_bytes(
     dataset = Dataset.from_spec(InputSpec.from_args(args))
     write_any(dataset.table("neighbourhood"), dataset_out)
 
+    # The workspace: `workspace add` stores the spec; its dataset, loaded or checked out, is analysed.
+    workspace_url, inputs = str(tmp_path / "workspace.gpkg"), spec_args[: spec_args.index("--level")]
+    assert main(["workspace", "add", "--workspace", workspace_url, "--name", "spec", *inputs]) == 0
+    stored_out, checkout_out = tmp_path / "stored.csv", tmp_path / "checkout.csv"
+    with open_workspace(workspace_url, data_dir=tmp_path) as workspace:
+        stored = workspace.spec("spec", include_private=True)
+        write_any(Dataset.from_inputs(workspace.load("spec", include_private=True)).table("neighbourhood"), stored_out)
+        with workspace.checkout("spec", include_private=True) as copy:
+            flags = [f"--{key.replace('_', '-')}={value}" for key, value in copy.to_mapping().items()]
+            assert main(["analyse", *flags, "--level", "neighbourhood", "--out", str(checkout_out)]) == 0
+    given = InputSpec.from_args(args)
+    assert stored == dataclasses.replace(given, **{role: Path(path.name) for role, path in given.files().items()})
+
     expected = pandas_out.read_bytes()
     assert dask_out.read_bytes() == expected
     assert dataset_out.read_bytes() == expected
+    assert stored_out.read_bytes() == expected
+    assert checkout_out.read_bytes() == expected
+    assert (tmp_path / "checkout_assets.csv").read_bytes() == (tmp_path / "pandas_assets.csv").read_bytes()
     assert (tmp_path / "dask_assets.csv").read_bytes() == (tmp_path / "pandas_assets.csv").read_bytes()
     # The groups were used: the demo's 68 neighbourhoods paired within boroughs make 36 groups.
     table = pd.read_csv(pandas_out, dtype=str)

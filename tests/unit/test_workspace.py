@@ -7,6 +7,7 @@ workspace URL, so ``test_workspace_postgis.py`` runs the same ones against PostG
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sqlite3
@@ -29,6 +30,7 @@ from coverage_map.cli import main
 from coverage_map.dataset import Dataset
 from coverage_map.errors import ValidationError
 from coverage_map.ingest import load_inputs
+from coverage_map.spec import FILE_ROLES, InputSpec
 from coverage_map.store import DatasetNotFoundError, WorkspaceError, open_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +58,44 @@ def with_bad_asset_row(files: Mapping[str, Path]) -> dict[str, Path]:
     with assets.open("a", encoding="utf-8") as stream:
         stream.write("a5,Unknown Club,53.47,-2.26,basket_weaving,,,,local\n")
     return dict(files)
+
+
+def every_role_spec(files: Mapping[str, Path], folder: Path) -> InputSpec:
+    """The hand-built files plus every other role (origins as a point layer) and every load option."""
+    groups = folder / "groups.csv"
+    groups.write_text("code,neighbourhood_id,neighbourhood_name\nA,G1,Group One\nB,G1,Group One\nC,G2,Group Two\n",
+                      encoding="utf-8")  # fmt: skip
+    practices = folder / "practices.csv"
+    practices.write_text("practice_code,area_id\nP1,A\nP2,C\n", encoding="utf-8")
+    taxonomy = folder / "taxonomy.toml"
+    taxonomy.write_text('mode = "extend"\n[categories]\ngambling_harm = ["gambling"]\n', encoding="utf-8")
+    origins = folder / "origins.geojson"
+    gpd.GeoDataFrame(
+        {"area_id": ["A", "B", "C"]},
+        geometry=gpd.points_from_xy(
+            [handbuilt.X0 + 400, handbuilt.X0 + 1500, handbuilt.X0 + 2600], [handbuilt.Y0 + 500] * 3
+        ),
+        crs="EPSG:27700",
+    ).to_crs("EPSG:4326").to_file(origins, engine="pyogrio")
+    travel_times = folder / "travel_times.csv"
+    travel_times.write_text("area_id,asset_id,minutes\nA,a1,5\nB,a2,7.5\nC,a3,4\nC,a9,3\n", encoding="utf-8")
+    imd = folder / "imd.csv"
+    imd.write_text("area_id,imd_rank,imd_decile\nA,10,1\nB,20000,7\nC,32844,10\n", encoding="utf-8")
+    return InputSpec(
+        **files,  # type: ignore[arg-type]
+        groups=groups,
+        practices=practices,
+        taxonomy=taxonomy,
+        origins=origins,
+        travel_times=travel_times,
+        imd=imd,
+        area_id_col="area_id",
+        area_name_col="area_name",
+        crs="EPSG:27700",
+        lookup_area_col="area_id",
+        neighbourhood_col="neighbourhood_id:neighbourhood_name",
+        borough_col="borough_id:borough_name",
+    )
 
 
 def python(code: str, *args: str, env: Mapping[str, str] | None = None, wait: bool = True):
@@ -178,6 +218,36 @@ def check_round_trip(url: str, files: Mapping[str, Path], data_dir: Path) -> Non
     direct = load_inputs(**files)
     pd.testing.assert_frame_equal(loaded.assets, direct.assets)
     pd.testing.assert_frame_equal(loaded.areas, direct.areas)
+
+
+def check_every_role_and_option(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    """A spec naming every role and every load option comes back as the same spec and the same inputs."""
+    spec = every_role_spec(files, data_dir)
+    assert set(spec.files()) == set(FILE_ROLES) and len(spec.to_mapping()) == len(dataclasses.fields(spec))
+    direct = spec.load()
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        added = workspace.add("every-role", spec)
+        assert added.ref.rows == {"areas": 3, "lookup": 3, "groups": 3, "practices": 2, "assets": 4, "population": 3,
+                                  "referrals": 7, "origins": 3, "travel_times": 3, "imd": 3}  # fmt: skip
+        # The travel time to an unknown asset is reported, by file name as given, and kept in the report.
+        assert [(p.file, p.row, p.column) for p in added.problems] == [("travel_times.csv", 5, "asset_id")]
+        stored = workspace.spec("every-role", include_private=True)
+        loaded = workspace.load("every-role", include_private=True)
+        with workspace.checkout("every-role", include_private=True) as copy:
+            assert copy.to_mapping().keys() == spec.to_mapping().keys()
+            from_copy = copy.load()
+    # Every role (by file name as given) and every option round-trips.
+    as_given = {role: Path(path.name) for role, path in spec.files().items()}
+    assert stored == dataclasses.replace(spec, **as_given)  # type: ignore[arg-type]
+    assert InputSpec.from_mapping(stored.to_mapping()) == stored
+    assert loaded.problems == added.problems and loaded.sources == added.inputs.sources
+    assert [(p.row, p.column) for p in from_copy.problems] == [(5, "asset_id")]
+    for inputs in (loaded, from_copy):
+        assert inputs.taxonomy.categories.labels == direct.taxonomy.categories.labels
+        for role in ("areas", "assets", "lookup", "population", "referrals", "origins", "travel_times", "imd"):
+            pd.testing.assert_frame_equal(getattr(inputs, role), getattr(direct, role), check_exact=True)
+        assert_same_analyses(inputs, direct)
+    assert sorted(direct.lookup["neighbourhood_id"].unique()) == ["G1", "G2"]  # the groups were used
 
 
 def check_versions(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
@@ -330,6 +400,10 @@ def test_round_trip_gives_the_same_analysis(gpkg: str, files: dict[str, Path], t
     check_round_trip(gpkg, files, tmp_path)
 
 
+def test_every_role_and_option_round_trips(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_every_role_and_option(gpkg, files, tmp_path)
+
+
 def test_versions(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
     check_versions(gpkg, files, tmp_path)
 
@@ -423,6 +497,23 @@ def test_bad_requests(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None
         assert "s3cret" not in str(caught.value)
 
 
+def test_add_takes_a_spec_or_files_with_their_options(gpkg: str, files: dict[str, Path]) -> None:
+    spec = InputSpec(**files, crs="EPSG:27700", borough_col="borough_id:borough_name")  # type: ignore[arg-type]
+    with open_workspace(gpkg) as workspace:
+        workspace.add("as-files", files, crs="EPSG:27700", lookup_levels={"borough": ["borough_id", "borough_name"]})
+        assert workspace.spec("as-files", include_private=True) == workspace.spec(
+            workspace.add("as-spec", spec).ref.name, include_private=True
+        )
+        with pytest.raises(WorkspaceError, match="in the InputSpec"):
+            workspace.add("x", spec, crs="EPSG:4326")
+        with pytest.raises(WorkspaceError, match="unknown load option"):
+            workspace.add("x", files, area_col="code")
+        with pytest.raises(WorkspaceError, match="'crs' must be text"):
+            workspace.add("x", files, crs=27700)
+        with pytest.raises(DatasetNotFoundError):
+            workspace.spec("as-files")  # private: not visible to everyone
+
+
 def test_cli(gpkg: str, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     inputs = [f"--{role}={path}" for role, path in with_bad_asset_row(files).items()]
     assert main(["workspace", "add", "--workspace", gpkg, "--name", "gm-2026", *inputs]) == 0
@@ -457,6 +548,16 @@ def test_cli(gpkg: str, files: dict[str, Path], capsys: pytest.CaptureFixture[st
     assert main(["workspace", "remove", "--workspace", gpkg, "gm-2026"]) == 0
     assert main(["workspace", "list", "--workspace", gpkg]) == 0
     assert "No datasets" in capsys.readouterr().out
+
+
+def test_cli_stores_every_role_and_option(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    # Before the spec, `workspace add` refused --origins, --travel-times and --imd.
+    spec = every_role_spec(files, tmp_path)
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in spec.to_mapping().items()]
+    assert main(["workspace", "add", "--workspace", gpkg, "--name", "every-role", *flags]) == 0
+    with open_workspace(gpkg) as workspace:
+        stored = workspace.spec("every-role", include_private=True)
+    assert stored == dataclasses.replace(spec, **{role: Path(path.name) for role, path in spec.files().items()})  # type: ignore[arg-type]
 
 
 def _switch_to_wal_and_write(path: str) -> str:

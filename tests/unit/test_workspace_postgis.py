@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from test_workspace import (
     check_concurrent_adds,
+    check_every_role_and_option,
     check_invalid_rejected,
     check_privacy,
     check_problems_kept,
@@ -102,6 +103,10 @@ def neighbourhood_table(inputs) -> pd.DataFrame:  # Inputs
 
 def test_round_trip_gives_the_same_analysis(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
     check_round_trip(pg, files, tmp_path)
+
+
+def test_every_role_and_option_round_trips(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_every_role_and_option(pg, files, tmp_path)
 
 
 def test_versions(pg: str, files: dict[str, Path], tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from ...config import PACKAGE_DIR
 from ...errors import CoverageMapError, Problem, ValidationError
@@ -59,20 +59,7 @@ class OrukMapping:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise CoverageMapError(f"{file}: cannot read the ORUK mapping file: {exc}") from exc
         problems: list[Problem] = []
-        unknown = set(document) - {"mode", "options", "categories", "communities"}
-        problems += [
-            Problem(file, "unknown section; use mode, [options], [categories] and [communities]", column=f"[{name}]")
-            for name in sorted(unknown)
-        ]
-        mode = document.get("mode", "extend")
-        if mode not in ("extend", "replace"):
-            problems.append(
-                Problem(
-                    file, 'must be "extend" (add to the shipped mapping) or "replace"', column="mode", value=repr(mode)
-                )
-            )
-        elif mode == "extend" and path.resolve() != DEFAULT_MAPPING.resolve():
-            document = _extended(document)
+        document = _with_mode_applied(document, path, problems)
         options = _table(document, "options", file, problems)
         categories = _label_table(
             _table(document, "categories", file, problems), "categories", taxonomy.categories, file, problems
@@ -80,53 +67,7 @@ class OrukMapping:
         communities = _label_table(
             _table(document, "communities", file, problems), "communities", taxonomy.communities, file, problems
         )
-        reach = str(options.get("reach", "local")).strip().lower()
-        if reach not in REACHES and not _is_positive_number(reach):
-            problems.append(
-                Problem(
-                    file,
-                    f"reach must be one of {', '.join(REACHES)} or a number of km",
-                    column="[options] reach",
-                    value=reach,
-                )
-            )
-        raw_statuses = options.get("statuses", ["active"])
-        statuses: list[str] = raw_statuses if _string_list(raw_statuses) else []
-        if not _string_list(raw_statuses):
-            problems.append(
-                Problem(
-                    file,
-                    "statuses must be a list of strings (an empty list keeps every status)",
-                    column="[options] statuses",
-                    value=repr(raw_statuses),
-                )
-            )
-        raw_eligibility = options.get("eligibility_taxonomies", [])
-        eligibility: list[str] = raw_eligibility if _string_list(raw_eligibility) else []
-        if not _string_list(raw_eligibility):
-            problems.append(
-                Problem(
-                    file,
-                    "eligibility_taxonomies must be a list of strings",
-                    column="[options] eligibility_taxonomies",
-                    value=repr(raw_eligibility),
-                )
-            )
-        flags = {}
-        for name, default in (("check_great_britain", True), ("builtin_synonyms", True)):
-            flags[name] = options.get(name, default)
-            if not isinstance(flags[name], bool):
-                problems.append(
-                    Problem(file, "must be true or false", column=f"[options] {name}", value=repr(flags[name]))
-                )
-        extra = set(options) - {
-            "reach",
-            "statuses",
-            "eligibility_taxonomies",
-            "check_great_britain",
-            "builtin_synonyms",
-        }
-        problems += [Problem(file, "unknown option", column=f"[options] {name}") for name in sorted(extra)]
+        reach, statuses, eligibility, flags = _options(options, file, problems)
         if problems:
             raise ValidationError(problems)
         return cls(
@@ -159,6 +100,76 @@ class OrukMapping:
         categories = categories or ()
         communities = communities or ()
         return categories, communities, known or bool(categories or communities)
+
+
+def _with_mode_applied(document: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, Any]:
+    """The document's sections checked, and with ``mode = "extend"`` laid over the shipped mapping."""
+    file = str(path)
+    unknown = set(document) - {"mode", "options", "categories", "communities"}
+    problems += [
+        Problem(file, "unknown section; use mode, [options], [categories] and [communities]", column=f"[{name}]")
+        for name in sorted(unknown)
+    ]
+    mode = document.get("mode", "extend")
+    if mode not in ("extend", "replace"):
+        problems.append(
+            Problem(file, 'must be "extend" (add to the shipped mapping) or "replace"', column="mode", value=repr(mode))
+        )
+    elif mode == "extend" and path.resolve() != DEFAULT_MAPPING.resolve():
+        return _extended(document)
+    return document
+
+
+def _options(
+    options: Mapping[str, object], file: str, problems: list[Problem]
+) -> tuple[str, list[str], list[str], dict[str, object]]:
+    """The ``[options]`` table checked: reach, statuses, eligibility taxonomies and the true/false flags."""
+    reach = str(options.get("reach", "local")).strip().lower()
+    if reach not in REACHES and not _is_positive_number(reach):
+        problems.append(
+            Problem(
+                file,
+                f"reach must be one of {', '.join(REACHES)} or a number of km",
+                column="[options] reach",
+                value=reach,
+            )
+        )
+    raw_statuses = options.get("statuses", ["active"])
+    statuses: list[str] = raw_statuses if _string_list(raw_statuses) else []
+    if not _string_list(raw_statuses):
+        problems.append(
+            Problem(
+                file,
+                "statuses must be a list of strings (an empty list keeps every status)",
+                column="[options] statuses",
+                value=repr(raw_statuses),
+            )
+        )
+    raw_eligibility = options.get("eligibility_taxonomies", [])
+    eligibility: list[str] = raw_eligibility if _string_list(raw_eligibility) else []
+    if not _string_list(raw_eligibility):
+        problems.append(
+            Problem(
+                file,
+                "eligibility_taxonomies must be a list of strings",
+                column="[options] eligibility_taxonomies",
+                value=repr(raw_eligibility),
+            )
+        )
+    flags: dict[str, object] = {}
+    for name, default in (("check_great_britain", True), ("builtin_synonyms", True)):
+        flags[name] = options.get(name, default)
+        if not isinstance(flags[name], bool):
+            problems.append(Problem(file, "must be true or false", column=f"[options] {name}", value=repr(flags[name])))
+    extra = set(options) - {
+        "reach",
+        "statuses",
+        "eligibility_taxonomies",
+        "check_great_britain",
+        "builtin_synonyms",
+    }
+    problems += [Problem(file, "unknown option", column=f"[options] {name}") for name in sorted(extra)]
+    return reach, statuses, eligibility, flags
 
 
 def _extended(document: Mapping[str, object]) -> dict[str, object]:

@@ -137,21 +137,136 @@ def _resolve_mapping(mapping: OrukMapping | str | Path | None, taxonomy: Taxonom
 
 
 def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMapping, source: str) -> OrukImport:
-    rejected: list[dict[str, object]] = []
-    rows: list[dict[str, object]] = []
-    unmapped: Counter[tuple[str, str, str, str, str]] = Counter()
+    assembly = _Assembly(mapping, source, problems)
+    for service in services:
+        assembly.add_service(service)
+    return OrukImport(
+        assets=_assets_frame(assembly.rows),
+        rejected=pd.DataFrame(assembly.rejected, columns=list(REJECTED_COLUMNS)).astype({"row": "Int64"}),
+        unmapped=_unmapped_frame(assembly.unmapped),
+        problems=tuple(problems),
+        services=len(services),
+        source=source,
+    )
+
+
+class _Assembly:
+    """The import as it goes: an asset row per service at a location, the rejections and the unmapped terms."""
+
+    def __init__(self, mapping: OrukMapping, source: str, problems: list[Problem]) -> None:
+        self.mapping = mapping
+        self.source = source
+        self.problems = problems
+        self.rows: list[dict[str, object]] = []
+        self.rejected: list[dict[str, object]] = []
+        self.unmapped: Counter[tuple[str, str, str, str, str]] = Counter()
+        self.seen_assets: set[str] = set()
+
+    def add_service(self, service: _Service) -> None:
+        """One service: rejected as a whole, or each of its locations added."""
+        if not service.service_id:
+            self.reject(service, None, "the service has no id", "id")
+            return
+        if not service.name:
+            self.reject(service, None, "the service has no name", "name")
+            return
+        status = normalise_label(service.status)
+        if self.mapping.statuses is not None and status and status not in self.mapping.statuses:
+            self.reject(
+                service,
+                None,
+                f"status '{service.status}' is not one of the statuses imported "
+                f"({', '.join(sorted(self.mapping.statuses))}; see [options] statuses)",
+                "status",
+                service.status,
+            )
+            return
+        # Counted only for services that would otherwise be imported, so the list is worth acting on.
+        categories, communities, unknown = _map_terms(service.terms, self.mapping)
+        for key in unknown:
+            self.unmapped[key] += 1
+        last_checked = _last_checked(service, self.problems)
+        if not service.sites:
+            self.reject(
+                service,
+                None,
+                "the service has no location (online or telephone only?), so it cannot be mapped as a point",
+                "service_at_locations",
+            )
+            return
+        for site in service.sites:
+            self.add_site(service, site, categories, communities, last_checked)
+
+    def add_site(
+        self,
+        service: _Service,
+        site: _Site,
+        categories: tuple[str, ...],
+        communities: tuple[str, ...],
+        last_checked: str,
+    ) -> None:
+        """The service at one location: an asset row, or every reason it cannot be one."""
+        site_categories, site_communities, site_unknown = _map_terms(site.terms, self.mapping)
+        for key in site_unknown:
+            self.unmapped[key] += 1
+        all_categories = tuple(dict.fromkeys((*categories, *site_categories)))
+        all_communities = tuple(dict.fromkeys((*communities, *site_communities)))
+        reasons: list[tuple[str, str, object]] = []
+        coordinates = _coordinates(service, site, self.mapping, self.problems)
+        if isinstance(coordinates, list):
+            reasons += [(bad.reason, bad.column, bad.value) for bad in coordinates]
+        if not all_categories:
+            terms = "; ".join(sorted({t.name or t.code for t in (*service.terms, *site.terms)})) or "none"
+            reason = (
+                "no taxonomy term, eligibility or attribute maps to a need category "
+                "(add its terms to [categories] in the mapping file)"
+            )
+            reasons.append((reason, "taxonomy_terms", terms))
+        if reasons or isinstance(coordinates, list):
+            for reason, column, value in reasons:
+                self.reject(service, site, reason, column, value)
+            return
+        latitude, longitude = coordinates
+        asset_id = f"{service.service_id}@{site.location_id}"
+        if asset_id in self.seen_assets:
+            self.reject(
+                service, site, "the service is linked to this location more than once", "location_id", site.location_id
+            )
+            return
+        self.seen_assets.add(asset_id)
+        self.rows.append(
+            {
+                "asset_id": asset_id,
+                "name": service.name,
+                "categories": ";".join(all_categories),
+                "communities": ";".join(all_communities),
+                "reach": self.mapping.reach,
+                "latitude": latitude,
+                "longitude": longitude,
+                "service_id": service.service_id,
+                "location_id": site.location_id,
+                "organization": service.organization,
+                "last_checked": last_checked,
+                "source": self.source,
+                "status": service.status,
+                "location_name": site.location_name,
+                "postcode": site.postcode,
+                "url": service.url,
+            }
+        )
 
     def reject(
-        service: _Service, site: _Site | None, reason: str, column: str | None = None, value: object = None
+        self, service: _Service, site: _Site | None, reason: str, column: str | None = None, value: object = None
     ) -> None:
+        """A service (at a location) not imported: a problem and a row of the rejected table."""
         at_location = site is not None and site.file and column in ("latitude", "longitude")
         file, row = (site.file, site.row) if at_location and site is not None else (service.file, service.row)
         who = f"service '{service.service_id}'" + (f" at location '{site.location_id}'" if site else "")
         text = None if value is None else str(value)
-        problems.append(
+        self.problems.append(
             Problem(file, f"{who}: {reason}; not imported", row=row, column=column, value=text, fatal=False)
         )
-        rejected.append(
+        self.rejected.append(
             {
                 "service_id": service.service_id,
                 "location_id": site.location_id if site else "",
@@ -163,100 +278,6 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
                 "row": row,
             }
         )
-
-    seen_assets: set[str] = set()
-    for service in services:
-        if not service.service_id:
-            reject(service, None, "the service has no id", "id")
-            continue
-        if not service.name:
-            reject(service, None, "the service has no name", "name")
-            continue
-        status = normalise_label(service.status)
-        if mapping.statuses is not None and status and status not in mapping.statuses:
-            reject(
-                service,
-                None,
-                f"status '{service.status}' is not one of the statuses imported "
-                f"({', '.join(sorted(mapping.statuses))}; see [options] statuses)",
-                "status",
-                service.status,
-            )
-            continue
-        # Counted only for services that would otherwise be imported, so the list is worth acting on.
-        categories, communities, unknown = _map_terms(service.terms, mapping)
-        for key in unknown:
-            unmapped[key] += 1
-        last_checked = _last_checked(service, problems)
-        if not service.sites:
-            reject(
-                service,
-                None,
-                "the service has no location (online or telephone only?), so it cannot be mapped as a point",
-                "service_at_locations",
-            )
-            continue
-        for site in service.sites:
-            site_categories, site_communities, site_unknown = _map_terms(site.terms, mapping)
-            for key in site_unknown:
-                unmapped[key] += 1
-            all_categories = tuple(dict.fromkeys((*categories, *site_categories)))
-            all_communities = tuple(dict.fromkeys((*communities, *site_communities)))
-            reasons: list[tuple[str, str, object]] = []
-            coordinates = _coordinates(service, site, mapping, problems)
-            if isinstance(coordinates, list):
-                reasons += [(bad.reason, bad.column, bad.value) for bad in coordinates]
-            if not all_categories:
-                terms = "; ".join(sorted({t.name or t.code for t in (*service.terms, *site.terms)})) or "none"
-                reason = (
-                    "no taxonomy term, eligibility or attribute maps to a need category "
-                    "(add its terms to [categories] in the mapping file)"
-                )
-                reasons.append((reason, "taxonomy_terms", terms))
-            if reasons or isinstance(coordinates, list):
-                for reason, column, value in reasons:
-                    reject(service, site, reason, column, value)
-                continue
-            latitude, longitude = coordinates
-            asset_id = f"{service.service_id}@{site.location_id}"
-            if asset_id in seen_assets:
-                reject(
-                    service,
-                    site,
-                    "the service is linked to this location more than once",
-                    "location_id",
-                    site.location_id,
-                )
-                continue
-            seen_assets.add(asset_id)
-            rows.append(
-                {
-                    "asset_id": asset_id,
-                    "name": service.name,
-                    "categories": ";".join(all_categories),
-                    "communities": ";".join(all_communities),
-                    "reach": mapping.reach,
-                    "latitude": latitude,
-                    "longitude": longitude,
-                    "service_id": service.service_id,
-                    "location_id": site.location_id,
-                    "organization": service.organization,
-                    "last_checked": last_checked,
-                    "source": source,
-                    "status": service.status,
-                    "location_name": site.location_name,
-                    "postcode": site.postcode,
-                    "url": service.url,
-                }
-            )
-    return OrukImport(
-        assets=_assets_frame(rows),
-        rejected=pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)).astype({"row": "Int64"}),
-        unmapped=_unmapped_frame(unmapped),
-        problems=tuple(problems),
-        services=len(services),
-        source=source,
-    )
 
 
 def _map_terms(

@@ -286,27 +286,17 @@ def _cell(record: Mapping[str, object], column: str) -> str:
 
 def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> tuple[list[_Service], list[Problem]]:
     problems: list[Problem] = []
-    organizations = {_cell(r, "id"): _cell(r, "name") for r in _records(tables.get("organizations"))}
-    postcodes: dict[str, str] = {}
-    for record in _records(tables.get("addresses")):
-        postcodes.setdefault(_cell(record, "location_id"), _cell(record, "postal_code"))
-    locations = {_cell(r, "id"): r for r in _records(tables["locations"])}
-    taxonomy_names = {_cell(r, "id"): _cell(r, "name") for r in _records(tables.get("taxonomies"))}
-    terms_by_id: dict[str, Term] = {}
-    for record in _records(tables.get("taxonomy_terms")):
-        taxonomy = (
-            _cell(record, "taxonomy")
-            or _cell(record, "vocabulary")
-            or taxonomy_names.get(_cell(record, "taxonomy_id"), "")
-        )
-        terms_by_id[_cell(record, "id")] = Term(
-            name=_cell(record, "name") or _cell(record, "term"), code=_cell(record, "code"), taxonomy=taxonomy
-        )
-    for record in _records(tables.get("taxonomy")):
-        terms_by_id.setdefault(
-            _cell(record, "id"), Term(name=_cell(record, "name"), taxonomy=_cell(record, "vocabulary"))
-        )
+    services, order = _package_service_rows(tables, files, problems)
+    sites_by_link = _package_sites(tables, files, services, problems)
+    _package_service_terms(tables, files, services, sites_by_link, problems)
+    return order, problems
 
+
+def _package_service_rows(
+    tables: dict[str, pd.DataFrame], files: dict[str, str], problems: list[Problem]
+) -> tuple[dict[str, _Service], list[_Service]]:
+    """The services by id, and in file order (a repeated id: the first is used)."""
+    organizations = {_cell(r, "id"): _cell(r, "name") for r in _records(tables.get("organizations"))}
     services: dict[str, _Service] = {}
     order: list[_Service] = []
     for record in _records(tables["services"]):
@@ -336,7 +326,17 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
             order.pop()
             continue
         services[service.service_id] = service
+    return services, order
 
+
+def _package_sites(
+    tables: dict[str, pd.DataFrame], files: dict[str, str], services: dict[str, _Service], problems: list[Problem]
+) -> dict[str, _Site]:
+    """Each service's sites (from service_at_location and locations); returns the sites by link id."""
+    postcodes: dict[str, str] = {}
+    for record in _records(tables.get("addresses")):
+        postcodes.setdefault(_cell(record, "location_id"), _cell(record, "postal_code"))
+    locations = {_cell(r, "id"): r for r in _records(tables["locations"])}
     sites_by_link: dict[str, _Site] = {}
     for record in _records(tables["service_at_location"]):
         service_id, location_id = _cell(record, "service_id"), _cell(record, "location_id")
@@ -381,6 +381,18 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
         if _cell(record, "id"):
             sites_by_link[_cell(record, "id")] = site
 
+    return sites_by_link
+
+
+def _package_service_terms(
+    tables: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    services: dict[str, _Service],
+    sites_by_link: dict[str, _Site],
+    problems: list[Problem],
+) -> None:
+    """Tag the services and their sites with their taxonomy terms and eligibility."""
+    terms_by_id = _package_terms(tables)
     for record in _records(tables.get("attributes")):
         link_id, term_id = _cell(record, "link_id"), _cell(record, "taxonomy_term_id")
         target: list[Term] | None = None
@@ -414,4 +426,24 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
         text = _cell(record, "eligibility")
         if tagged is not None and text:
             tagged.terms.append(Term(name=text, field="eligibility"))
-    return order, problems
+
+
+def _package_terms(tables: dict[str, pd.DataFrame]) -> dict[str, Term]:
+    """The taxonomy terms by id (taxonomy_terms, then the older taxonomy table)."""
+    taxonomy_names = {_cell(r, "id"): _cell(r, "name") for r in _records(tables.get("taxonomies"))}
+    terms_by_id: dict[str, Term] = {}
+    for record in _records(tables.get("taxonomy_terms")):
+        taxonomy = (
+            _cell(record, "taxonomy")
+            or _cell(record, "vocabulary")
+            or taxonomy_names.get(_cell(record, "taxonomy_id"), "")
+        )
+        terms_by_id[_cell(record, "id")] = Term(
+            name=_cell(record, "name") or _cell(record, "term"), code=_cell(record, "code"), taxonomy=taxonomy
+        )
+    for record in _records(tables.get("taxonomy")):
+        terms_by_id.setdefault(
+            _cell(record, "id"), Term(name=_cell(record, "name"), taxonomy=_cell(record, "vocabulary"))
+        )
+
+    return terms_by_id
