@@ -191,7 +191,11 @@ def test_report_command_writes_tier_findings(files, tmp_path, capsys):
     assert "Severity tiers" in text and "Luo &amp; Qi 2009" in text
 
 
-def test_workspace_add_stores_the_demo_without_its_imd(tmp_path, capsys):
-    """The demo's imd.csv is a role a workspace does not hold: storing the demo leaves it behind."""
+def test_workspace_add_stores_the_demo_with_every_role(tmp_path, capsys):
+    """The demo, IMD file included, goes into a workspace and comes back with the same roles."""
     assert main(["workspace", "add", "--workspace", str(tmp_path / "w.gpkg"), "--name", "demo"]) == 0
     assert "Added demo v1" in capsys.readouterr().out
+    from coverage_map.store import open_workspace
+
+    with open_workspace(str(tmp_path / "w.gpkg")) as workspace:
+        assert workspace.load("demo", include_private=True).imd is not None
