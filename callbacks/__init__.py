@@ -8,11 +8,12 @@ Modules by topic:
 * :mod:`callbacks.controls` — control options and the URL that mirrors every selection;
 * :mod:`callbacks.mapview` — the map (full figure once per geometry, ``Patch`` to recolour)
   and selecting a unit;
-* :mod:`callbacks.details` — the area-details panel;
+* :mod:`callbacks.details` — the area-details panel and access by deprivation;
 * :mod:`callbacks.tables` — the gap table, its CSV download and the organisations table;
 * :mod:`callbacks.upload` — visitors' own data;
 * pure helpers: :mod:`callbacks.state` (view state and URL), :mod:`callbacks.views` (what
-  to draw), :mod:`callbacks.uploads` (files on disk), :mod:`callbacks.registry` (read-only
+  to draw), :mod:`callbacks.explain` (the tier key, "how sure are we", the equity view),
+  :mod:`callbacks.uploads` (files on disk), :mod:`callbacks.registry` (read-only
   data by session token), :mod:`callbacks.settings` (start-up configuration).
 
 Nothing in :mod:`coverage_map` imports this package.

@@ -148,6 +148,7 @@ def _warm(registry: Registry, dataset: Dataset) -> None:
     dataset.assets_reaching([])  # indexes which assets reach each small area
     registry.asset_points(loaded)
     registry.offers(loaded, state.category, state.community)
+    registry.equity_view(loaded, state.category, state.community)  # the opening chart (when there is IMD)
 
 
 def serve(args: argparse.Namespace) -> None:

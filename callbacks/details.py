@@ -1,4 +1,5 @@
-"""The area-details panel: population, provision against the city, services, gap reasons, trend."""
+"""The details column: the selected unit (tier, access, how sure, reasons, services, trend) and
+access by deprivation for the need (with IMD)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dash import Input, Output, callback
 
 from . import ids
 from .context import services
-from .layout import render_details
-from .state import ViewState
+from .layout import render_details, render_equity
+from .state import ALL, ViewState
 from .views import area_details
 
 
@@ -31,3 +32,15 @@ def show_details(
         return render_details(None)
     state = ViewState(level=level, category=category, community=community or "all", metric=metric, area=area)
     return render_details(area_details(app.registry, loaded, state, area))
+
+
+@callback(
+    Output(ids.EQUITY, "children"),
+    Input(ids.CATEGORY, "value"),
+    Input(ids.COMMUNITY, "value"),
+    Input(ids.DATA_TOKEN, "data"),
+)
+def show_equity(category: str, community: str, token: str | None) -> list[object]:
+    """Access by deprivation tenth for the need and community, or a note asking for an IMD file."""
+    registry = services().registry
+    return render_equity(registry.equity_view(registry.get(token), category, community or ALL))

@@ -62,6 +62,16 @@ MAP: Final = "map"
 MAP_NOTICE: Final = "map-notice"
 AREA_DETAILS: Final = "area-details"
 AREA_FRESHNESS: Final = "area-freshness"
+#: The selected unit's tier, what it means and why (gap method 2).
+AREA_TIER: Final = "area-tier"
+#: "How sure are we": the unit's cluster test in one sentence.
+AREA_CERTAINTY: Final = "area-certainty"
+#: The always-visible key of the tiers under the map (swatch, label, meaning, units in the view).
+TIER_KEY: Final = "tier-key"
+#: Access by deprivation tenth for the need and community (needs IMD).
+EQUITY: Final = "equity"
+EQUITY_GRAPH: Final = "equity-graph"
+EQUITY_SENTENCE: Final = "equity-sentence"
 REFERRAL_TREND: Final = "referral-trend"
 
 # --------------------------------------------------------------------------- map download

@@ -12,18 +12,21 @@ from typing import Any
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from coverage_map.config import SUPPRESS_MAX
 from coverage_map.dataset import Dataset
 from coverage_map.errors import KINDS, Problem, kinds_of
+from coverage_map.method import GapMethod
 from coverage_map.outputs.attribution import SUPPRESSION_NOTE, credits_for
 from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
 from . import ids
 from .download_map import download_components
+from .explain import NO_IMD_NOTE, EquityView, KeyEntry, tier_colour, tier_key
 from .settings import Settings
-from .state import ALL, LEVEL_NAMES, Choices, ViewState, default_state
+from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
 from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES
 from .views import AreaDetails
 
@@ -97,7 +100,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
                         ],
                         className="g-3",
                     ),
-                    dbc.Row(dbc.Col(_tabs(settings, state)), className="mb-3"),
+                    dbc.Row(dbc.Col(_tabs(settings, state, dataset.method)), className="mb-3"),
                     html.Footer(
                         attribution_text(dataset), id=ids.ATTRIBUTION, className="attribution small text-muted pb-3"
                     ),
@@ -209,23 +212,83 @@ def _map_card() -> dbc.Card:
                 config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                         "toImageButtonOptions": {"filename": "coverage-map"}},
             ),
-            # What the map leaves out at national scale, and how to see it (callbacks.mapview.explain_map).
+            # What the map leaves out at national scale, and how to see it (callbacks.mapview.describe_map).
             html.Div(id=ids.MAP_NOTICE, className="map-notice d-none", role="status", **_LIVE_REGION),
+            # The tiers in words, always visible (callbacks.mapview.describe_map adds the counts).
+            html.Div(render_tier_key(tier_key(), DEFAULT_METRIC), id=ids.TIER_KEY, className="tier-key-box"),
         ],
         className="map-card h-100",
     )  # fmt: skip
 
 
-def _details_card() -> dbc.Card:
-    return dbc.Card(
+def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
+    """The key under the map: each tier's swatch, label, count in the view and one-sentence meaning.
+
+    Colour is never the only carrier: every swatch has its label beside it (and hovers name the tier).
+    """
+    items = [
+        html.Li(
+            [
+                html.Span(className="tier-swatch", style={"backgroundColor": entry.colour}, **_DECORATIVE),
+                html.Span([html.Strong(entry.label),
+                           html.Span("" if entry.count is None else f" ({entry.count:,})", className="text-muted")],
+                          className="tier-label"),
+                html.Span(entry.meaning, className="tier-meaning"),
+            ],
+            className=f"tier-key-item tier-{entry.tier}",
+        )
+        for entry in entries
+    ]  # fmt: skip
+    heading = "Gap severity" + ("" if entries and entries[0].count is None else " (areas in this view)")
+    children: list[Component] = [html.Div(heading, className="fw-semibold small mb-1"),
+                              html.Ul(items, className="tier-key list-unstyled small mb-0")]  # fmt: skip
+    if metric != "tier" and metric in METRICS:
+        children.append(
+            html.Div(f"The map is coloured by {METRICS[metric].label.lower()}: hover over an area for its gap severity.",
+                     className="form-text small mt-1")
+        )  # fmt: skip
+    return children
+
+
+#: The swatch repeats the label beside it: screen readers skip it.
+_DECORATIVE: dict[str, Any] = {"aria-hidden": "true"}
+
+
+def _details_card() -> html.Div:
+    return html.Div(
         [
-            dbc.CardHeader("Area details", className="fw-semibold"),
-            dbc.CardBody(
-                html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS, className="details-body"
+            dbc.Card(
+                [
+                    dbc.CardHeader("Area details", className="fw-semibold"),
+                    dbc.CardBody(
+                        html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS, className="details-body"
+                    ),
+                ],  # fmt: skip
             ),
-        ],  # fmt: skip
-        className="h-100",
+            dbc.Card(
+                [
+                    dbc.CardHeader("Access by deprivation", className="fw-semibold"),
+                    dbc.CardBody(
+                        html.P(NO_IMD_NOTE, className="text-muted small mb-0"), id=ids.EQUITY, className="py-2"
+                    ),
+                ],  # fmt: skip
+                className="mt-3",
+            ),
+        ],
+        className="details-column",
     )
+
+
+def render_equity(view: EquityView) -> list[object]:
+    """The equity panel: the chart of access by deprivation tenth and its sentence, or a one-line note."""
+    if not view.available:
+        return [html.P(view.sentence, className="text-muted small mb-0", id=ids.EQUITY_SENTENCE)]
+    children: list[object] = []
+    if view.figure is not None:
+        children.append(dcc.Graph(figure=view.figure, config={"displayModeBar": False}, className="equity-graph",
+                                  id=ids.EQUITY_GRAPH))  # fmt: skip
+    children.append(html.P(view.sentence, className="small mb-0", id=ids.EQUITY_SENTENCE))
+    return children
 
 
 #: ``aria-live`` is a wildcard property Dash's typed keyword arguments do not list.
@@ -239,16 +302,16 @@ def gap_columns() -> list[dict[str, object]]:
     return [
         {"field": "rank", "headerName": "#", "width": 70, "filter": False},
         {"field": "area_name", "headerName": "Area", "minWidth": 180, "flex": 2},
+        {"field": "tier_label", "headerName": "Severity", "width": 140,
+         "headerTooltip": "Severe: under half the region's average access, in a significant cluster of low access"},
+        {"field": "access_ratio", "headerName": "Access (% of average)", "width": 180, **_NUMBER,
+         "headerTooltip": "Provision within reach per person in need, as a share of the region's average"},
+        {"field": "need", "headerName": "People in need", "width": 150, **_NUMBER},
+        {"field": "unmet_need", "headerName": "Unmet need", "width": 130, **_NUMBER,
+         "headerTooltip": "People in need the shortfall against the region's average leaves unserved"},
+        {"field": "gap_reasons", "headerName": "Why", "minWidth": 220, "flex": 2},
         {"field": "borough_name", "headerName": "Borough", "minWidth": 120, "flex": 1},
-        {"field": "gap_score", "headerName": "Gap score", "width": 120, **_NUMBER, "sort": "desc"},
-        {"field": "gap_reasons", "headerName": "Why it is a gap", "minWidth": 220, "flex": 2},
-        {"field": "assets_reaching", "headerName": "Services reaching", "width": 150, **_NUMBER},
-        {"field": "provision_per_10k", "headerName": "Provision per 10k", "width": 160, **_NUMBER},
-        {"field": "nearest_km", "headerName": "Nearest (km)", "width": 130, **_NUMBER},
-        {"field": "share_within_km", "headerName": "% near", "width": 110, **_NUMBER},
-        {"field": "referrals", "headerName": "Referrals", "width": 130},
-        {"field": "pressure", "headerName": "Pressure", "width": 120, **_NUMBER},
-    ]
+    ]  # fmt: skip
 
 
 def organisation_columns() -> list[dict[str, object]]:
@@ -285,13 +348,13 @@ def _grid(grid_id: str, columns: list[dict[str, object]], **extra: object) -> da
     )  # fmt: skip
 
 
-def _tabs(settings: Settings, state: ViewState) -> dbc.Tabs:
+def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
     return dbc.Tabs(
         [
             dbc.Tab(_gap_tab(), label="Worst gaps", tab_id="gaps"),
             dbc.Tab(_organisations_tab(), label="Organisations", tab_id="organisations"),
             dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
-            dbc.Tab(_about_tab(), label="About the measures", tab_id="about"),
+            dbc.Tab(_about_tab(method), label="About the measures", tab_id="about"),
         ],
         id=ids.TABS,
         active_tab=state.tab,
@@ -433,17 +496,25 @@ def _upload_tab(settings: Settings) -> html.Div:
     )
 
 
-def _about_tab() -> html.Div:
+def _about_tab(method: GapMethod) -> html.Div:
     items = []
     for info in METRICS.values():
         items += [html.Dt(info.label), html.Dd(info.description[:1].upper() + info.description[1:] + ".")]
+    limits = method.thresholds
     return html.Div(
         [
             html.Dl(items, className="small mt-2"),
             html.P(
-                "An area is a gap when no matching service reaches it, the nearest is beyond the distance "
-                "threshold, its provision per person is in the lowest fifth, referrals exceed local capacity, "
-                "or people are referred but nothing reaches it. Darker colours are always worse.",
+                "Access counts the provision (places per month, nearer ones counting more) each person in need can "
+                "reach once everyone else who can reach the same services is counted too, and compares it with the "
+                f"region's average. Gap severity: a severe gap has under {limits.severe_below:.0%} of the average "
+                "inside a significant cluster of low access; a moderate gap has under "
+                f"{limits.severe_below:.0%} of it, or under {limits.moderate_below:.0%} inside such a cluster; "
+                f"'watch' is {limits.severe_below:.0%}-{limits.moderate_below:.0%} of it or another warning sign. "
+                "A cluster is significant when it would arise by chance less than "
+                f"{limits.q:.0%} of the time after allowing for testing every area (Getis-Ord Gi*). "
+                "Where the directory lists no service of a kind at all, nothing is counted as a gap. "
+                "Darker colours are always worse. The method is described in full in docs/method.md.",
                 className="small",
             ),
             html.P(SUPPRESSION_NOTE + ".", className="small"),
@@ -463,20 +534,9 @@ def render_details(details: AreaDetails | None) -> list[object]:
         html.H2(details.name, className="h5 mb-0"),
         html.Div(where, className="small text-muted mb-2"),
     ]
-    status = (
-        dbc.Alert(
-            [html.Strong(f"Gap for {details.category_label.lower()} ({details.community_label})"),
-             html.Ul([html.Li(reason) for reason in details.reasons], className="mb-0 mt-1 ps-3")],
-            color="danger", className="py-2 small",
-        )
-        if details.gap
-        else dbc.Alert(f"Not a gap for {details.category_label.lower()} ({details.community_label}).",
-                       color="success", className="py-2 small")
-    )  # fmt: skip
-    facts = [
-        html.Li(["Gap score: ", html.Strong("no data" if details.gap_score is None else f"{details.gap_score:.2f}")]),
-    ]
-    if details.metric_label != "Gap score":
+    status = _tier_status(details)
+    facts = _method_facts(details)
+    if details.metric_label not in _SHOWN_MEASURES:
         facts.insert(0, html.Li([f"{details.metric_label}: ", html.Strong(details.metric_text)]))
     if details.population is not None:
         facts.append(html.Li(["Population: ", html.Strong(f"{details.population:,.0f}")]))
@@ -577,6 +637,50 @@ def render_details(details: AreaDetails | None) -> list[object]:
                    "to the nearest 5.", className="small text-muted")
         )  # fmt: skip
     return sections
+
+
+#: Measures the details always show, so the selected one is not repeated.
+_SHOWN_MEASURES = {METRICS[key].label for key in ("tier", "access_ratio", "access_per_10k")}
+#: Alert colour of each tier in the details panel.
+_TIER_ALERT = {"severe": "danger", "moderate": "warning", "watch": "info", "none": "success", "no_data": "secondary"}
+
+
+def _tier_status(details: AreaDetails) -> dbc.Alert:
+    """The unit's tier for the need and community, what it means, and why (every reason that applies)."""
+    what = f"{details.category_label.lower()} ({details.community_label})"
+    children: list[object] = [
+        html.Div(
+            [html.Span(className="tier-swatch", style={"backgroundColor": tier_colour(details.tier)}),
+             html.Strong(f"{details.tier_label} for {what}")],
+            className="d-flex align-items-center gap-2",
+        ),
+        html.Div(details.tier_text, className="mt-1"),
+    ]  # fmt: skip
+    if details.reasons:
+        children.append(html.Ul([html.Li(reason) for reason in details.reasons], className="mb-0 mt-1 ps-3"))
+    return dbc.Alert(children, color=_TIER_ALERT.get(details.tier, "secondary"), className="py-2 small",
+                     id=ids.AREA_TIER)  # fmt: skip
+
+
+def _method_facts(details: AreaDetails) -> list[Component]:
+    """Need, access per 10,000 in need, access against the average, specific access and how sure we are."""
+    if details.tier == "no_data":
+        return []
+    need = "unknown" if details.need is None else f"{details.need:,.0f}"
+    per_10k = "unknown" if details.access_per_10k is None else f"{details.access_per_10k:,.1f}"
+    facts: list[Component] = [
+        html.Li(["People in need: ", html.Strong(need),
+                 "" if details.need_estimated else html.Span(" (the population: no need estimate given)",
+                                                             className="text-muted")]),
+        html.Li(["Access per 10,000 in need: ", html.Strong(per_10k)]),
+        html.Li(["Access: ", html.Strong(details.access_text)]),
+    ]  # fmt: skip
+    if details.specific_access_per_10k is not None:
+        facts.append(html.Li([f"Access to services made for {details.community_label}: ",
+                              html.Strong(f"{details.specific_access_per_10k:,.1f}"), " per 10,000 in need"]))  # fmt: skip
+    if details.certainty:
+        facts.append(html.Li(["How sure are we? ", details.certainty], id=ids.AREA_CERTAINTY))
+    return facts
 
 
 def render_problems(

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 
 from dash import Input, Output, Patch, State, callback, no_update
 
 from . import ids
 from .context import Services, services, triggered_ids
+from .explain import tier_key
+from .layout import render_tier_key
 from .state import ALL, ViewState, selection_from_event
-from .views import FigurePath, build_map, map_click, map_notice, needs_full_figure, recolour_updates
+from .views import (
+    FigurePath,
+    build_map,
+    drawn_level,
+    map_click,
+    map_notice,
+    needs_full_figure,
+    recolour_updates,
+    tier_summary,
+)
 
 MAP_INPUTS = [
     Input(ids.LEVEL, "value"),
@@ -91,11 +103,21 @@ def _set(patch: Patch, path: FigurePath, value: object) -> None:
 @callback(
     Output(ids.MAP_NOTICE, "children"),
     Output(ids.MAP_NOTICE, "className"),
+    Output(ids.TIER_KEY, "children"),
     *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH,
-                                                   ids.SHOW_ASSETS)),
+                                                   ids.SHOW_ASSETS, ids.METRIC)),
     Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )  # fmt: skip
+def describe_map(
+    level: str, category: str, community: str, borough: str, show_assets: bool, metric: str, token: str | None
+) -> tuple[object, ...]:
+    """The words around the map: what it leaves out (:func:`explain_map`) and the key of the tiers
+    (:func:`key_outputs`). One callback, so a change of need costs the browser one request less."""
+    notice, css = explain_map(level, category, community, borough, show_assets, token)
+    return notice, css, key_outputs(services(), level, category, community, borough, metric, token)
+
+
 def explain_map(
     level: str, category: str, community: str, borough: str, show_assets: bool, token: str | None
 ) -> tuple[str, str]:
@@ -109,6 +131,19 @@ def explain_map(
     notice = map_notice(app.registry, loaded, state, max_units=app.settings.map_max_units,
                         max_assets=app.settings.map_max_services)  # fmt: skip
     return (notice, "map-notice") if notice else ("", _HIDDEN)
+
+
+def key_outputs(
+    app: Services, level: str, category: str, community: str, borough: str, metric: str, token: str | None
+) -> object:
+    """The key of the tiers under the map, with how many units of the map are in each (no counts while the
+    controls name something the data set lacks)."""
+    dataset = app.registry.get(token).dataset
+    if level not in dataset.levels or category not in dataset.categories or community not in dataset.communities:
+        return render_tier_key(tier_key(thresholds=dataset.method.thresholds), metric)
+    state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL)
+    drawn = replace(state, level=drawn_level(dataset, state, max_units=app.settings.map_max_units))
+    return render_tier_key(tier_key(tier_summary(dataset, drawn), dataset.method.thresholds), metric)
 
 
 @callback(

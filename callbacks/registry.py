@@ -26,6 +26,7 @@ from coverage_map.errors import CoverageMapError
 from coverage_map.store import Workspace, open_workspace
 
 from . import uploads
+from .explain import EquityView, equity_view
 from .settings import Settings
 
 DEFAULT_KEY = "default"
@@ -115,7 +116,7 @@ class Registry:
                     return self._uploaded[choice.key]
             inputs = workspace.load(choice.name, choice.version, owner=choice.owner)
             dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
-                                          threshold_km=self.default.threshold_km)  # fmt: skip
+                                          threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
             self.remember(choice.key, dataset)
             return dataset
 
@@ -203,3 +204,12 @@ class Registry:
             return pd.Series(units.astype(str).to_numpy(), index=membership["area_id"].astype(str).to_numpy())
 
         return self._memo((loaded.key, "members", level), build)
+
+    def equity_view(self, loaded: Loaded, category: str, community: str) -> EquityView:
+        """:func:`callbacks.explain.equity_view`, chart included, built once per need and community."""
+        dataset = loaded.dataset
+        if category not in dataset.categories or community not in dataset.communities:
+            return equity_view(dataset, category, community)  # never memoise labels a request made up
+        return self._memo(  # type: ignore[no-any-return]
+            (loaded.key, "equity", category, community), lambda: equity_view(dataset, category, community)
+        )

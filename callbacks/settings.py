@@ -29,12 +29,22 @@ command line with ``_`` for ``-``; an unknown key is an error) plus ``label`` an
     max_services = 2000            # more service points than this: shown once a borough is chosen
     max_table_rows = 2000          # rows the gap and organisations tables list (downloads hold all)
 
+    [method]                       # gap method 2 (docs/method.md); every key optional
+    catchment_km = 3.0             # catchment of local services
+    catchment_minutes = 15.0       # the catchment in minutes, with travel times
+    severe_below = 0.5             # access ratio under which a cold spot is a severe gap
+    moderate_below = 0.8           # ... a moderate gap (or watch, outside a cold spot)
+    fdr = 0.05                     # false-discovery rate of a cold spot (Benjamini-Hochberg)
+    permutations = 999             # Gi* permutations
+    seed = 12345                   # their seed, so results repeat
+
     [server]
     max_upload_mb = 50             # per file
     max_upload_total_mb = 100      # per upload (all files together)
     workspace = "workspace.gpkg"   # optional: where uploads are saved (default: the environment's)
 
-Environment variables win over the file: ``COVERAGE_MAP_BASEMAP``,
+The gap method's flags of ``coverage-map serve`` (``--catchment-km``, ``--severe-below``...) win
+over ``[method]`` where they differ from their defaults. Environment variables win over the file: ``COVERAGE_MAP_BASEMAP``,
 ``COVERAGE_MAP_DATA_DIR`` (scratch folder for uploads, default ``instance/uploads``),
 ``COVERAGE_MAP_MAX_UPLOAD_MB`` and ``COVERAGE_MAP_MAX_UPLOAD_TOTAL_MB``. Uploads are saved in
 the dataset workspace (:func:`coverage_map.store.open_workspace`: ``COVERAGE_MAP_DATABASE_URL``
@@ -47,7 +57,7 @@ import argparse
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +72,9 @@ from coverage_map.config import (
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
 from coverage_map.ingest.upload_safety import UploadLimits
+from coverage_map.method import DEFAULT_METHOD, GapMethod
 from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec
+from coverage_map.tiers import TierThresholds
 
 #: ``[data]`` keys that are the dashboard's own, not part of the input spec.
 DATA_SETTINGS = ("label", "threshold_km")
@@ -98,6 +110,8 @@ class Settings:
     map_max_services: int = MAP_ASSET_LIMIT
     #: The most rows the gap and organisations tables send to the browser (the download has all).
     table_max_rows: int = TABLE_ROW_LIMIT
+    #: How access, clusters and tiers are computed (``[method]``, or ``serve``'s flags).
+    method: GapMethod = DEFAULT_METHOD
 
     @property
     def uses_demo(self) -> bool:
@@ -115,12 +129,12 @@ class Settings:
 
     def load_dataset(self) -> Dataset:
         """The data set these settings name (the synthetic demo when none is named)."""
-        if self.data_spec is None:
-            return Dataset.demo()
+        spec = InputSpec.demo() if self.data_spec is None else self.data_spec
         if self.uses_demo:
-            return Dataset.from_spec(self.data_spec, label=self.label or "Synthetic demo region", synthetic=True,
-                                     threshold_km=self.threshold_km)  # fmt: skip
-        return Dataset.from_spec(self.data_spec, label=self.label or "Your data", threshold_km=self.threshold_km)
+            return Dataset.from_spec(spec, label=self.label or "Synthetic demo region", synthetic=True,
+                                     threshold_km=self.threshold_km, method=self.method)  # fmt: skip
+        return Dataset.from_spec(spec, label=self.label or "Your data", threshold_km=self.threshold_km,
+                                 method=self.method)  # fmt: skip
 
 
 def read_config(path: str | Path) -> dict[str, object]:
@@ -151,6 +165,9 @@ def read_config(path: str | Path) -> dict[str, object]:
                             ("max_table_rows", "table_max_rows")):  # fmt: skip
         if key in map_table:
             result[field_name] = int(_positive(map_table[key], f"[map] {key}", path))
+    method = _table(document, "method", path)
+    if method:
+        result["method"] = method_from_mapping(method, where=f"{path}: [method]")
     server = _table(document, "server", path)
     if "max_upload_mb" in server:
         result["max_upload_bytes"] = int(_positive(server["max_upload_mb"], "[server] max_upload_mb", path) * 2**20)
@@ -163,6 +180,63 @@ def read_config(path: str | Path) -> dict[str, object]:
     if server.get("data_dir"):
         result["data_dir"] = (base / str(server["data_dir"])).resolve()
     return result
+
+
+#: ``[method]`` keys: positive numbers, shares, whole numbers.
+METHOD_KEYS = ("catchment_km", "catchment_minutes", "severe_below", "moderate_below", "fdr", "permutations", "seed")
+
+
+def method_from_mapping(
+    values: Mapping[str, object], *, where: str = "[method]", base: GapMethod = DEFAULT_METHOD,
+    spell: Callable[[str], str] = str,
+) -> GapMethod:  # fmt: skip
+    """A :class:`~coverage_map.method.GapMethod` from ``[method]`` keys (:data:`METHOD_KEYS`; the rest from ``base``).
+
+    Every problem is collected, each naming its key (as ``spell`` writes it) and value, and raised once.
+
+    Raises
+    ------
+    CoverageMapError
+        An unknown key, a value of the wrong kind or out of range, or thresholds out of order.
+    """
+    problems = [f"unknown key '{key}' (allowed: {', '.join(METHOD_KEYS)})" for key in values if key not in METHOD_KEYS]
+    numbers: dict[str, float | int] = {}
+    for key in METHOD_KEYS:
+        if key not in values:
+            continue
+        value = values[key]
+        if key in ("permutations", "seed"):
+            low, high = (99, 99_999) if key == "permutations" else (0, 2**32 - 1)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                problems.append(f"{spell(key)} must be a whole number from {low:,} to {high:,}, not {value!r}")
+                continue
+            numbers[key] = value
+            continue
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
+        upper = 1.0 if key == "fdr" else float("inf")
+        if not 0 < number < upper or number == float("inf"):
+            allowed = "a number between 0 and 1" if key == "fdr" else "a positive number"
+            problems.append(f"{spell(key)} must be {allowed}, not {value!r}")
+            continue
+        numbers[key] = number
+    limits = base.thresholds
+    severe = numbers.get("severe_below", limits.severe_below)
+    moderate = numbers.get("moderate_below", limits.moderate_below)
+    if "severe_below" in numbers or "moderate_below" in numbers:
+        if not severe <= moderate:
+            problems.append(
+                f"{spell('severe_below')} ({severe:g}) must not be above {spell('moderate_below')} ({moderate:g})"
+            )
+    if problems:
+        raise CoverageMapError(f"{where}: " + "; ".join(problems))
+    thresholds = TierThresholds(severe_below=severe, moderate_below=moderate, q=numbers.get("fdr", limits.q))
+    return GapMethod(
+        catchment_km=numbers.get("catchment_km", base.catchment_km),
+        catchment_minutes=numbers.get("catchment_minutes", base.catchment_minutes),
+        thresholds=thresholds,
+        permutations=int(numbers.get("permutations", base.permutations)),
+        seed=int(numbers.get("seed", base.seed)),
+    )
 
 
 def _table(document: Mapping[str, object], name: str, path: Path) -> Mapping[str, object]:
@@ -204,8 +278,37 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
     spec = _spec_from_args(args, values.get("data_spec"))  # type: ignore[arg-type]
     if spec is not None:
         values["data_spec"] = spec
+    method = _method_from_args(args, values.get("method", DEFAULT_METHOD))  # type: ignore[arg-type]
+    if method != DEFAULT_METHOD:
+        values["method"] = method
     _apply_env(values, environ)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _method_defaults() -> dict[str, float | int]:
+    method = DEFAULT_METHOD
+    return {"catchment_km": method.catchment_km, "catchment_minutes": method.catchment_minutes,
+            "severe_below": method.thresholds.severe_below, "moderate_below": method.thresholds.moderate_below,
+            "fdr": method.thresholds.q, "permutations": method.permutations, "seed": method.seed}  # fmt: skip
+
+
+def _method_from_args(args: argparse.Namespace, config: GapMethod) -> GapMethod:
+    """``config`` (``[method]``, or the default) with every gap-method flag that differs from its default.
+
+    argparse fills in the defaults, so a flag given with its default value cannot be told from
+    one not given: it leaves the config's value.
+    """
+    defaults = _method_defaults()
+    # The flags' destinations are the [method] keys (``--catchment-km`` -> ``catchment_km``).
+    given = {key: getattr(args, key) for key in METHOD_KEYS
+             if getattr(args, key, None) is not None and getattr(args, key) != defaults[key]}  # fmt: skip
+    if not given:
+        return config
+    return method_from_mapping(given, where="coverage-map serve", base=config, spell=_flag)
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
 
 
 def _spec_from_args(args: argparse.Namespace, config: InputSpec | None) -> InputSpec | None:

@@ -2,7 +2,7 @@
 
 Every selection lives in the URL query string, so a link reproduces the view::
 
-    ?level=neighbourhood&category=dementia&community=all&metric=gap_score
+    ?level=neighbourhood&category=dementia&community=all&metric=tier
      &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps
 
 Unknown or invalid values fall back to the defaults (a stale link still opens). Uploaded
@@ -24,6 +24,8 @@ ALL = "all"
 TABS = ("gaps", "organisations", "upload", "about")
 LEVEL_NAMES = {"area": "Small area", "neighbourhood": "Neighbourhood", "borough": "Borough"}
 PREFERRED_CATEGORY = "dementia"
+#: The measure the map opens on: gap severity (the tiers of gap method 2, coloured by category).
+DEFAULT_METRIC = "tier"
 
 #: URL parameter of each control, by the :class:`ViewState` field it holds.
 URL_KEYS = {
@@ -63,7 +65,7 @@ class ViewState:
     level: str
     category: str
     community: str = ALL
-    metric: str = "gap_score"
+    metric: str = DEFAULT_METRIC
     borough: str = ALL
     scheme: str = "quantiles"
     show_assets: bool = True
@@ -73,7 +75,7 @@ class ViewState:
 
 
 def default_state(choices: Choices) -> ViewState:
-    """The opening view: neighbourhoods, dementia if the data has it, everyone, gap score."""
+    """The opening view: neighbourhoods, dementia if the data has it, everyone, gap severity."""
     level = "neighbourhood" if "neighbourhood" in choices.levels else choices.levels[0]
     category = PREFERRED_CATEGORY if PREFERRED_CATEGORY in choices.categories else choices.categories[0]
     return ViewState(level=level, category=category)

@@ -9,7 +9,7 @@ from coverage_map.taxonomy import display_name
 from . import ids
 from .context import services
 from .state import ALL, ViewState
-from .views import gap_table, organisation_table, table_csv
+from .views import gap_table, organisation_table, table_csv, tier_summary
 
 _VIEW = [ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH]
 
@@ -33,15 +33,26 @@ def fill_gap_table(level: str, category: str, community: str, borough: str, toke
         return [], ""
     state = _state(level, category, community, borough)
     rows, total = gap_table(loaded.dataset, state, limit=app.settings.table_max_rows)
-    who = "everyone" if state.community == ALL else display_name(state.community)
-    summary = (
-        f"{total:,} gap{'' if total == 1 else 's'} in {display_name(category).lower()} provision for {who}, worst first. "
-        "Click a row to show it on the map."
-    )
+    summary = gap_summary(state, total, tier_summary(loaded.dataset, state))
     if len(rows) < total:
         summary += (f" Only the {len(rows):,} worst are listed: choose a borough to see its own, or download the "
                     "table for every unit.")  # fmt: skip
     return rows, summary
+
+
+def gap_summary(state: ViewState, total: int, tiers: dict[str, int]) -> str:
+    """The line over the gap table: how many gaps of each tier, the order, and the units to watch."""
+    who = "everyone" if state.community == ALL else display_name(state.community)
+    what = f"{display_name(state.category).lower()} provision for {who}"
+    if tiers.get("no_data", 0) and tiers.get("no_data", 0) == sum(tiers.values()):
+        return f"No {what} is listed in the directory, so no gaps can be judged."
+    split = f" ({tiers.get('severe', 0):,} severe, {tiers.get('moderate', 0):,} moderate)" if total else ""
+    summary = f"{total:,} gap{'' if total == 1 else 's'} in {what}{split}"
+    summary += ", worst first: by severity, then by unmet need." if total else "."
+    watch = tiers.get("watch", 0)
+    if watch:
+        summary += f" {watch:,} more to watch (see the map)."
+    return summary + (" Click a row to show it on the map." if total else "")
 
 
 @callback(

@@ -22,12 +22,14 @@ import plotly.graph_objects as go
 from coverage_map.analysis import TABLE_COLUMNS
 from coverage_map.config import MAP_ASSET_LIMIT, MAP_UNIT_LIMIT
 from coverage_map.freshness import Freshness, asset_freshness, summarise, verified_text
-from coverage_map.gaps import explain
+from coverage_map.gaps import TIER_LABELS, explain, ranked
 from coverage_map.outputs import figures
 from coverage_map.outputs.tables import write_any
 from coverage_map.taxonomy import display_name
+from coverage_map.tiers import TierThresholds
 
 from . import ids
+from .explain import certainty_text, share_of_average, tier_counts, tier_meaning
 from .ids import CONTROL_IDS
 from .registry import Loaded, Registry
 from .state import ALL, GEOMETRY_FIELDS, LEVEL_NAMES, ViewState
@@ -212,9 +214,11 @@ def apply_updates(figure: dict, updates: list[tuple[FigurePath, object]]) -> dic
 
 
 GAP_COLUMNS = [
-    "rank", "area_id", "area_name", "borough_name", "gap_score", "gap_reasons", "provision_per_10k",
-    "nearest_km", "share_within_km", "referrals", "pressure", "assets_reaching",
+    "rank", "area_id", "area_name", "borough_name", "tier", "tier_label", "access_ratio", "need", "unmet_need",
+    "gap_reasons",
 ]  # fmt: skip
+#: Tiers the gap table lists (the gaps); ``watch`` units are counted in its summary.
+GAP_TIERS = ("severe", "moderate")
 
 
 def gap_rows(dataset: object, state: ViewState, *, limit: int | None = None) -> list[dict[str, object]]:
@@ -226,35 +230,47 @@ def gap_rows(dataset: object, state: ViewState, *, limit: int | None = None) -> 
 def gap_table(dataset: object, state: ViewState, *, limit: int | None = None) -> tuple[list[dict[str, object]], int]:
     """The ``limit`` worst gaps of the view as grid rows (all when None), and how many gaps it has.
 
-    England's small areas have tens of thousands of gaps per need: the grid gets the worst
-    ones and the summary says how many there are (the CSV download has every unit).
+    Ranked by :func:`coverage_map.gaps.ranked`: severe before moderate, then by unmet need
+    (people in need the shortfall leaves unserved), largest first. ``access_ratio`` is sent
+    as a percentage of the region's average. England's small areas have tens of thousands of
+    gaps per need: the grid gets the worst ones and the summary says how many there are (the
+    CSV download has every unit).
     """
     view = view_rows(dataset, state)
-    gaps = view[view["gap"].fillna(False).astype(bool)]
-    gaps = gaps.sort_values(["gap_score", "area_name"], ascending=[False, True], kind="stable")
+    gaps = ranked(view[view["gap"].fillna(False).astype(bool)])
     total = len(gaps)
     if limit is not None:
         gaps = gaps.head(limit)
     boroughs = dataset.borough_names(state.level)  # type: ignore[attr-defined]
     rows = []
     for rank, row in enumerate(gaps.itertuples(index=False), start=1):
+        ratio = None if pd.isna(row.access_ratio) else float(row.access_ratio) * 100
         rows.append(
             {
                 "rank": rank,
                 "area_id": str(row.area_id),
                 "area_name": str(row.area_name),
                 "borough_name": boroughs.get(str(row.area_id), ""),
-                "gap_score": _number(row.gap_score),
+                "tier": str(row.tier),
+                "tier_label": TIER_LABELS.get(str(row.tier), str(row.tier)),
+                "access_ratio": None if ratio is None else round(ratio, 1),
+                "need": _whole(row.need),
+                "unmet_need": _whole(row.unmet_need),
                 "gap_reasons": figures.reasons_text(row.gap_reasons),
-                "provision_per_10k": _number(row.provision_per_10k),
-                "nearest_km": _number(row.nearest_km),
-                "share_within_km": _number(None if pd.isna(row.share_within_km) else row.share_within_km * 100),
-                "referrals": figures.referrals_text(row.referrals, row.referrals_suppressed),
-                "pressure": _number(row.pressure),
-                "assets_reaching": int(row.assets_reaching),
             }
         )
     return rows, total
+
+
+def tier_summary(dataset: object, state: ViewState) -> dict[str, int]:
+    """Units per tier in the view (for the gap table's summary and the map's key)."""
+    return tier_counts(view_rows(dataset, state))
+
+
+def _whole(value: object) -> int | None:
+    if value is None or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    return round(float(value))  # type: ignore[arg-type]
 
 
 def _number(value: object) -> float | None:
@@ -264,9 +280,9 @@ def _number(value: object) -> float | None:
 
 
 def table_csv(dataset: object, state: ViewState) -> tuple[str, bytes]:
-    """File name and CSV bytes of the view's published table (gaps first, formulas neutralised)."""
-    view = view_rows(dataset, state)
-    view = view.sort_values(["gap", "gap_score"], ascending=[False, False], kind="stable")[TABLE_COLUMNS]
+    """File name and CSV bytes of the view's published table: every unit and every column, raw codes
+    (``tier``, ``gap_reasons``), worst first (:func:`coverage_map.gaps.ranked`), formulas neutralised."""
+    view = ranked(view_rows(dataset, state))[TABLE_COLUMNS]
     parts = [state.category, state.community, state.level]
     if state.borough != ALL:
         parts.append(state.borough)
@@ -420,6 +436,20 @@ class AreaDetails:
     metric_label: str = "Selected measure"
     #: Services reaching the unit (of any kind) not verified in 12 months; None when not recorded.
     freshness: Freshness | None = None
+    #: Gap method 2: the tier (a :data:`coverage_map.tiers.TIERS` code), its label and one-sentence meaning.
+    tier: str = "no_data"
+    tier_label: str = ""
+    tier_text: str = ""
+    #: People in need (the group's population where no need estimate is given: ``need_estimated`` False).
+    need: float | None = None
+    need_estimated: bool = False
+    access_per_10k: float | None = None
+    #: ``access_ratio`` as words: "43% of the region's average".
+    access_text: str = "unknown"
+    #: Access to services made for the community (None for everyone).
+    specific_access_per_10k: float | None = None
+    #: "How sure are we", from Gi*'s cold spot and q-value, in one sentence.
+    certainty: str = ""
 
 
 def area_details(
@@ -449,9 +479,10 @@ def area_details(
     ]
 
     provision = _provision_lines(dataset.provision_averages(state.level, state.community), unit, state)
+    thresholds = dataset.method.thresholds
     reasons = (
         explain(row, threshold_km=dataset.threshold_km, category_label=category_label,
-                group_label=None if state.community == ALL else community_label)
+                group_label=None if state.community == ALL else community_label, thresholds=thresholds)
         if row is not None else []
     )  # fmt: skip
     assets, total, freshness = _assets_reaching(registry, loaded, state, area_id, today=today or date.today())
@@ -481,7 +512,28 @@ def area_details(
         trend=_trend_figure(registry, loaded, state, area_id),
         metric_label=metric.label,
         freshness=freshness,
+        **_method_facts(row, state, thresholds=thresholds, need_estimated=state.category in dataset.inputs.need_labels),
     )
+
+
+def _method_facts(
+    row: pd.Series | None, state: ViewState, *, thresholds: TierThresholds, need_estimated: bool
+) -> dict[str, Any]:
+    """The gap method 2 fields of :class:`AreaDetails` for one published row (None: not on the map)."""
+    if row is None:
+        return {"tier_label": TIER_LABELS["no_data"], "tier_text": tier_meaning("no_data")}
+    tier = str(row["tier"]) if not pd.isna(row["tier"]) else "no_data"
+    return {
+        "tier": tier,
+        "tier_label": TIER_LABELS.get(tier, tier),
+        "tier_text": tier_meaning(tier, thresholds),
+        "need": _number(row["need"]),
+        "need_estimated": need_estimated,
+        "access_per_10k": _number(row["access_per_10k"]),
+        "access_text": share_of_average(row["access_ratio"]),
+        "specific_access_per_10k": None if state.community == ALL else _number(row["specific_access_per_10k"]),
+        "certainty": certainty_text(row["cold_spot"], row["q_value"], fdr=thresholds.q) if tier != "no_data" else "",
+    }
 
 
 def _provision_lines(averages: pd.Series, unit: pd.DataFrame, state: ViewState) -> list[ProvisionLine]:

@@ -8,6 +8,7 @@ recomputed from published counts, no referral ids or coordinates).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 from .access import AccessResult, measure_access, rollup_access
 from .config import DEFAULT_THRESHOLD_KM, LEVELS
 from .errors import CoverageMapError, Problem
+from .freshness import STALE_MONTHS, stale_assets
 from .gaps import GAP_COLUMNS, find_gaps
 from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
@@ -97,9 +99,8 @@ def analyse(
     if not np.isfinite(threshold_km) or threshold_km <= 0:
         raise CoverageMapError(f"the threshold must be a positive number of km, not {threshold_km}")
     access = area_access(prepared, method)
-    table = _joined(
-        measure(prepared, level, threshold_km=threshold_km), rollup_access(access.table, prepared.membership, level)
-    )
+    measured = measure(prepared, level, threshold_km=threshold_km, stale=stale_listings(prepared, method))
+    table = _joined(measured, rollup_access(access.table, prepared.membership, level))
     clusters = cold_spots(
         table[[*KEY, "access_ratio"]],
         prepared.units[level],
@@ -142,6 +143,35 @@ def area_access(prepared: Prepared, method: GapMethod = DEFAULT_METHOD) -> Acces
     )
     prepared.memo[key] = result
     return result
+
+
+def stale_listings(prepared: Prepared, method: GapMethod = DEFAULT_METHOD) -> frozenset[str]:
+    """Ids of assets last verified more than 12 months before the data's date (see ``GapMethod.as_of``).
+
+    Empty when the directory records no ``last_checked`` dates, or the data has no date at all.
+    """
+    assets = prepared.assets
+    if "last_checked" not in assets.columns or assets.empty:
+        return frozenset()
+    as_of = method.as_of or data_date(prepared)
+    if as_of is None:
+        return frozenset()
+    old = stale_assets(assets, today=as_of, months=STALE_MONTHS, unknown_is_stale=False)
+    return frozenset(assets.loc[old.to_numpy(dtype=bool), "asset_id"].astype(str))
+
+
+def data_date(prepared: Prepared) -> date | None:
+    """The data's own date: the latest referral date, else the latest ``last_checked`` in the directory."""
+    referrals = prepared.referrals
+    if len(referrals) and referrals["date"].notna().any():
+        return pd.Timestamp(referrals["date"].max()).date()
+    if "last_checked" in prepared.assets.columns:
+        checked = pd.to_datetime(
+            prepared.assets["last_checked"].astype("string").str.slice(0, 10), format="%Y-%m-%d", errors="coerce"
+        )
+        if checked.notna().any():
+            return pd.Timestamp(checked.max()).date()
+    return None
 
 
 def _joined(measured: pd.DataFrame, access: pd.DataFrame) -> pd.DataFrame:

@@ -7,11 +7,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
+from .method import DEFAULT_METHOD, GapMethod
+from .tiers import TierThresholds
 
 if TYPE_CHECKING:
     from .spec import InputSpec
@@ -130,7 +132,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         raise ValidationError(
             error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
         ) from None
-    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km)
+    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method_from_args(args))
     suppress = not args.no_suppress
     table = published_table(analysis, suppress=suppress)
     if out.suffix.lower() != ".csv":
@@ -270,7 +272,64 @@ def _dataset_from_args(args: argparse.Namespace):  # noqa: ANN202 - returns cove
 
     demo = _uses_demo(args)
     label = "Synthetic demo region" if demo else Path(args.areas).stem.replace("_", " ")
-    return Dataset.from_spec(input_spec(args), label=label, synthetic=demo, threshold_km=args.threshold_km)
+    return Dataset.from_spec(
+        input_spec(args), label=label, synthetic=demo, threshold_km=args.threshold_km, method=method_from_args(args)
+    )
+
+
+def _add_method_options(parser: argparse.ArgumentParser) -> None:
+    """The gap method's settings (``coverage_map.method.GapMethod``; see docs/method.md)."""
+    group = parser.add_argument_group("gap method", "need-adjusted access (E2SFCA), clusters (Gi*) and tiers")
+    group.add_argument(
+        "--catchment-km",
+        type=float,
+        default=DEFAULT_METHOD.catchment_km,
+        help="catchment of local services, km (default %(default)s; a taxonomy may set one per need)",
+    )
+    group.add_argument(
+        "--catchment-minutes",
+        type=float,
+        default=DEFAULT_METHOD.catchment_minutes,
+        help="the catchment in minutes when --travel-times is given (default %(default)s)",
+    )
+    group.add_argument(
+        "--severe-below",
+        type=float,
+        default=DEFAULT_METHOD.thresholds.severe_below,
+        help="access ratio under which a cold spot is severe (default %(default)s)",
+    )
+    group.add_argument(
+        "--moderate-below",
+        type=float,
+        default=DEFAULT_METHOD.thresholds.moderate_below,
+        help="access ratio under which a cold spot is moderate (default %(default)s)",
+    )
+    group.add_argument(
+        "--fdr",
+        type=float,
+        default=DEFAULT_METHOD.thresholds.q,
+        help="false-discovery rate of a cold spot, Benjamini-Hochberg (default %(default)s)",
+    )
+    group.add_argument(
+        "--permutations", type=int, default=DEFAULT_METHOD.permutations, help="Gi* permutations (default %(default)s)"
+    )
+    group.add_argument("--seed", type=int, default=DEFAULT_METHOD.seed,
+                       help="seed of the Gi* permutations, so results repeat (default %(default)s)")  # fmt: skip
+
+
+def method_from_args(args: argparse.Namespace) -> GapMethod:
+    """The :class:`~coverage_map.method.GapMethod` the command line asks for (defaults where not given)."""
+    try:
+        thresholds = TierThresholds(severe_below=args.severe_below, moderate_below=args.moderate_below, q=args.fdr)
+    except ValueError as error:
+        raise CoverageMapError(f"--severe-below, --moderate-below and --fdr: {error}") from None
+    return GapMethod(
+        catchment_km=args.catchment_km,
+        catchment_minutes=args.catchment_minutes,
+        thresholds=thresholds,
+        permutations=args.permutations,
+        seed=args.seed,
+    )
 
 
 def _add_view_options(parser: argparse.ArgumentParser, *, category_required: bool = False) -> None:
@@ -279,8 +338,9 @@ def _add_view_options(parser: argparse.ArgumentParser, *, category_required: boo
     group.add_argument("--community", default="all", help="community, e.g. bame (default: all)")
     group.add_argument(
         "--metric",
-        default="gap_score",
-        help="gap_score, provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure",
+        default="tier",
+        help="tier (gap severity, the default), access_ratio, access_per_10k, gap_score (shortfall against the "
+        "region's average), provision_per_10k, nearest_km, share_within_km, referrals_per_10k or pressure",
     )
     group.add_argument("--level", choices=LEVELS, default="neighbourhood")
     group.add_argument("--borough", help="limit to one borough (id or name) and zoom to it")
@@ -487,9 +547,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_analyse_command(commands)
+    _add_validate_command(commands)
+    _add_demo_command(commands)
+    _add_serve_command(commands)
+    _add_oruk_command(commands)
+    _add_census_command(commands)
+    _add_export_map_command(commands)
+    _add_export_html_command(commands)
+    _add_report_command(commands)
+    _add_workspace_commands(commands)
+    return parser
 
+
+def _add_analyse_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     analyse = commands.add_parser("analyse", help="write the gap table for every area, category and community")
     _add_inputs(analyse)
+    _add_method_options(analyse)
     analyse.add_argument("--level", choices=LEVELS, default="area")
     analyse.add_argument(
         "--threshold-km",
@@ -517,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyse.set_defaults(handler=cmd_analyse)
 
+
+def _add_validate_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     validate = commands.add_parser("validate", help="report every problem in the inputs without analysing")
     _add_inputs(validate)
     validate.add_argument(
@@ -527,6 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=cmd_validate)
 
+
+def _add_demo_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     demo = commands.add_parser("demo-data", help="generate the synthetic demo region")
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--seed", type=int, default=2024)
@@ -539,14 +617,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=cmd_demo_data)
 
+
+def _add_serve_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     serve = commands.add_parser("serve", help="start the dashboard")
     _add_inputs(serve)
+    _add_method_options(serve)
     serve.add_argument("--config", type=Path, help="TOML file naming the data files (see docs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
     serve.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     serve.set_defaults(handler=cmd_serve)
 
+
+def _add_oruk_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     oruk = commands.add_parser("import-oruk", help="turn an Open Referral UK / HSDS directory into an asset file")
     oruk.add_argument(
         "source",
@@ -570,6 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     oruk.add_argument("--max-pages", type=int, default=50, help="pages fetched at most (default %(default)s)")
     oruk.set_defaults(handler=cmd_import_oruk)
 
+
+def _add_census_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     census = commands.add_parser(
         "census-population", help="map a census table onto area_id,population,pop_<community> columns"
     )
@@ -581,8 +666,12 @@ def build_parser() -> argparse.ArgumentParser:
     census.add_argument("--area-col", help="column holding the area code (default: from the config)")
     census.add_argument("--out", type=Path, required=True, help="population CSV to write")
     census.set_defaults(handler=cmd_census_population)
+
+
+def _add_export_map_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     export_map = commands.add_parser("export-map", help="render a print-ready map (PNG, SVG or PDF)")
     _add_inputs(export_map)
+    _add_method_options(export_map)
     _add_view_options(export_map)
     export_map.add_argument("--all-categories", action="store_true", help="one map per category (use --out-dir)")
     export_map.add_argument("--out", type=Path, help="output file: .png, .svg or .pdf")
@@ -596,8 +685,11 @@ def build_parser() -> argparse.ArgumentParser:
     export_map.add_argument("--no-assets", action="store_true", help="leave the organisations off the map")
     export_map.set_defaults(handler=cmd_export_map)
 
+
+def _add_export_html_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     export_html = commands.add_parser("export-html", help="write a self-contained interactive map (HTML)")
     _add_inputs(export_html)
+    _add_method_options(export_html)
     _add_view_options(export_html)
     export_html.add_argument("--out", type=Path, required=True, help="output .html file")
     export_html.add_argument("--categories", help="comma-separated layers (default: every category)")
@@ -609,8 +701,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_html.set_defaults(handler=cmd_export_html)
 
+
+def _add_report_command(commands: Any) -> None:  # argparse's private _SubParsersAction
     report = commands.add_parser("report", help="write the gap-analysis report (HTML, and PDF with --pdf)")
     _add_inputs(report)
+    _add_method_options(report)
     report.add_argument("--out", type=Path, required=True, help="output .html file")
     report.add_argument("--pdf", type=Path, help="also print the report to this PDF (needs Chromium)")
     report.add_argument(
@@ -628,9 +723,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dpi", type=float, default=150, help="resolution of the report's maps (default 150)")
     report.add_argument("--no-maps", action="store_true", help="leave the maps out (no Chromium needed for HTML)")
     report.set_defaults(handler=cmd_report)
-
-    _add_workspace_commands(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

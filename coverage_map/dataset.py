@@ -23,7 +23,9 @@ import pandas as pd
 
 from .analysis import Analysis, analyse, published_assets, published_table
 from .config import DEFAULT_THRESHOLD_KM, DISPLAY_CRS, GEODATA_DIR, SIMPLIFY_TOLERANCE_M
+from .equity import Equity, equity, subject_for
 from .joins import Prepared, prepare
+from .method import DEFAULT_METHOD, GapMethod
 from .model import Inputs
 from .spec import InputSpec
 
@@ -39,6 +41,7 @@ class Dataset:
     label: str = "data"
     synthetic: bool = False
     threshold_km: float = DEFAULT_THRESHOLD_KM
+    method: GapMethod = DEFAULT_METHOD
     _analyses: dict[str, Analysis] = field(default_factory=dict, repr=False)
     _published: dict[tuple[str, bool], pd.DataFrame] = field(default_factory=dict, repr=False)
     _derived: dict[tuple[str, ...], object] = field(default_factory=dict, repr=False)
@@ -46,10 +49,16 @@ class Dataset:
 
     @classmethod
     def from_inputs(
-        cls, inputs: Inputs, *, label: str = "data", synthetic: bool = False, threshold_km: float = DEFAULT_THRESHOLD_KM
+        cls,
+        inputs: Inputs,
+        *,
+        label: str = "data",
+        synthetic: bool = False,
+        threshold_km: float = DEFAULT_THRESHOLD_KM,
+        method: GapMethod = DEFAULT_METHOD,
     ) -> Dataset:
         """Join validated inputs to geography (the expensive step, done once)."""
-        return cls(prepare(inputs), label=label, synthetic=synthetic, threshold_km=threshold_km)
+        return cls(prepare(inputs), label=label, synthetic=synthetic, threshold_km=threshold_km, method=method)
 
     @classmethod
     def from_spec(
@@ -59,9 +68,10 @@ class Dataset:
         label: str = "data",
         synthetic: bool = False,
         threshold_km: float = DEFAULT_THRESHOLD_KM,
+        method: GapMethod = DEFAULT_METHOD,
     ) -> Dataset:
         """Load, validate and join the files a spec names (see :class:`coverage_map.spec.InputSpec`)."""
-        return cls.from_inputs(spec.load(), label=label, synthetic=synthetic, threshold_km=threshold_km)
+        return cls.from_inputs(spec.load(), label=label, synthetic=synthetic, threshold_km=threshold_km, method=method)
 
     @classmethod
     def demo(cls, folder: str | Path = GEODATA_DIR) -> Dataset:
@@ -95,8 +105,53 @@ class Dataset:
         """The true (unsuppressed) analysis at ``level``, computed once."""
         with self._lock:
             if level not in self._analyses:
-                self._analyses[level] = analyse(self.prepared, level=level, threshold_km=self.threshold_km)
+                self._analyses[level] = analyse(
+                    self.prepared, level=level, threshold_km=self.threshold_km, method=self.method
+                )
             return self._analyses[level]
+
+    @property
+    def has_imd(self) -> bool:
+        """Whether deprivation (IMD) was given, so the equity view can be shown."""
+        return self.inputs.imd is not None and len(self.inputs.imd) > 0
+
+    def equity(self, category: str, community: str = "all") -> Equity | None:
+        """Access by deprivation for one need (small areas, need-weighted), or None without IMD.
+
+        See :func:`coverage_map.equity.equity`: the concentration index of ``access_per_10k``
+        against IMD rank, the slope index of inequality across IMD deciles, the decile means
+        and one plain-English sentence. Computed once per category and community.
+        """
+        if not self.has_imd:
+            return None
+
+        def build() -> Equity | None:
+            table = self.analysis("area").table
+            rows = table[(table["category"] == category) & (table["community"] == community)]
+            if rows.empty or not rows["provision_exists"].any():
+                return None
+            imd = self.inputs.imd
+            assert imd is not None
+            by_area = imd.drop_duplicates("area_id").set_index("area_id")
+            ids = rows["area_id"].astype(str)
+            rank = ids.map(by_area["imd_rank"]).to_numpy(dtype=float, na_value=np.nan)
+            decile = (
+                ids.map(by_area["imd_decile"]).to_numpy(dtype=float, na_value=np.nan)
+                if "imd_decile" in by_area
+                else None
+            )
+            need = rows["need"].to_numpy(dtype=float, na_value=np.nan)
+            if np.isnan(need).all():
+                need = np.ones(len(rows))
+            return equity(
+                rows["access_per_10k"].to_numpy(dtype=float, na_value=np.nan),
+                need,
+                imd_rank=rank,
+                imd_decile=decile,
+                subject=subject_for(category),
+            )
+
+        return self._memo(("equity", category, community), build)  # type: ignore[return-value]
 
     def table(self, level: str, *, suppress: bool = True) -> pd.DataFrame:
         """The published gap table at ``level`` (suppressed unless told otherwise)."""

@@ -4,8 +4,11 @@ Each :class:`Finding` carries its sentence *and* the numbers behind it (count, t
 units or organisations counted), so a report can print the sentence and a test can check
 the numbers against the table worked out another way.
 
+A gap is a unit whose tier (gap method 2, :mod:`coverage_map.gaps`) is severe or moderate;
+units are listed worst first by :func:`coverage_map.gaps.ranked` (tier, then unmet need).
+
 Findings only use published figures (:meth:`Dataset.table` and :meth:`Dataset.assets_table`):
-they count units and organisations and sum populations, and never print a referral count.
+they count units and organisations and sum need and populations, and never print a referral count.
 
 Also here: choosing the rows a finding or a map describes (:func:`select_view`), by level,
 category, community and optionally one borough (:func:`resolve_borough`).
@@ -21,11 +24,15 @@ from typing import Any
 import pandas as pd
 
 from .dataset import Dataset
+from .equity import subject_for
 from .errors import CoverageMapError
 from .freshness import STALE_MONTHS, asset_freshness, summarise
+from .gaps import ranked
 from .metrics import ALL
 from .taxonomy import display_name
 
+#: The tiers that make a unit a gap.
+GAP_TIERS = ("severe", "moderate")
 #: Report priorities when none are given: ``category/community`` pairs.
 DEFAULT_PRIORITIES = ("dementia", "carers_support/carers", "mental_health/bame")
 
@@ -58,8 +65,9 @@ class Finding:
     Attributes
     ----------
     key
-        What kind of finding: ``no_provision_within``, ``gaps``, ``people_in_gaps``,
-        ``unmet_demand``, ``over_capacity`` or ``stale_directory``.
+        What kind of finding: ``not_in_directory``, ``no_provision_within``, ``gaps``,
+        ``watch``, ``people_in_gaps``, ``unmet_demand``, ``categories_not_in_directory``,
+        ``over_capacity`` or ``stale_directory``.
     text
         The sentence, ready to print (escape it before putting it in HTML).
     count, total
@@ -69,7 +77,8 @@ class Finding:
     ids
         The units' ``area_id`` or organisations' ``asset_id`` counted, worst first.
     numbers
-        Any other figure the sentence quotes (``people``, ``share``, ``threshold_km``...).
+        Any other figure the sentence quotes (``severe``, ``moderate``, ``people``, ``share``,
+        ``unmet_need``, ``threshold_km``...).
     """
 
     key: str
@@ -159,7 +168,13 @@ def select_view(
 def priority_findings(
     dataset: Dataset, priority: Priority, *, level: str = "neighbourhood", borough: str | None = None
 ) -> list[Finding]:
-    """Findings for one priority: units without provision nearby, gaps, people in them, unmet demand."""
+    """Findings for one priority, from its tiers (see :mod:`coverage_map.gaps`).
+
+    In order: ``not_in_directory`` (alone, when no service of the category is listed at all),
+    ``no_provision_within``, ``gaps`` (severe and moderate units, the borough holding most,
+    the worst by :func:`~coverage_map.gaps.ranked`), ``watch``, ``people_in_gaps`` (people in
+    need living in gap units, and the unmet need) and ``unmet_demand``.
+    """
     view = select_view(dataset, level=level, category=priority.category, community=priority.community, borough=borough)
     threshold = dataset.analysis(level).threshold_km
     one, many = LEVEL_WORDS.get(level, (level, f"{level}s"))
@@ -172,16 +187,29 @@ def priority_findings(
         "level": level,
         "total": total,
     }
-    findings: list[Finding] = []
     if total == 0:
-        return findings
+        return []
+    tier = view["tier"].astype("string").fillna("")
+    if (tier == "no_data").all():
+        return [
+            Finding(
+                key="not_in_directory",
+                text=f"No {what} service{for_group} is listed in the directory, so {what} gaps cannot be judged "
+                f"in any of the {total} {many}.",
+                count=total,
+                ids=tuple(view["area_id"].astype(str)),
+                **common,
+            )
+        ]
 
+    findings: list[Finding] = []
     nobody_near = _nobody_near(view, threshold)
-    far = view[nobody_near].sort_values(["gap_score", "area_id"], ascending=[False, True])
+    far = ranked(view[nobody_near])
     findings.append(
         Finding(
             key="no_provision_within",
-            text=f"{len(far)} of {total} {many} have no {what} provision{for_group} within {threshold:g} km.",
+            text=f"{len(far)} of {total} {many} {'has' if len(far) == 1 else 'have'} no {what} provision{for_group} "
+            f"within {threshold:g} km.",
             count=len(far),
             ids=tuple(far["area_id"].astype(str)),
             numbers={"threshold_km": threshold},
@@ -189,42 +217,30 @@ def priority_findings(
         )
     )
 
-    gaps = view[view["gap"]].sort_values(["gap_score", "area_id"], ascending=[False, True])
-    worst = [str(name) for name in gaps["area_name"].head(3)]
-    text = f"{len(gaps)} of {total} {many} are gaps for {what}{for_group}"
-    text += f"; the worst are {_and_list(worst)}." if len(worst) > 1 else (f": {worst[0]}." if worst else ".")
-    findings.append(
-        Finding(
-            key="gaps",
-            text=text,
-            count=len(gaps),
-            ids=tuple(gaps["area_id"].astype(str)),
-            numbers={"worst_score": float(gaps["gap_score"].max()) if len(gaps) else 0.0},
-            **common,
-        )
-    )
-
-    people_total = float(view["group_population"].fillna(0).sum())
-    if people_total > 0 and len(gaps):
-        people = float(gaps["group_population"].fillna(0).sum())
-        share = people / people_total
-        if priority.community == ALL:
-            text = f"About {_round_people(people):,} people ({share:.0%} of the population) live in those {many}."
-        else:
-            group = in_sentence(display_name(priority.community))
-            text = f"About {_round_people(people):,} of the {group} population ({share:.0%}) live in those {many}."
+    gaps = ranked(view[tier.isin(GAP_TIERS).to_numpy()])
+    counts = {name: int((tier == name).sum()) for name in ("severe", "moderate", "watch")}
+    findings.append(_gaps_finding(dataset, gaps, counts, common, words=(what, for_group, many), borough=borough))
+    if counts["watch"]:
+        thresholds = dataset.analysis(level).method.thresholds
+        watch = ranked(view[(tier == "watch").to_numpy()])
+        word = one if counts["watch"] == 1 else many
         findings.append(
             Finding(
-                key="people_in_gaps",
-                text=text,
-                count=len(gaps),
-                ids=tuple(gaps["area_id"].astype(str)),
-                numbers={"people": people, "people_total": people_total, "share": share},
+                key="watch",
+                text=f"{counts['watch']} {word} {'is' if counts['watch'] == 1 else 'are'} to watch for "
+                f"{what}{for_group}: access {thresholds.severe_below:.0%}–{thresholds.moderate_below:.0%} of the "
+                "region's average, or another warning sign.",
+                count=counts["watch"],
+                ids=tuple(watch["area_id"].astype(str)),
                 **common,
             )
         )
 
-    unmet = view[view["gap_reasons"].fillna("").str.contains("unmet_demand", regex=False)]
+    people = _people_in_gaps(dataset, view, gaps, common, priority=priority, one=one, many=many)
+    if people is not None:
+        findings.append(people)
+
+    unmet = ranked(view[view["gap_reasons"].fillna("").str.contains("unmet_demand", regex=False)])
     if len(unmet):
         word = one if len(unmet) == 1 else many
         findings.append(
@@ -238,6 +254,124 @@ def priority_findings(
             )
         )
     return findings
+
+
+def _gaps_finding(
+    dataset: Dataset,
+    gaps: pd.DataFrame,
+    counts: Mapping[str, int],
+    common: Mapping[str, Any],
+    *,
+    words: tuple[str, str, str],
+    borough: str | None,
+) -> Finding:
+    """``7 of 68 neighbourhoods have severe or moderate dementia gaps (3 severe, 4 moderate); 4 are in X. ...``"""
+    what, for_group, many = words
+    level, total = str(common["level"]), int(common["total"])
+    count = len(gaps)
+    if count == 0:
+        text = f"None of the {total} {many} has a severe or moderate {what} gap{for_group}."
+    else:
+        has = "has a severe or moderate" if count == 1 else "have severe or moderate"
+        text = f"{count} of {total} {many} {has} {what} gap{'' if count == 1 else 's'}{for_group}"
+        text += f" ({counts['severe']} severe, {counts['moderate']} moderate)"
+    numbers: dict[str, float] = {"severe": counts["severe"], "moderate": counts["moderate"], "watch": counts["watch"]}
+    most = _borough_with_most(dataset, gaps, level=level) if borough is None and count > 1 else None
+    if most is not None:
+        name, in_it = most
+        numbers["borough_count"] = in_it
+        text += f"; all are in {name}" if in_it == count else f"; {in_it} are in {name}"
+    worst = [str(name) for name in gaps["area_name"].head(3)]
+    if count == 1:
+        text += f": {worst[0]}."
+    elif count:
+        text += f". The worst {'are' if len(worst) > 1 else 'is'} {_and_list(worst)}."
+    else:
+        text = text.removesuffix(".") + "."
+    return Finding(key="gaps", text=text, count=count, ids=tuple(gaps["area_id"].astype(str)), numbers=numbers,
+                   **common)  # fmt: skip
+
+
+def _borough_with_most(dataset: Dataset, gaps: pd.DataFrame, *, level: str) -> tuple[str, int] | None:
+    """``(borough name, gap units in it)`` for the borough holding most gaps (first by name on a tie)."""
+    names = dataset.borough_names(level)
+    if not names:
+        return None
+    counts = gaps["area_id"].astype(str).map(names).dropna().value_counts()
+    if counts.empty:
+        return None
+    top = int(counts.max())
+    return sorted(str(name) for name in counts[counts == top].index)[0], top
+
+
+def _people_in_gaps(
+    dataset: Dataset,
+    view: pd.DataFrame,
+    gaps: pd.DataFrame,
+    common: Mapping[str, Any],
+    *,
+    priority: Priority,
+    one: str,
+    many: str,
+) -> Finding | None:
+    """People in need living in gap units (``need``, else the group's population) and the unmet need there."""
+    population = dataset.inputs.population
+    people_total = float(_need(view).sum())
+    if population is None or people_total <= 0 or not len(gaps):
+        return None  # (without a population file every area counts as one unit of need: no people to count)
+    people = float(_need(gaps).sum())
+    unmet = float(pd.to_numeric(gaps["unmet_need"], errors="coerce").fillna(0).sum())
+    share = people / people_total
+    group = in_sentence(display_name(priority.community))
+    if f"need_{priority.category}" in population.columns:
+        who = f"people in need of {subject_for(priority.category)}"
+        who += "" if priority.community == ALL else f" for {group}"
+    else:  # without a need estimate, need is the group's population
+        who = "people" if priority.community == ALL else f"people in the {group} group"
+    text = f"About {_round_people(people):,} of the {_round_people(people_total):,} {who} ({share:.0%})"
+    text += f" live in that {one}" if len(gaps) == 1 else f" live in those {many}"
+    text += (
+        f"; about {_round_people(unmet):,} of them lack the access the region's average would give."
+        if unmet > 0
+        else "."
+    )
+    return Finding(
+        key="people_in_gaps",
+        text=text,
+        count=len(gaps),
+        ids=tuple(gaps["area_id"].astype(str)),
+        numbers={"people": people, "people_total": people_total, "share": share, "unmet_need": unmet},
+        **common,
+    )
+
+
+def directory_findings(dataset: Dataset, *, level: str = "neighbourhood") -> list[Finding]:
+    """The need categories with no service listed anywhere in the directory (their tier is ``no_data``).
+
+    Gaps in them cannot be judged: the directory, not the provision, is missing.
+    """
+    table = dataset.table(level)
+    rows = table[table["community"] == ALL]
+    listed = rows["tier"].astype("string").fillna("") != "no_data"
+    missing = [c for c in dataset.categories if not listed[(rows["category"] == c).to_numpy()].any()]
+    total = len(dataset.categories)
+    if not missing:
+        return []
+    names = [in_sentence(display_name(c)) for c in missing]
+    verb = "has" if len(missing) == 1 else "have"
+    text = (
+        f"{len(missing)} of {total} need categories {verb} no service listed in the directory at all "
+        f"({_and_list(names)}): gaps in them cannot be judged until the directory covers them."
+    )
+    return [Finding(key="categories_not_in_directory", text=text, count=len(missing), total=total, level=level,
+                    ids=tuple(missing))]  # fmt: skip
+
+
+def _need(rows: pd.DataFrame) -> pd.Series:
+    """People in need per row: ``need`` where known, else the group's population (0 when neither is)."""
+    need = pd.to_numeric(rows["need"], errors="coerce").astype(float)
+    group = pd.to_numeric(rows["group_population"], errors="coerce").astype(float)
+    return need.fillna(group).fillna(0.0)
 
 
 def capacity_findings(dataset: Dataset, *, borough: str | None = None) -> list[Finding]:
@@ -296,13 +430,15 @@ def key_findings(
     borough: str | None = None,
     today: date | str | None = None,
 ) -> list[Finding]:
-    """Every finding for the report: each priority's, then the organisations' (capacity, freshness).
+    """Every finding for the report: each priority's, the categories missing from the directory, then the
+    organisations' (capacity, freshness).
 
     ``today`` dates the freshness finding (default: the day it runs).
     """
     findings: list[Finding] = []
     for priority in priorities:
         findings.extend(priority_findings(dataset, priority, level=level, borough=borough))
+    findings.extend(directory_findings(dataset, level=level))
     findings.extend(capacity_findings(dataset, borough=borough))
     findings.extend(freshness_findings(dataset, today=today, borough=borough))
     return findings

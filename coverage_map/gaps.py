@@ -9,7 +9,7 @@ Gap method 2 (see ``docs/method.md``). A unit's **tier** comes from its need-adj
 ``moderate``
     ``access_ratio < 0.5`` without one, or ``0.5 <= access_ratio < 0.8`` inside one;
 ``watch``
-    ``0.5 <= access_ratio < 0.8`` otherwise, or over capacity / unmet demand;
+    ``0.5 <= access_ratio < 0.8`` otherwise, or over capacity, unmet demand or stale listings;
 ``none``
     everything else (and every unit where nobody has the need, unless referrals go unmet);
 ``no_data``
@@ -37,7 +37,10 @@ on any row they apply to, gap or not, except that a ``no_data`` row only ever sh
 ``over_capacity``
     ``pressure > 1``: more referrals per month than the local capacity;
 ``unmet_demand``
-    referrals come from the unit and no provision reaches it.
+    referrals come from the unit and no provision reaches it;
+``stale_listings``
+    at least half of the matching services reaching the unit were last verified over 12 months
+    before the data's date (:func:`coverage_map.analysis.stale_listings`).
 
 ``gap_score`` is the shortfall against the regional average, ``1 - min(access_ratio, 1)``:
 0 at or above the average, 1 with no access at all; 0 where nobody has the need, empty for
@@ -61,6 +64,7 @@ REASONS = (
     "no_specific_provision",
     "over_capacity",
     "unmet_demand",
+    "stale_listings",
 )
 #: The columns :func:`find_gaps` adds.
 GAP_COLUMNS = ["tier", "gap", "gap_reasons", "gap_score", "unmet_need"]
@@ -78,6 +82,8 @@ REASON_TEXT = {
     "no_specific_provision": "Services open to everyone reach this area, but none made for {group}.",
     "over_capacity": "{category_cap} referrals exceed the local capacity to take them.",
     "unmet_demand": "People are referred for {category} support{for_group} but nothing reaches this area.",
+    "stale_listings": "At least half of the {category} services reaching this area were last verified over "
+    "12 months before the data's date, so what is listed may no longer be there.",
 }
 
 #: A few plain words per reason, for map hovers, tables, the HTML map and the report (the one place they live).
@@ -89,6 +95,7 @@ REASON_LABELS = {
     "no_specific_provision": "nothing made for this group",
     "over_capacity": "over capacity",
     "unmet_demand": "referrals but no provision",
+    "stale_listings": "out-of-date listings",
 }
 
 #: Plain words per tier, for legends, tables and exports.
@@ -120,7 +127,7 @@ def find_gaps(
         ratio,
         result["cold_spot"],
         exists,
-        other_signals=(flags["over_capacity"] | flags["unmet_demand"]).to_numpy(),
+        other_signals=(flags["over_capacity"] | flags["unmet_demand"] | flags["stale_listings"]).to_numpy(),
         thresholds=thresholds,
         need=need,
         unmet_demand=flags["unmet_demand"].to_numpy(),
@@ -161,6 +168,11 @@ def reason_flags(
     pressure = table["pressure"].to_numpy(dtype=float, na_value=np.nan)
     community = table["community"].astype("string").fillna(ALL).to_numpy(dtype=object)
     cold = table["cold_spot"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    stale = (
+        table["stale_reaching"].to_numpy(dtype=float, na_value=0.0)
+        if "stale_reaching" in table
+        else np.zeros(len(table))
+    )
     judged = has_people & exists
     with np.errstate(invalid="ignore"):
         flags = pd.DataFrame(
@@ -172,6 +184,7 @@ def reason_flags(
                 "no_specific_provision": (community != ALL) & (access > 0) & ~(specific > 0) & judged,
                 "over_capacity": (pressure > 1) & judged,
                 "unmet_demand": (referrals > 0) & no_provision,
+                "stale_listings": (stale > 0) & (2 * stale >= reaching) & judged,
             },
             index=table.index,
         )
@@ -179,7 +192,7 @@ def reason_flags(
 
 
 def _join_reasons(flags: pd.DataFrame) -> pd.Series:
-    # Each row's flags as a bit pattern picking one of the 2**7 possible texts: string
+    # Each row's flags as a bit pattern picking one of the 2**8 possible texts: string
     # work per row was the slowest part of the gap step at national scale.
     pattern = np.zeros(len(flags), dtype=np.int64)
     for bit, reason in enumerate(REASONS):

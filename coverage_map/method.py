@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
-from .access import DEFAULT_CATCHMENT_KM, DEFAULT_CATCHMENT_MINUTES
 from .errors import CoverageMapError
-from .significance import GI_PERMUTATIONS, GI_SEED
 from .tiers import DEFAULT_THRESHOLDS, TierThresholds
+
+# The same defaults as coverage_map.access and coverage_map.significance (a test checks they agree),
+# kept here so that the command line can show them without importing pysal.
+DEFAULT_CATCHMENT_KM = 3.0
+DEFAULT_CATCHMENT_MINUTES = 15.0
+GI_PERMUTATIONS = 999
+GI_SEED = 12345
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,10 @@ class GapMethod:
         average) and ``q`` (the false-discovery rate of a cold spot).
     permutations, seed
         Of Gi*'s conditional randomisation.
+    as_of
+        The date directory entries are judged stale against (last verified more than 12
+        months before it). None: the data's own date, the latest referral date, else the
+        latest ``last_checked`` date; never the day the analysis runs, so results repeat.
     """
 
     catchment_km: float = DEFAULT_CATCHMENT_KM
@@ -37,6 +47,7 @@ class GapMethod:
     thresholds: TierThresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     permutations: int = GI_PERMUTATIONS
     seed: int = GI_SEED
+    as_of: date | None = None
 
     def __post_init__(self) -> None:
         problems = [

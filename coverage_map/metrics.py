@@ -197,7 +197,9 @@ def _referral_totals(referrals: pd.DataFrame, unit: np.ndarray, cells: _Cells) -
     return cells.total(everyone, count) + cells.total(specific, count)
 
 
-def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFrame:
+def measure(
+    prepared: Prepared, level: str, *, threshold_km: float, stale: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Every metric for every unit × category × community at ``level`` (true, unsuppressed).
 
     Parameters
@@ -208,6 +210,9 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
         ``area``, ``neighbourhood`` or ``borough``.
     threshold_km
         Distance within which a matching asset counts as near, for ``share_within_km``.
+    stale
+        Ids of assets whose directory entry is out of date: ``stale_reaching`` counts the
+        matching ones among ``assets_reaching``.
 
     Returns
     -------
@@ -226,8 +231,35 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     offers = asset_offers(prepared.assets, communities).drop_duplicates()
     cells = _Cells(units["area_id"], categories, communities)
     table = cells.frame()
+    for name, values in _people_and_distance(prepared, offers, cells, to_unit, threshold_km).items():
+        table[name] = values
+    for name, values in _provision(prepared, offers, cells, to_unit, stale).items():
+        table[name] = values
 
-    # Population and small-area distances, summed or weighted up to the level.
+    # Demand.
+    referrals = prepared.referrals
+    referral_unit = cells.unit_code(referrals["area_id"], to_unit)
+    table["referrals"] = _referral_totals(referrals, referral_unit, cells).astype("int64")
+
+    per_10k = 10_000 / table["group_population"].where(table["group_population"] > 0)
+    table["referrals_per_10k"] = table["referrals"] * per_10k
+    table["provision_per_10k"] = table["assets_reaching"] * per_10k
+    monthly = table["referrals"] / prepared.period_months
+    table["pressure"] = monthly / table["capacity_local"].where(table["capacity_local"] > 0)
+
+    names = units.set_index("area_id")["area_name"]
+    table["area_name"] = cells.per_unit(pd.Series(cells.units).map(names).astype("string").array)
+    table["level"] = level
+    return table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS, "stale_reaching"]]
+
+
+def _people_and_distance(
+    prepared: Prepared, offers: pd.DataFrame, cells: _Cells, to_unit: pd.Series, threshold_km: float
+) -> dict[str, np.ndarray]:
+    """``population``, ``group_population``, ``nearest_km`` and ``share_within_km`` per cell.
+
+    Small-area figures summed, or weighted by the group's population, up to the level.
+    """
     area_ids = prepared.units["area"]["area_id"].to_numpy(dtype=object)
     area_unit = cells.unit_code(area_ids, to_unit)
     total_pop, group_pop = _area_population(prepared, area_ids, cells.communities)
@@ -257,22 +289,32 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     for weighted, equal in (("w_near", "near_or_zero"), ("w_known", "one"), ("w_within", "within"), ("weight", "one")):
         rolled[weighted] = np.where(no_weight, rolled[equal], rolled[weighted])
     present = rolled["one"] > 0  # every unit has small areas; kept for safety
-    table["population"] = np.where(
-        present, cells.total_min_count(base_position, np.repeat(total_pop, cells.pairs)), np.nan
-    )
-    table["group_population"] = np.where(present, cells.total_min_count(base_position, gpop.ravel()), np.nan)
+    figures = {
+        "population": np.where(
+            present, cells.total_min_count(base_position, np.repeat(total_pop, cells.pairs)), np.nan
+        ),
+        "group_population": np.where(present, cells.total_min_count(base_position, gpop.ravel()), np.nan),
+    }
     with np.errstate(divide="ignore", invalid="ignore"):
         # A unit with any small area that has no matching asset anywhere has no finite mean.
-        table["nearest_km"] = np.where(
+        figures["nearest_km"] = np.where(
             ~present | (rolled["missing_near"] > 0) | (rolled["w_known"] <= 0),
             np.nan,
             rolled["w_near"] / np.where(rolled["w_known"] > 0, rolled["w_known"], np.nan),
         )
-        table["share_within_km"] = np.where(
+        figures["share_within_km"] = np.where(
             present, rolled["w_within"] / np.where(rolled["weight"] > 0, rolled["weight"], np.nan), np.nan
         )
+    return figures
 
-    # Provision located in, and reaching, each unit (offers are unique per asset and cell).
+
+def _provision(
+    prepared: Prepared, offers: pd.DataFrame, cells: _Cells, to_unit: pd.Series, stale: frozenset[str]
+) -> dict[str, np.ndarray]:
+    """``assets_in_area``, ``capacity_local``, ``assets_reaching`` and ``stale_reaching`` per cell.
+
+    Offers are unique per asset and cell; citywide assets reach every unit.
+    """
     assets = prepared.assets
     asset_index = pd.Index(np.asarray(assets["asset_id"], dtype=object))
     offered = pd.DataFrame(
@@ -285,8 +327,6 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     asset_unit = cells.unit_code(assets["area_id"], to_unit)
     in_position = cells.position(asset_unit[offered["asset"].to_numpy()], offered["pair"].to_numpy())
     capacity = assets["capacity"].to_numpy(dtype=float)[offered["asset"].to_numpy()]
-    table["assets_in_area"] = cells.total(in_position).astype("int64")
-    table["capacity_local"] = cells.total_min_count(in_position, capacity)
 
     reach = pd.DataFrame(
         {
@@ -296,27 +336,25 @@ def measure(prepared: Prepared, level: str, *, threshold_km: float) -> pd.DataFr
     )
     reach = reach[(reach["asset"] >= 0) & (reach["unit"] >= 0)].drop_duplicates()
     reaching = offered.merge(reach, on="asset")
-    reaching_count = cells.total(cells.position(reaching["unit"].to_numpy(), reaching["pair"].to_numpy()))
-    # Citywide assets reach every unit: add their count per category x community.
     citywide = offered[offered["asset"].isin(asset_index.get_indexer(list(prepared.citywide)))]
-    everywhere = np.bincount(citywide["pair"].to_numpy(), minlength=cells.pairs).astype(float)
-    table["assets_reaching"] = (reaching_count + np.tile(everywhere, len(cells.units))).astype("int64")
 
-    # Demand.
-    referrals = prepared.referrals
-    referral_unit = cells.unit_code(referrals["area_id"], to_unit)
-    table["referrals"] = _referral_totals(referrals, referral_unit, cells).astype("int64")
+    def reaching_count(chosen: np.ndarray) -> np.ndarray:
+        """Assets (where ``chosen``) reaching each cell: local reach pairs plus every citywide one."""
+        local = reaching[chosen[reaching["asset"].to_numpy()]]
+        city = citywide[chosen[citywide["asset"].to_numpy()]]
+        everywhere = np.bincount(city["pair"].to_numpy(), minlength=cells.pairs).astype(float)
+        counted = cells.total(cells.position(local["unit"].to_numpy(), local["pair"].to_numpy()))
+        return (counted + np.tile(everywhere, len(cells.units))).astype("int64")
 
-    per_10k = 10_000 / table["group_population"].where(table["group_population"] > 0)
-    table["referrals_per_10k"] = table["referrals"] * per_10k
-    table["provision_per_10k"] = table["assets_reaching"] * per_10k
-    monthly = table["referrals"] / prepared.period_months
-    table["pressure"] = monthly / table["capacity_local"].where(table["capacity_local"] > 0)
-
-    names = units.set_index("area_id")["area_name"]
-    table["area_name"] = cells.per_unit(pd.Series(cells.units).map(names).astype("string").array)
-    table["level"] = level
-    return table[["area_id", "area_name", "level", "category", "community", *METRIC_COLUMNS]]
+    is_stale = np.zeros(len(asset_index), dtype=bool)
+    stale_positions = asset_index.get_indexer(sorted(stale))
+    is_stale[stale_positions[stale_positions >= 0]] = True
+    return {
+        "assets_in_area": cells.total(in_position).astype("int64"),
+        "capacity_local": cells.total_min_count(in_position, capacity),
+        "assets_reaching": reaching_count(np.ones(len(asset_index), dtype=bool)),
+        "stale_reaching": reaching_count(is_stale),
+    }
 
 
 def grid_for_areas(prepared: Prepared, categories: tuple[str, ...], communities: tuple[str, ...]) -> pd.DataFrame:

@@ -34,16 +34,6 @@ from numpy.typing import ArrayLike
 
 TIERS = ("severe", "moderate", "watch", "none", "no_data")
 
-TIER_TEXT = {
-    "severe": "Access is under half the regional average and the area sits in a significant cluster of low access.",
-    "moderate": "Access is under half the regional average, or under 80% of it inside a significant cluster "
-    "of low access.",
-    "watch": "Access is 50-80% of the regional average, or there is another warning sign (over capacity, "
-    "unmet demand or out-of-date listings).",
-    "none": "No sign of a gap.",
-    "no_data": "No service for this need is listed anywhere in the data, so gaps cannot be judged.",
-}
-
 
 @dataclass(frozen=True)
 class TierThresholds:
@@ -63,6 +53,31 @@ class TierThresholds:
 
 
 DEFAULT_THRESHOLDS = TierThresholds()
+
+
+def _share(value: float) -> str:
+    """0.5 -> "half", 0.4 -> "40% of" (as "under half the average" and "under 40% of the average" read)."""
+    return "half" if value == 0.5 else f"{value:.0%} of"
+
+
+def tier_text(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> dict[str, str]:
+    """One sentence per tier saying what it means, with the thresholds in use."""
+    severe, moderate = _share(thresholds.severe_below), f"{thresholds.moderate_below:.0%}"
+    low, high = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+    return {
+        "severe": f"Access is under {severe} the regional average and the area sits in a significant cluster of "
+        "low access.",
+        "moderate": f"Access is under {severe} the regional average, or under {moderate} of it inside a "
+        "significant cluster of low access.",
+        "watch": f"Access is {low}-{high} of the regional average, or there is another warning sign (over "
+        "capacity, unmet demand or out-of-date listings).",
+        "none": "No sign of a gap.",
+        "no_data": "No service for this need is listed anywhere in the data, so gaps cannot be judged.",
+    }
+
+
+#: :func:`tier_text` with the default thresholds.
+TIER_TEXT = tier_text()
 
 
 def cold_spot_flags(gi_z: ArrayLike, q_value: ArrayLike, thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> np.ndarray:

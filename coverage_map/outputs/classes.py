@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 from plotly.colors import sample_colorscale
 
+from ..gaps import TIER_LABELS
+from ..tiers import DEFAULT_THRESHOLDS, TierThresholds
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -31,14 +34,32 @@ class MetricInfo:
     description: str
     higher_is_worse: bool
     from_referrals: bool
+    #: coloured by named categories (the tiers), not by classes of a number
+    categorical: bool = False
 
 
 METRICS: dict[str, MetricInfo] = {
     info.key: info
     for info in (
         MetricInfo(
-            "gap_score", "gap_score", "Gap score", "",
-            "0 = no gap, 1 = worst: combines coverage, distance, provision and unmet demand",
+            "tier", "tier", "Gap severity", "",
+            "severe or moderate gap, watch, no gap, or no such service in the directory at all",
+            higher_is_worse=True, from_referrals=False, categorical=True,
+        ),
+        MetricInfo(
+            "access_ratio", "access_ratio", "Access against the region's average", "× average",
+            "provision within reach per person in need, as a multiple of the region's average: "
+            "1 = average, 0.5 = half of it",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "access_per_10k", "access_per_10k", "Access per 10,000 people in need", "per 10k",
+            "service capacity within reach (monthly places, nearer ones counting more) per 10,000 people in need",
+            higher_is_worse=False, from_referrals=False,
+        ),
+        MetricInfo(
+            "gap_score", "gap_score", "Shortfall against the region's average", "",
+            "0 = at or above the region's average access, 1 = no access at all",
             higher_is_worse=True, from_referrals=False,
         ),
         MetricInfo(
@@ -70,6 +91,43 @@ METRICS: dict[str, MetricInfo] = {
 }  # fmt: skip
 
 SCHEMES = {"quantiles": "Quantiles (equal counts)", "natural_breaks": "Natural breaks (Jenks)"}
+
+#: Tier colours, best to worst: a sequential purple-red (ColorBrewer PuRd, safe for colour-blind
+#: readers), darker = worse. ``no_data`` is grey and always labelled "not in the directory".
+TIER_COLOURS = {"none": "#f1eef6", "watch": "#d7b5d8", "moderate": "#df65b0", "severe": "#980043"}
+
+
+def tier_rules(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> dict[str, str]:
+    """When each tier applies, in plain words with the thresholds actually used (for legends and methods)."""
+    severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+    cluster = f"a significant cluster of low access (false-discovery rate {thresholds.q:.0%})"
+    return {
+        "severe": f"access under {severe} of the region's average, inside {cluster}",
+        "moderate": f"access under {severe} of the region's average, or under {moderate} inside a significant "
+        "cluster of low access",
+        "watch": f"access {severe}–{moderate} of the region's average, or another warning sign (over capacity, "
+        "referrals that no service reaches, out-of-date listings)",
+        "none": "no sign of a gap (also wherever nobody has the need)",
+        "no_data": "no service for this need is listed anywhere in the directory, so gaps cannot be judged",
+    }
+
+
+def tier_summary(thresholds: TierThresholds = DEFAULT_THRESHOLDS) -> str:
+    """The tiers' rules in two short sentences, for a map's subtitle."""
+    severe, moderate = f"{thresholds.severe_below:.0%}", f"{thresholds.moderate_below:.0%}"
+    return (
+        f"Severe gap: access under {severe} of the region's average, inside a significant cluster of low "
+        f"access. Moderate: under {severe}, or under {moderate} inside such a cluster. Watch: "
+        f"{severe}–{moderate}, or another warning sign."
+    )
+
+
+def access_words(ratio: object) -> str:
+    """An access ratio as words: ``0.43`` -> ``43% of the region's average`` (``no data`` when unknown)."""
+    if ratio is None or pd.isna(ratio):  # type: ignore[call-overload]
+        return "no data"
+    return f"{float(ratio):.0%} of the region's average"  # type: ignore[arg-type]
+
 
 #: The sequential palette classes are coloured from (plotly's name).
 _PALETTE = "Viridis"
@@ -116,6 +174,8 @@ def classify(values: pd.Series, *, scheme: str = "quantiles", k: int = 5, metric
         raise ValueError(f"unknown classification scheme '{scheme}'; choose one of {', '.join(SCHEMES)}")
     if metric not in METRICS:
         raise ValueError(f"unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    if METRICS[metric].categorical:
+        raise ValueError(f"'{metric}' is coloured by category (see TIER_COLOURS), not put in classes")
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     numbers = pd.to_numeric(values, errors="coerce").astype("Float64").astype(float)
@@ -213,6 +273,8 @@ def format_value(value: float | None, metric: str) -> str:
     info = METRICS[metric]
     if value is None or pd.isna(value):
         return "no data"
+    if info.categorical:
+        return TIER_LABELS.get(str(value), str(value))
     return f"{_number(float(value), info)}{_unit_suffix(info)}"
 
 

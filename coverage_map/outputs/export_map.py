@@ -15,16 +15,10 @@ therefore the same size relative to the page on A4 and A3, and legible in print.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import math
-import os
 import re
-import shutil
-import struct
 import time
-import zlib
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +31,12 @@ from ..config import DISPLAY_CRS
 from ..dataset import Dataset
 from ..errors import CoverageMapError
 from ..findings import LEVEL_WORDS, in_sentence, resolve_borough, select_view
+from ..gaps import ranked
 from ..geojson import units_geojson
 from ..metrics import ALL
 from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
+from .render import png_info, render_images, set_png_dpi
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -50,12 +46,6 @@ PAPER_MM = {"a4": (297.0, 210.0), "a3": (420.0, 297.0)}
 CSS_PX_PER_INCH = 96.0
 MM_PER_INCH = 25.4
 _A4_AREA_MM2 = 297.0 * 210.0
-#: Where kaleido looks for a browser, in order, after ``$BROWSER_PATH``.
-CHROMIUM_NAMES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = (
-    "no Chromium or Chrome browser found to render map images. Install one, e.g. "
-    "'sudo apt-get install chromium' on Debian/Ubuntu, or set BROWSER_PATH to the browser's executable"
-)
 
 # Layout in CSS px of the A4-equivalent canvas.
 _MARGIN = {"l": 40, "r": 30, "t": 112, "b": 92}
@@ -124,7 +114,7 @@ class MapRequest:
 
     category: str
     community: str = ALL
-    metric: str = "gap_score"
+    metric: str = "tier"
     level: str = "neighbourhood"
     borough: str | None = None
     title: str | None = None
@@ -154,102 +144,7 @@ class Exported:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- browser ---------------------------------------------------------------------------
-
-
-def find_chromium(environ: Mapping[str, str] | None = None, which: Callable[[str], str | None] = shutil.which) -> str:
-    """The path of a Chromium/Chrome executable, or a :class:`CoverageMapError` saying how to install one.
-
-    ``$BROWSER_PATH`` wins when it names an executable; then :data:`CHROMIUM_NAMES`.
-    """
-    environ = os.environ if environ is None else environ
-    candidates = [environ.get("BROWSER_PATH", ""), *CHROMIUM_NAMES]
-    for candidate in candidates:
-        if not candidate:
-            continue
-        found = which(candidate)
-        if found:
-            return found
-    raise CoverageMapError(INSTALL_HINT)
-
-
-def _run(coro_factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a coroutine to completion, also from code already inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro_factory())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(coro_factory())).result()
-
-
-def render_images(
-    jobs: Sequence[tuple[go.Figure, Mapping[str, Any]]], *, browser: str | None = None, timeout: float = 120
-) -> list[bytes]:
-    """Render figures with one kaleido (one Chromium) session, in order.
-
-    Parameters
-    ----------
-    jobs
-        ``(figure, opts)`` pairs, ``opts`` as kaleido takes them (``format``, ``width``,
-        ``height``, ``scale``).
-    browser
-        Chromium executable (default: :func:`find_chromium`).
-    timeout
-        Seconds allowed for any one image.
-    """
-    import kaleido
-    from choreographer.errors import ChromeNotFoundError
-
-    path = browser or find_chromium()
-
-    async def render_all() -> list[bytes]:
-        async with kaleido.Kaleido(path=path, mathjax=False, timeout=timeout) as session:
-            return [bytes(await session.calc_fig(figure, opts=dict(opts))) for figure, opts in jobs]
-
-    try:
-        return list(_run(render_all))
-    except ChromeNotFoundError as error:
-        raise CoverageMapError(f"{INSTALL_HINT} ({error})") from None
-
-
-# --- PNG and SVG metadata -----------------------------------------------------------------
-
-
-def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise CoverageMapError("not a PNG file")
-    chunks, position = [], 8
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        chunks.append((kind, data[position + 8 : position + 8 + length]))
-        position += 12 + length
-    return chunks
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-
-def set_png_dpi(data: bytes, dpi: float) -> bytes:
-    """The PNG with a ``pHYs`` chunk recording ``dpi`` (replacing any there was)."""
-    per_metre = round(dpi / 0.0254)
-    chunks = [(kind, body) for kind, body in _png_chunks(data) if kind != b"pHYs"]
-    physical = (b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
-    chunks.insert(1, physical)  # straight after IHDR, before any IDAT
-    return data[:8] + b"".join(_png_chunk(kind, body) for kind, body in chunks)
-
-
-def png_info(data: bytes) -> tuple[int, int, float | None]:
-    """``(width, height, dpi)`` of a PNG; dpi is ``None`` without a pHYs chunk in metres."""
-    chunks = dict(_png_chunks(data)[:8])
-    width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
-    dpi = None
-    if b"pHYs" in chunks:
-        x_per_unit, _, unit = struct.unpack(">IIB", chunks[b"pHYs"])
-        dpi = x_per_unit * 0.0254 if unit == 1 else None
-    return width, height, dpi
+# --- SVG metadata ---------------------------------------------------------------------------
 
 
 def _svg_physical_size(svg: bytes, page: PageSize) -> bytes:
@@ -416,7 +311,7 @@ def metric_info(metric: str) -> Any:
 
 
 def default_title(dataset: Dataset, request: MapRequest) -> str:
-    """``Dementia for carers: gap score, Borough One`` (the category, group, metric and place)."""
+    """``Dementia for carers: gap severity in Borough One`` (the category, group, metric and place)."""
     info = metric_info(request.metric)
     what = display_name(request.category)
     if request.community != ALL:
@@ -427,9 +322,14 @@ def default_title(dataset: Dataset, request: MapRequest) -> str:
 
 
 def default_subtitle(dataset: Dataset, request: MapRequest, credits: Credits) -> str:
-    """What the metric means in plain English, by which units, and the data date."""
+    """What the metric means in plain English (for tiers: the rules, with the thresholds used), by which
+    units, and the data date."""
     info = metric_info(request.metric)
     description = str(info.description).rstrip(". ")
+    if info.categorical:
+        from .classes import tier_summary
+
+        description = tier_summary(dataset.method.thresholds).rstrip(".")
     description = description[:1].upper() + description[1:]
     by = LEVEL_WORDS.get(request.level, (request.level, request.level))[0]
     parts = [f"{description}.", f"Shown by {by}."]
@@ -519,12 +419,15 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     figure.update_layout(
         map={"center": center, "zoom": zoom, "domain": {"x": [0, frame.map_frac], "y": [0, 1]}, "style": "white-bg"}
     )
-    _gap_key(figure, frame, gaps=int(view["gap"].sum()), total=len(view))
+    outline = _outline_gaps(figure, categorical=bool(info.categorical))
+    tier = view["tier"].astype("string")
+    _gap_key(figure, frame, colour=outline, total=len(view),
+             counts={name: int((tier == name).sum()) for name in ("severe", "moderate")})  # fmt: skip
+    if info.categorical:
+        _count_tiers(figure)
     notes = [
-        (
-            "Areas outlined in pink are gaps: poorly served for this need on distance, coverage, "
-            "provision per person or unmet demand (see the methods)."
-        )
+        "Outlined: gaps (severe or moderate), where people in need can reach well under the region's average "
+        "provision per person, after sharing it with everyone else within reach (see the methods)."
     ]
     if bool(getattr(info, "from_referrals", False)):
         notes.append(SUPPRESSION_NOTE + ".")
@@ -561,7 +464,7 @@ def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> No
     )
     # The side panel, top to bottom: gap key, class colours (the colourbar), asset symbols.
     x = frame.map_frac + 16 / frame.plot_w
-    bar_top = 1 - 40 / frame.plot_h
+    bar_top = 1 - 56 / frame.plot_h
     bar_len = 0.0
     for trace in figure.data:
         if getattr(trace, "type", "") == "choroplethmap" and getattr(trace, "showscale", None):
@@ -597,9 +500,27 @@ def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> No
     )
 
 
-def _gap_key(figure: go.Figure, frame: _Frame, *, gaps: int, total: int) -> None:
-    """A legend key for the gap outline that :func:`figures.map_figure` draws (it has no legend entry)."""
-    colour = getattr(_figures_module(), "GAP_OUTLINE_COLOUR", "#ff2d87")
+def _outline_gaps(figure: go.Figure, *, categorical: bool) -> str:
+    """The colour gaps are outlined in: the dashboard's pink, or dark ink over the tiers' own pinks."""
+    figures = _figures_module()
+    pink = getattr(figures, "GAP_OUTLINE_COLOUR", "#ff2d87")
+    if not categorical:
+        return str(pink)
+    line = figure.data[0].marker.line
+    line.color = [_GAP_OUTLINE if colour == pink else colour for colour in line.color]
+    return _GAP_OUTLINE
+
+
+def _count_tiers(figure: go.Figure) -> None:
+    """Each tier's legend label with how many units it colours: ``Moderate gap (17)``."""
+    choropleth = figure.data[0]
+    codes = pd.Series(list(choropleth.z), dtype="int64").value_counts()
+    labels = list(choropleth.colorbar.ticktext)
+    choropleth.colorbar.ticktext = [f"{label} ({int(codes.get(i, 0)):,})" for i, label in enumerate(labels)]
+
+
+def _gap_key(figure: go.Figure, frame: _Frame, *, colour: str, counts: Mapping[str, int], total: int) -> None:
+    """A legend key for the gap outline (the map's trace has no legend entry), counting severe and moderate units."""
     x0 = frame.map_frac + 16 / frame.plot_w
     top = 1 - 4 / frame.plot_h
     figure.add_shape(
@@ -613,14 +534,16 @@ def _gap_key(figure: go.Figure, frame: _Frame, *, gaps: int, total: int) -> None
         line={"color": colour, "width": 3},
         fillcolor="#f5f5f5",
     )
+    gaps = sum(counts.values())
     figure.add_annotation(
-        text=f"Gap area ({gaps:,} of {total:,})",
+        text=f"Gap: {gaps:,} of {total:,}<br>({counts['severe']:,} severe, {counts['moderate']:,} moderate)",
         xref="paper",
         yref="paper",
         x=x0 + 34 / frame.plot_w,
-        y=top - 8 / frame.plot_h,
+        y=top + 2 / frame.plot_h,
         xanchor="left",
-        yanchor="middle",
+        yanchor="top",
+        align="left",
         showarrow=False,
         font={"size": 13, "color": _INK, "family": _FONT},
     )
@@ -653,7 +576,7 @@ def _add_labels(
     center: Mapping[str, float],
     zoom: float,
 ) -> None:
-    ordered = view.sort_values(["gap", "gap_score", "area_id"], ascending=[False, False, True])
+    ordered = ranked(view)  # the worst first: they win any overlap
     metric_units = units.set_index("area_id").to_crs("EPSG:27700")
     points = metric_units.geometry.representative_point().to_crs(DISPLAY_CRS)
     ordered = ordered[ordered["area_id"].isin(points.index)]

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..gaps import REASON_LABELS
+from ..gaps import REASON_LABELS, TIER_LABELS
 from ..geojson import geojson_bounds, subset_geojson
 from ..suppress import describe_count, secondary_suppress, suppress_count
 from ..taxonomy import display_name
-from .classes import METRICS, MetricInfo, classify, format_value
+from .classes import METRICS, TIER_COLOURS, MetricInfo, classify, format_value
 
 # --------------------------------------------------------------------------- colours and traces
 
@@ -282,6 +282,8 @@ def _colour_codes(rows: pd.DataFrame, *, metric: str, scheme: str, k: int, gaps_
     info = METRICS[metric]
     values = rows[info.column] if info.column in rows else pd.Series(np.nan, index=rows.index)
     is_gap = rows["gap"].fillna(False).astype(bool) if "gap" in rows else pd.Series(False, index=rows.index)
+    if info.categorical:
+        return _tier_codes(values, is_gap if gaps_only else None)
     if gaps_only:
         values = values.where(is_gap)
     classes = classify(values, scheme=scheme, k=k, metric=metric)
@@ -297,6 +299,21 @@ def _colour_codes(rows: pd.DataFrame, *, metric: str, scheme: str, k: int, gaps_
         codes = codes.mask(~is_gap.to_numpy(), 1)
     bands += classes.colours
     labels += classes.labels
+    return _ColourCodes(codes=[int(c) for c in codes], colourscale_bands=bands, legend_labels=labels)
+
+
+def _tier_codes(tiers: pd.Series, is_gap: pd.Series | None) -> _ColourCodes:
+    """Tiers as bands, bottom of the legend up: not in the directory, no gap, watch, moderate, severe.
+
+    With ``is_gap`` (gaps only), every unit that is not a gap takes the "no gap" band.
+    """
+    order = ["none", "watch", "moderate", "severe"]
+    bands = [NO_DATA_COLOUR, *(TIER_COLOURS[tier] for tier in order)]
+    labels = [TIER_LABELS["no_data"], *(TIER_LABELS[tier] for tier in order)]
+    position = {tier: i + 1 for i, tier in enumerate(order)}
+    codes = tiers.astype("string").map(position).fillna(0).astype(int)
+    if is_gap is not None:
+        codes = codes.where(is_gap.to_numpy() | (codes == 0), position["none"])
     return _ColourCodes(codes=[int(c) for c in codes], colourscale_bands=bands, legend_labels=labels)
 
 
@@ -344,7 +361,7 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _hover_values(rows: pd.DataFrame, metric: str) -> list[list[str]]:
-    """Per row: [metric value, gap score, provision, nearest, referrals, gap reasons] as text."""
+    """Per row: [metric value, tier, access against the average, nearest, referrals, gap reasons] as text."""
 
     def column(name: str) -> pd.Series:
         return rows[name] if name in rows else pd.Series(pd.NA, index=rows.index)
@@ -361,8 +378,8 @@ def _hover_values(rows: pd.DataFrame, metric: str) -> list[list[str]]:
         list(values)
         for values in zip(
             metric_text,
-            [format_value(v, "gap_score") for v in column("gap_score")],
-            [format_value(v, "provision_per_10k") for v in column("provision_per_10k")],
+            [format_value(v, "tier") for v in column("tier")],
+            [format_value(v, "access_ratio") for v in column("access_ratio")],
             [format_value(v, "nearest_km") for v in column("nearest_km")],
             referrals,
             [escape(reasons_text(r)) for r in column("gap_reasons")],
@@ -373,13 +390,14 @@ def _hover_values(rows: pd.DataFrame, metric: str) -> list[list[str]]:
 
 def _area_hovertemplate(info: MetricInfo) -> str:
     lines = ["<b>%{text}</b>", f"{escape(info.label)}: %{{customdata[0]}}"]
-    if info.key != "gap_score":
-        lines.append("Gap score: %{customdata[1]}")
+    if info.key != "tier":
+        lines.append("Gap severity: %{customdata[1]}")
+    if info.key != "access_ratio":
+        lines.append("Access: %{customdata[2]}")
     lines += [
-        "Provision: %{customdata[2]}",
         "Nearest: %{customdata[3]}",
         "Referrals: %{customdata[4]}",
-        "Gap reasons: %{customdata[5]}",
+        "Why: %{customdata[5]}",
     ]
     return "<br>".join(lines) + "<extra></extra>"
 
@@ -581,3 +599,46 @@ def _month_label(month: object) -> str:
     if isinstance(month, pd.Period):
         return month.strftime("%b %Y")
     return pd.Timestamp(month).strftime("%b %Y")  # type: ignore[arg-type]
+
+
+def equity_figure(deciles: pd.DataFrame, *, title: str, height: int = 230) -> go.Figure:
+    """Access by deprivation tenth (the inverse care law view), most deprived on the left.
+
+    Parameters
+    ----------
+    deciles
+        :attr:`coverage_map.equity.Equity.deciles`: ``imd_decile`` (1 = most deprived),
+        ``mean_access`` (need-weighted mean ``access_per_10k``) and ``need_share``.
+    title
+        Chart title (escaped here), e.g. the equity sentence.
+    """
+    labels = [
+        f"{int(d)}" + (" (most deprived)" if d == 1 else " (least deprived)" if d == 10 else "")
+        for d in deciles["imd_decile"]
+    ]
+    hover = [
+        f"Deprivation tenth {int(d)}: {a:,.2f} per 10,000 in need ({s:.0%} of the need)"
+        for d, a, s in zip(deciles["imd_decile"], deciles["mean_access"], deciles["need_share"], strict=True)
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=labels,
+            y=deciles["mean_access"].to_numpy(dtype=float),
+            marker={"color": "#3b528b"},
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            name="Access per 10,000 in need",
+        )
+    )
+    figure.update_layout(
+        title={"text": _wrap(title, 70), "font": {"size": 13}, "x": 0.0, "xanchor": "left"},
+        margin={"l": 48, "r": 8, "t": 48, "b": 40},
+        height=height,
+        showlegend=False,
+        yaxis={"rangemode": "tozero", "fixedrange": True, "title": {"text": "per 10k in need", "font": {"size": 10}}},
+        xaxis={"fixedrange": True, "type": "category", "title": {"text": "IMD tenth", "font": {"size": 10}}},
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+        font={"size": 11},
+    )
+    return figure

@@ -33,10 +33,12 @@ from ..config import DISPLAY_CRS
 from ..dataset import Dataset
 from ..errors import CoverageMapError
 from ..findings import LEVEL_WORDS, resolve_borough, select_view
+from ..gaps import TIER_LABELS
 from ..geojson import units_geojson
 from ..metrics import ALL
 from ..suppress import describe_count
 from ..taxonomy import display_name
+from ..tiers import TIERS
 from .attribution import SUPPRESSION_NOTE, credits_for
 
 _VENDOR_JS = ("leaflet.js", "leaflet.markercluster.js")
@@ -48,6 +50,19 @@ _DOLLAR_SHIM = (
     " var holder = document.createElement('template'); holder.innerHTML = String(markup).trim();"
     " return [holder.content.firstElementChild]; };"
 )
+#: Each unit's tooltip and popup lines: (property, label); the tooltip shows the first four.
+_FIELDS = (
+    ("name", "Area"),
+    ("value", "Value"),
+    ("tier", "Gap severity"),
+    ("access", "Access"),
+    ("need", "People in need"),
+    ("unmet", "Unmet need (people)"),
+    ("why", "Why"),
+    ("referrals", "Referrals"),
+)
+#: Gap outlines: the dashboard's pink over classes, dark ink over the tiers' own pinks (as in the print maps).
+_PINK_OUTLINE, _INK_OUTLINE = "#ff2d87", "#111111"
 _STATUS = (("accepting", "Accepting referrals", "#00a6ff"), ("not_accepting", "Not accepting referrals", "#ff8c00"),
            ("unknown", "Referral status unknown", "#ffffff"))  # fmt: skip
 
@@ -81,7 +96,7 @@ def interactive_map(
     category: str | None = None,
     categories: Sequence[str] | None = None,
     community: str = ALL,
-    metric: str = "gap_score",
+    metric: str = "tier",
     level: str = "neighbourhood",
     borough: str | None = None,
     inline: bool = True,
@@ -163,16 +178,19 @@ def interactive_map(
         group = folium.FeatureGroup(name=layer_name, overlay=False, show=(cat == first))
         collection = _features(view, geojson, metric=metric, scheme=scheme, k=k)
         legend_rows = collection.pop("legend")
+        outline = collection.pop("outline")
+        unit = LEVEL_WORDS.get(level, (level,))[0].capitalize()
+        # The metric's own line is left out where it is the tier (shown anyway).
+        shown = [(f, a) for f, a in _FIELDS if not (info.categorical and f == "value")]
+        fields = [f for f, _ in shown]
+        aliases = [unit if f == "name" else esc(info.label) if f == "value" else a for f, a in shown]
         folium.GeoJson(
             collection,
             name=f"{layer_name} areas",
             style_function=lambda feature: feature["properties"]["style"],
             highlight_function=lambda feature: {"weight": 4, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["name", "value", "gap", "referrals"],
-                aliases=[LEVEL_WORDS.get(level, (level,))[0].capitalize(), esc(info.label), "Gap", "Referrals"],
-                sticky=True,
-            ),
+            tooltip=folium.GeoJsonTooltip(fields=fields[:4], aliases=aliases[:4], sticky=True),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, max_width=360),
         ).add_to(group)
         cluster = MarkerCluster(name=f"{layer_name} organisations", options={"maxClusterRadius": 40})
         if inline:
@@ -183,22 +201,35 @@ def interactive_map(
         cluster.add_to(group)
         group.add_to(fmap)
         legends[layer_name] = _legend_html(
-            legend_rows, title=f"{display_name(cat)}: {info.label}", visible=(cat == first), position=position
+            legend_rows,
+            title=f"{display_name(cat)}: {info.label}",
+            visible=(cat == first),
+            position=position,
+            outline=outline,
         )
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
+    description = str(info.description)
+    if info.categorical:
+        from .classes import tier_summary
+
+        description = tier_summary(dataset.method.thresholds).rstrip(".")
     heading = title or (
         f"{info.label}"
         + (f" in {place[1]}" if place else "")
         + ("" if community == ALL else f" for {display_name(community)}")
     )
     by = LEVEL_WORDS.get(level, (level, level))[0]
-    notes = [credits.source_line(), f"Areas are {by}s; thick pink outlines mark gaps.", f"{SUPPRESSION_NOTE}."]
+    notes = [
+        credits.source_line(),
+        f"Areas are {by}s; thick outlines mark gaps (severe or moderate). Click an area for why.",
+        f"{SUPPRESSION_NOTE}.",
+    ]
     cast(Any, fmap.get_root()).html.add_child(
         folium.Element(
             _frame_html(
                 heading=heading,
-                description=str(info.description),
+                description=description,
                 legends=legends,
                 notes=notes,
                 map_name=fmap.get_name(),
@@ -229,12 +260,31 @@ def export_html(dataset: Dataset, out: str | Path, **options: Any) -> HtmlExport
 
 
 def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k: int) -> dict:
-    """GeoJSON features with escaped display properties and a style per feature, plus legend rows."""
-    from .classes import METRICS, classify, format_value
+    """GeoJSON features with escaped display properties and a style per feature, plus legend rows.
+
+    A categorical metric (the tier) takes the tiers' colours and labels, as in the dashboard and
+    the print maps; any other is put in classes (:func:`~coverage_map.outputs.classes.classify`).
+    """
+    from .classes import METRICS, TIER_COLOURS, access_words, classify, format_value
     from .figures import NO_DATA_COLOUR, reasons_text
 
     info = METRICS[metric]
-    classes = classify(view[info.column], scheme=scheme, k=k, metric=metric)
+    tiers = view["tier"].astype("string").fillna("no_data")
+    if info.categorical:
+        colours = [TIER_COLOURS.get(str(tier), NO_DATA_COLOUR) for tier in tiers]
+        counts = tiers.value_counts()
+        legend = [
+            (TIER_COLOURS.get(tier, NO_DATA_COLOUR), f"{TIER_LABELS[tier]} ({int(counts.get(tier, 0)):,})")
+            for tier in TIERS
+        ]
+        outline = _INK_OUTLINE
+    else:
+        classes = classify(view[info.column], scheme=scheme, k=k, metric=metric)
+        colours = [classes.colours[i] if i >= 0 else NO_DATA_COLOUR for i in classes.index.astype(int)]
+        legend = list(zip(classes.colours, classes.labels, strict=True))
+        if (classes.index < 0).any():
+            legend.append((NO_DATA_COLOUR, "Suppressed or no data" if info.from_referrals else "No data"))
+        outline = _PINK_OUTLINE
     shapes = {feature["id"]: feature["geometry"] for feature in geojson["features"]}
     features = []
     suppressed = view["referrals_suppressed"].fillna(False).astype(bool)
@@ -242,45 +292,49 @@ def _features(view: pd.DataFrame, geojson: dict, *, metric: str, scheme: str, k:
         area_id = str(row.area_id)
         if area_id not in shapes:
             continue
-        index = int(classes.index.iloc[position])
-        colour = classes.colours[index] if index >= 0 else NO_DATA_COLOUR
         value = getattr(row, info.column)
         value_text = (
             "suppressed (fewer than 8 referrals)"
             if info.from_referrals and bool(suppressed.iloc[position])
-            else format_value(None if pd.isna(value) else float(value), metric)
+            else format_value(None if pd.isna(value) else value, metric)
         )
         gap = bool(row.gap)
-        reasons = reasons_text(row.gap_reasons)
+        referrals = describe_count(
+            None if pd.isna(row.referrals) else int(row.referrals), suppressed=bool(suppressed.iloc[position])
+        )
+        properties = {
+            "name": row.area_name,
+            "value": value_text,
+            "tier": TIER_LABELS.get(str(tiers.iloc[position]), str(tiers.iloc[position])),
+            "access": access_words(row.access_ratio),
+            "need": _people(row.need),
+            "unmet": _people(row.unmet_need),
+            "why": reasons_text(row.gap_reasons),
+            "referrals": referrals,
+        }
+        style = {
+            "fillColor": colours[position],
+            "fillOpacity": 0.85,
+            "color": outline if gap else "#777777",
+            "weight": 3.5 if gap else 0.6,
+            "opacity": 1.0 if gap else 0.7,
+        }
         features.append(
             {
                 "type": "Feature",
                 "id": area_id,
                 "geometry": shapes[area_id],
-                "properties": {
-                    "name": esc(row.area_name),
-                    "value": esc(value_text),
-                    "gap": esc(f"yes: {reasons}" if gap else "no"),
-                    "referrals": esc(
-                        describe_count(
-                            None if pd.isna(row.referrals) else int(row.referrals),
-                            suppressed=bool(suppressed.iloc[position]),
-                        )
-                    ),
-                    "style": {
-                        "fillColor": colour,
-                        "fillOpacity": 0.85,
-                        "color": "#ff2d87" if gap else "#777777",
-                        "weight": 3.5 if gap else 0.6,
-                        "opacity": 1.0 if gap else 0.7,
-                    },
-                },
+                "properties": {**{key: esc(text) for key, text in properties.items()}, "style": style},
             }
         )
-    legend = [(colour, label) for colour, label in zip(classes.colours, classes.labels, strict=True)]
-    if (classes.index < 0).any():
-        legend.append((NO_DATA_COLOUR, "Suppressed or no data" if info.from_referrals else "No data"))
-    return {"type": "FeatureCollection", "features": features, "legend": legend}
+    return {"type": "FeatureCollection", "features": features, "legend": legend, "outline": outline}
+
+
+def _people(value: object) -> str:
+    """A count of people in need as text (``no data`` when unknown)."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return "no data"
+    return f"{float(value):,.0f}"  # type: ignore[arg-type]
 
 
 def _asset_markers(dataset: Dataset, category: str, *, community: str, units: Any) -> list[Any]:
@@ -331,14 +385,16 @@ def _asset_markers(dataset: Dataset, category: str, *, community: str, units: An
     return markers
 
 
-def _legend_html(rows: Sequence[tuple[str, str]], *, title: str, visible: bool, position: int) -> str:
+def _legend_html(
+    rows: Sequence[tuple[str, str]], *, title: str, visible: bool, position: int, outline: str = _PINK_OUTLINE
+) -> str:
     items = "".join(
         f'<div class="cm-row"><span class="cm-swatch" style="background:{esc(colour)}"></span>{esc(label)}</div>'
         for colour, label in rows
     )
     items += (
-        '<div class="cm-row"><span class="cm-swatch" style="background:#eee;border:3px solid #ff2d87">'
-        "</span>Gap area</div>"
+        f'<div class="cm-row"><span class="cm-swatch" style="background:#eee;border:3px solid {esc(outline)}">'
+        "</span>Gap (severe or moderate)</div>"
     )
     items += "".join(
         f'<div class="cm-row"><span class="cm-dot" style="background:{fill}"></span>{esc(text)}</div>'

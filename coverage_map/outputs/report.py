@@ -1,10 +1,12 @@
 """The gap-analysis report: one HTML document (and optionally its PDF) a forum can present.
 
-Contents: key findings in plain English (:mod:`coverage_map.findings`), a map for each
-priority category/community (drawn by :mod:`coverage_map.outputs.export_map`, so it matches the
-dashboard, embedded as PNG so the HTML is one self-contained file), ranked gap tables,
-the organisations over capacity, and a methods section (metrics, threshold, gap score,
-suppression, data sources and dates).
+Contents: key findings in plain English (:mod:`coverage_map.findings`), for each priority
+category/community a map of the gap tiers (drawn by :mod:`coverage_map.outputs.export_map`, so it
+matches the dashboard, embedded as PNG so the HTML is one self-contained file) and the units
+ranked by tier and unmet need (:func:`coverage_map.gaps.ranked`), access by deprivation when
+IMD is given (:meth:`coverage_map.dataset.Dataset.equity`, with its chart), the organisations
+over capacity, and a methods section (access, clusters and tiers in plain words with the
+settings used, references, suppression, data sources and dates).
 
 Every text taken from data is HTML-escaped; every referral figure is the published
 (suppressed) one. The PDF is printed by headless Chromium.
@@ -14,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import html
-import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,19 +30,24 @@ from ..findings import (
     LEVEL_WORDS,
     Finding,
     Priority,
+    in_sentence,
     key_findings,
     organisations,
     parse_priorities,
     resolve_borough,
     select_view,
 )
-from ..gaps import REASON_LABELS, REASON_TEXT, WEIGHTS
+from ..gaps import REASON_TEXT, TIER_LABELS, explain, ranked
 from ..suppress import describe_count
 from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
+from .figures import reasons_text
+from .render import print_pdf
 
 #: Rows in each ranked gap table.
 TABLE_ROWS = 12
+#: The tiers a ranked table lists (worst first): gaps, then the units to watch.
+LISTED_TIERS = ("severe", "moderate", "watch")
 
 
 @dataclass(frozen=True)
@@ -140,15 +145,20 @@ def _maps(
     dpi: float,
     browser: str | None,
 ) -> dict[str, str]:
-    """One PNG (as a data: URI) per priority, rendered in one Chromium session."""
-    from .export_map import MapRequest, print_figure, render_images, set_png_dpi
+    """PNGs as data: URIs, rendered in one Chromium session: each priority's map (key: its slug) and,
+    with IMD, its access-by-deprivation chart (key: ``equity:<slug>``)."""
+    from .export_map import MapRequest, print_figure
+    from .figures import equity_figure
+    from .render import render_images, set_png_dpi
 
     credits = credits_for(dataset)
     jobs = []
+    keys = []
     for priority in priorities:
         request = MapRequest(
             category=priority.category,
             community=priority.community,
+            metric="tier",
             level=level,
             borough=borough,
             size="a4",
@@ -163,41 +173,18 @@ def _maps(
                 {"format": "png", "width": page.css_width, "height": page.css_height, "scale": page.scale("png", dpi)},
             )
         )
+        keys.append(priority.slug)
+        fairness = dataset.equity(priority.category, priority.community)
+        if fairness is not None and len(fairness.deciles):
+            chart = equity_figure(fairness.deciles, title=f"{priority.label}: access by deprivation", height=300)
+            # Printed 180 mm wide, like the maps at the report's resolution.
+            jobs.append((chart, {"format": "png", "width": 640, "height": 300, "scale": 180 / 25.4 * dpi / 640}))
+            keys.append(f"equity:{priority.slug}")
     images = render_images(jobs, browser=browser)
     return {
-        priority.slug: "data:image/png;base64," + base64.b64encode(set_png_dpi(image, dpi)).decode("ascii")
-        for priority, image in zip(priorities, images, strict=True)
+        key: "data:image/png;base64," + base64.b64encode(set_png_dpi(image, dpi)).decode("ascii")
+        for key, image in zip(keys, images, strict=True)
     }
-
-
-def print_pdf(source: Path, out: Path, *, browser: str | None = None, timeout: float = 180) -> Path:
-    """Print an HTML file to PDF with headless Chromium (A4, no header or footer)."""
-    from .export_map import find_chromium
-
-    executable = browser or find_chromium()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="coverage-map-chromium-") as profile:
-        command = [
-            executable,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--no-default-browser-check",
-            f"--user-data-dir={profile}",
-            f"--print-to-pdf={out.resolve()}",
-            "--no-pdf-header-footer",
-            source.resolve().as_uri(),
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise CoverageMapError(f"Chromium could not print the PDF: {error}") from None
-    if result.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-        tail = (result.stderr or "").strip().splitlines()[-3:]
-        raise CoverageMapError(f"Chromium could not print the PDF (exit {result.returncode}): {' '.join(tail)}")
-    return out
 
 
 # --- the document --------------------------------------------------------------------------
@@ -220,6 +207,7 @@ def render_html(
         _cover(where, credits, priorities),
         _findings_section(findings),
         *(_priority_section(dataset, p, images.get(p.slug), level=level, place=place) for p in priorities),
+        _equity_section(dataset, priorities, images),
         _capacity_section(dataset, place),
         _methods_section(dataset, credits, threshold=threshold, level=level),
     ]
@@ -272,39 +260,44 @@ def _priority_section(
         community=priority.community,
         borough=place[0] if place else None,
     )
-    ranked = view[view["gap"]].sort_values(["gap_score", "area_id"], ascending=[False, True]).head(TABLE_ROWS)
+    tiers = view["tier"].astype("string").fillna("no_data")
+    listed = ranked(view[tiers.isin(LISTED_TIERS).to_numpy()]).head(TABLE_ROWS)
     boroughs = dataset.borough_of(level)
     names = dict(zip(dataset.boroughs["borough_id"], dataset.boroughs["borough_name"], strict=True))
-    one = LEVEL_WORDS.get(level, (level,))[0]
+    one, many = LEVEL_WORDS.get(level, (level, f"{level}s"))
     rows = []
-    for rank, row in enumerate(ranked.itertuples(index=False), start=1):
+    for rank, row in enumerate(listed.itertuples(index=False), start=1):
         borough_name = names.get(boroughs.get(row.area_id), "")
-        reasons = ", ".join(REASON_LABELS.get(part, part) for part in str(row.gap_reasons or "").split(";") if part)
         rows.append(
             "<tr>"
             f"<td class='num'>{rank}</td><td>{esc(row.area_name)}</td><td>{esc(borough_name)}</td>"
-            f"<td class='num'>{row.gap_score:.2f}</td>"
-            f"<td class='num'>{_km(row.nearest_km)}</td><td class='num'>{_share(row.share_within_km)}</td>"
-            f"<td class='num'>{_rate(row.provision_per_10k)}</td>"
+            f"<td class='tier'>{_tier_cell(row.tier)}</td><td class='num'>{_percent(row.access_ratio)}</td>"
+            f"<td class='num'>{_people(row.need)}</td><td class='num'>{_people(row.unmet_need)}</td>"
             f"<td class='num'>{esc(_referrals(row.referrals, row.referrals_suppressed))}</td>"
-            f"<td>{esc(reasons)}</td>"
+            f"<td>{esc(reasons_text(row.gap_reasons))}</td>"
             "</tr>"
         )
-    table = (
-        "<p>No gaps found.</p>"
-        if not rows
-        else f"""<table>
-<caption>The worst {len(rows)} {esc(one)} gaps, by gap score</caption>
-<thead><tr><th>#</th><th>{esc(one.capitalize())}</th><th>Borough</th><th>Gap score</th><th>Nearest</th>
-<th>People within reach</th><th>Provision per 10k</th><th>Referrals</th><th>Why it is a gap</th></tr></thead>
+    what = in_sentence(display_name(priority.category))
+    if (tiers == "no_data").all():
+        table = f"<p>No {esc(what)} service is listed in the directory, so gaps cannot be judged.</p>"
+    elif not rows:
+        table = f"<p>No {esc(one)} has a gap or is to watch.</p>"
+    else:
+        table = f"""<table>
+<caption>The {len(rows)} {esc(many if len(rows) > 1 else one)} most in need of attention: severe and moderate gaps,
+then those to watch, each by unmet need</caption>
+<thead><tr><th>#</th><th>{esc(one.capitalize())}</th><th>Borough</th><th>Severity</th>
+<th>Access (% of average)</th><th>People in need</th><th>Unmet need</th><th>Referrals</th>
+<th class='why'>Why</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>"""
-    )
+    counts = tiers.value_counts()
+    tally = " · ".join(f"{_swatch(tier)}{esc(TIER_LABELS[tier])}: {int(counts.get(tier, 0)):,}" for tier in TIER_LABELS)
     figure = (
         f'<figure><img src="{image}" alt="{esc("Map of " + priority.label)}">'
-        f"<figcaption>{esc(priority.label)}: gap score by {esc(one)}. Areas outlined in pink are gaps."
+        f"<figcaption>{esc(priority.label)}: gap severity by {esc(one)}. Outlined: severe or moderate gaps."
         "</figcaption></figure>"
         if image
         else ""
@@ -312,8 +305,56 @@ def _priority_section(
     return f"""<section class="priority">
 <h2>{esc(priority.label)}</h2>
 {figure}
+<p class="tally">{tally}</p>
 {table}
 </section>"""
+
+
+def _equity_section(dataset: Dataset, priorities: Sequence[Priority], images: dict[str, str]) -> str:
+    """Access by deprivation per priority (only when IMD is given): the sentence, CI, SII and the chart."""
+    if not dataset.has_imd:
+        return ""
+    parts = []
+    for priority in priorities:
+        fairness = dataset.equity(priority.category, priority.community)
+        parts.append(f"<h3>{esc(priority.label)}</h3>")
+        if fairness is None:
+            parts.append("<p>No service for this need is listed, so access by deprivation cannot be measured.</p>")
+            continue
+        ci, sii = fairness.concentration_index, fairness.slope_index
+        parts.append(f"<p class='equity-sentence'>{esc(fairness.sentence)}</p>")
+        parts.append(
+            "<ul>"
+            f"<li><b>Concentration index: {_signed(ci, 2)}</b>. {esc(_CI_TEXT)}</li>"
+            f"<li><b>Slope index of inequality: {_signed(sii, 1)}{'' if pd.isna(sii) else ' per 10,000 in need'}"
+            f"</b>. {esc(_SII_TEXT)}</li>"
+            "</ul>"
+        )
+        chart = images.get(f"equity:{priority.slug}")
+        if chart:
+            parts.append(
+                f'<figure class="chart"><img src="{chart}" alt="{esc("Access by deprivation: " + priority.label)}">'
+                "<figcaption>Average access per 10,000 people in need in each tenth of small areas by deprivation "
+                "(IMD), most deprived on the left.</figcaption></figure>"
+            )
+    body = "\n".join(parts)
+    return f"""<section class="equity">
+<h2>Access and deprivation</h2>
+<p>Does provision follow need, or does it follow the inverse care law (the more deprived an area, the less support
+it gets)? Access per person in need in each small area is compared across the Index of Multiple Deprivation,
+weighting each area by its people in need.</p>
+{body}
+</section>"""
+
+
+_CI_TEXT = (
+    "How far access per person in need leans towards the less deprived (positive) or the more deprived "
+    "(negative), from −1 to 1; 0 means it is shared equally."
+)
+_SII_TEXT = (
+    "The modelled difference in access per 10,000 people in need between the least and the most deprived ends "
+    "of the region (positive: the less deprived have more)."
+)
 
 
 _FRESHNESS_NOTE = (
@@ -356,19 +397,34 @@ def _capacity_section(dataset: Dataset, place: tuple[str, str] | None) -> str:
 
 
 def _methods_section(dataset: Dataset, credits: Credits, *, threshold: float, level: str) -> str:
-    from .classes import METRICS
+    from .classes import METRICS, tier_rules
 
+    method = dataset.method
+    thresholds = method.thresholds
     metrics = "\n".join(
         f"<dt>{esc(info.label)}</dt><dd>{esc(info.description[:1].upper() + info.description[1:])}.</dd>"
         for info in METRICS.values()
     )
-    weights = ", ".join(f"{name} {weight:g}" for name, weight in WEIGHTS.items())
+    every = pd.Series({"gap_reasons": ";".join(REASON_TEXT)})
+    sentences = explain(every, threshold_km=threshold, category_label="Matching", group_label=None,
+                        thresholds=thresholds)  # fmt: skip
     reasons = "\n".join(
-        f"<li><b>{esc(REASON_LABELS[key])}</b>: "
-        f"{esc(text.format(category='the category', category_cap='The category', for_group='', threshold=threshold))}"
-        "</li>"
-        for key, text in REASON_TEXT.items()
+        f"<li><b>{esc(reasons_text(key))}</b>: {esc(text)}</li>"
+        for key, text in zip(REASON_TEXT, sentences, strict=False)
     )
+    rules = tier_rules(thresholds)
+    tiers = "\n".join(
+        f"<tr><td>{_swatch(tier)}{esc(TIER_LABELS[tier])}</td><td>{esc(_sentence(rules[tier]))}</td></tr>"
+        for tier in TIER_LABELS
+    )
+    analysis = dataset.analysis(level)
+    many = LEVEL_WORDS.get(level, (level, level))[1]
+    catchment = (
+        f"{method.catchment_minutes:g} minutes' travel (from the travel times supplied)"
+        if getattr(dataset.inputs, "travel_times", None) is not None
+        else f"{method.catchment_km:g} km in a straight line"
+    )
+    islands = f" {len(analysis.islands):,} {esc(many)} touch no other and were not tested." if analysis.islands else ""
     sources = (
         "\n".join(
             f"<tr><td>{esc(s.role)}</td><td>{esc(Path(s.path).name)}</td><td class='num'>{s.rows:,}</td>"
@@ -379,25 +435,52 @@ def _methods_section(dataset: Dataset, credits: Credits, *, threshold: float, le
     )
     return f"""<section class="methods">
 <h2>Methods</h2>
-<p>Findings and tables count {esc(LEVEL_WORDS.get(level, (level, level))[1])}. Provision is matched by need category
-and, for a community, only organisations that say they serve that community count. Distances are straight lines from
-the centre of each small area; "within reach" means within {threshold:g} km.</p>
+<p>Findings and tables count {esc(many)}. Provision is matched by need category and, for a community, only
+organisations that serve that community or everyone count.</p>
+<h3>How much provision people in need can reach</h3>
+<p>For each small area we add up the services of the category its people can reach, each shared among everybody
+else in need who can reach the same service: the enhanced two-step floating catchment area method (E2SFCA; Luo &amp;
+Qi 2009). Nearer services count more: a service's weight falls along a Gaussian curve from 1 at the area's centre
+to 0 at the edge of its catchment, {esc(catchment)} unless the taxonomy or the service sets its own (Dai 2010).
+Services with a stated capacity count by their monthly places, others as one each; services not accepting referrals
+count for nothing. Each area's access is then compared with the region's average: an access ratio of 1 is
+average, 0.5 half of it. Neighbourhoods and boroughs take the average of their small areas weighted by need.
+People in need are those the population file estimates for the need (its need_ columns); without an estimate,
+everyone in the group counts.</p>
+<h3>Clusters of low access</h3>
+<p>Whether low access clusters is tested with the Getis-Ord Gi* statistic (Ord &amp; Getis 1995) on the access
+ratio of each of the {esc(many)} with its neighbours (those sharing a border or a corner). Its significance comes
+from {method.permutations:,} random permutations (seed {method.seed}), and the false-discovery rate across all the
+{esc(many)} of a map is held at {thresholds.q:.0%} with the Benjamini-Hochberg procedure (Benjamini &amp; Hochberg
+1995). A unit in a significant cluster of low access is a cold spot.{islands}</p>
+<h3>Severity tiers</h3>
+<table class="tiers">
+<thead><tr><th>Tier</th><th>When</th></tr></thead>
+<tbody>
+{tiers}
+</tbody>
+</table>
+<p>A gap is a severe or moderate unit. Units are ranked by tier, then by unmet need: the people in need times the
+shortfall against the region's average (1 minus the access ratio, from 0 at or above the average to 1 with no
+access), that is, how many people in need lack the access the average would give them.</p>
+<h3>Why a unit is flagged</h3>
+<ul>
+{reasons}
+</ul>
+<p>"Within reach" in the findings means within {threshold:g} km in a straight line of the small area's centre.</p>
 <h3>Metrics</h3>
 <dl>
 {metrics}
 </dl>
-<h3>Gaps and the gap score</h3>
-<p>An area is a gap when any of these holds:</p>
-<ul>
-{reasons}
-</ul>
-<p>The gap score (0 = no gap, 1 = worst) weighs coverage, distance, provision per person and demand
-({esc(weights)}).</p>
 <h3>How fresh the directory is</h3>
 <p>{esc(_FRESHNESS_NOTE)}</p>
 <h3>Small numbers</h3>
 <p>{esc(SUPPRESSION_NOTE)}. Rates are worked out from the published counts, so they cannot reveal a suppressed
 count.</p>
+<h3>References</h3>
+<ul class="references">
+{_REFERENCES}
+</ul>
 <h3>Data sources</h3>
 <table>
 <thead><tr><th>Input</th><th>File</th><th>Rows</th><th>Date</th><th>Attribution</th></tr></thead>
@@ -407,6 +490,54 @@ count.</p>
 </table>
 <p class="meta">{esc(credits.source_line())}</p>
 </section>"""
+
+
+_REFERENCES = "\n".join(
+    f"<li>{html.escape(text, quote=False)}</li>"
+    for text in (
+        "Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful "
+        "approach to multiple testing. Journal of the Royal Statistical Society B 57(1), 289–300.",
+        "Dai, D. (2010). Black residential segregation, disparities in spatial access to health care facilities, "
+        "and late-stage breast cancer diagnosis in metropolitan Detroit. Health & Place 16(5), 1038–1052.",
+        "Luo, W. & Qi, Y. (2009). An enhanced two-step floating catchment area (E2SFCA) method for measuring "
+        "spatial accessibility to primary care physicians. Health & Place 15(4), 1100–1107.",
+        "Ord, J. K. & Getis, A. (1995). Local spatial autocorrelation statistics: distributional issues and an "
+        "application. Geographical Analysis 27(4), 286–306.",
+    )
+)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _swatch(tier: str) -> str:
+    """A small square in the tier's map colour."""
+    from .classes import TIER_COLOURS
+    from .figures import NO_DATA_COLOUR
+
+    colour = TIER_COLOURS.get(str(tier), NO_DATA_COLOUR)
+    return f"<span class='swatch' style='background:{esc(colour)}'></span>"
+
+
+def _tier_cell(tier: object) -> str:
+    return f"{_swatch(str(tier))}{esc(TIER_LABELS.get(str(tier), str(tier)))}"
+
+
+def _percent(ratio: object) -> str:
+    return "" if pd.isna(ratio) else f"{float(ratio):.0%}"  # type: ignore[arg-type]
+
+
+def _people(value: object) -> str:
+    return "" if pd.isna(value) else f"{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def _signed(value: float, places: int) -> str:
+    """``+0.12``, ``−0.12`` (a real minus sign), or ``not defined``."""
+    if pd.isna(value):
+        return "not defined"
+    text = f"{abs(value):.{places}f}"
+    return text if float(text) == 0 else ("+" if value > 0 else "−") + text
 
 
 def _km(value: object) -> str:
@@ -444,6 +575,17 @@ section.methods { break-before: page; }
 figure { margin: 0 0 3mm 0; }
 figure img { width: 100%; height: auto; border: 1px solid #d9dee3; }
 figcaption { font-size: 8.5pt; color: #52606d; }
+figure.chart img { border: none; }
+.swatch { display: inline-block; width: 3.2mm; height: 3.2mm; margin-right: 1.2mm; vertical-align: -0.4mm;
+          border: 0.2mm solid #8a8a8a; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+.tally { font-size: 9pt; color: #1f2933; }
+td.tier { white-space: nowrap; }
+th.why { width: 27%; }
+h3 { break-after: avoid; }
+figure, .equity ul { break-inside: avoid; }
+.equity-sentence { font-size: 11.5pt; font-weight: bold; }
+section.equity { break-before: page; }
+.references li { margin: 1mm 0; }
 table { width: 100%; border-collapse: collapse; font-size: 8.5pt; margin: 2mm 0; }
 caption { text-align: left; font-weight: bold; padding-bottom: 1mm; }
 th, td { border-bottom: 1px solid #d9dee3; padding: 1.2mm 1.5mm; text-align: left; vertical-align: top; }

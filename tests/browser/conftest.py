@@ -73,11 +73,23 @@ def served(wsgi_app: Callable[..., object]) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def synthetic_imd(areas: object) -> object:
+    """IMD ranks and deciles for the demo's small areas (1 = most deprived), so the equity view shows."""
+    import numpy as np
+    import pandas as pd
+
+    ids = sorted(areas["area_id"].astype(str))  # type: ignore[index]
+    rank = np.arange(1, len(ids) + 1, dtype="int64")
+    decile = np.ceil(rank * 10 / len(ids)).astype("int64")
+    return pd.DataFrame({"area_id": ids, "imd_rank": rank, "imd_decile": decile})
+
+
 @pytest.fixture(scope="session")
 def dashboard(
     dash_app: Dash, demo_folder: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, object]]:
-    """The dashboard on the (lightly poisoned) demo data, served by a thread on 127.0.0.1."""
+    """The dashboard on the (lightly poisoned) demo data, with IMD (:func:`synthetic_imd` when the demo
+    has none), served by a thread on 127.0.0.1."""
     from dashapp import serving
 
     from callbacks.settings import Settings
@@ -91,7 +103,8 @@ def dashboard(
     areas.loc[areas["area_id"] == second, "area_name"] = HOSTILE_HTML
     assets = inputs.assets.copy()
     assets.loc[assets.index[0], "name"] = HOSTILE_HTML
-    dataset = Dataset.from_inputs(dataclasses.replace(inputs, areas=areas, assets=assets),
+    imd = inputs.imd if inputs.imd is not None and len(inputs.imd) else synthetic_imd(areas)
+    dataset = Dataset.from_inputs(dataclasses.replace(inputs, areas=areas, assets=assets, imd=imd),
                                   label="Synthetic demo region", synthetic=True)  # fmt: skip
     uploads = tmp_path_factory.mktemp("uploads")
     settings = Settings(data_dir=uploads, max_upload_bytes=2 * 2**20, workspace=str(uploads / "workspace.gpkg"))

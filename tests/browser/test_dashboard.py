@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -19,12 +20,18 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from coverage_map.analysis import TABLE_COLUMNS
+from coverage_map.gaps import TIER_LABELS
+from coverage_map.tiers import TIER_TEXT
 
 from .conftest import HOSTILE_FORMULA, HOSTILE_HTML, click_map_at, console_errors, wait_for
 
 pytestmark = pytest.mark.browser
 
 GRAPH = "const g = document.querySelector('#map .js-plotly-plot');"
+#: Every tier's label and (the start of) its meaning, as the key under the map must show them.
+KEY_TEXT = [(TIER_LABELS[t], TIER_TEXT[t][:40]) for t in ("severe", "moderate", "watch", "none")] + [
+    ("Not in the directory", "No services of this kind in the directory")
+]
 
 
 def map_ready(driver: object) -> bool:
@@ -70,10 +77,24 @@ def assert_clean_console(driver: object) -> None:
 def test_page_loads_with_map_legend_and_badge(browser: object, dashboard: dict) -> None:
     open_page(browser, dashboard["url"])
     assert browser.find_element(By.ID, "synthetic-badge").is_displayed()
+    # The map opens on gap severity: coloured by tier, with the tiers named in the legend.
     ticks = browser.execute_script(GRAPH + "return g.data[0].colorbar.ticktext;")
-    assert ticks[0] == "No data" and len(ticks) >= 3
-    assert "Dementia for everyone" in browser.execute_script(GRAPH + "return g.layout.title.text;")
-    assert query(browser)["level"] == "neighbourhood"  # the URL mirrors the opening view
+    assert ticks == ["Not in the directory", "No gap", "Watch", "Moderate gap", "Severe gap"]
+    assert "Dementia for everyone: gap severity" in browser.execute_script(GRAPH + "return g.layout.title.text;")
+    assert query(browser)["level"] == "neighbourhood" and query(browser)["metric"] == "tier"  # the URL mirrors it
+    assert Select(browser.find_element(By.ID, "metric-select")).first_selected_option.text == "Gap severity"
+    # The key under the map is on screen, names every tier in words and counts the units drawn.
+    key = browser.find_element(By.ID, "tier-key")
+    assert key.is_displayed()
+    wait_for(browser, lambda: "areas in this view" in key.text, what="the key's counts")
+    for label, meaning in KEY_TEXT:
+        assert label in key.text and meaning in key.text
+    drawn = browser.execute_script(GRAPH + "return g.data[0].locations.length;")
+    counts = [int(n) for n in re.findall(r"\((\d[\d,]*)\)", key.text.replace(",", ""))]
+    assert sum(counts) == drawn
+    swatches = key.find_elements(By.CSS_SELECTOR, ".tier-swatch")
+    assert len(swatches) == 5 and all(s.is_displayed() for s in swatches)
+    assert key.rect["y"] + key.rect["height"] <= browser.execute_script("return window.innerHeight;") + 1
     assert "Synthetic demo data" in browser.find_element(By.ID, "attribution").text
     wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#gap-table .ag-row"), what="gap rows")
     assert_clean_console(browser)
@@ -104,6 +125,13 @@ def test_clicking_an_area_fills_the_details(browser: object, dashboard: dict) ->
     wait_for(browser, lambda: name in details_text(browser), what=f"details of {name}")
     text = details_text(browser)
     assert "Population" in text and "Provision per 10,000 people" in text and "services of any kind" in text
+    # Gap method 2: the tier and what it means, need, access, how sure we are.
+    row = dataset.rows("neighbourhood", "dementia", "all").set_index("area_id").loc[str(unit["area_id"])]
+    tier = str(row["tier"])
+    assert f"{TIER_LABELS[tier]} for dementia (everyone)" in text and TIER_TEXT[tier] in text
+    assert "People in need:" in text and "Access per 10,000 in need:" in text
+    assert f"Access: {float(row['access_ratio']) * 100:.0f}% of the region's average" in text
+    assert "How sure are we?" in text
     assert query(browser).get("area") == str(unit["area_id"])
     assert browser.execute_script(GRAPH + "return g.data[1].locations;") == [str(unit["area_id"])]
     wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#referral-trend .js-plotly-plot"),
@@ -117,6 +145,45 @@ def test_clicking_an_area_fills_the_details(browser: object, dashboard: dict) ->
         (By.CSS_SELECTOR, f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] [col-id='area_name']"),
     )
     wait_for(browser, lambda: query(browser).get("area") == row_id, what="the row's unit selected")
+    assert_clean_console(browser)
+
+
+def test_gap_table_lists_gaps_by_severity_then_unmet_need(browser: object, dashboard: dict) -> None:
+    open_page(browser, dashboard["url"] + "/?level=area&category=dementia")
+    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#gap-table .ag-row"), what="gap rows")
+    rows = browser.execute_script(
+        "const api = dash_ag_grid.getApi('gap-table'); const rows = [];"
+        "api.forEachNodeAfterFilterAndSort(n => rows.push(n.data)); return rows;"
+    )
+    # Independent route: the published rows, ordered here by tier rank and unmet need.
+    view = dashboard["dataset"].rows("area", "dementia", "all")
+    gaps = view[view["gap"]].assign(order=lambda f: f["tier"].map({"severe": 0, "moderate": 1}))
+    gaps = gaps.sort_values(["order", "unmet_need", "area_id"], ascending=[True, False, True])
+    assert [r["area_id"] for r in rows] == gaps["area_id"].astype(str).tolist()
+    assert {r["tier_label"] for r in rows} <= {"Severe gap", "Moderate gap"}
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#gap-table .ag-header-cell-text")]
+    for header in ("Severity", "Access (% of average)", "People in need", "Unmet need", "Why", "Borough"):
+        assert header in headers
+    summary = browser.find_element(By.ID, "gap-summary").text
+    assert (
+        summary.startswith(f"{len(rows):,} gaps in dementia provision") and "by severity, then by unmet need" in summary
+    )
+    assert_clean_console(browser)
+
+
+def test_equity_chart_with_imd(browser: object, dashboard: dict) -> None:
+    open_page(browser, dashboard["url"] + "/?category=dementia")
+    graph = wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#equity-graph .js-plotly-plot"),
+                     what="the equity chart")[0]  # fmt: skip
+    assert graph.is_displayed()
+    bars = browser.execute_script("return document.querySelector('#equity-graph .js-plotly-plot').data[0].x;")
+    assert bars[0].startswith("1 ") and bars[-1].startswith("10 ")
+    sentence = browser.find_element(By.ID, "equity-sentence").text
+    assert sentence == dashboard["dataset"].equity("dementia", "all").sentence
+    # It follows the need chosen.
+    Select(browser.find_element(By.ID, "category-select")).select_by_value("carers_support")
+    expected = dashboard["dataset"].equity("carers_support", "all").sentence
+    wait_for(browser, lambda: browser.find_element(By.ID, "equity-sentence").text == expected, what="the new sentence")
     assert_clean_console(browser)
 
 

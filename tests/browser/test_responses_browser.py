@@ -157,7 +157,7 @@ def _referral_figures(document: object) -> list[str]:
             for item in value:
                 if (
                     isinstance(item, list) and len(item) >= 5
-                ):  # map hover: [metric, gap, provision, nearest, referrals, ...]
+                ):  # map hover: [metric, tier, access, nearest, referrals, ...]
                     shown.append(str(item[4]))
                 elif isinstance(item, str):  # the monthly trend's hover
                     shown.append(item)
@@ -178,6 +178,12 @@ def _session(driver, url: str, download_folder: Path) -> None:  # noqa: ANN001
     wait_for(driver, lambda: map_ready(driver), timeout=40, what="the map")
     wait_for(driver, lambda: "Area C" in driver.find_element(By.ID, "area-details").text, what="C's details")
     wait_for(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#referral-trend .js-plotly-plot"), what="trend")
+    for metric in ("pressure", "gap_score", "nearest_km", "tier", "access_ratio"):
+        Select(driver.find_element(By.ID, "metric-select")).select_by_value(metric)
+        wait_for(driver, lambda m=metric: f"metric={m}" in driver.current_url, what=f"metric {metric}")
+    Select(driver.find_element(By.ID, "community-select")).select_by_value("all")
+    wait_for(driver, lambda: "community=all" in driver.current_url, what="community")
+    # Dementia for everyone: C is a gap (moderate). Select it by the gap table.
     rows = wait_for(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#gap-table .ag-center-cols-container .ag-row"),
                     what="gap rows")  # fmt: skip
     row_id = rows[0].get_attribute("row-id")
@@ -185,11 +191,6 @@ def _session(driver, url: str, download_folder: Path) -> None:  # noqa: ANN001
         driver,
         (By.CSS_SELECTOR, f"#gap-table .ag-center-cols-container .ag-row[row-id='{row_id}'] [col-id='area_name']"),
     )
-    for metric in ("pressure", "gap_score", "nearest_km"):
-        Select(driver.find_element(By.ID, "metric-select")).select_by_value(metric)
-        wait_for(driver, lambda m=metric: f"metric={m}" in driver.current_url, what=f"metric {metric}")
-    Select(driver.find_element(By.ID, "community-select")).select_by_value("all")
-    wait_for(driver, lambda: "community=all" in driver.current_url, what="community")
     Select(driver.find_element(By.ID, "category-select")).select_by_value("mental_health")
     wait_for(driver, lambda: "category=mental_health" in driver.current_url, what="category")
     for level in ("neighbourhood", "borough", "area"):

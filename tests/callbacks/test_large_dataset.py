@@ -48,8 +48,10 @@ from callbacks.views import (
 from coverage_map.config import MAP_UNIT_LIMIT, SIMPLIFY_TOLERANCE_M
 from coverage_map.dataset import Dataset
 from coverage_map.geojson import units_geojson
+from coverage_map.method import GapMethod
 from coverage_map.outputs import figures
 from coverage_map.outputs.classes import format_value
+from coverage_map.tiers import TierThresholds
 
 #: Three small areas, two neighbourhoods, two boroughs: with at most two units a map,
 #: the small areas are "too many" and the neighbourhoods fit.
@@ -115,7 +117,7 @@ def test_the_fallback_map_holds_neighbourhood_geometry_only(registry: Registry, 
     assert [f["id"] for f in choropleth["geojson"]["features"]] == ["N1", "N2"]
     # Coloured by the neighbourhoods' own published rows.
     view = dataset.rows("neighbourhood", "dementia", "all")
-    assert next(iter(choropleth["customdata"]))[1] == format_value(view["gap_score"].iloc[0], "gap_score")
+    assert next(iter(choropleth["customdata"]))[1] == format_value(view["tier"].iloc[0], "tier")
     assert "choose a borough for small areas" in figure["layout"]["title"]["subtitle"]["text"]
 
 
@@ -241,22 +243,35 @@ def test_service_masks_are_memoised_only_for_real_labels(registry: Registry) -> 
 # --------------------------------------------------------------------------- tables
 
 
-def test_the_gap_table_sends_only_the_worst_rows_and_counts_them_all(dataset: Dataset) -> None:
-    state = ViewState(level="area", category="befriending")  # no befriending anywhere: A, B and C are gaps
-    every = gap_rows(dataset, state)
-    view = dataset.rows("area", "befriending", "all")
+#: Every dementia area under the severe cut-off (A 1.37, B 1.25, C 0.43 of the average): three gaps.
+GENEROUS = GapMethod(thresholds=TierThresholds(severe_below=1.4, moderate_below=1.5))
+
+
+@pytest.fixture(scope="module")
+def all_gaps() -> Dataset:
+    return Dataset.from_inputs(handbuilt.inputs(), label="Hand", synthetic=True, method=GENEROUS)
+
+
+def test_the_gap_table_sends_only_the_worst_rows_and_counts_them_all(all_gaps: Dataset) -> None:
+    state = ViewState(level="area", category="dementia")
+    every = gap_rows(all_gaps, state)
+    view = all_gaps.rows("area", "dementia", "all")
     assert len(every) == int(view["gap"].sum()) == 3
-    rows, total = gap_table(dataset, state, limit=1)
+    rows, total = gap_table(all_gaps, state, limit=1)
     assert total == len(every)
-    assert rows == every[:1]  # the worst one, ranked 1
+    assert rows == every[:1] and rows[0]["area_id"] == "C"  # the worst one (most unmet need), ranked 1
 
 
-def test_fill_gap_table_says_how_many_are_left_out(app: dash.Dash, request_context: None) -> None:
-    rows, summary = tables.fill_gap_table("area", "befriending", "all", "all", None)
-    assert len(rows) == 1
-    assert summary.startswith("3 gaps") and "Only the 1 worst are listed" in summary
-    rows, summary = tables.fill_gap_table("area", "befriending", "all", "B2", None)
-    assert len(rows) == 1 and "listed" not in summary  # C alone: nothing left out
+def test_fill_gap_table_says_how_many_are_left_out(
+    app: dash.Dash, all_gaps: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("uploads"), **SMALL)
+    with serving(app, all_gaps, settings), app.server.test_request_context():
+        rows, summary = tables.fill_gap_table("area", "dementia", "all", "all", None)
+        assert len(rows) == 1
+        assert summary.startswith("3 gaps") and "Only the 1 worst are listed" in summary
+        rows, summary = tables.fill_gap_table("area", "dementia", "all", "B2", None)
+        assert len(rows) == 1 and "listed" not in summary  # C alone: nothing left out
 
 
 def test_the_download_still_holds_every_unit(app: dash.Dash, request_context: None) -> None:

@@ -22,7 +22,7 @@ MAIN_IDS = [
     "area-details", "gap-table", "scheme-select", "assets-toggle", "gaps-only-toggle", "download-map-slot",
     "org-table", "url", "data-token", "selected-area", "synthetic-badge", "attribution", "tabs",
     "download-table-button", "gap-table-download", "upload-areas", "upload-assets", "upload-lookup",
-    "upload-population", "upload-referrals", "upload-load", "upload-report",
+    "upload-population", "upload-referrals", "upload-load", "upload-report", "tier-key", "equity",
 ]  # fmt: skip
 
 

@@ -139,3 +139,38 @@ def test_demo_analysis_finds_the_deliberate_gaps(tmp_path):
     top = assets.iloc[0]
     assert top.asset_id == gaps["over_capacity_asset"]["asset_id"]
     assert bool(top.over_capacity) and top.pressure == pytest.approx(3.0, abs=0.4)
+
+
+def test_export_commands_default_to_the_tier_metric(files, tmp_path, capsys):
+    import shutil
+
+    from coverage_map.cli import build_parser
+
+    for command in ("export-map", "export-html"):
+        args = build_parser().parse_args([command, "--out", "x"])
+        assert args.metric == "tier"
+    with pytest.raises(SystemExit):
+        main(["export-map", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for metric in ("tier (gap severity, the default)", "access_ratio", "access_per_10k", "gap_score"):
+        assert metric in help_text
+    out = tmp_path / "map.html"
+    assert main(["export-html", *_args(files), "--level", "area", "--categories", "dementia", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Gap severity" in text and "Moderate gap (1)" in text  # C, counted in the table of the hand-built data
+    if shutil.which("chromium"):
+        png = tmp_path / "map.png"
+        assert main(["export-map", *_args(files), "--level", "area", "--category", "dementia", "--out", str(png),
+                     "--dpi", "50"]) == 0  # fmt: skip
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "Wrote" in capsys.readouterr().out
+
+
+def test_report_command_writes_tier_findings(files, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    argv = ["report", *_args(files), "--level", "area", "--priorities", "dementia", "--no-maps", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 3 small areas has a severe or moderate dementia gap (0 severe, 1 moderate): Area C." in printed
+    text = " ".join(out.read_text(encoding="utf-8").split())
+    assert "Severity tiers" in text and "Luo &amp; Qi 2009" in text

@@ -62,10 +62,45 @@ def test_self_contained_and_attributed(exported):
     assert "Source: data supplied by the user" in text
 
 
-def test_gap_areas_are_styled_thick(exported):
-    _, text, _ = exported
-    # area C is the dementia gap: pink outline, 3.5 px
-    assert '"color": "#ff2d87"' in text and '"weight": 3.5' in text
+def test_gap_areas_are_styled_thick(exported, tmp_path):
+    _, text, dataset = exported
+    # area C is the dementia gap: by tier (the default) an ink outline over the tiers' pinks, 3.5 px
+    assert '"color": "#111111"' in text and '"weight": 3.5' in text
+    assert '"color": "#ff2d87"' not in text
+    # over classes of another metric, the dashboard's pink
+    other = export_html(dataset, tmp_path / "score.html", categories=["dementia"], metric="gap_score", level="area")
+    assert '"color": "#ff2d87"' in other.path.read_text(encoding="utf-8")
+
+
+def test_colours_legend_and_popups_follow_the_tiers(exported):
+    from coverage_map.outputs.classes import TIER_COLOURS
+
+    _, text, dataset = exported
+    table = dataset.table("area")
+    rows = table[(table["category"] == "dementia") & (table["community"] == "all")]
+    counts = rows["tier"].value_counts()
+    labels = {"severe": "Severe gap", "moderate": "Moderate gap", "watch": "Watch", "none": "No gap",
+              "no_data": "Not in the directory"}  # fmt: skip
+    position = dataset.categories.index("dementia")
+    legend = text.split(f'data-layer="{position}"')[1].split("</div></div>")[0]
+    for tier, label in labels.items():
+        assert f"{label} ({counts.get(tier, 0)})" in legend
+    # each unit: fill by tier, and the tier, access, need and reasons in words for the tooltip and popup
+    import json
+
+    shown = [json.loads(match) for match in re.findall(r'"properties": (\{"access".*?"why": "[^"]*"\})', text)]
+    first = dataset.categories.index("dementia") * len(rows)  # the layers come in the categories' order
+    by_name = {html.unescape(p["name"]): p for p in shown[first : first + len(rows)]}
+    for row in rows.itertuples():
+        properties = by_name[html.unescape(esc(row.area_name))]
+        assert properties["tier"] == properties["value"] == labels[row.tier]
+        assert html.unescape(properties["access"]) == f"{float(row.access_ratio):.0%} of the region's average"
+        assert properties["need"] == f"{float(row.need):,.0f}"
+        assert properties["unmet"] == f"{float(row.unmet_need):,.0f}"
+        assert properties["style"]["fillColor"] == TIER_COLOURS[row.tier]
+    assert by_name["<b>Area</b> C & co"]["why"] == "low access for the need"
+    assert "bindPopup" in text and "bindTooltip" in text
+    assert "Severe gap: access under 50% of the region" in text
 
 
 PROBE = """

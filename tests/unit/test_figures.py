@@ -115,9 +115,55 @@ def test_unknown_scheme_or_metric_is_refused() -> None:
 
 def test_metrics_table_is_complete() -> None:
     assert set(METRICS) == {
-        "gap_score", "provision_per_10k", "nearest_km", "share_within_km", "referrals_per_10k", "pressure",
+        "tier", "access_ratio", "access_per_10k", "gap_score", "provision_per_10k", "nearest_km", "share_within_km",
+        "referrals_per_10k", "pressure",
     }  # fmt: skip
     assert {k for k, m in METRICS.items() if m.from_referrals} == {"referrals_per_10k", "pressure"}
+    assert {k for k, m in METRICS.items() if m.categorical} == {"tier"}
+    # the shortfall is worse when high; access is worse when low
+    assert METRICS["gap_score"].higher_is_worse and not METRICS["access_ratio"].higher_is_worse
+
+
+def test_gap_score_is_the_shortfall_against_the_average(dataset: Dataset) -> None:
+    # gap method 2: gap_score = 1 - min(access_ratio, 1), within [0, 1], empty where the category is not listed
+    table = dataset.table("area")
+    listed = table[table["tier"] != "no_data"]
+    ratio = listed["access_ratio"].astype(float)
+    known = ratio.notna() & (listed["need"].astype(float) > 0)
+    expected = (1 - ratio[known].clip(upper=1)).round(3)
+    assert listed.loc[known, "gap_score"].astype(float).to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-3)
+    assert listed["gap_score"].dropna().between(0, 1).all()
+    assert table.loc[table["tier"] == "no_data", "gap_score"].isna().all()
+
+
+def test_tier_map_is_coloured_by_category_with_labels(dataset: Dataset, geojson: dict) -> None:
+    from coverage_map.outputs.classes import TIER_COLOURS
+
+    view = view_of(dataset)  # dementia, all: A and B have no gap, C is a moderate gap
+    figure = figures.map_figure(view, geojson, metric="tier")
+    choropleth = figure.data[figures.CHOROPLETH]
+    assert list(choropleth.colorbar.ticktext) == [
+        "Not in the directory", "No gap", "Watch", "Moderate gap", "Severe gap",
+    ]  # fmt: skip
+    bands = [colour for position, colour in choropleth.colorscale[::2]]
+    assert bands == [figures.NO_DATA_COLOUR, *(TIER_COLOURS[t] for t in ("none", "watch", "moderate", "severe"))]
+    assert dict(zip(view["area_id"], choropleth.z, strict=True)) == {"A": 1, "B": 1, "C": 3}
+    hover = {row[0] for row in choropleth.customdata}
+    assert hover == {"No gap", "Moderate gap"}
+    # a category no service lists: every unit is "not in the directory"
+    housing = figures.map_figure(view_of(dataset, "housing"), geojson, metric="tier").data[0]
+    assert list(housing.z) == [0, 0, 0]
+
+
+def test_equity_figure_draws_one_bar_per_decile() -> None:
+    deciles = pd.DataFrame({"imd_decile": [1, 5, 10], "need": [10.0, 20, 10], "need_share": [0.25, 0.5, 0.25],
+                            "mean_access": [1.5, 2.0, 3.0]})  # fmt: skip
+    figure = figures.equity_figure(deciles, title="Dementia <b>x</b>")
+    (bar,) = figure.data
+    assert list(bar.x) == ["1 (most deprived)", "5", "10 (least deprived)"]
+    assert list(bar.y) == [1.5, 2.0, 3.0]
+    assert "<b>x</b>" not in figure.layout.title.text and "&lt;b&gt;x&lt;/b&gt;" in figure.layout.title.text
+    assert "25% of the need" in bar.customdata[0]
 
 
 # --------------------------------------------------------------------------- geometry

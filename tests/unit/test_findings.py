@@ -30,13 +30,23 @@ def dataset() -> Dataset:
     return Dataset.from_inputs(handbuilt.inputs())
 
 
+@pytest.fixture(scope="module")
+def demo() -> Dataset:
+    from coverage_map.config import GEODATA_DIR
+
+    if not (GEODATA_DIR / "areas.geojson").exists():
+        pytest.skip("no demo data")
+    return Dataset.demo()
+
+
 def _by_key(findings):
     return {finding.key: finding for finding in findings}
 
 
 @pytest.mark.parametrize("level", ["area", "neighbourhood"])
 @pytest.mark.parametrize(
-    ("category", "community"), [("dementia", "all"), ("dementia", "bame"), ("mental_health", "all"), ("housing", "all")]
+    ("category", "community"),
+    [("dementia", "all"), ("dementia", "bame"), ("mental_health", "all"), ("carers_support", "bame")],
 )
 def test_priority_findings_match_the_table(dataset, level, category, community):
     table = dataset.table(level)
@@ -52,7 +62,9 @@ def test_priority_findings_match_the_table(dataset, level, category, community):
             else (pd.isna(row.nearest_km) or row.nearest_km > threshold)
         )
     ]
-    gaps = rows[rows["gap"]]
+    # tiers counted in the published table
+    tiers = rows["tier"].value_counts()
+    gaps = rows[rows["tier"].isin(["severe", "moderate"])]
     unmet = [row.area_id for row in rows.itertuples() if "unmet_demand" in str(row.gap_reasons)]
 
     found = _by_key(priority_findings(dataset, Priority(category, community), level=level))
@@ -62,25 +74,108 @@ def test_priority_findings_match_the_table(dataset, level, category, community):
     assert f"{len(far)} of {len(rows)} " in found["no_provision_within"].text
     assert found["gaps"].count == len(gaps)
     assert set(found["gaps"].ids) == set(gaps["area_id"])
+    assert found["gaps"].numbers["severe"] == tiers.get("severe", 0)
+    assert found["gaps"].numbers["moderate"] == tiers.get("moderate", 0)
+    # worst first: severe before moderate, then the larger unmet need
+    order = gaps.assign(rank=gaps["tier"].map({"severe": 0, "moderate": 1}), unmet=-gaps["unmet_need"].astype(float))
+    assert list(found["gaps"].ids) == order.sort_values(["rank", "unmet", "area_id"])["area_id"].tolist()
+    if tiers.get("watch", 0):
+        assert found["watch"].count == tiers["watch"]
+        assert set(found["watch"].ids) == set(rows.loc[rows["tier"] == "watch", "area_id"])
+    else:
+        assert "watch" not in found
     if unmet:
         assert found["unmet_demand"].count == len(unmet)
     else:
         assert "unmet_demand" not in found
-    if len(gaps) and rows["group_population"].sum() > 0:
-        people = gaps["group_population"].sum()
+    need = rows["need"].astype(float).fillna(rows["group_population"].astype(float))
+    if len(gaps) and need.sum() > 0:
+        people = need[gaps.index].sum()
         assert found["people_in_gaps"].numbers["people"] == pytest.approx(people)
-        assert found["people_in_gaps"].numbers["share"] == pytest.approx(people / rows["group_population"].sum())
+        assert found["people_in_gaps"].numbers["share"] == pytest.approx(people / need.sum())
+        assert found["people_in_gaps"].numbers["unmet_need"] == pytest.approx(gaps["unmet_need"].astype(float).sum())
+    else:
+        assert "people_in_gaps" not in found
 
 
 def test_hand_worked_dementia_findings(dataset):
     # Small areas: dementia assets sit in A (local) and B (borough-wide, reaching A and B); C has none
     # and its centroid is 1.0 km from a2, so C is inside 2 km: every area has provision within 2 km.
+    # C's access is under half the region's average without a significant cluster (three areas are
+    # too few to test): a moderate gap, the only one.
     found = _by_key(priority_findings(dataset, Priority("dementia"), level="area"))
     assert found["no_provision_within"].count == 0
     assert found["gaps"].ids == ("C",)
-    assert found["gaps"].text.startswith("1 of 3 small areas are gaps for dementia")
-    # C: 2,000 of 6,000 people
+    assert (
+        found["gaps"].text == "1 of 3 small areas has a severe or moderate dementia gap (0 severe, 1 moderate): Area C."
+    )
+    # C: 2,000 of 6,000 people (no need estimate: everybody counts)
     assert found["people_in_gaps"].numbers["share"] == pytest.approx(2000 / 6000)
+    assert found["people_in_gaps"].text.startswith("About 2,000 of the 6,000 people (33%) live in that small area")
+
+
+def test_a_category_missing_from_the_directory_is_said_once(dataset):
+    (finding,) = priority_findings(dataset, Priority("housing"), level="neighbourhood")
+    assert (finding.key, finding.count, finding.total) == ("not_in_directory", 2, 2)
+    assert (
+        finding.text
+        == "No housing service is listed in the directory, so housing gaps cannot be judged in any of the 2 neighbourhoods."
+    )
+
+
+def test_directory_finding_names_the_categories_no_service_lists(dataset):
+    from coverage_map.findings import directory_findings
+
+    # independent route: the categories the organisations list
+    listed = {category for categories in dataset.inputs.assets["categories"] for category in categories}
+    missing = [c for c in dataset.categories if c not in listed]
+    (finding,) = directory_findings(dataset, level="area")
+    assert finding.key == "categories_not_in_directory"
+    assert (finding.count, finding.total) == (len(missing), len(dataset.categories))
+    assert set(finding.ids) == set(missing)
+    assert finding.text.startswith(f"{len(missing)} of {len(dataset.categories)} need categories have no service")
+    keys = [f.key for f in key_findings(dataset, [Priority("dementia")], level="area")]
+    assert keys.index("categories_not_in_directory") == keys.index("over_capacity") - 1
+
+
+def test_need_estimates_are_people_in_need():
+    from dataclasses import replace
+
+    inputs = handbuilt.inputs()
+    # need_dementia: 100 in A, 300 in B, 200 in C
+    population = inputs.population.assign(
+        need_dementia=inputs.population["area_id"].map({"A": 100, "B": 300, "C": 200})
+    )
+    estimated = Dataset.from_inputs(replace(inputs, population=population))
+    table = estimated.table("area")
+    rows = table[(table["category"] == "dementia") & (table["community"] == "all")].set_index("area_id")
+    assert rows["need"].astype(float).to_dict() == {"A": 100.0, "B": 300.0, "C": 200.0}
+    gaps = rows[rows["tier"].isin(["severe", "moderate"])]
+    found = _by_key(priority_findings(estimated, Priority("dementia"), level="area"))
+    if len(gaps):
+        people = gaps["need"].astype(float).sum()
+        assert found["people_in_gaps"].numbers["people"] == pytest.approx(people)
+        assert f"of the 600 people in need of dementia support ({people / 600:.0%})" in found["people_in_gaps"].text
+
+
+def test_borough_with_most_gaps_is_named(demo):
+    level = "neighbourhood"
+    table = demo.table(level)
+    for category in ("dementia", "mental_health", "carers_support"):
+        rows = table[(table["category"] == category) & (table["community"] == "all")]
+        gaps = rows[rows["tier"].isin(["severe", "moderate"])]
+        found = _by_key(priority_findings(demo, Priority(category), level=level))
+        assert found["gaps"].count == len(gaps)
+        if len(gaps) < 2:
+            continue
+        # independent route: each neighbourhood's borough from the lookup, counted with pandas
+        lookup = demo.inputs.lookup.drop_duplicates("neighbourhood_id").set_index("neighbourhood_id")
+        boroughs = gaps["area_id"].map(lookup["borough_name"]).value_counts()
+        top = boroughs.max()
+        name = sorted(boroughs[boroughs == top].index)[0]
+        assert found["gaps"].numbers["borough_count"] == top
+        in_text = f"all are in {name}" if top == len(gaps) else f"; {top} are in {name}."
+        assert in_text in found["gaps"].text
 
 
 def test_capacity_finding_counts_over_capacity_organisations(dataset):

@@ -146,3 +146,25 @@ def test_explain_reads_as_english(table):
         "Dementia provision for BAME communities per person in need is under 80% of the region's average.",
         "Services open to everyone reach this area, but none made for BAME communities.",
     ]
+
+
+def test_stale_listings_judged_against_the_data_date_move_a_unit_to_watch():
+    inputs = hb.inputs()
+    # The referrals run to 2026-02-21, so a listing last verified on 2024-12-31 is over 12 months old.
+    assets = inputs.assets.assign(last_checked=["2024-12-31", "2026-01-15", "2026-01-15", "2026-01-15"])
+    table = analyse(type(inputs)(**{**inputs.__dict__, "assets": assets}), level="area").table
+    # A is reached by a1 (stale) and a2 (borough-wide, fresh): half of its dementia services are stale.
+    a = row(table, "A", "dementia")
+    assert a.stale_reaching == 1 and a.assets_reaching == 2
+    assert "stale_listings" in reasons(table, "A", "dementia") and a.tier == "watch"
+    # C is reached by neither, so nothing it relies on is stale.
+    assert "stale_listings" not in reasons(table, "C", "dementia")
+
+
+def test_method_defaults_match_the_modules_that_use_them():
+    from coverage_map import access, significance
+    from coverage_map.method import DEFAULT_METHOD
+
+    assert DEFAULT_METHOD.catchment_km == access.DEFAULT_CATCHMENT_KM
+    assert DEFAULT_METHOD.catchment_minutes == access.DEFAULT_CATCHMENT_MINUTES
+    assert (DEFAULT_METHOD.permutations, DEFAULT_METHOD.seed) == (significance.GI_PERMUTATIONS, significance.GI_SEED)

@@ -125,7 +125,7 @@ def _file_outputs(dataset: Dataset) -> dict[str, str]:
     from coverage_map.outputs.report import render_html
 
     out: dict[str, str] = {}
-    for metric in ("referrals_per_10k", "pressure", "gap_score"):
+    for metric in ("tier", "referrals_per_10k", "pressure", "gap_score"):
         request = MapRequest(category="dementia", community="all", metric=metric, level="area", labels=True)
         out[f"print {metric}"] = print_figure(dataset, request).to_json()
         page = interactive_map(dataset, categories=["dementia"], metric=metric, level="area", inline=False)
@@ -180,19 +180,20 @@ def test_over_capacity_comes_from_the_published_pressure(base: Dataset) -> None:
     assert rows["a1"]["referrals"] == "fewer than 8" and not rows["a1"]["over_capacity"]
 
 
-def test_gap_score_does_not_carry_the_true_pressure(base: Dataset) -> None:
-    """B: 8 true referrals (4 a month) against 3 places: the true demand term is 0.2 x 0.33.
-
-    Published, B has 10 referrals (5 a month), pressure 1.667 and demand 0.2 x 0.667: the
-    score must use the published figure, or it tells 8 from 10.
+def test_published_tier_comes_from_published_counts() -> None:
+    """B sends 7 dementia referrals over 2 months (3.5 a month) against a capacity of 3: truly
+    over capacity, which puts B on watch. Published, 7 is suppressed, so nothing may say "over
+    capacity" (it would tell 7 from 1..5) and the published tier is the one access alone gives:
+    B's dementia access is 1.35 times the region's average, so no gap.
     """
-    true = base.analysis("area").table.set_index(["area_id", "category", "community"]).loc[("B", "dementia", "all")]
-    shown = published_table(base.analysis("area")).set_index(["area_id", "category", "community"])
-    shown = shown.loc[("B", "dementia", "all")]
-    assert true["referrals"] == 8 and shown["referrals"] == 10
-    assert shown["pressure"] == pytest.approx(5 / 3, abs=1e-3)
-    assert shown["gap_score"] - true["gap_score"] == pytest.approx(0.2 * (5 / 3 - 4 / 3), abs=2e-3)
-    assert "over_capacity" in shown["gap_reasons"]
+    dataset = _dataset(b_count=7)
+    key = ("B", "dementia", "all")
+    true = dataset.analysis("area").table.set_index(["area_id", "category", "community"]).loc[key]
+    shown = published_table(dataset.analysis("area")).set_index(["area_id", "category", "community"]).loc[key]
+    assert true["referrals"] == 7 and pd.isna(shown["referrals"])
+    assert "over_capacity" in true["gap_reasons"] and true["tier"] == "watch"
+    assert "over_capacity" not in shown["gap_reasons"] and shown["tier"] == "none"
+    assert shown["access_ratio"] == pytest.approx(true["access_ratio"], abs=1e-3)
 
 
 # --------------------------------------------------------------------------- hand-worked: 3 never shows

@@ -70,10 +70,11 @@ def test_published_assets_suppressed(analysis):
 def test_published_columns_match_the_contract(analysis):
     table = published_table(analysis)
     assert list(table.columns) == [
-        "area_id", "area_name", "level", "category", "community", "population", "group_population",
+        "area_id", "area_name", "level", "category", "community", "population", "group_population", "need",
         "assets_in_area", "assets_reaching", "capacity_local", "referrals", "referrals_suppressed",
-        "referrals_per_10k", "provision_per_10k", "nearest_km", "share_within_km", "pressure", "gap",
-        "gap_reasons", "gap_score",
+        "referrals_per_10k", "provision_per_10k", "access_per_10k", "access_ratio", "specific_access_per_10k",
+        "nearest_km", "share_within_km", "pressure", "cold_spot", "q_value", "tier", "gap", "gap_reasons",
+        "gap_score", "unmet_need",
     ]  # fmt: skip
 
 

@@ -63,3 +63,13 @@ def test_cold_spot_flags_need_a_low_significant_cluster():
 def test_unmet_need():
     """need x (1 - min(ratio, 1)): 100 x 0.75 = 75; above average leaves none; NaN stays unknown."""
     np.testing.assert_allclose(unmet_need([100, 100, 50, 10], [0.25, 1.7, 0.0, np.nan]), [75, 0, 50, np.nan])
+
+
+def test_tier_sentences_name_the_thresholds_in_use():
+    from coverage_map.tiers import tier_text
+
+    text = tier_text(TierThresholds(severe_below=0.4, moderate_below=0.7))
+    assert text["severe"].startswith("Access is under 40% of the regional average")
+    assert "under 70% of it inside a significant cluster" in text["moderate"]
+    assert text["watch"].startswith("Access is 40%-70% of the regional average")
+    assert tier_text()["severe"].startswith("Access is under half the regional average")
