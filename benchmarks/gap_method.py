@@ -174,7 +174,7 @@ def gp_flagged(table: pd.DataFrame, nearest: pd.Series) -> str:
 def stage_times(files: dict[str, Path | None], repeat: int) -> None:
     """The analysis stages in this process (median wall / CPU seconds)."""
     from coverage_map.access import rollup_access
-    from coverage_map.analysis import _joined, analyse
+    from coverage_map.analysis import _joined, analyse, stale_listings
     from coverage_map.gaps import GAP_COLUMNS, find_gaps
     from coverage_map.ingest import load_inputs
     from coverage_map.joins import prepare
@@ -199,7 +199,9 @@ def stage_times(files: dict[str, Path | None], repeat: int) -> None:
     report("access (E2SFCA, small areas)", wall, cpu)
     for level in prepared.levels:
         units = prepared.units[level]
-        wall, cpu, measured = timed(lambda level=level: measure(prepared, level, threshold_km=2.0), repeat)
+        wall, cpu, measured = timed(
+            lambda level=level: measure(prepared, level, threshold_km=2.0, stale=stale_listings(prepared)), repeat
+        )
         report(f"{level}: measure", wall, cpu)
         wall, cpu, table = timed(
             lambda level=level, measured=measured: _joined(

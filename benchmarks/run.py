@@ -81,6 +81,7 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
         asset_table,
         published_assets,
         published_table,
+        stale_listings,
     )
     from coverage_map.gaps import find_gaps
     from coverage_map.ingest import load_inputs, read_any
@@ -102,7 +103,7 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
     prepared = prepare(inputs)
     times["join"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    table = measure(prepared, "area", threshold_km=2.0)
+    table = measure(prepared, "area", threshold_km=2.0, stale=stale_listings(prepared))
     times["metrics"] = time.perf_counter() - clock
     clock = time.perf_counter()
     access = area_access(prepared)
