@@ -8,7 +8,9 @@ Each (scale, run) is a fresh process, so its peak RSS is its own. Stages:
 * validate   ``load_inputs`` minus the read: checks and harmonisation;
 * join       ``joins.prepare``: locate assets and referrals, reach;
 * metrics    ``metrics.measure`` (area level);
-* gaps       ``gaps.find_gaps`` plus ``published_table``/``published_assets`` (suppression);
+* access     gap method 2's E2SFCA access scores (``analysis.area_access``), joined onto the table;
+* gi         Getis-Ord Gi* cold spots over every category x community map (``significance.cold_spots``);
+* gaps       ``gaps.find_gaps`` (tiers) plus ``published_table``/``published_assets`` (suppression);
 * write      the published tables as CSV (what ``analyse --out x.csv`` writes).
 
 ``--commands`` also times the whole ``coverage-map analyse --level area --out x.csv`` command in
@@ -38,7 +40,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("load", "validate", "join", "metrics", "gaps", "write")
+STAGES = ("load", "validate", "join", "metrics", "access", "gi", "gaps", "write")
 DEFAULT_ENGLAND_DIR = Path(tempfile.gettempdir()) / "coverage-map-england"
 #: A stage whose time grows this much faster than n log n is flagged (timings are noisy).
 TOLERANCE = 1.5
@@ -70,12 +72,23 @@ def _peak_mb() -> float:
 
 def run_ours(scale: str, folder: Path) -> dict[str, float]:
     """One run of the pipeline in this process: seconds per stage, sizes and peak RSS."""
-    from coverage_map.analysis import Analysis, _parents, asset_table, published_assets, published_table
+    from coverage_map.access import rollup_access
+    from coverage_map.analysis import (
+        Analysis,
+        _joined,
+        _parents,
+        area_access,
+        asset_table,
+        published_assets,
+        published_table,
+        stale_listings,
+    )
     from coverage_map.gaps import find_gaps
     from coverage_map.ingest import load_inputs, read_any
     from coverage_map.joins import prepare
-    from coverage_map.metrics import measure
+    from coverage_map.metrics import KEY, measure
     from coverage_map.outputs.tables import write_any
+    from coverage_map.significance import cold_spots
 
     files = _files(scale, folder)
     times: dict[str, float] = {}
@@ -90,8 +103,17 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
     prepared = prepare(inputs)
     times["join"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    table = measure(prepared, "area", threshold_km=2.0)
+    table = measure(prepared, "area", threshold_km=2.0, stale=stale_listings(prepared))
     times["metrics"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    access = area_access(prepared)
+    table = _joined(table, rollup_access(access.table, prepared.membership, "area"))
+    times["access"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    clusters = cold_spots(table[[*KEY, "access_ratio"]], prepared.units["area"])
+    for column in ("gi_z", "q_value", "cold_spot"):
+        table[column] = clusters.table[column].to_numpy()
+    times["gi"] = time.perf_counter() - clock
     clock = time.perf_counter()
     analysis = Analysis(
         level="area",
@@ -100,8 +122,10 @@ def run_ours(scale: str, folder: Path) -> dict[str, float]:
         table=find_gaps(table, threshold_km=2.0),
         assets=asset_table(prepared),
         units=prepared.units["area"],
-        problems=prepared.problems,
+        problems=(*prepared.problems, *access.problems),
         parent_of=_parents(prepared, "area"),
+        region=access.region,
+        islands=clusters.islands,
     )  # fmt: skip  (what analyse() builds, without measuring again)
     published = published_table(analysis)
     assets = published_assets(analysis)
@@ -297,7 +321,8 @@ def _complexity(results: dict[str, dict]) -> None:
         big = result["ours"]
         # Size: referrals dominate load/validate/join; grid rows dominate metrics/gaps/write.
         sizes = {"load": "referrals", "validate": "referrals", "join": "referrals",
-                 "metrics": "rows", "gaps": "rows", "write": "rows", "total": "referrals"}  # fmt: skip
+                 "metrics": "rows", "access": "rows", "gi": "rows", "gaps": "rows", "write": "rows",
+                 "total": "referrals"}  # fmt: skip
         print(f"\ngrowth demo -> {scale} (time ratio vs size ratio; n log n allowance x{TOLERANCE})")
         for stage, size in sizes.items():
             n_ratio = big[size] / small[size]
@@ -315,6 +340,9 @@ def compare(results: dict[str, dict], saved_path: Path) -> None:
             continue
         before = saved["results"][scale]["ours"]
         for stage in (*STAGES, "total", "peak_rss_mb"):
+            if stage not in before:  # saved before the stage existed (access and gi: gap method 2)
+                print(f"  {scale:<8} {stage:<12} {'':>9}    {result['ours'][stage]:9.2f}  (new stage)")
+                continue
             old, new = before[stage], result["ours"][stage]
             change = (new - old) / old * 100 if old else float("nan")
             print(f"  {scale:<8} {stage:<12} {old:9.2f} -> {new:9.2f}  ({change:+.0f}%)")

@@ -7,7 +7,8 @@ an ``origin_area_id`` never go through a geometric join.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -59,7 +60,7 @@ class Prepared:
 
     inputs: Inputs
     membership: pd.DataFrame
-    units: dict[str, gpd.GeoDataFrame]
+    units: Mapping[str, gpd.GeoDataFrame]
     assets: gpd.GeoDataFrame
     referrals: pd.DataFrame
     local_reach: pd.DataFrame
@@ -130,7 +131,7 @@ def prepare(inputs: Inputs) -> Prepared:
     """
     _check_crs(inputs)
     membership = area_membership(inputs.areas, inputs.lookup)
-    units = {level: level_units(inputs.areas, membership, level) for level in _levels(inputs)}
+    units = LevelUnits(inputs.areas, membership, _levels(inputs))
 
     problems: list[Problem] = list(inputs.problems)
     assets, asset_problems = _locate_assets(inputs)
@@ -149,6 +150,41 @@ def prepare(inputs: Inputs) -> Prepared:
         citywide=tuple(assets.loc[assets["reach"] == "citywide", "asset_id"]),
         problems=tuple(problems),
     )
+
+
+class LevelUnits(Mapping[str, gpd.GeoDataFrame]):
+    """Level name -> its polygons (:func:`level_units`), each dissolved on first use and kept.
+
+    Dissolving the neighbourhoods and boroughs takes longer than the rest of an analysis of
+    the small areas, which never needs them. Safe to share between threads: a level is
+    built once, under a lock.
+    """
+
+    def __init__(self, areas: gpd.GeoDataFrame, membership: pd.DataFrame, levels: tuple[str, ...]) -> None:
+        self._areas, self._membership, self._levels = areas, membership, levels
+        self._built: dict[str, gpd.GeoDataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, level: str) -> gpd.GeoDataFrame:
+        if level not in self._levels:
+            raise KeyError(level)
+        with self._lock:
+            if level not in self._built:
+                self._built[level] = level_units(self._areas, self._membership, level)
+            return self._built[level]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._levels)
+
+    def __len__(self) -> int:
+        return len(self._levels)
+
+    def __getstate__(self) -> dict[str, object]:  # a lock cannot be pickled (e.g. to a dask worker)
+        return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
 
 def _levels(inputs: Inputs) -> tuple[str, ...]:

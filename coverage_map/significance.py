@@ -1,6 +1,6 @@
 """Is a low access score part of a cluster? Getis-Ord Gi* hot and cold spots with false-discovery control.
 
-* :func:`queen_weights`: queen contiguity of a level's polygons (libpysal), islands listed;
+* :func:`queen_weights`: queen contiguity of a level's polygons (libpysal's rule), islands listed;
 * :func:`gi_star`: Getis-Ord Gi* z-scores and permutation pseudo p-values for many columns
   at once, reproducing ``esda.G_Local(y, w, transform="B", star=True,
   permutations=GI_PERMUTATIONS, seed=GI_SEED)`` column by column (``Zs`` and ``p_sim``);
@@ -13,18 +13,28 @@ generator that depends only on the number of units, the largest number of neighb
 the number of permutations and the seed, never on the values. So one draw serves every
 column of a level, and each column's simulated statistics are gathered from it with
 numpy instead of ~85 separate esda runs.
+
+Why our own contiguity: importing libpysal takes seconds (it loads its graph, examples and
+io packages), longer than the whole Gi* step, and its pure-Python vertex matching takes over
+a second on 1,700 LSOAs. :func:`queen_weights` applies the same rule with numpy, and builds a
+libpysal ``W`` only when asked for one (:attr:`Contiguity.weights`), so ``analyse`` never
+imports libpysal or esda.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from libpysal.weights import Queen, W
+import shapely
 from scipy import sparse
+
+if TYPE_CHECKING:
+    from libpysal.weights import W
 
 #: Permutations of the conditional randomisation (esda's default).
 GI_PERMUTATIONS = 999
@@ -36,9 +46,8 @@ FDR_ALPHA = 0.05
 #: permutation draws from a handful of values, ties dominate esda's folded pseudo p-value and
 #: a "cluster" says nothing (three boxes in a row would give p = 0.001).
 MIN_TESTED_UNITS = 10
-
-# libpysal warns when polygons do not form one connected whole (islands, separate parts).
-_DISCONNECTED = "The weights matrix is not fully connected"
+#: Units whose simulated statistics are compared with the observed ones in one step.
+_PERMUTATION_BLOCK = 32
 
 
 @dataclass(frozen=True)
@@ -47,29 +56,72 @@ class Contiguity:
 
     Attributes
     ----------
-    weights
-        libpysal ``W`` whose ids (and ``id_order``) are the units' ``area_id`` in the order given.
+    ids
+        The units' ``area_id`` (as text), in the order given: the rows and columns of ``neighbours``.
+    neighbours
+        Binary ``n x n`` adjacency (CSR, sorted indices, no diagonal): 1 where two units share
+        at least one vertex.
     islands
         Ids of units that touch no other unit (they get no cluster test).
     """
 
-    weights: W
+    ids: tuple[str, ...]
+    neighbours: sparse.csr_matrix
     islands: tuple[str, ...]
+
+    @cached_property
+    def weights(self) -> W:
+        """The same contiguity as a libpysal ``W`` (ids and ``id_order`` = :attr:`ids`), built on first use."""
+        from libpysal.weights import W
+
+        indptr, indices = self.neighbours.indptr, self.neighbours.indices
+        neighbours = {
+            unit: [self.ids[j] for j in indices[indptr[i] : indptr[i + 1]]] for i, unit in enumerate(self.ids)
+        }
+        # silence_warnings: islands and separate parts are expected (they are listed in ``islands``).
+        return W(neighbours, id_order=list(self.ids), silence_warnings=True)
 
 
 def queen_weights(units: gpd.GeoDataFrame) -> Contiguity:
     """Queen contiguity (a shared edge or corner) of the units' polygons, ids = ``area_id``.
 
-    Islands and disconnected parts are allowed: libpysal's warning about them is caught
-    here on purpose, and the island ids are returned for the caller to report.
+    The rule is libpysal's ``Queen.from_dataframe(units, ids="area_id")``: two units are
+    neighbours when their boundaries (every ring of every part) share at least one vertex with
+    exactly equal coordinates. Islands and disconnected parts are allowed; the island ids are
+    returned for the caller to report.
     """
-    frame = units[["area_id", units.geometry.name]].copy()
-    frame["area_id"] = frame["area_id"].astype(str)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_DISCONNECTED, category=UserWarning)
-        weights = Queen.from_dataframe(frame, ids="area_id")
-    weights.silence_warnings = True  # later transformations would print about islands
-    return Contiguity(weights=weights, islands=tuple(str(i) for i in weights.islands))
+    ids = tuple(str(i) for i in units["area_id"])
+    neighbours = _shared_vertices(np.asarray(units.geometry.array, dtype=object))
+    isolated = np.diff(neighbours.indptr) == 0
+    return Contiguity(ids=ids, neighbours=neighbours, islands=tuple(np.asarray(ids, dtype=object)[isolated]))
+
+
+def _shared_vertices(geometries: np.ndarray) -> sparse.csr_matrix:
+    """Binary adjacency of geometries that share a vertex (libpysal's queen rule, without its Python loops)."""
+    n = len(geometries)
+    coordinates, owner = shapely.get_coordinates(geometries, return_index=True)
+    # Adding 0.0 turns -0.0 into 0.0: Python tuples, which libpysal matches, hold them equal.
+    x, y = coordinates[:, 0] + 0.0, coordinates[:, 1] + 0.0
+    order = np.lexsort((owner, y, x))
+    x, y, owner = x[order], y[order], owner[order]
+    new_vertex = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1])]
+    vertex = np.cumsum(new_vertex)
+    distinct = np.r_[True, new_vertex[1:] | (owner[1:] != owner[:-1])]  # one row per vertex and unit
+    vertex, owner = vertex[distinct], owner[distinct]
+    first, second = [], []
+    gap = 1
+    # Rows of one vertex are consecutive: pair each with the rows 1, 2, ... further on in its group.
+    while gap < len(vertex) and (same := vertex[gap:] == vertex[:-gap]).any():
+        first.append(owner[:-gap][same])
+        second.append(owner[gap:][same])
+        gap += 1
+    rows = np.concatenate([*first, *second]) if first else np.array([], dtype=np.int64)
+    columns = np.concatenate([*second, *first]) if first else np.array([], dtype=np.int64)
+    adjacency = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, n))
+    adjacency.sum_duplicates()
+    adjacency.data[:] = 1.0
+    adjacency.sort_indices()
+    return adjacency
 
 
 @dataclass(frozen=True)
@@ -89,8 +141,17 @@ class GiStar:
     p_sim: np.ndarray
 
 
-def gi_star(values: np.ndarray, weights: W, *, permutations: int = GI_PERMUTATIONS, seed: int = GI_SEED) -> GiStar:
-    """Getis-Ord Gi* of every column of ``values`` (units x variables, rows in ``weights.id_order``).
+def gi_star(
+    values: np.ndarray,
+    weights: W | Contiguity | sparse.spmatrix | sparse.sparray,
+    *,
+    permutations: int = GI_PERMUTATIONS,
+    seed: int = GI_SEED,
+) -> GiStar:
+    """Getis-Ord Gi* of every column of ``values`` (units x variables, rows in the weights' unit order).
+
+    ``weights`` is a libpysal ``W`` (rows in its ``id_order``), a :class:`Contiguity` (rows in
+    its ``ids``) or an ``n x n`` adjacency matrix; only which pairs are non-zero counts.
 
     Reproduces, for each column ``y``, ``esda.G_Local(y, weights, transform="B", star=True,
     permutations=permutations, seed=seed)``: binary weights with the unit itself included
@@ -107,10 +168,15 @@ def gi_star(values: np.ndarray, weights: W, *, permutations: int = GI_PERMUTATIO
     y = np.asarray(values, dtype=float)
     if y.ndim == 1:
         y = y[:, None]
+    distinct, copies = _distinct_columns(y)
+    if len(distinct) < y.shape[1]:  # e.g. two categories served by exactly the same services
+        result = gi_star(y[:, distinct], weights, permutations=permutations, seed=seed)
+        return GiStar(z=result.z[:, copies], p_sim=result.p_sim[:, copies])
     n, m = y.shape
-    if n != weights.n:
-        raise ValueError(f"values have {n} rows but the weights have {weights.n} units")
-    neighbours = sparse.csr_matrix((weights.sparse != 0).astype(float))
+    adjacency = weights.neighbours if isinstance(weights, Contiguity) else getattr(weights, "sparse", weights)
+    if n != adjacency.shape[0]:
+        raise ValueError(f"values have {n} rows but the weights have {adjacency.shape[0]} units")
+    neighbours = sparse.csr_matrix((adjacency != 0).astype(float))
     neighbours.setdiag(0)
     neighbours.eliminate_zeros()
     star = (neighbours + sparse.identity(n, format="csr")).tocsr()
@@ -137,6 +203,21 @@ def gi_star(values: np.ndarray, weights: W, *, permutations: int = GI_PERMUTATIO
     return GiStar(z=z, p_sim=p_sim)
 
 
+def _distinct_columns(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the first of each bit-for-bit distinct column, and each column's place among them.
+
+    Each column's Gi* depends on that column alone, so equal columns give equal results.
+    """
+    if not y.size:
+        return np.arange(y.shape[1]), np.arange(y.shape[1])
+    as_bytes = np.ascontiguousarray(y.T).view(np.dtype((np.void, y.shape[0] * y.itemsize))).ravel()
+    _, first, inverse = np.unique(as_bytes, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # keep the columns in their own order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
 def _permutation_p(
     y: np.ndarray, observed: np.ndarray, total: np.ndarray, neighbours: sparse.csr_matrix, permutations: int, seed: int
 ) -> np.ndarray:
@@ -152,34 +233,36 @@ def _permutation_p(
         draws[k] = generator.choice(n - 1, size=most, replace=False)
     by_column = np.ascontiguousarray(y.T)  # variables x units
     # Unit i reads draw c as row c + (c >= i) (esda skips the unit itself). The gathered values
-    # are kept per neighbour count k as contiguous (variables, P, k) arrays, so that numpy hands
-    # each variable to BLAS exactly as esda hands it one (P, k) matrix, and moving from unit i - 1
-    # to i changes only the few entries whose draw is i - 1: they now read row i - 1, not i.
-    counts = sorted({max(int(k), 1) for k in cardinality})
-    gathered = {k: np.ascontiguousarray(by_column[:, draws[:, :k] + 1]) for k in counts}
+    # are kept as one (variables, P, most) array, and moving from unit i - 1 to i changes only
+    # the few entries whose draw is i - 1: they now read row i - 1, not i. Unit i's first k
+    # columns are a (P, k) matrix with unit stride along k, which numpy hands to BLAS for each
+    # variable as esda hands it its (P, k) matrix, so the sums are the same floats.
+    gathered = np.ascontiguousarray(by_column[:, draws + 1])
     flat_order = np.argsort(draws, axis=None, kind="stable")
     starts = np.searchsorted(draws.ravel()[flat_order], np.arange(n + 1))
+    island = cardinality == 0  # esda gives an island one "neighbour" of weight 0 and self-weight 0
+    width = np.maximum(cardinality, 1)
+    self_weight = np.where(island, 0.0, 1.0)
+    ones, nothing = np.ones(most), np.zeros(1)
     p_sim = np.empty((n, m))
-    at_least = np.empty((m, permutations), dtype=bool)
-    for i in range(n):
-        if i > 0:
-            where = flat_order[starts[i - 1] : starts[i]]
-            draw, column = np.divmod(where, most)
-            for k, values in gathered.items():
-                pick = column < k
-                values[:, draw[pick], column[pick]] = by_column[:, i - 1 : i]
-        k = int(cardinality[i])
-        if k == 0:  # esda gives an island one "neighbour" of weight 0 and self-weight 0
-            other, self_weight, k = np.zeros(1), 0.0, 1
-        else:
-            other, self_weight = np.ones(k), 1.0
-        simulated = gathered[k] @ other  # in place below: the same IEEE operations, fewer temporaries
-        simulated += self_weight * y[i][:, None]
-        simulated /= total[:, None]
-        larger = np.count_nonzero(np.greater_equal(simulated, observed[i][:, None], out=at_least), axis=1)
+    simulated = np.empty((_PERMUTATION_BLOCK, m, permutations))
+    for first in range(0, n, _PERMUTATION_BLOCK):
+        last = min(first + _PERMUTATION_BLOCK, n)
+        for i in range(first, last):
+            if i > 0:
+                where = flat_order[starts[i - 1] : starts[i]]
+                draw, column = np.divmod(where, most)
+                gathered[:, draw, column] = by_column[:, i - 1 : i]
+            k = int(width[i])
+            np.matmul(gathered[:, :, :k], nothing if island[i] else ones[:k], out=simulated[i - first])
+        # The rest element by element for the block, in esda's order: + self-weight x y_i, / sum(y).
+        block = simulated[: last - first]
+        block += (self_weight[first:last, None] * y[first:last])[:, :, None]
+        block /= total[None, :, None]
+        larger = np.count_nonzero(block >= observed[first:last, :, None], axis=2)
         low = (permutations - larger) < larger
         larger = np.where(low, permutations - larger, larger)
-        p_sim[i] = (larger + 1.0) / (permutations + 1.0)
+        p_sim[first:last] = (larger + 1.0) / (permutations + 1.0)
     return p_sim
 
 
@@ -255,7 +338,7 @@ def cold_spots(
     its tested units.
     """
     contiguity = queen_weights(units)
-    ids = pd.Index([str(i) for i in contiguity.weights.id_order])
+    ids = pd.Index(contiguity.ids)
     pairs = pd.MultiIndex.from_arrays([table["category"].astype(str), table["community"].astype(str)])
     pair_codes, pair_labels = pd.factorize(pairs)
     unit_codes = ids.get_indexer(table["area_id"].astype(str).to_numpy(dtype=object))
@@ -269,7 +352,7 @@ def cold_spots(
     p = np.full(wide.shape, np.nan)
     enough = len(ids) - len(contiguity.islands) >= min_units
     if complete.any() and len(ids) > 1 and enough:
-        result = gi_star(wide[:, complete], contiguity.weights, permutations=permutations, seed=seed)
+        result = gi_star(wide[:, complete], contiguity, permutations=permutations, seed=seed)
         z[:, complete], p[:, complete] = result.z, result.p_sim
     island = ids.isin(list(contiguity.islands))
     z[island], p[island] = np.nan, np.nan
@@ -322,16 +405,20 @@ class MoranResult:
 
 
 def morans_i(
-    values: np.ndarray, weights: W, *, permutations: int = GI_PERMUTATIONS, seed: int = GI_SEED
+    values: np.ndarray, weights: W | Contiguity, *, permutations: int = GI_PERMUTATIONS, seed: int = GI_SEED
 ) -> MoranResult:
     """Moran's I (``esda.Moran``, row-standardised) with a seeded permutation p-value.
 
-    esda's Moran draws from numpy's global generator; it is seeded here and restored
+    ``values`` are in the order of the weights' units (``id_order``, or a :class:`Contiguity`'s
+    ``ids``). esda's Moran draws from numpy's global generator; it is seeded here and restored
     afterwards, so results repeat and no other code's random stream changes. The weights
     are copied, because esda changes the transformation of the ``W`` it is given.
     """
     from esda.moran import Moran
+    from libpysal.weights import W
 
+    if isinstance(weights, Contiguity):
+        weights = weights.weights
     copy = W(weights.neighbors, weights.weights, id_order=weights.id_order, silence_warnings=True)
     state = np.random.get_state()
     try:

@@ -211,3 +211,50 @@ def test_a_level_of_islands_only_is_never_tested():
     assert result.islands == ("a", "b", "c")
     assert result.table["q_value"].isna().all() and not result.table["cold_spot"].any()
     assert (gi_star(np.array([0.1, 1.0, 2.0]), queen_weights(units).weights, permutations=9).p_sim == 0.1).all()
+
+
+def awkward_units() -> gpd.GeoDataFrame:
+    """Shapes where contiguity rules differ: a hole with a unit inside it, a two-part unit, a touch at one
+    corner, an edge met without a shared vertex (a T-junction) and a -0.0 coordinate."""
+    ring = shapely.Polygon(
+        [(0, 0), (10, 0), (10, 10), (0, 10)], holes=[[(3, 3), (7, 3), (7, 7), (3, 7)]]
+    )  # "a" with a hole
+    inside = shapely.box(3, 3, 7, 7)  # "b" fills the hole: shares the hole's vertices
+    two_parts = shapely.MultiPolygon([shapely.box(10, 0, 12, 2), shapely.box(20, 0, 22, 2)])  # "c" touches a
+    corner = shapely.box(22, 2, 24, 4)  # "d": one shared corner with c's second part
+    t_junction = shapely.Polygon([(0, 10), (5, 10), (5, 12), (0, 12)])  # "e": shares (0, 10) with a
+    on_edge = shapely.Polygon([(5.5, 10), (6, 10), (6, 12), (5.5, 12)])  # "f": on a's top edge, no shared vertex
+    negative_zero = shapely.Polygon([(-0.0, 0.0), (0.0, -2.0), (-2.0, -2.0), (-2.0, 0.0)])  # "g": (-0, 0) = a's (0, 0)
+    far = shapely.box(100, 100, 101, 101)  # "h": island
+    geometries = [ring, inside, two_parts, corner, t_junction, on_edge, negative_zero, far]
+    return gpd.GeoDataFrame({"area_id": list("abcdefgh")}, geometry=geometries, crs=METRIC_CRS)
+
+
+@pytest.mark.filterwarnings("ignore:The weights matrix is not fully connected:UserWarning")
+def test_queen_contiguity_is_libpysals_on_awkward_shapes():
+    from libpysal.weights import Queen
+
+    units = awkward_units()
+    ours = queen_weights(units)
+    theirs = Queen.from_dataframe(units, ids="area_id")
+    assert list(ours.ids) == list(theirs.id_order)
+    assert (ours.neighbours != (theirs.sparse != 0).astype(float)).nnz == 0
+    assert set(ours.islands) == set(theirs.islands) == {"f", "h"}
+    # By hand: a-b (hole), a-c (edge x = 10), c-d (corner), a-e (vertex (0, 10)), a-g (vertex (0, 0)).
+    pairs = {tuple(sorted((ours.ids[i], ours.ids[j]))) for i, j in zip(*ours.neighbours.nonzero(), strict=True)}
+    assert pairs == {("a", "b"), ("a", "c"), ("c", "d"), ("a", "e"), ("a", "g")}
+    assert ours.weights.cardinalities == theirs.cardinalities
+
+
+def test_gi_star_takes_a_contiguity_or_a_matrix_and_repeats_equal_columns():
+    units = grid()
+    contiguity = queen_weights(units)
+    values = columns(len(units))
+    with_w = gi_star(values, contiguity.weights, permutations=99)
+    for weights in (contiguity, contiguity.neighbours):
+        other = gi_star(values, weights, permutations=99)
+        np.testing.assert_array_equal(other.p_sim, with_w.p_sim)
+        np.testing.assert_array_equal(other.z, with_w.z)
+    doubled = gi_star(values[:, [0, 1, 0, 3, 1]], contiguity, permutations=99)
+    np.testing.assert_array_equal(doubled.p_sim, with_w.p_sim[:, [0, 1, 0, 3, 1]])
+    np.testing.assert_array_equal(doubled.z, with_w.z[:, [0, 1, 0, 3, 1]])
