@@ -5,7 +5,7 @@ Pure helpers behind :mod:`callbacks.upload`, tested without Dash.
 * A browser session that uploads gets a random **owner token**, kept only in its own
   ``sessionStorage`` (``dcc.Store(storage_type="session")``). The workspace stores only a
   digest of it.
-* Every file is checked by :mod:`coverage_map.upload_safety` before anything is written:
+* Every file is checked by :mod:`coverage_map.ingest.upload_safety` before anything is written:
   size (per file and per upload), type by content, and a zipped shapefile's members.
 * The files are written to a scratch folder inside the data folder (``<data_dir>/incoming-*``,
   removed straight afterwards), named ``<role>/<safe name>``; a zipped shapefile is

@@ -152,7 +152,7 @@ def build_map(
     With ``geometry=False`` the figure carries only the selected unit's polygon: enough
     for a recolouring patch, which never sends the boundaries (and far quicker to build).
     The boundaries are the data set's memoised, read-only ones, shared by every map
-    rather than copied into each (see :class:`coverage_map.outputs.figures.SharedGeoJSON`).
+    rather than copied into each (see :class:`coverage_map.geojson.SharedGeoJSON`).
     A level with more than ``max_units`` units is drawn at a coarser level until a borough
     is chosen (:func:`drawn_level`), with the selected unit still outlined; more than
     ``max_assets`` service points are left out (:func:`map_notice` says so).
