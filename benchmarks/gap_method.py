@@ -187,7 +187,7 @@ def stage_times(files: dict[str, Path | None], repeat: int) -> None:
     wall, cpu, inputs = timed(lambda: load_inputs(**{k: v for k, v in files.items() if v is not None}), repeat)
     report("load (read + validate)", wall, cpu)
     wall, cpu, prepared = timed(lambda: prepare(inputs), repeat)
-    report("join (prepare, all levels' polygons)", wall, cpu)
+    report("join (prepare; coarser polygons on first use)", wall, cpu)
 
     def fresh_access() -> object:
         prepared.memo.clear()
