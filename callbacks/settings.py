@@ -57,7 +57,7 @@ import argparse
 import dataclasses
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,9 +72,8 @@ from coverage_map.config import (
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
 from coverage_map.ingest.upload_safety import UploadLimits
-from coverage_map.method import DEFAULT_METHOD, GapMethod
+from coverage_map.method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
 from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec
-from coverage_map.tiers import TierThresholds
 
 #: ``[data]`` keys that are the dashboard's own, not part of the input spec.
 DATA_SETTINGS = ("label", "threshold_km")
@@ -183,62 +182,6 @@ def read_config(path: str | Path) -> dict[str, object]:
 
 
 #: ``[method]`` keys: positive numbers, shares, whole numbers.
-METHOD_KEYS = ("catchment_km", "catchment_minutes", "severe_below", "moderate_below", "fdr", "permutations", "seed")
-
-
-def method_from_mapping(
-    values: Mapping[str, object], *, where: str = "[method]", base: GapMethod = DEFAULT_METHOD,
-    spell: Callable[[str], str] = str,
-) -> GapMethod:  # fmt: skip
-    """A :class:`~coverage_map.method.GapMethod` from ``[method]`` keys (:data:`METHOD_KEYS`; the rest from ``base``).
-
-    Every problem is collected, each naming its key (as ``spell`` writes it) and value, and raised once.
-
-    Raises
-    ------
-    CoverageMapError
-        An unknown key, a value of the wrong kind or out of range, or thresholds out of order.
-    """
-    problems = [f"unknown key '{key}' (allowed: {', '.join(METHOD_KEYS)})" for key in values if key not in METHOD_KEYS]
-    numbers: dict[str, float | int] = {}
-    for key in METHOD_KEYS:
-        if key not in values:
-            continue
-        value = values[key]
-        if key in ("permutations", "seed"):
-            low, high = (99, 99_999) if key == "permutations" else (0, 2**32 - 1)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                problems.append(f"{spell(key)} must be a whole number from {low:,} to {high:,}, not {value!r}")
-                continue
-            numbers[key] = value
-            continue
-        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
-        upper = 1.0 if key == "fdr" else float("inf")
-        if not 0 < number < upper or number == float("inf"):
-            allowed = "a number between 0 and 1" if key == "fdr" else "a positive number"
-            problems.append(f"{spell(key)} must be {allowed}, not {value!r}")
-            continue
-        numbers[key] = number
-    limits = base.thresholds
-    severe = numbers.get("severe_below", limits.severe_below)
-    moderate = numbers.get("moderate_below", limits.moderate_below)
-    if "severe_below" in numbers or "moderate_below" in numbers:
-        if not severe <= moderate:
-            problems.append(
-                f"{spell('severe_below')} ({severe:g}) must not be above {spell('moderate_below')} ({moderate:g})"
-            )
-    if problems:
-        raise CoverageMapError(f"{where}: " + "; ".join(problems))
-    thresholds = TierThresholds(severe_below=severe, moderate_below=moderate, q=numbers.get("fdr", limits.q))
-    return GapMethod(
-        catchment_km=numbers.get("catchment_km", base.catchment_km),
-        catchment_minutes=numbers.get("catchment_minutes", base.catchment_minutes),
-        thresholds=thresholds,
-        permutations=int(numbers.get("permutations", base.permutations)),
-        seed=int(numbers.get("seed", base.seed)),
-    )
-
-
 def _table(document: Mapping[str, object], name: str, path: Path) -> Mapping[str, object]:
     table = document.get(name, {})
     if not isinstance(table, Mapping):
@@ -285,30 +228,12 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _method_defaults() -> dict[str, float | int]:
-    method = DEFAULT_METHOD
-    return {"catchment_km": method.catchment_km, "catchment_minutes": method.catchment_minutes,
-            "severe_below": method.thresholds.severe_below, "moderate_below": method.thresholds.moderate_below,
-            "fdr": method.thresholds.q, "permutations": method.permutations, "seed": method.seed}  # fmt: skip
-
-
 def _method_from_args(args: argparse.Namespace, config: GapMethod) -> GapMethod:
-    """``config`` (``[method]``, or the default) with every gap-method flag that differs from its default.
-
-    argparse fills in the defaults, so a flag given with its default value cannot be told from
-    one not given: it leaves the config's value.
-    """
-    defaults = _method_defaults()
-    # The flags' destinations are the [method] keys (``--catchment-km`` -> ``catchment_km``).
-    given = {key: getattr(args, key) for key in METHOD_KEYS
-             if getattr(args, key, None) is not None and getattr(args, key) != defaults[key]}  # fmt: skip
+    """``config`` (``[method]``, or the default) with every gap-method flag given on the command line."""
+    given = {key: getattr(args, key) for key in METHOD_KEYS if getattr(args, key, None) is not None}
     if not given:
         return config
-    return method_from_mapping(given, where="coverage-map serve", base=config, spell=_flag)
-
-
-def _flag(key: str) -> str:
-    return "--" + key.replace("_", "-")
+    return method_from_mapping(given, where="coverage-map serve", base=config, spell=flag_name)
 
 
 def _spec_from_args(args: argparse.Namespace, config: InputSpec | None) -> InputSpec | None:

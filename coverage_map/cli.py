@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
-from .method import DEFAULT_METHOD, GapMethod
-from .tiers import TierThresholds
+from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
 
 if TYPE_CHECKING:
     from .spec import InputSpec
@@ -283,53 +282,47 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--catchment-km",
         type=float,
-        default=DEFAULT_METHOD.catchment_km,
-        help="catchment of local services, km (default %(default)s; a taxonomy may set one per need)",
+        default=None,
+        help=f"catchment of local services, km (default {DEFAULT_METHOD.catchment_km:g}; a taxonomy may set one per need)",
     )
     group.add_argument(
         "--catchment-minutes",
         type=float,
-        default=DEFAULT_METHOD.catchment_minutes,
-        help="the catchment in minutes when --travel-times is given (default %(default)s)",
+        default=None,
+        help=f"the catchment in minutes when --travel-times is given (default {DEFAULT_METHOD.catchment_minutes:g})",
     )
     group.add_argument(
         "--severe-below",
         type=float,
-        default=DEFAULT_METHOD.thresholds.severe_below,
-        help="access ratio under which a cold spot is severe (default %(default)s)",
+        default=None,
+        help=f"access ratio under which a cold spot is severe (default {DEFAULT_METHOD.thresholds.severe_below:g})",
     )
     group.add_argument(
         "--moderate-below",
         type=float,
-        default=DEFAULT_METHOD.thresholds.moderate_below,
-        help="access ratio under which a cold spot is moderate (default %(default)s)",
+        default=None,
+        help=f"access ratio under which a cold spot is moderate (default {DEFAULT_METHOD.thresholds.moderate_below:g})",
     )
     group.add_argument(
         "--fdr",
         type=float,
-        default=DEFAULT_METHOD.thresholds.q,
-        help="false-discovery rate of a cold spot, Benjamini-Hochberg (default %(default)s)",
+        default=None,
+        help=f"false-discovery rate of a cold spot, Benjamini-Hochberg (default {DEFAULT_METHOD.thresholds.q:g})",
     )
     group.add_argument(
-        "--permutations", type=int, default=DEFAULT_METHOD.permutations, help="Gi* permutations (default %(default)s)"
+        "--permutations", type=int, default=None, help=f"Gi* permutations (default {DEFAULT_METHOD.permutations})"
     )
-    group.add_argument("--seed", type=int, default=DEFAULT_METHOD.seed,
-                       help="seed of the Gi* permutations, so results repeat (default %(default)s)")  # fmt: skip
+    group.add_argument("--seed", type=int, default=None,
+                       help=f"seed of the Gi* permutations, so results repeat (default {DEFAULT_METHOD.seed})")  # fmt: skip
 
 
 def method_from_args(args: argparse.Namespace) -> GapMethod:
-    """The :class:`~coverage_map.method.GapMethod` the command line asks for (defaults where not given)."""
-    try:
-        thresholds = TierThresholds(severe_below=args.severe_below, moderate_below=args.moderate_below, q=args.fdr)
-    except ValueError as error:
-        raise CoverageMapError(f"--severe-below, --moderate-below and --fdr: {error}") from None
-    return GapMethod(
-        catchment_km=args.catchment_km,
-        catchment_minutes=args.catchment_minutes,
-        thresholds=thresholds,
-        permutations=args.permutations,
-        seed=args.seed,
-    )
+    """The :class:`~coverage_map.method.GapMethod` the command line asks for (defaults where a flag is not given).
+
+    Every problem is collected and raised once, naming its flag (see :func:`~coverage_map.method.method_from_mapping`).
+    """
+    given = {key: getattr(args, key) for key in METHOD_KEYS if getattr(args, key, None) is not None}
+    return method_from_mapping(given, where="command line", spell=flag_name)
 
 
 def _add_view_options(parser: argparse.ArgumentParser, *, category_required: bool = False) -> None:

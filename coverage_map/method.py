@@ -6,6 +6,7 @@ Every figure the method produces can be reproduced from these values (see ``docs
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -62,3 +63,64 @@ class GapMethod:
 
 
 DEFAULT_METHOD = GapMethod()
+
+
+METHOD_KEYS = ("catchment_km", "catchment_minutes", "severe_below", "moderate_below", "fdr", "permutations", "seed")
+
+
+def method_from_mapping(
+    values: Mapping[str, object], *, where: str = "[method]", base: GapMethod = DEFAULT_METHOD,
+    spell: Callable[[str], str] = str,
+) -> GapMethod:  # fmt: skip
+    """A :class:`~coverage_map.method.GapMethod` from ``[method]`` keys (:data:`METHOD_KEYS`; the rest from ``base``).
+
+    Every problem is collected, each naming its key (as ``spell`` writes it) and value, and raised once.
+
+    Raises
+    ------
+    CoverageMapError
+        An unknown key, a value of the wrong kind or out of range, or thresholds out of order.
+    """
+    problems = [f"unknown key '{key}' (allowed: {', '.join(METHOD_KEYS)})" for key in values if key not in METHOD_KEYS]
+    numbers: dict[str, float | int] = {}
+    for key in METHOD_KEYS:
+        if key not in values:
+            continue
+        value = values[key]
+        if key in ("permutations", "seed"):
+            low, high = (99, 99_999) if key == "permutations" else (0, 2**32 - 1)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                problems.append(f"{spell(key)} must be a whole number from {low:,} to {high:,}, not {value!r}")
+                continue
+            numbers[key] = value
+            continue
+        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
+        upper = 1.0 if key == "fdr" else float("inf")
+        if not 0 < number < upper or number == float("inf"):
+            allowed = "a number between 0 and 1" if key == "fdr" else "a positive number"
+            problems.append(f"{spell(key)} must be {allowed}, not {value!r}")
+            continue
+        numbers[key] = number
+    limits = base.thresholds
+    severe = numbers.get("severe_below", limits.severe_below)
+    moderate = numbers.get("moderate_below", limits.moderate_below)
+    if "severe_below" in numbers or "moderate_below" in numbers:
+        if not severe <= moderate:
+            problems.append(
+                f"{spell('severe_below')} ({severe:g}) must not be above {spell('moderate_below')} ({moderate:g})"
+            )
+    if problems:
+        raise CoverageMapError(f"{where}: " + "; ".join(problems))
+    thresholds = TierThresholds(severe_below=severe, moderate_below=moderate, q=numbers.get("fdr", limits.q))
+    return GapMethod(
+        catchment_km=numbers.get("catchment_km", base.catchment_km),
+        catchment_minutes=numbers.get("catchment_minutes", base.catchment_minutes),
+        thresholds=thresholds,
+        permutations=int(numbers.get("permutations", base.permutations)),
+        seed=int(numbers.get("seed", base.seed)),
+    )
+
+
+def flag_name(key: str) -> str:
+    """The command-line flag of a :data:`METHOD_KEYS` key: ``catchment_km`` -> ``--catchment-km``."""
+    return "--" + key.replace("_", "-")

@@ -374,6 +374,9 @@ def test_serve_flags_give_the_method_and_win_over_the_config(tmp_path: Path) -> 
     config.write_text("[method]\ncatchment_km = 5\nseed = 9\n", encoding="utf-8")
     settings = settings_from_args(_serve_args(config=config, catchment_km=4), environ={})
     assert settings.method.catchment_km == 4.0 and settings.method.seed == 9
+    # A flag given at its default value still wins over the config (flags default to "not given").
+    settings = settings_from_args(_serve_args(config=config, catchment_km=3), environ={})
+    assert settings.method.catchment_km == 3.0 and settings.method.seed == 9
     with pytest.raises(CoverageMapError, match="--severe-below .* must not be above --moderate-below"):
         settings_from_args(_serve_args(severe_below=0.9, moderate_below=0.7), environ={})
 

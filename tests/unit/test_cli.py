@@ -199,3 +199,14 @@ def test_workspace_add_stores_the_demo_with_every_role(tmp_path, capsys):
 
     with open_workspace(str(tmp_path / "w.gpkg")) as workspace:
         assert workspace.load("demo", include_private=True).imd is not None
+
+
+def test_gap_method_flags_are_checked_together_and_named():
+    from coverage_map.cli import build_parser, method_from_args
+    from coverage_map.errors import CoverageMapError
+    from coverage_map.method import DEFAULT_METHOD
+
+    assert method_from_args(build_parser().parse_args(["analyse", "--out", "x.csv"])) == DEFAULT_METHOD
+    args = build_parser().parse_args(["analyse", "--out", "x.csv", "--fdr", "2", "--permutations", "5"])
+    with pytest.raises(CoverageMapError, match=r"command line: --fdr must be .*; --permutations must be"):
+        method_from_args(args)
