@@ -3,11 +3,13 @@ access by deprivation for the need (with IMD)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, callback
+from collections.abc import Collection
+
+from dash import Input, Output, callback, no_update
 
 from . import ids
-from .context import services
-from .layout import render_details, render_equity
+from .context import Services, services, triggered_ids
+from .layout import equity_outputs, render_details
 from .state import ALL, ViewState
 from .views import area_details
 
@@ -22,11 +24,23 @@ from .views import area_details
     Input(ids.DATA_TOKEN, "data"),
     prevent_initial_call=True,
 )
-def show_details(
-    area: str | None, level: str, category: str, community: str, metric: str, token: str | None
-) -> list[object]:
+def show_details(area: str | None, level: str, category: str, community: str, metric: str, token: str | None) -> object:
     """Fill the details panel for the selected unit (or the hint when none is selected)."""
-    app = services()
+    return details_outputs(services(), triggered_ids(), area, level, category, community, metric, token)
+
+
+def details_outputs(
+    app: Services, fired: Collection[str], area: str | None, level: str, category: str, community: str, metric: str,
+    token: str | None,
+) -> object:  # fmt: skip
+    """What :func:`show_details` returns after ``fired`` changed.
+
+    With no unit selected the panel already shows the hint, so a change of need, community or
+    measure leaves it alone (``no_update``) instead of drawing the same hint again. (Empty
+    ``fired``: page load, or a call outside Dash; the panel is drawn.)
+    """
+    if not area and fired and not set(fired) & {ids.SELECTED_AREA, ids.DATA_TOKEN}:
+        return no_update
     loaded = app.registry.get(token)
     if not area or level not in loaded.dataset.levels:
         return render_details(None)
@@ -35,12 +49,15 @@ def show_details(
 
 
 @callback(
-    Output(ids.EQUITY, "children"),
+    Output(ids.EQUITY_GRAPH, "figure"),
+    Output(ids.EQUITY_GRAPH, "style"),
+    Output(ids.EQUITY_SENTENCE, "children"),
+    Output(ids.EQUITY_SENTENCE, "className"),
     Input(ids.CATEGORY, "value"),
     Input(ids.COMMUNITY, "value"),
     Input(ids.DATA_TOKEN, "data"),
 )
-def show_equity(category: str, community: str, token: str | None) -> list[object]:
+def show_equity(category: str, community: str, token: str | None) -> tuple[object, ...]:
     """Access by deprivation tenth for the need and community, or a note asking for an IMD file."""
     registry = services().registry
-    return render_equity(registry.equity_view(registry.get(token), category, community or ALL))
+    return equity_outputs(registry.equity_view(registry.get(token), category, community or ALL))

@@ -11,7 +11,7 @@ from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import dcc, html, no_update
 from dash.development.base_component import Component
 
 from coverage_map.config import SUPPRESS_MAX
@@ -268,9 +268,7 @@ def _details_card() -> html.Div:
             dbc.Card(
                 [
                     dbc.CardHeader("Access by deprivation", className="fw-semibold"),
-                    dbc.CardBody(
-                        html.P(NO_IMD_NOTE, className="text-muted small mb-0"), id=ids.EQUITY, className="py-2"
-                    ),
+                    dbc.CardBody(_equity_body(), id=ids.EQUITY, className="py-2"),
                 ],  # fmt: skip
                 className="mt-3",
             ),
@@ -279,16 +277,42 @@ def _details_card() -> html.Div:
     )
 
 
-def render_equity(view: EquityView) -> list[object]:
-    """The equity panel: the chart of access by deprivation tenth and its sentence, or a one-line note."""
-    if not view.available:
-        return [html.P(view.sentence, className="text-muted small mb-0", id=ids.EQUITY_SENTENCE)]
-    children: list[object] = []
-    if view.figure is not None:
-        children.append(dcc.Graph(figure=view.figure, config={"displayModeBar": False}, className="equity-graph",
-                                  id=ids.EQUITY_GRAPH))  # fmt: skip
-    children.append(html.P(view.sentence, className="small mb-0", id=ids.EQUITY_SENTENCE))
-    return children
+#: What the hidden equity chart holds before the first need is chosen.
+EMPTY_FIGURE: dict[str, Any] = {"data": [], "layout": {}}
+#: The sentence under the equity chart, and the note that stands in for it without IMD.
+_EQUITY_SENTENCE_CLASS = "small mb-0"
+_EQUITY_NOTE_CLASS = "text-muted small mb-0"
+_HIDDEN_STYLE = {"display": "none"}
+
+
+def _equity_body() -> list[object]:
+    """The equity panel's parts, drawn once: the chart (hidden until there is one) and its sentence.
+
+    The callback then updates their properties (:func:`equity_outputs`) rather than mounting a new
+    chart on every change of need, which would cost the browser a whole new plot each time.
+    """
+    return [
+        dcc.Graph(
+            figure=EMPTY_FIGURE,
+            config={"displayModeBar": False},
+            className="equity-graph",
+            id=ids.EQUITY_GRAPH,
+            style=_HIDDEN_STYLE,
+        ),
+        html.P(NO_IMD_NOTE, className=_EQUITY_NOTE_CLASS, id=ids.EQUITY_SENTENCE),
+    ]
+
+
+def equity_outputs(view: EquityView) -> tuple[object, dict[str, str], str, str]:
+    """The equity panel's chart figure, chart style, sentence and sentence class for ``view``.
+
+    Without a chart (no IMD file, or nothing to compare) the chart is hidden and keeps its
+    old figure (``no_update``), and the sentence says why.
+    """
+    if not view.available or view.figure is None:
+        css = _EQUITY_NOTE_CLASS if not view.available else _EQUITY_SENTENCE_CLASS
+        return no_update, _HIDDEN_STYLE, view.sentence, css
+    return view.figure, {}, view.sentence, _EQUITY_SENTENCE_CLASS
 
 
 #: ``aria-live`` is a wildcard property Dash's typed keyword arguments do not list.

@@ -15,6 +15,7 @@ from .state import ALL, ViewState, selection_from_event
 from .views import (
     FigurePath,
     build_map,
+    build_map_dict,
     drawn_level,
     map_click,
     map_notice,
@@ -77,11 +78,12 @@ def map_outputs(
                       gaps_only=bool(gaps_only), area=area or None)  # fmt: skip
     if level not in loaded.dataset.levels or category not in loaded.dataset.categories:
         return no_update
-    full = needs_full_figure(fired)
-    figure = build_map(app.registry, loaded, state, basemap=app.settings.basemap, geometry=full,
-                       max_units=app.settings.map_max_units, max_assets=app.settings.map_max_services)  # fmt: skip
-    if full:
-        return figure
+    settings = app.settings
+    if needs_full_figure(fired):
+        return build_map(app.registry, loaded, state, basemap=settings.basemap, max_units=settings.map_max_units,
+                         max_assets=settings.map_max_services)  # fmt: skip
+    figure = build_map_dict(app.registry, loaded, state, basemap=settings.basemap, geometry=False,
+                            max_units=settings.map_max_units, max_assets=settings.map_max_services)  # fmt: skip
     traces = patch_paths(fired)
     patch = Patch()
     for path, value in recolour_updates(figure):

@@ -157,6 +157,28 @@ def build_map(
     is chosen (:func:`drawn_level`), with the selected unit still outlined; more than
     ``max_assets`` service points are left out (:func:`map_notice` says so).
     """
+    view, geojson, options = _map_parts(registry, loaded, state, basemap=basemap, geometry=geometry,
+                                        max_units=max_units, max_assets=max_assets)  # fmt: skip
+    # validate=False: drawn per request from figures' own properties, validated by the tests
+    return figures.map_figure(view, geojson, validate=False, **options)
+
+
+def build_map_dict(
+    registry: Registry, loaded: Loaded, state: ViewState, *, basemap: str | None, geometry: bool = True,
+    max_units: int = MAP_UNIT_LIMIT, max_assets: int | None = MAP_ASSET_LIMIT,
+) -> dict[str, Any]:  # fmt: skip
+    """:func:`build_map` as the plain figure dict, without plotly's graph objects (for a recolouring
+    patch, where copying the figure into graph objects and back would cost more than drawing it)."""
+    view, geojson, options = _map_parts(registry, loaded, state, basemap=basemap, geometry=geometry,
+                                        max_units=max_units, max_assets=max_assets)  # fmt: skip
+    return figures.map_figure_dict(view, geojson, **options)
+
+
+def _map_parts(
+    registry: Registry, loaded: Loaded, state: ViewState, *, basemap: str | None, geometry: bool,
+    max_units: int, max_assets: int | None,
+) -> tuple[pd.DataFrame, Mapping[str, Any], dict[str, Any]]:  # fmt: skip
+    """The rows, boundaries and drawing options of a view's map (see :func:`build_map`)."""
     dataset = loaded.dataset
     level = drawn_level(dataset, state, max_units=max_units)
     view = view_rows(dataset, replace(state, level=level))
@@ -169,14 +191,14 @@ def build_map(
     elif state.borough != ALL:
         geojson = figures.subset_geojson(geojson, view["area_id"].astype(str))
     title, subtitle = map_title(dataset, state, level=level)
-    return figures.map_figure(
-        view, geojson, metric=state.metric, scheme=state.scheme,
+    options: dict[str, Any] = dict(
+        metric=state.metric, scheme=state.scheme,
         assets=map_assets(registry, loaded, state, max_assets=max_assets), show_assets=state.show_assets,
         gaps_only=state.gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=state.area,
         # Zoom and pan survive recolouring; a new level, borough or data set re-fits the view.
         uirevision=f"{loaded.key}|{state.level}|{state.borough}", selected_geojson=selected_geojson,
-        validate=False,  # drawn per request from figures' own properties, validated by the tests
     )  # fmt: skip
+    return view, geojson, options
 
 
 def needs_full_figure(triggered: Iterable[str]) -> bool:
@@ -185,8 +207,9 @@ def needs_full_figure(triggered: Iterable[str]) -> bool:
     return not fired or bool(fired & FULL_FIGURE_TRIGGERS)
 
 
-def recolour_updates(figure: go.Figure) -> list[tuple[FigurePath, object]]:
-    """(path, value) pairs that turn the previous map of the same geometry into ``figure``.
+def recolour_updates(figure: go.Figure | Mapping[str, Any]) -> list[tuple[FigurePath, object]]:
+    """(path, value) pairs that turn the previous map of the same geometry into ``figure``
+    (a figure, or its dict from :func:`build_map_dict`).
 
     Geometry (GeoJSON, locations, names) is left out: it is already in the browser.
     """
@@ -194,7 +217,10 @@ def recolour_updates(figure: go.Figure) -> list[tuple[FigurePath, object]]:
     for index, values in figures.recolour_patch_values(figure).items():
         for key, value in values.items():
             updates.append((("data", index, key), value))
-    title = figure.layout.title.to_plotly_json() if figure.layout.title else None
+    if isinstance(figure, Mapping):
+        title = figure["layout"].get("title")
+    else:
+        title = figure.layout.title.to_plotly_json() if figure.layout.title else None
     updates.append((("layout", "title"), title))
     return updates
 

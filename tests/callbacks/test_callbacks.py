@@ -20,6 +20,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from callbacks import controls, details, mapview, tables, uploads
 from callbacks.context import EXTENSION, Services
+from callbacks.context import services as services_now
 from callbacks.registry import Registry
 from callbacks.settings import Settings, read_config, settings_from_env
 from callbacks.state import (
@@ -46,6 +47,12 @@ from coverage_map.dataset import Dataset
 from coverage_map.geojson import subset_geojson, units_geojson
 from coverage_map.outputs import figures
 from coverage_map.spec import InputSpec
+
+
+def _show_details(*args: object) -> object:
+    """The details panel as drawn on page load (the callback's helper, outside Dash)."""
+    return details.details_outputs(services_now(), set(), *args)  # type: ignore[arg-type]
+
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
@@ -227,7 +234,7 @@ def _text(component: object) -> str:
 
 
 def test_area_details(app: dash.Dash, request_context: None) -> None:
-    children = details.show_details("C", "area", "dementia", "bame", "referrals_per_10k", None)
+    children = _show_details("C", "area", "dementia", "bame", "referrals_per_10k", None)
     text = _text(children)
     assert "Area C" in text and "Borough Two" in text
     # Gap method 2: open-to-all a1 reaches C from 2 km, but nothing made for BAME communities does.
@@ -238,11 +245,21 @@ def test_area_details(app: dash.Dash, request_context: None) -> None:
     bars = graph.figure.data[0]
     # C had 1 BAME dementia referral in January and 2 in February: both months suppressed.
     assert list(bars.y) == [0, 0] and list(bars.customdata) == ["fewer than 8", "fewer than 8"]
-    assert details.show_details(None, "area", "dementia", "all", "gap_score", None)[0].children.startswith("Click")
+    assert _show_details(None, "area", "dementia", "all", "gap_score", None)[0].children.startswith("Click")
+
+
+def test_details_hint_is_not_redrawn_on_a_change_of_need(services: Services) -> None:
+    args = ("area", "dementia", "all", "gap_score", None)
+    assert details.details_outputs(services, {"category-select"}, None, *args) is dash.no_update
+    assert details.details_outputs(services, {"metric-select"}, None, *args) is dash.no_update
+    # Clearing the selection, or a new data set, draws the hint again; a selected unit is always drawn.
+    assert details.details_outputs(services, {"selected-area"}, None, *args)[0].children.startswith("Click")
+    assert details.details_outputs(services, {"data-token"}, None, *args)[0].children.startswith("Click")
+    assert "Click" not in _text(details.details_outputs(services, {"category-select"}, "A", *args))
 
 
 def test_area_details_lists_assets_reaching(app: dash.Dash, request_context: None) -> None:
-    text = _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))
+    text = _text(_show_details("A", "area", "dementia", "all", "gap_score", None))
     # a1 is local to A; a2 reaches its whole borough (B1 = A and B).
     assert "Memory Café" in text and "Carers &amp; Dementia Hub" not in text and "Carers & Dementia Hub" in text
     assert "its borough" in text and "its own area" in text
@@ -364,7 +381,7 @@ def dated_app(app: dash.Dash, dated: Dataset, tmp_path: Path) -> Iterator[dash.D
 
 def test_area_details_flag_provision_not_verified_for_a_year(dated_app: dash.Dash) -> None:
     with dated_app.server.test_request_context():
-        text = _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))
+        text = _text(_show_details("A", "area", "dementia", "all", "gap_score", None))
     year = date.today().year
     # Dementia services reaching A: a1 (recent) and a2 (3 years old).
     assert f"Provision last verified: {year - 3}-01-15 (over 12 months ago)" in text
@@ -373,7 +390,7 @@ def test_area_details_flag_provision_not_verified_for_a_year(dated_app: dash.Das
     assert ("Directory freshness: 2 of 3 services reaching this area were last verified over 12 months ago."
             in text) and "A gap here may be a data gap." in text  # fmt: skip
     with dated_app.server.test_request_context():
-        c = _text(details.show_details("C", "area", "mental_health", "all", "gap_score", None))
+        c = _text(_show_details("C", "area", "mental_health", "all", "gap_score", None))
     # C (borough B2) is reached by a3 (undated, within 1.2 km) and the citywide a4 (2 years old).
     assert "Provision last verified: not recorded" in c
     assert "1 of 2 services reaching this area were last verified over 12 months ago (1 more has no" in c
@@ -394,7 +411,7 @@ def test_no_freshness_shown_without_dates(app: dash.Dash, request_context: None)
     rows, summary = tables.fill_organisations("all", None)
     assert all(row["verified"] == "" and not row["stale"] for row in rows)
     assert "verified" not in summary
-    assert "Directory freshness" not in _text(details.show_details("A", "area", "dementia", "all", "gap_score", None))
+    assert "Directory freshness" not in _text(_show_details("A", "area", "dementia", "all", "gap_score", None))
 
 
 # --------------------------------------------------------------------------- memoised read-only data

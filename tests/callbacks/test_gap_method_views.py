@@ -25,8 +25,9 @@ from dashapp import serving
 
 from callbacks import details, mapview, tables
 from callbacks.context import EXTENSION, Services
+from callbacks.context import services as services_now
 from callbacks.explain import NO_DATA_TEXT, NO_IMD_NOTE, certainty_text, equity_view, share_of_average, tier_key
-from callbacks.layout import build_layout, render_equity
+from callbacks.layout import build_layout, equity_outputs
 from callbacks.settings import Settings, method_from_mapping, read_config, settings_from_args
 from callbacks.state import Choices, default_state, parse_query, to_query
 from callbacks.views import gap_rows, gap_table, table_csv
@@ -37,6 +38,12 @@ from coverage_map.gaps import TIER_LABELS
 from coverage_map.method import DEFAULT_METHOD, GapMethod
 from coverage_map.outputs.classes import TIER_COLOURS
 from coverage_map.tiers import TIER_TEXT, TierThresholds
+
+
+def _show_details(*args: object) -> object:
+    """The details panel as drawn on page load (the callback's helper, outside Dash)."""
+    return details.details_outputs(services_now(), set(), *args)  # type: ignore[arg-type]
+
 
 #: Thresholds so generous that every dementia area is under the severe cut-off: with no cold spot
 #: (three units are too few to test), A, B and C are all moderate gaps.
@@ -171,7 +178,7 @@ def test_access_as_a_share_of_the_average() -> None:
 
 
 def test_details_explain_the_tier_access_and_reasons(app: dash.Dash, request_context: None, dataset: Dataset) -> None:
-    text = _text(details.show_details("C", "area", "dementia", "bame", "tier", None))
+    text = _text(_show_details("C", "area", "dementia", "bame", "tier", None))
     row = _published(dataset, "area", "C", "dementia", "bame")
     assert row["tier"] == "watch"
     assert "Watch for dementia (BAME communities)" in text and TIER_TEXT["watch"] in text
@@ -191,14 +198,14 @@ def test_details_explain_the_tier_access_and_reasons(app: dash.Dash, request_con
 def test_details_use_the_datasets_thresholds(dash_app: dash.Dash, tmp_path: Path) -> None:
     generous = Dataset.from_inputs(handbuilt.inputs(), label="Generous", method=GENEROUS)
     with serving(dash_app, generous, Settings(data_dir=tmp_path)), dash_app.server.test_request_context():
-        text = _text(details.show_details("A", "area", "dementia", "all", "tier", None))
+        text = _text(_show_details("A", "area", "dementia", "all", "tier", None))
     # A has 137% of the average: under the 140% severe cut-off, so a moderate gap, explained at 150%.
     assert "Moderate gap for dementia (everyone)" in text
     assert "per person in need is under 150% of the region's average." in text
 
 
 def test_details_of_a_need_not_in_the_directory(app: dash.Dash, request_context: None) -> None:
-    text = _text(details.show_details("A", "area", "befriending", "all", "tier", None))
+    text = _text(_show_details("A", "area", "befriending", "all", "tier", None))
     assert "Not in the directory for befriending (everyone)" in text and NO_DATA_TEXT in text
     assert "How sure are we" not in text and "People in need" not in text
 
@@ -287,7 +294,9 @@ def test_download_callback_ranks_like_the_table(app: dash.Dash, request_context:
 def test_equity_view_without_imd_is_a_note(dataset: Dataset) -> None:
     view = equity_view(dataset, "dementia", "all")
     assert not view.available and view.figure is None and view.sentence == NO_IMD_NOTE
-    assert _text(render_equity(view)).count("equity-graph") == 0
+    figure, style, sentence, css = equity_outputs(view)
+    assert figure is dash.no_update and style == {"display": "none"} and sentence == NO_IMD_NOTE
+    assert "text-muted" in css
 
 
 def test_equity_view_with_imd_charts_access_by_tenth(with_imd: Dataset) -> None:
@@ -303,20 +312,22 @@ def test_equity_view_with_imd_charts_access_by_tenth(with_imd: Dataset) -> None:
     assert list(view.figure.layout.xaxis.ticktext) == ["1", "5", "10"]  # flat numbers in the narrow column
     # The most deprived tenth (A, 34.4) has more than the least deprived (C, 10.8).
     assert view.sentence.startswith("People in the most deprived tenth have") and " more " in view.sentence
-    rendered = _text(render_equity(view))
-    assert "equity-graph" in rendered and view.sentence in rendered
+    figure, style, sentence, _ = equity_outputs(view)
+    assert figure is view.figure and style == {} and sentence == view.sentence
     nothing = equity_view(with_imd, "befriending", "all")
     assert nothing.figure is None and "cannot be compared" in nothing.sentence
+    figure, style, sentence, _ = equity_outputs(nothing)
+    assert figure is dash.no_update and style == {"display": "none"} and sentence == nothing.sentence
 
 
 def test_equity_callback_follows_the_data_served(dash_app: dash.Dash, with_imd: Dataset, tmp_path: Path) -> None:
     with serving(dash_app, with_imd, Settings(data_dir=tmp_path)), dash_app.server.test_request_context():
-        shown = _text(details.show_equity("dementia", "all", None))
-    assert "equity-graph" in shown
+        figure, style, sentence, _ = details.show_equity("dementia", "all", None)
+    assert figure.data[0].type == "bar" and style == {} and sentence == with_imd.equity("dementia", "all").sentence
     plain = Dataset.from_inputs(handbuilt.inputs(), label="Plain")
     with serving(dash_app, plain, Settings(data_dir=tmp_path)), dash_app.server.test_request_context():
-        shown = _text(details.show_equity("dementia", "all", None))
-    assert "equity-graph" not in shown and NO_IMD_NOTE in shown
+        figure, style, sentence, _ = details.show_equity("dementia", "all", None)
+    assert figure is dash.no_update and style == {"display": "none"} and sentence == NO_IMD_NOTE
 
 
 # --------------------------------------------------------------------------- [method] settings
