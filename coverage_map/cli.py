@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .commands import need
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
@@ -537,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_html_command(commands)
     _add_report_command(commands)
     _add_workspace_commands(commands)
+    need.add_command(commands)
     return parser
 
 
