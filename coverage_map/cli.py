@@ -172,8 +172,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _write_rejected(error.problems, args.rejected)
         print(error, file=sys.stderr)
         if len(error.problems) > LISTED:
-            print(f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})",
+                file=sys.stderr,
+            )
         return 1
     problems = list(prepared.problems)
     if args.rejected is not None:
@@ -234,10 +236,10 @@ def cmd_import_oruk(args: argparse.Namespace) -> int:
     mapping = OrukMapping.from_toml(args.mapping, taxonomy=taxonomy)
     if args.url is not None:
         services, fetch_problems = fetch_oruk(args.url, timeout=args.timeout, max_pages=args.max_pages)
-        result = import_services(services, mapping=mapping, source=args.url)
+        result = import_services(services, mapping=mapping, source=args.url, postcodes=args.postcodes)
         result = dataclasses.replace(result, problems=(*fetch_problems, *result.problems))
     else:
-        result = read_oruk(args.source, mapping=mapping)
+        result = read_oruk(args.source, mapping=mapping, postcodes=args.postcodes)
     for line in summary_lines(result):
         print(line)
     rejected_path = Path(args.rejected) if args.rejected else out.with_name(f"{out.stem}_rejected.csv")
@@ -313,8 +315,12 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--permutations", type=int, default=None, help=f"Gi* permutations (default {DEFAULT_METHOD.permutations})"
     )
-    group.add_argument("--seed", type=int, default=None,
-                       help=f"seed of the Gi* permutations, so results repeat (default {DEFAULT_METHOD.seed})")  # fmt: skip
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"seed of the Gi* permutations, so results repeat (default {DEFAULT_METHOD.seed})",
+    )
 
 
 def method_from_args(args: argparse.Namespace) -> GapMethod:
@@ -628,6 +634,12 @@ def _add_oruk_command(commands: Any) -> None:  # argparse's private _SubParsersA
         "(default: the shipped coverage_map/oruk_mapping.toml)",
     )
     oruk.add_argument("--taxonomy", type=Path, help="TOML file extending or replacing the vocabulary")
+    oruk.add_argument(
+        "--postcodes",
+        type=Path,
+        help="ONS Postcode Directory or Code-Point Open CSV (or folder), "
+        "to place locations with a postcode but no coordinates",
+    )
     oruk.add_argument(
         "--rejected", type=Path, help="CSV listing services and locations not imported (default: <out>_rejected.csv)"
     )
