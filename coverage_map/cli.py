@@ -235,7 +235,14 @@ def cmd_import_oruk(args: argparse.Namespace) -> int:
     taxonomy = Taxonomy.from_toml(args.taxonomy) if args.taxonomy else None
     mapping = OrukMapping.from_toml(args.mapping, taxonomy=taxonomy)
     if args.url is not None:
-        services, fetch_problems = fetch_oruk(args.url, timeout=args.timeout, max_pages=args.max_pages)
+        services, fetch_problems = fetch_oruk(
+            args.url,
+            timeout=args.timeout,
+            max_pages=args.max_pages,
+            rate=args.rate,
+            cache=args.cache,
+            details="all" if args.fetch_details else "auto",
+        )
         result = import_services(services, mapping=mapping, source=args.url, postcodes=args.postcodes)
         result = dataclasses.replace(result, problems=(*fetch_problems, *result.problems))
     else:
@@ -645,7 +652,19 @@ def _add_oruk_command(commands: Any) -> None:  # argparse's private _SubParsersA
     )
     oruk.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default %(default)s)")
     oruk.add_argument("--max-pages", type=int, default=50, help="pages fetched at most (default %(default)s)")
+    _add_fetch_options(oruk)
     oruk.set_defaults(handler=cmd_import_oruk)
+
+
+def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a live ORUK fetch shared by ``import-oruk --url`` and ``workspace sync``."""
+    parser.add_argument("--rate", type=float, default=5.0, help="requests per second at most (default %(default)s)")
+    parser.add_argument("--cache", type=Path, help="folder keeping every answer, so an interrupted fetch resumes")
+    parser.add_argument(
+        "--fetch-details",
+        action="store_true",
+        help="fetch /services/{id} for every service (default: only those listed without locations)",
+    )
 
 
 def _add_census_command(commands: Any) -> None:  # argparse's private _SubParsersAction
