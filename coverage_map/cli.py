@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .commands import need
+from .commands import need, sync
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
@@ -462,6 +462,10 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
             print(f"No datasets in the workspace {workspace.description}.")
             return 0
         print(f"Datasets in the workspace {workspace.description}:")
+        syncs: dict[tuple[str, int], list[Any]] = {}  # the sync that made a version, and the last that kept it
+        for record in reversed(workspace.syncs(include_private=not args.published)):
+            kept = syncs.setdefault((record.name, record.version), [])
+            kept[:] = [*(item for item in kept if item.ok and not record.ok), record]
         for ref in refs:
             state = "published" if ref.published else "private"
             owner = f"session {ref.owner[:8]}" if ref.owner else "workspace"
@@ -470,6 +474,8 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
                 f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
                 f"{ref.problems:,} rows rejected or repaired; {rows}"
             )
+            for record in syncs.get((ref.name, ref.version), []):
+                print(f"      {record.summary}")
     return 0
 
 
@@ -499,7 +505,9 @@ def cmd_workspace_publish(args: argparse.Namespace) -> int:
 
 
 def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsersAction
-    workspace = commands.add_parser("workspace", help="list, add, remove or publish datasets in the shared workspace")
+    workspace = commands.add_parser(
+        "workspace", help="list, add, remove, publish or sync datasets in the shared workspace"
+    )
     actions = workspace.add_subparsers(dest="workspace_command", required=True)
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -532,6 +540,7 @@ def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsers
     publish.add_argument("name")
     publish.add_argument("--version", type=int, help="this version (default: the latest)")
     publish.set_defaults(handler=cmd_workspace_publish)
+    sync.add_arguments(action("sync", "re-pull a live ORUK feed into the next version of a dataset, with what changed"))
 
 
 def build_parser() -> argparse.ArgumentParser:

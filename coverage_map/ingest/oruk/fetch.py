@@ -244,7 +244,10 @@ def _with_details(
 ) -> dict[str, object]:
     if mode == "none" or (mode == "auto" and "service_at_locations" in item) or not _text(item.get("id")):
         return item
-    url = f"{endpoint}/{urllib.parse.quote(_text(item.get('id')), safe='')}"
+    parts = urllib.parse.urlsplit(endpoint)  # the endpoint's query (an API key?) goes on every request
+    url = urllib.parse.urlunsplit(
+        parts._replace(path=f"{parts.path}/{urllib.parse.quote(_text(item.get('id')), safe='')}")
+    )
     try:
         detail = client.get_json(url)
     except CoverageMapError as exc:
