@@ -52,7 +52,7 @@ def sync_lines(workspace: Workspace, data: object, token: object) -> list[tuple[
 def describe(records: Sequence[SyncRecord], version: int) -> list[tuple[str, str]]:
     """Lines for version ``version`` given the syncs of its name (newest first)."""
     lines: list[tuple[str, str]] = []
-    made = next((record for record in records if record.ok and record.version == version), None)
+    made = next((record for record in records if record.kind == "made" and record.version == version), None)
     if made is not None:
         since = f" since v{made.base_version}" if made.base_version is not None else ""
         lines.append(
@@ -62,7 +62,9 @@ def describe(records: Sequence[SyncRecord], version: int) -> list[tuple[str, str
             )
         )
     latest = records[0] if records else None
-    if latest is not None and not latest.ok and (made is None or latest.synced_at >= made.synced_at):
+    if latest is not None and latest.kind == "checked" and latest.version == version:
+        lines.append((f"Checked again {latest.synced_at:%d %b %Y %H:%M} UTC: no change.", latest.url))
+    if latest is not None and latest.kind == "failed" and (made is None or latest.synced_at >= made.synced_at):
         lines.append(
             (
                 f"The last sync ({latest.synced_at:%d %b %Y %H:%M} UTC) failed, so v{latest.version} is the latest "
@@ -70,7 +72,7 @@ def describe(records: Sequence[SyncRecord], version: int) -> list[tuple[str, str
                 latest.url,
             )
         )
-    newer = next((record for record in records if record.ok and record.version > version), None)
+    newer = next((record for record in records if record.kind == "made" and record.version > version), None)
     if newer is not None:
         lines.append((f"A newer sync is available: v{newer.version}, in the list above.", ""))
     return lines

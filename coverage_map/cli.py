@@ -462,10 +462,10 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
             print(f"No datasets in the workspace {workspace.description}.")
             return 0
         print(f"Datasets in the workspace {workspace.description}:")
-        syncs: dict[tuple[str, int], list[Any]] = {}  # the sync that made a version, and the last that kept it
+        syncs: dict[tuple[str, int], dict[str, Any]] = {}  # per version: the sync that made it, the last check
         for record in reversed(workspace.syncs(include_private=not args.published)):
-            kept = syncs.setdefault((record.name, record.version), [])
-            kept[:] = [*(item for item in kept if item.ok and not record.ok), record]
+            kinds = syncs.setdefault((record.name, record.version), {})
+            kinds["made" if record.kind == "made" else "since"] = record
         for ref in refs:
             state = "published" if ref.published else "private"
             owner = f"session {ref.owner[:8]}" if ref.owner else "workspace"
@@ -474,7 +474,7 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
                 f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
                 f"{ref.problems:,} rows rejected or repaired; {rows}"
             )
-            for record in syncs.get((ref.name, ref.version), []):
+            for record in syncs.get((ref.name, ref.version), {}).values():
                 print(f"      {record.summary}")
     return 0
 

@@ -11,8 +11,10 @@ URL of the sync.
 A sync never half-replaces a directory: a network error, an HTTP error on any page or service,
 invalid JSON, a feed with no usable service, or inputs that no longer validate all stop it
 before anything is stored. The latest version stays as it was, and the failure is recorded with
-its reason (:meth:`Workspace.record_failed_sync <coverage_map.store.Workspace.record_failed_sync>`),
-so the dashboard can say that the data shown is the last good one.
+its reason (:meth:`Workspace.record_sync <coverage_map.store.Workspace.record_sync>`), so the
+dashboard can say that the data shown is the last good one. A feed that has not changed stores no
+new version either (a copy of every input would only fill the workspace): the check is recorded
+against the latest version, so its freshness still shows.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class SyncOutcome:
     """What one sync did: the record (made version and diff, or kept version and reason), and its details."""
 
     record: SyncRecord
-    #: The new version (None when the sync failed).
+    #: The new version (None when the sync failed or found no change).
     added: Added | None = None
     #: The import of the feed (None when the fetch failed).
     imported: OrukImport | None = None
@@ -98,8 +100,9 @@ def sync_feed(
     Returns
     -------
     SyncOutcome
-        ``outcome.ok``: the new version (``added``) and the diff; else ``error`` says why, and
-        the failure is recorded against the version kept.
+        ``outcome.ok``: the new version (``added``) and the diff, or no new version when no
+        service changed (``added`` None, the check recorded against the latest version); else
+        ``error`` says why, and the failure is recorded against the version kept.
 
     Raises
     ------
@@ -125,8 +128,13 @@ def sync_feed(
     except (CoverageMapError, OSError) as exc:
         reason = without_secrets(str(exc), url)
         short = reason if len(reason) <= _REASON_CHARACTERS else reason[: _REASON_CHARACTERS - 1] + "…"
-        record = workspace.record_failed_sync(name, url, short, owner=owner, include_private=include_private)
+        record = workspace.record_sync(name, url, message=short, owner=owner, include_private=include_private)
         return SyncOutcome(record, imported=imported, problems=tuple(problems), error=reason)
+    if added is None:  # nothing changed: no new version, but the check is recorded
+        record = workspace.record_sync(
+            name, url, version=base.version, ok=True, owner=owner, include_private=include_private
+        )
+        return SyncOutcome(record, imported=imported, problems=tuple(problems))
     record = SyncRecord(
         name=added.ref.name,
         version=added.ref.version,
@@ -155,8 +163,11 @@ def _store(
     owner: str | None,
     include_private: bool,
     publish: bool | None,
-) -> tuple[Added, ServiceDiff]:
-    """Write the imported assets as the stored asset file was written, diff them, and store the next version."""
+) -> tuple[Added | None, ServiceDiff]:
+    """Write the imported assets as the stored asset file was written, diff them, and store the next version.
+
+    Nothing is stored when no service changed (the new version is None).
+    """
     # Imported here, as the command line does: the core loads nothing of outputs/ (tests/unit/test_layers.py).
     from .outputs.tables import write_any
 
@@ -172,6 +183,8 @@ def _store(
         write_any(imported.assets, path)
         after = read_any(path)[0]
         diff = diff_assets(before, after) if before is not None else diff_assets(after.iloc[:0], after)
+        if diff.empty:
+            return None, diff
         added = workspace.revise(
             name, {"assets": path}, version=version, owner=owner, include_private=include_private,
             publish=publish, sync=(url, diff),

@@ -67,7 +67,9 @@ def cmd_workspace_sync(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    assert outcome.added is not None
+    if outcome.added is None:
+        print(f"No change in {record.url} since {record.name} v{record.version}: no new version was stored.")
+        return 0
     state = "published" if outcome.added.ref.published else "private until `coverage-map workspace publish`"
     print(
         f"Synced {record.name} v{record.version} ({state}) from {record.url} at {record.synced_at:%Y-%m-%d %H:%M} UTC."

@@ -10,6 +10,9 @@ workspace
     :func:`open_workspace` and :class:`Workspace`, whatever the backend: add (an
     :class:`~coverage_map.spec.InputSpec`), list, load, publish and remove datasets; what is
     saved for each input role.
+files
+    What is saved of each input file (bytes, or Parquet attributes + geometries), and the file
+    a stored input is given back as.
 backend
     What a backend provides (:class:`~coverage_map.store.backend.Backend`), the tables
     both backends share, and :class:`WorkspaceError`.

@@ -1,8 +1,10 @@
 """The record of each sync of a dataset from a live feed (table ``cm_syncs``): :class:`SyncRecord`.
 
 A successful sync made a new version: its record points at that version and keeps the diff
-against the version it was compared with (``base_version``). A failed sync made nothing: its
-record points at the version it kept (the last good one) and says why it failed. Records go
+against the version it was compared with (``base_version``). A sync that found no change made
+nothing: its record points at the version it checked (``base_version`` is that version too). A
+failed sync made nothing: its record points at the version it kept (the last good one) and says
+why it failed. Records go
 with their version: removing a version removes them. They are read with
 :meth:`Workspace.syncs <coverage_map.store.Workspace.syncs>`, visible to whoever may see the
 version they point at.
@@ -36,12 +38,21 @@ class SyncRecord:
     base_version: int | None = None
 
     @property
+    def kind(self) -> str:
+        """``made`` (the sync stored this version), ``checked`` (no change, nothing stored) or ``failed``."""
+        if not self.ok:
+            return "failed"
+        return "checked" if self.base_version == self.version else "made"
+
+    @property
     def summary(self) -> str:
         """One line for people: when, from where, and what changed or why it failed."""
         when = f"{self.synced_at:%Y-%m-%d %H:%M} UTC"
-        if self.ok:
+        if self.kind == "made":
             since = f" since v{self.base_version}" if self.base_version is not None else ""
             return f"v{self.version} synced {when} from {self.url}: {self.diff.counts()}{since}"
+        if self.kind == "checked":
+            return f"v{self.version} checked {when} against {self.url}: no change"
         return f"sync {when} from {self.url} failed, v{self.version} kept: {self.message}"
 
 

@@ -39,7 +39,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -51,20 +50,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyarrow
-import shapely
 import sqlalchemy as sa
 
-from ..config import METRIC_CRS, PROJECT_DIR
+from ..config import PROJECT_DIR
 from ..errors import CoverageMapError, Problem
 from ..ingest.oruk.diff import ServiceDiff
-from ..ingest.readers import read_any
 from ..model import Inputs, SourceInfo
 from ..spec import FILE_ROLES, OPTION_KEYS, REQUIRED_ROLES, InputSpec
 from .backend import DATASETS, INPUTS, NAMES, STATE, SYNCS, Backend, WorkspaceError, first_line
+from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
 from .postgis import PostGIS
 from .syncs import SyncRecord, select_syncs, sync_values
@@ -323,7 +318,7 @@ class Workspace:
         row, stored, geometries = self._stored(name, version, condition)
         self._scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._scratch, prefix="load-") as scratch:
-            paths = {item["role"]: _materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
+            paths = {item["role"]: materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
             yield row, _stored_spec(row, paths)
 
     def _stored(
@@ -415,7 +410,7 @@ class Workspace:
         owner_key = _owner_key(owner)
         files = spec.files()
         inputs = _as_given(spec.load(), files)
-        stored = [_stored_input(role, path, crs=spec.crs) for role, path in files.items()]
+        stored = [stored_input(role, path, crs=spec.crs) for role, path in files.items()]
         record = {
             "name": name,
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -430,7 +425,7 @@ class Workspace:
             row = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).mappings().one()
         return Added(_ref(row), inputs)
 
-    def _insert(self, conn: sa.Connection, record: Mapping[str, Any], stored: builtins.list[_StoredInput]) -> int:
+    def _insert(self, conn: sa.Connection, record: Mapping[str, Any], stored: builtins.list[StoredInput]) -> int:
         """Write one dataset as the next version of its name, and its inputs; returns the dataset's id."""
         version = _next_version(conn, record["name"])
         dataset_id = conn.execute(
@@ -487,13 +482,13 @@ class Workspace:
         kept = [item for item in stored if item["role"] not in files]
         self._scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._scratch, prefix="revise-") as scratch:
-            paths = {item["role"]: _materialise(item, geometries.get(item["id"]), Path(scratch)) for item in kept}
+            paths = {item["role"]: materialise(item, geometries.get(item["id"]), Path(scratch)) for item in kept}
             spec = _stored_spec(row, {**paths, **{role: Path(path) for role, path in files.items()}})
             names = {str(paths[item["role"]]): item["file_name"] for item in kept}
             inputs = _named(spec.load(), {**names, **{str(path): Path(path).name for path in files.values()}})
-        new_inputs = [_stored_input(role, Path(path), crs=spec.crs) for role, path in files.items()]
+        new_inputs = [stored_input(role, Path(path), crs=spec.crs) for role, path in files.items()]
         copied = [
-            _StoredInput(item["role"], item["file_name"], item["storage"], item["content"], int(item["features"]),
+            StoredInput(item["role"], item["file_name"], item["storage"], item["content"], int(item["features"]),
                          geometries.get(item["id"]))
             for item in kept
         ]  # fmt: skip
@@ -515,18 +510,27 @@ class Workspace:
             added = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).mappings().one()
         return Added(_ref(added), inputs)
 
-    def record_failed_sync(
-        self, name: str, url: str, reason: str, *, owner: str | None = None, include_private: bool = False
+    def record_sync(
+        self,
+        name: str,
+        url: str,
+        *,
+        version: int | None = None,
+        ok: bool = False,
+        message: str = "",
+        owner: str | None = None,
+        include_private: bool = False,
     ) -> SyncRecord:
-        """Record that a sync of ``name`` from ``url`` failed and why; the latest version is kept as it is."""
+        """Record a sync of ``name`` from ``url`` that stored no version: it failed (``message`` says why),
+        or it found no change (``ok``). It points at the version kept (default: the latest)."""
         with self._writing() as conn:
-            row = _find(conn, name, None, _visible(_owner_key(owner), include_private))
-            values = sync_values(dataset_id=row["id"], url=url, ok=False, message=reason, diff=ServiceDiff(),
+            row = _find(conn, name, version, _visible(_owner_key(owner), include_private))
+            values = sync_values(dataset_id=row["id"], url=url, ok=ok, message=message, diff=ServiceDiff(),
                                  base_version=int(row["version"]))  # fmt: skip
             conn.execute(sa.insert(SYNCS).values(**values))
             _bump_generation(conn)
-        return SyncRecord(row["name"], int(row["version"]), values["synced_at"], values["url"], False, reason,
-                          ServiceDiff(), int(row["version"]))  # fmt: skip
+        return SyncRecord(row["name"], int(row["version"]), values["synced_at"], values["url"], ok,
+                          values["message"], ServiceDiff(), int(row["version"]))  # fmt: skip
 
     def publish(self, name: str, version: int | None = None, *, owner: str | None = None) -> DatasetRef:
         """Make a version (default: the latest) visible to every user and worker.
@@ -661,16 +665,6 @@ def _ref(row: Any) -> DatasetRef:
 # =========================================================================== storing and materialising
 
 
-@dataclass(frozen=True)
-class _StoredInput:
-    role: str
-    file_name: str
-    storage: str
-    content: bytes
-    features: int
-    geometries: np.ndarray | None
-
-
 def _check_name(name: str) -> str:
     cleaned = str(name).strip()
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH or _CONTROL.search(cleaned):
@@ -741,47 +735,3 @@ def _named(inputs: Inputs, names: Mapping[str, str]) -> Inputs:
         problems=tuple(dataclasses.replace(p, file=names.get(p.file, p.file)) for p in inputs.problems),
         sources=tuple(dataclasses.replace(s, path=names.get(s.path, s.path)) for s in inputs.sources),
     )
-
-
-def _stored_input(role: str, path: Path, *, crs: str | None) -> _StoredInput:
-    """Text files keep their bytes; spatial files become attributes + EPSG:27700 geometries."""
-    if role != "taxonomy" and path.suffix.lower() != ".csv":
-        frame, _ = read_any(path, crs=crs)
-        if isinstance(frame, gpd.GeoDataFrame):
-            if frame.crs is not None and not frame.crs.equals(METRIC_CRS):
-                frame = frame.to_crs(METRIC_CRS)
-            geometries = shapely.force_2d(frame.geometry.to_numpy())
-            attributes = pd.DataFrame(frame.drop(columns=[frame.active_geometry_name, "_source_row"]))
-            return _StoredInput(role, path.name, "table", _parquet(attributes), len(frame), geometries)
-    return _StoredInput(role, path.name, "file", path.read_bytes(), 0, None)
-
-
-def _parquet(attributes: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    try:
-        attributes.to_parquet(buffer, index=False)
-    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
-        # A column mixing types (rare in spatial formats): keep its values as text.
-        mixed = [column for column in attributes.columns if attributes[column].dtype == object]
-        text = attributes.astype({column: "str" for column in mixed})
-        buffer = io.BytesIO()
-        text.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def _materialise(item: Any, geometries: np.ndarray | None, folder: Path) -> Path:
-    """Write one stored input as a file the loaders read exactly as they read the original."""
-    target = folder / item["role"]
-    target.mkdir()
-    if item["storage"] == "file":
-        path = target / item["file_name"]
-        path.write_bytes(item["content"])
-        return path
-    assert geometries is not None
-    attributes = pd.read_parquet(io.BytesIO(item["content"]))
-    if len(attributes.columns) == 0:  # Parquet cannot count the rows of a table without columns
-        attributes = pd.DataFrame(index=pd.RangeIndex(int(item["features"])))
-    frame = gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geometries, crs=METRIC_CRS))
-    path = target / f"{Path(item['file_name']).stem}.parquet"
-    frame.to_parquet(path, index=False)
-    return path

@@ -6,6 +6,7 @@ synced from the local feed server (tests/feedserver.py), as ``coverage-map works
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import handbuilt
@@ -55,6 +56,14 @@ def test_a_failed_sync_says_the_data_is_the_last_good_version() -> None:
     older = [text for text, _ in describe([record(3, 30, ok=False), record(3, 0), record(2, 0)], 2)]
     assert older[0].startswith("Synced ") and "failed, so v3" in older[1] and older[2].startswith("A newer sync")
     assert describe([], 1) == []
+
+
+def test_a_check_that_found_no_change() -> None:
+    checked = dataclasses.replace(record(3, 45), base_version=3)
+    lines = [text for text, _ in describe([checked, record(3, 0)], 3)]
+    assert lines[0].startswith("Synced 07 Dec 2026 09:00 UTC") and lines[1] == (
+        "Checked again 07 Dec 2026 09:45 UTC: no change."
+    )
 
 
 def test_sync_lines_from_a_real_workspace(tmp_path) -> None:

@@ -54,6 +54,11 @@ def check_sync(url: str, files: Mapping[str, Path], data_dir: Path, feed: Feed) 
         assert sorted(loaded.assets.asset_id) == NEXT_ASSETS
         assert loaded.assets.set_index("asset_id").loc["F1@FL1", "name"] == "Memory Cafe (Thursdays)"
 
+        # The same feed again: no service changed, so no new version; the check is recorded.
+        unchanged = sync_feed(workspace, "gm", f"{feed.url}/live", rate=0)
+        assert unchanged.ok and unchanged.added is None and unchanged.diff.empty
+        assert unchanged.record.kind == "checked" and workspace.ref("gm").version == 3
+
         feed.fail["/live/services?page=2&per_page=100"] = 1  # the server falls over half-way
         failed = sync_feed(workspace, "gm", f"{feed.url}/live", rate=0)
         assert not failed.ok and "HTTP 500" in failed.error
@@ -65,23 +70,25 @@ def check_sync(url: str, files: Mapping[str, Path], data_dir: Path, feed: Feed) 
         assert not invalid.ok and "JSON" in invalid.error and workspace.ref("gm").version == 3
 
         records = workspace.syncs("gm")
-        assert [(r.ok, r.version, r.base_version) for r in records] == [
-            (False, 3, 3),
-            (False, 3, 3),
-            (True, 3, 2),
-            (True, 2, 1),
+        assert [(r.kind, r.version, r.base_version) for r in records] == [
+            ("failed", 3, 3),
+            ("failed", 3, 3),
+            ("checked", 3, 3),
+            ("made", 3, 2),
+            ("made", 2, 1),
         ]
-        assert records[2].diff == second.diff and records[2].url == f"{feed.url}/live"
+        assert records[3].diff == second.diff and records[3].url == f"{feed.url}/live"
         assert "HTTP 500" in records[1].message and "failed, v3 kept" in records[1].summary
-        assert records[2].summary.startswith("v3 synced ") and "1 added, 1 removed, 1 changed since v2" in (
-            records[2].summary
+        assert records[2].summary.endswith(f"against {feed.url}/live: no change")
+        assert records[3].summary.startswith("v3 synced ") and "1 added, 1 removed, 1 changed since v2" in (
+            records[3].summary
         )
         assert workspace.syncs("gm", limit=1) == records[:1]
 
         # Private versions and their syncs are the owner's alone; removing a version removes its syncs.
         private = sync_feed(workspace, "gm", f"{feed.url}/feed", include_private=True, publish=False, rate=0)
         assert private.ok and not private.added.ref.published  # type: ignore[union-attr]
-        assert len(workspace.syncs("gm")) == 4 and len(workspace.syncs("gm", include_private=True)) == 5
+        assert len(workspace.syncs("gm")) == 5 and len(workspace.syncs("gm", include_private=True)) == 6
         workspace.remove("gm", 3)
         assert [r.version for r in workspace.syncs("gm", include_private=True)] == [4, 2]
         with pytest.raises(DatasetNotFoundError):
