@@ -96,6 +96,8 @@ ORG_SUMMARY: Final = "org-summary"
 DATASET_SELECT: Final = "dataset-select"
 DATASET_PUBLISH: Final = "dataset-publish"
 PUBLISH_STATUS: Final = "publish-status"
+#: When the dataset shown was last synced from a live feed, and what changed (:mod:`callbacks.feeds`).
+DATASET_SYNC: Final = "dataset-sync"
 UPLOAD_NAME: Final = "upload-name"
 UPLOAD_LOAD: Final = "upload-load"
 UPLOAD_RESET: Final = "upload-reset"

@@ -483,6 +483,7 @@ def _upload_tab(settings: Settings) -> html.Div:
                             className="form-text small",
                         ),
                         html.Div(id=ids.PUBLISH_STATUS, className="mt-1"),
+                        html.Div(id=ids.DATASET_SYNC, className="form-text small"),
                     ]
                 ),
                 label_for=ids.DATASET_SELECT,

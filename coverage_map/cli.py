@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .commands import need, sync
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
@@ -171,8 +172,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _write_rejected(error.problems, args.rejected)
         print(error, file=sys.stderr)
         if len(error.problems) > LISTED:
-            print(f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"(every one is {'listed in ' + str(args.rejected) if args.rejected else 'listed with --rejected FILE'})",
+                file=sys.stderr,
+            )
         return 1
     problems = list(prepared.problems)
     if args.rejected is not None:
@@ -232,11 +235,18 @@ def cmd_import_oruk(args: argparse.Namespace) -> int:
     taxonomy = Taxonomy.from_toml(args.taxonomy) if args.taxonomy else None
     mapping = OrukMapping.from_toml(args.mapping, taxonomy=taxonomy)
     if args.url is not None:
-        services, fetch_problems = fetch_oruk(args.url, timeout=args.timeout, max_pages=args.max_pages)
-        result = import_services(services, mapping=mapping, source=args.url)
+        services, fetch_problems = fetch_oruk(
+            args.url,
+            timeout=args.timeout,
+            max_pages=args.max_pages,
+            rate=args.rate,
+            cache=args.cache,
+            details="all" if args.fetch_details else "auto",
+        )
+        result = import_services(services, mapping=mapping, source=args.url, postcodes=args.postcodes)
         result = dataclasses.replace(result, problems=(*fetch_problems, *result.problems))
     else:
-        result = read_oruk(args.source, mapping=mapping)
+        result = read_oruk(args.source, mapping=mapping, postcodes=args.postcodes)
     for line in summary_lines(result):
         print(line)
     rejected_path = Path(args.rejected) if args.rejected else out.with_name(f"{out.stem}_rejected.csv")
@@ -312,8 +322,12 @@ def _add_method_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--permutations", type=int, default=None, help=f"Gi* permutations (default {DEFAULT_METHOD.permutations})"
     )
-    group.add_argument("--seed", type=int, default=None,
-                       help=f"seed of the Gi* permutations, so results repeat (default {DEFAULT_METHOD.seed})")  # fmt: skip
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"seed of the Gi* permutations, so results repeat (default {DEFAULT_METHOD.seed})",
+    )
 
 
 def method_from_args(args: argparse.Namespace) -> GapMethod:
@@ -448,6 +462,10 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
             print(f"No datasets in the workspace {workspace.description}.")
             return 0
         print(f"Datasets in the workspace {workspace.description}:")
+        syncs: dict[tuple[str, int], dict[str, Any]] = {}  # per version: the sync that made it, the last check
+        for record in reversed(workspace.syncs(include_private=not args.published)):
+            kinds = syncs.setdefault((record.name, record.version), {})
+            kinds["made" if record.kind == "made" else "since"] = record
         for ref in refs:
             state = "published" if ref.published else "private"
             owner = f"session {ref.owner[:8]}" if ref.owner else "workspace"
@@ -456,6 +474,8 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
                 f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
                 f"{ref.problems:,} rows rejected or repaired; {rows}"
             )
+            for record in syncs.get((ref.name, ref.version), {}).values():
+                print(f"      {record.summary}")
     return 0
 
 
@@ -485,7 +505,9 @@ def cmd_workspace_publish(args: argparse.Namespace) -> int:
 
 
 def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsersAction
-    workspace = commands.add_parser("workspace", help="list, add, remove or publish datasets in the shared workspace")
+    workspace = commands.add_parser(
+        "workspace", help="list, add, remove, publish or sync datasets in the shared workspace"
+    )
     actions = workspace.add_subparsers(dest="workspace_command", required=True)
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -518,6 +540,7 @@ def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsers
     publish.add_argument("name")
     publish.add_argument("--version", type=int, help="this version (default: the latest)")
     publish.set_defaults(handler=cmd_workspace_publish)
+    sync.add_arguments(action("sync", "re-pull a live ORUK feed into the next version of a dataset, with what changed"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -537,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_html_command(commands)
     _add_report_command(commands)
     _add_workspace_commands(commands)
+    need.add_command(commands)
     return parser
 
 
@@ -627,11 +651,29 @@ def _add_oruk_command(commands: Any) -> None:  # argparse's private _SubParsersA
     )
     oruk.add_argument("--taxonomy", type=Path, help="TOML file extending or replacing the vocabulary")
     oruk.add_argument(
+        "--postcodes",
+        type=Path,
+        help="ONS Postcode Directory or Code-Point Open CSV (or folder), "
+        "to place locations with a postcode but no coordinates",
+    )
+    oruk.add_argument(
         "--rejected", type=Path, help="CSV listing services and locations not imported (default: <out>_rejected.csv)"
     )
     oruk.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default %(default)s)")
     oruk.add_argument("--max-pages", type=int, default=50, help="pages fetched at most (default %(default)s)")
+    _add_fetch_options(oruk)
     oruk.set_defaults(handler=cmd_import_oruk)
+
+
+def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a live ORUK fetch shared by ``import-oruk --url`` and ``workspace sync``."""
+    parser.add_argument("--rate", type=float, default=5.0, help="requests per second at most (default %(default)s)")
+    parser.add_argument("--cache", type=Path, help="folder keeping every answer, so an interrupted fetch resumes")
+    parser.add_argument(
+        "--fetch-details",
+        action="store_true",
+        help="fetch /services/{id} for every service (default: only those listed without locations)",
+    )
 
 
 def _add_census_command(commands: Any) -> None:  # argparse's private _SubParsersAction

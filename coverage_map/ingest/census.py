@@ -22,6 +22,11 @@ table layouts::
     group_column = "ethnic_group"
     value_column = "value"
     population = { sum = "*" }       # "*" = every group in the table
+    where = { MEASURES_NAME = "Value" }  # optional: keep only these rows
+
+    [tables.ethnic_group_long.indicators]
+    ethnic_asian = "Asian ..."       # optional: more counts, written as columns
+                                     # of that name (e.g. for need recipes)
 
 Errors (a configured column or group missing, a value that is not a number) are gathered
 and raised once as a :class:`~coverage_map.errors.ValidationError` naming file, row and
@@ -48,6 +53,10 @@ from .readers import read_any
 DEFAULT_CENSUS_MAPPING = PACKAGE_DIR / "census_mapping.toml"
 LAYOUTS = ("wide", "long")
 ALL_GROUPS = "*"
+#: Indicator names: lower-case words joined by ``_``, never a column the population file reserves.
+_INDICATOR_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_RESERVED_PREFIXES = ("pop_", "need_")
+_RESERVED_NAMES = ("area_id", "population")
 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 #: Problems listed per column before the rest are summarised, to keep messages readable.
@@ -84,6 +93,10 @@ class CensusTable:
     group_column: str | None = None
     value_column: str | None = None
     description: str = ""
+    #: Further counts written as columns of these names (``health_bad_or_very_bad``...).
+    indicators: Mapping[str, Expression] = field(default_factory=dict)
+    #: Only rows whose column holds the value are read (e.g. Nomis ``MEASURES_NAME = "Value"``).
+    where: Mapping[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- config
@@ -143,7 +156,17 @@ def _table_from_toml(
 ) -> CensusTable | None:
     where = f"[tables.{name}]"
     count = len(problems)
-    known = {"layout", "description", "area_column", "group_column", "value_column", "population", "communities"}
+    known = {
+        "layout",
+        "description",
+        "area_column",
+        "group_column",
+        "value_column",
+        "population",
+        "communities",
+        "indicators",
+        "where",
+    }
     problems += [Problem(file, "unknown key", column=f"{where} {key}") for key in sorted(set(entry) - known)]
     layout = entry.get("layout", "wide")
     if layout not in LAYOUTS:
@@ -182,6 +205,8 @@ def _table_from_toml(
         expression = _expression(value, f"{where}.communities {label}", str(layout), file, problems)
         if expression is not None:
             communities[canonical] = expression
+    indicators = _indicators(entry.get("indicators", {}), where, str(layout), file, problems)
+    rows = _where(entry.get("where", {}), where, file, problems)
     if len(problems) > count or population is None:
         return None
     return CensusTable(
@@ -193,7 +218,40 @@ def _table_from_toml(
         group_column=columns["group_column"],
         value_column=columns["value_column"],
         description=columns["description"] or "",
+        indicators=indicators,
+        where=rows,
     )
+
+
+def _indicators(raw: object, where: str, layout: str, file: str, problems: list[Problem]) -> dict[str, Expression]:
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(file, "must be a table of name = expression", column=f"{where}.indicators"))
+        return {}
+    indicators: dict[str, Expression] = {}
+    for name, value in raw.items():
+        label = str(name)
+        if not _INDICATOR_NAME.fullmatch(label) or label in _RESERVED_NAMES or label.startswith(_RESERVED_PREFIXES):
+            problems.append(
+                Problem(
+                    file,
+                    "an indicator name must be lower-case letters, digits and _, and not area_id, "
+                    "population or a pop_/need_ column (those are communities and needs)",
+                    column=f"{where}.indicators",
+                    value=label,
+                )
+            )
+            continue
+        expression = _expression(value, f"{where}.indicators {label}", layout, file, problems)
+        if expression is not None:
+            indicators[label] = expression
+    return indicators
+
+
+def _where(raw: object, where: str, file: str, problems: list[Problem]) -> dict[str, str]:
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+        problems.append(Problem(file, 'must be { column = "value", ... }', column=f"{where} where", value=repr(raw)))
+        return {}
+    return {str(column): str(value) for column, value in raw.items()}
 
 
 def _expression(value: object, where: str, layout: str, file: str, problems: list[Problem]) -> Expression | None:
@@ -287,6 +345,7 @@ def map_population(
             f"{file}: say which column holds the area code (area_col=..., or area_column in [tables.{config.name}])"
         )
     rows = _spreadsheet_rows(table)
+    table, rows = _filtered(table, rows, config, file)
     if config.layout == "long":
         counts, areas, problems = _long_counts(table, config, area_column, rows, file)
     else:
@@ -294,7 +353,11 @@ def map_population(
     if problems:
         raise ValidationError(problems)
     result = pd.DataFrame({"area_id": pd.array(areas, dtype="str")})
-    outputs = {"population": config.population, **{f"pop_{label}": e for label, e in config.communities.items()}}
+    outputs = {
+        "population": config.population,
+        **{f"pop_{label}": e for label, e in config.communities.items()},
+        **config.indicators,
+    }
     for column, expression in outputs.items():
         values = _evaluate(expression, counts)
         negative = np.flatnonzero(values < 0)
@@ -311,6 +374,34 @@ def map_population(
     if problems:
         raise ValidationError(problems)
     return result
+
+
+def _filtered(table: pd.DataFrame, rows: np.ndarray, config: CensusTable, file: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows ``config.where`` keeps (values compared as trimmed text); a missing column is an error."""
+    if not config.where:
+        return table, rows
+    missing = [column for column in config.where if column not in table.columns]
+    if missing:
+        raise ValidationError(
+            [
+                Problem(
+                    file,
+                    f"the column named in where is missing (columns: {_columns(table)}); "
+                    "remove it from where if your download has no such column",
+                    row=1,
+                    column=column,
+                )
+                for column in missing
+            ]
+        )
+    keep = np.ones(len(table), dtype=bool)
+    for column, value in config.where.items():
+        keep &= (table[column].astype("str").str.strip() == value.strip()).to_numpy()
+    if not keep.any():
+        raise ValidationError(
+            [Problem(file, f"no row has {' and '.join(f'{c} = {v!r}' for c, v in config.where.items())}")]
+        )
+    return table.loc[keep], rows[keep]
 
 
 def _evaluate(expression: Expression, counts: pd.DataFrame) -> np.ndarray:
@@ -347,7 +438,9 @@ def _wide_counts(
     ids = _area_ids(table, area_column, rows, file, problems)
     needed = list(
         dict.fromkeys(
-            name for expression in (config.population, *config.communities.values()) for name in expression.names
+            name
+            for expression in (config.population, *config.communities.values(), *config.indicators.values())
+            for name in expression.names
         )
     )
     missing = [name for name in needed if name not in table.columns]
@@ -383,7 +476,7 @@ def _long_counts(
         return pd.DataFrame(), [], problems
     groups = table[group_column].astype("str").str.strip()
     keys = groups.map(normalise_label)
-    expressions = (config.population, *config.communities.values())
+    expressions = (config.population, *config.communities.values(), *config.indicators.values())
     every = any(expression.all_groups for expression in expressions)
     wanted = {normalise_label(name): name for e in expressions for name in e.names}
     present = set(keys)

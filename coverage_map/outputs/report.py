@@ -447,6 +447,7 @@ count for nothing. Each area's access is then compared with the region's average
 average, 0.5 half of it. Neighbourhoods and boroughs take the average of their small areas weighted by need.
 People in need are those the population file estimates for the need (its need_ columns); without an estimate,
 everyone in the group counts.</p>
+{_need_sources(dataset)}
 <h3>Clusters of low access</h3>
 <p>Whether low access clusters is tested with the Getis-Ord Gi* statistic (Ord &amp; Getis 1995) on the access
 ratio of each of the {esc(many)} with its neighbours (those sharing a border or a corner). Its significance comes
@@ -490,6 +491,20 @@ count.</p>
 </table>
 <p class="meta">{esc(credits.source_line())}</p>
 </section>"""
+
+
+def _need_sources(dataset: Dataset) -> str:
+    """How each need_ column was estimated, from the metadata ``coverage-map need`` wrote beside the population."""
+    from ..need import read_need_metadata
+
+    population = next((s.path for s in dataset.inputs.sources if s.role == "population"), None)
+    records = read_need_metadata(population) if population else ()
+    if not records:
+        return ""
+    items = "\n".join(
+        f"<li><b>{esc(r.column)}</b>: {esc(r.formula)}. Source: {esc(r.source)} ({esc(r.year)}).</li>" for r in records
+    )
+    return f'<h4>How need was estimated</h4>\n<ul class="need-sources">\n{items}\n</ul>'
 
 
 _REFERENCES = "\n".join(

@@ -10,16 +10,23 @@ workspace
     :func:`open_workspace` and :class:`Workspace`, whatever the backend: add (an
     :class:`~coverage_map.spec.InputSpec`), list, load, publish and remove datasets; what is
     saved for each input role.
+files
+    What is saved of each input file (bytes, or Parquet attributes + geometries), and the file
+    a stored input is given back as.
 backend
     What a backend provides (:class:`~coverage_map.store.backend.Backend`), the tables
     both backends share, and :class:`WorkspaceError`.
 gpkg
     The embedded backend: a GeoPackage file through SQLite in WAL mode (the default).
+syncs
+    :class:`SyncRecord`: each sync of a dataset from a live feed (``coverage-map workspace sync``),
+    when, from where, what changed or why it failed.
 postgis
     The server backend: PostgreSQL + PostGIS, for ``COVERAGE_MAP_DATABASE_URL``.
 """
 
 from .backend import SRID, WorkspaceError
+from .syncs import SyncRecord, public_url, without_secrets
 from .workspace import (
     DATA_DIR,
     DATABASE_URL,
@@ -47,7 +54,10 @@ __all__ = [
     "Added",
     "DatasetNotFoundError",
     "DatasetRef",
+    "SyncRecord",
     "Workspace",
     "WorkspaceError",
     "open_workspace",
+    "public_url",
+    "without_secrets",
 ]

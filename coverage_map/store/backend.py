@@ -2,7 +2,7 @@
 
 :class:`Backend` is the contract: create the schema, open a reading or a writing
 transaction, and store or fetch the geometries of one stored input. The bookkeeping tables
-(``cm_datasets``, ``cm_inputs``, ``cm_names``, ``cm_state``) are the same on both backends
+(``cm_datasets``, ``cm_inputs``, ``cm_syncs``, ``cm_names``, ``cm_state``) are the same on both backends
 and are defined once here; only the geometry table differs (a GeoPackage feature table, or
 a PostGIS ``geometry(Geometry, 27700)`` column).
 """
@@ -103,6 +103,20 @@ INPUTS = sa.Table(
     sa.Column("content", sa.LargeBinary, nullable=False),
     sa.Column("features", sa.Integer, nullable=False),
     sa.UniqueConstraint("dataset_id", "role", name="cm_inputs_dataset_role"),
+)
+#: Each sync of a dataset from a live feed (``coverage-map workspace sync``): when, from where, and what changed.
+#: A successful sync points at the version it made; a failed one at the version it kept.
+SYNCS = sa.Table(
+    "cm_syncs",
+    METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", _ID, sa.ForeignKey("cm_datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("base_version", sa.Integer),  # the version the new one was compared with
+    sa.Column("synced_at", _TIMESTAMP, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("diff", sa.Text, nullable=False),  # JSON: {"added": [ids], "removed": [...], "changed": [...]}
 )
 #: The last version number given to each name, so numbers are never reused after a removal.
 NAMES = sa.Table(

@@ -39,7 +39,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -51,21 +50,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyarrow
-import shapely
 import sqlalchemy as sa
 
-from ..config import METRIC_CRS, PROJECT_DIR
+from ..config import PROJECT_DIR
 from ..errors import CoverageMapError, Problem
-from ..ingest.readers import read_any
+from ..ingest.oruk.diff import ServiceDiff
 from ..model import Inputs, SourceInfo
 from ..spec import FILE_ROLES, OPTION_KEYS, REQUIRED_ROLES, InputSpec
-from .backend import DATASETS, INPUTS, NAMES, STATE, Backend, WorkspaceError, first_line
+from .backend import DATASETS, INPUTS, NAMES, STATE, SYNCS, Backend, WorkspaceError, first_line
+from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
 from .postgis import PostGIS
+from .syncs import SyncRecord, select_syncs, sync_values
 
 #: Folder of the embedded workspace and of the workspace's scratch files (read once at start-up).
 DATA_DIR = Path(os.environ.get("COVERAGE_MAP_DATA_DIR") or PROJECT_DIR / "instance")
@@ -204,6 +201,11 @@ class Workspace:
         """Where the workspace lives, with any password hidden."""
         return self._backend.description
 
+    @property
+    def scratch(self) -> Path:
+        """The folder for scratch files (inside the data folder; it may not exist yet)."""
+        return self._scratch
+
     def __repr__(self) -> str:
         return f"<Workspace {self.backend} {self.description}>"
 
@@ -313,6 +315,16 @@ class Workspace:
         self, name: str, version: int | None, condition: sa.ColumnElement[bool]
     ) -> Iterator[tuple[Any, InputSpec]]:
         """The dataset's row and a spec of its inputs written to a scratch folder (removed afterwards)."""
+        row, stored, geometries = self._stored(name, version, condition)
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._scratch, prefix="load-") as scratch:
+            paths = {item["role"]: materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
+            yield row, _stored_spec(row, paths)
+
+    def _stored(
+        self, name: str, version: int | None, condition: sa.ColumnElement[bool]
+    ) -> tuple[Any, builtins.list[Any], dict[int, np.ndarray]]:
+        """A dataset's row, its stored inputs' rows, and the geometries of its spatial inputs by input id."""
         with self._backend.reading() as conn:
             row = _find(conn, name, version, condition)
             stored = (
@@ -325,10 +337,19 @@ class Workspace:
                 for item in stored
                 if item["storage"] == "table"
             }
-        self._scratch.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self._scratch, prefix="load-") as scratch:
-            paths = {item["role"]: _materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
-            yield row, _stored_spec(row, paths)
+        return row, list(stored), geometries
+
+    def syncs(
+        self,
+        name: str | None = None,
+        *,
+        owner: str | None = None,
+        include_private: bool = False,
+        limit: int | None = None,
+    ) -> builtins.list[SyncRecord]:
+        """Syncs from live feeds (``coverage-map workspace sync``) of versions visible to ``owner``, newest first."""
+        with self._backend.reading() as conn:
+            return select_syncs(conn, _visible(_owner_key(owner), include_private), name, limit)
 
     def version_token(self) -> str:
         """A cheap token that changes whenever anything is added, published or removed.
@@ -389,7 +410,7 @@ class Workspace:
         owner_key = _owner_key(owner)
         files = spec.files()
         inputs = _as_given(spec.load(), files)
-        stored = [_stored_input(role, path, crs=spec.crs) for role, path in files.items()]
+        stored = [stored_input(role, path, crs=spec.crs) for role, path in files.items()]
         record = {
             "name": name,
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -404,7 +425,7 @@ class Workspace:
             row = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).mappings().one()
         return Added(_ref(row), inputs)
 
-    def _insert(self, conn: sa.Connection, record: Mapping[str, Any], stored: builtins.list[_StoredInput]) -> int:
+    def _insert(self, conn: sa.Connection, record: Mapping[str, Any], stored: builtins.list[StoredInput]) -> int:
         """Write one dataset as the next version of its name, and its inputs; returns the dataset's id."""
         version = _next_version(conn, record["name"])
         dataset_id = conn.execute(
@@ -427,6 +448,89 @@ class Workspace:
                 self._backend.insert_geometries(conn, input_id, item.geometries)
         _bump_generation(conn)
         return int(dataset_id)
+
+    def revise(
+        self,
+        name: str,
+        files: Mapping[str, Path],
+        *,
+        version: int | None = None,
+        owner: str | None = None,
+        include_private: bool = False,
+        publish: bool | None = None,
+        sync: tuple[str, ServiceDiff] | None = None,
+    ) -> Added:
+        """Store a new version of ``name``: a stored version (default: the latest) with some files replaced.
+
+        The other inputs and the load options are kept as stored (their files keep their names);
+        everything is validated again together, as :meth:`add` does. ``publish`` None publishes
+        the new version if the one it comes from is published. ``sync`` (the feed's URL and the
+        diff against the version it comes from) is recorded with the new version, in the same
+        transaction (:meth:`syncs`).
+
+        Raises
+        ------
+        DatasetNotFoundError
+            No such dataset or version is visible to ``owner``.
+        ValidationError
+            The inputs together have a fatal problem; nothing is stored.
+        """
+        unknown = sorted(set(files) - set(ROLES))
+        if unknown:
+            raise WorkspaceError(f"unknown role(s) {', '.join(unknown)}: the roles are {', '.join(ROLES)}")
+        row, stored, geometries = self._stored(name, version, _visible(_owner_key(owner), include_private))
+        kept = [item for item in stored if item["role"] not in files]
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self._scratch, prefix="revise-") as scratch:
+            paths = {item["role"]: materialise(item, geometries.get(item["id"]), Path(scratch)) for item in kept}
+            spec = _stored_spec(row, {**paths, **{role: Path(path) for role, path in files.items()}})
+            names = {str(paths[item["role"]]): item["file_name"] for item in kept}
+            inputs = _named(spec.load(), {**names, **{str(path): Path(path).name for path in files.values()}})
+        new_inputs = [stored_input(role, Path(path), crs=spec.crs) for role, path in files.items()]
+        copied = [
+            StoredInput(item["role"], item["file_name"], item["storage"], item["content"], int(item["features"]),
+                         geometries.get(item["id"]))
+            for item in kept
+        ]  # fmt: skip
+        record = {
+            "name": row["name"],
+            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
+            "owner": _owner_key(owner),
+            "published": bool(row["published"]) if publish is None else publish,
+            "options": row["options"],
+            "sources": json.dumps([dataclasses.asdict(source) for source in inputs.sources]),
+            "problems": json.dumps([dataclasses.asdict(problem) for problem in inputs.problems]),
+        }
+        with self._writing() as conn:
+            dataset_id = self._insert(conn, record, [*copied, *new_inputs])
+            if sync is not None:
+                values = sync_values(dataset_id=dataset_id, url=sync[0], ok=True, message="", diff=sync[1],
+                                     base_version=int(row["version"]), synced_at=record["created_at"])  # fmt: skip
+                conn.execute(sa.insert(SYNCS).values(**values))
+            added = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).mappings().one()
+        return Added(_ref(added), inputs)
+
+    def record_sync(
+        self,
+        name: str,
+        url: str,
+        *,
+        version: int | None = None,
+        ok: bool = False,
+        message: str = "",
+        owner: str | None = None,
+        include_private: bool = False,
+    ) -> SyncRecord:
+        """Record a sync of ``name`` from ``url`` that stored no version: it failed (``message`` says why),
+        or it found no change (``ok``). It points at the version kept (default: the latest)."""
+        with self._writing() as conn:
+            row = _find(conn, name, version, _visible(_owner_key(owner), include_private))
+            values = sync_values(dataset_id=row["id"], url=url, ok=ok, message=message, diff=ServiceDiff(),
+                                 base_version=int(row["version"]))  # fmt: skip
+            conn.execute(sa.insert(SYNCS).values(**values))
+            _bump_generation(conn)
+        return SyncRecord(row["name"], int(row["version"]), values["synced_at"], values["url"], ok,
+                          values["message"], ServiceDiff(), int(row["version"]))  # fmt: skip
 
     def publish(self, name: str, version: int | None = None, *, owner: str | None = None) -> DatasetRef:
         """Make a version (default: the latest) visible to every user and worker.
@@ -463,6 +567,7 @@ class Workspace:
                     {"ids": list(input_ids)},
                 )
             conn.execute(sa.delete(INPUTS).where(INPUTS.c.dataset_id.in_(ids)))
+            conn.execute(sa.delete(SYNCS).where(SYNCS.c.dataset_id.in_(ids)))
             conn.execute(sa.delete(DATASETS).where(DATASETS.c.id.in_(ids)))
             _bump_generation(conn)
         return len(ids)
@@ -560,16 +665,6 @@ def _ref(row: Any) -> DatasetRef:
 # =========================================================================== storing and materialising
 
 
-@dataclass(frozen=True)
-class _StoredInput:
-    role: str
-    file_name: str
-    storage: str
-    content: bytes
-    features: int
-    geometries: np.ndarray | None
-
-
 def _check_name(name: str) -> str:
     cleaned = str(name).strip()
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH or _CONTROL.search(cleaned):
@@ -630,53 +725,13 @@ def _owner_key(owner: str | None) -> str | None:
 
 def _as_given(inputs: Inputs, files: Mapping[str, Path]) -> Inputs:
     """The inputs with files named as given (file name only), not by a local or temporary path."""
-    names = {str(path): path.name for path in files.values()}
+    return _named(inputs, {str(path): path.name for path in files.values()})
+
+
+def _named(inputs: Inputs, names: Mapping[str, str]) -> Inputs:
+    """The inputs with their problems and sources naming files by ``names`` (path -> name)."""
     return dataclasses.replace(
         inputs,
         problems=tuple(dataclasses.replace(p, file=names.get(p.file, p.file)) for p in inputs.problems),
         sources=tuple(dataclasses.replace(s, path=names.get(s.path, s.path)) for s in inputs.sources),
     )
-
-
-def _stored_input(role: str, path: Path, *, crs: str | None) -> _StoredInput:
-    """Text files keep their bytes; spatial files become attributes + EPSG:27700 geometries."""
-    if role != "taxonomy" and path.suffix.lower() != ".csv":
-        frame, _ = read_any(path, crs=crs)
-        if isinstance(frame, gpd.GeoDataFrame):
-            if frame.crs is not None and not frame.crs.equals(METRIC_CRS):
-                frame = frame.to_crs(METRIC_CRS)
-            geometries = shapely.force_2d(frame.geometry.to_numpy())
-            attributes = pd.DataFrame(frame.drop(columns=[frame.active_geometry_name, "_source_row"]))
-            return _StoredInput(role, path.name, "table", _parquet(attributes), len(frame), geometries)
-    return _StoredInput(role, path.name, "file", path.read_bytes(), 0, None)
-
-
-def _parquet(attributes: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    try:
-        attributes.to_parquet(buffer, index=False)
-    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
-        # A column mixing types (rare in spatial formats): keep its values as text.
-        mixed = [column for column in attributes.columns if attributes[column].dtype == object]
-        text = attributes.astype({column: "str" for column in mixed})
-        buffer = io.BytesIO()
-        text.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def _materialise(item: Any, geometries: np.ndarray | None, folder: Path) -> Path:
-    """Write one stored input as a file the loaders read exactly as they read the original."""
-    target = folder / item["role"]
-    target.mkdir()
-    if item["storage"] == "file":
-        path = target / item["file_name"]
-        path.write_bytes(item["content"])
-        return path
-    assert geometries is not None
-    attributes = pd.read_parquet(io.BytesIO(item["content"]))
-    if len(attributes.columns) == 0:  # Parquet cannot count the rows of a table without columns
-        attributes = pd.DataFrame(index=pd.RangeIndex(int(item["features"])))
-    frame = gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geometries, crs=METRIC_CRS))
-    path = target / f"{Path(item['file_name']).stem}.parquet"
-    frame.to_parquet(path, index=False)
-    return path

@@ -18,6 +18,8 @@ import handbuilt
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from feedserver import serve_feed
+from test_feeds import check_sync
 from test_workspace import (
     check_concurrent_adds,
     check_every_role_and_option,
@@ -111,6 +113,11 @@ def test_every_role_and_option_round_trips(pg: str, files: dict[str, Path], tmp_
 
 def test_versions(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
     check_versions(pg, files, tmp_path)
+
+
+def test_sync_from_a_live_feed(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    with serve_feed() as feed:
+        check_sync(pg, files, tmp_path, feed)
 
 
 def test_validation_report_is_kept(pg: str, files: dict[str, Path], tmp_path: Path) -> None:

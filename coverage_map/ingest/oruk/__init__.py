@@ -30,12 +30,14 @@ Contents
 * :mod:`~coverage_map.ingest.oruk.mapping`: :class:`OrukMapping`, the TOML mapping of terms.
 * :mod:`~coverage_map.ingest.oruk.records`: services and locations parsed from JSON or a CSV package.
 * :mod:`~coverage_map.ingest.oruk.read`: :func:`read_oruk` and :func:`import_services`, the asset table.
-* :mod:`~coverage_map.ingest.oruk.fetch`: :func:`fetch_oruk`, a live API page by page.
+* :mod:`~coverage_map.ingest.oruk.fetch`: :func:`fetch_oruk`, a live API page by page, with each service's details.
+* :mod:`~coverage_map.ingest.oruk.client`: :class:`JsonClient`, rate limited, retrying on HTTP 429, cached on disk.
 
 :func:`stale_assets` lives in :mod:`coverage_map.freshness` and is importable from here too.
 """
 
 from ...freshness import stale_assets
+from .client import JsonClient
 from .fetch import fetch_oruk
 from .mapping import DEFAULT_MAPPING, REACHES, OrukMapping, Term
 from .read import (
@@ -53,6 +55,7 @@ __all__ = [
     "ASSET_COLUMNS",
     "DEFAULT_MAPPING",
     "GB_BOUNDS",
+    "JsonClient",
     "REACHES",
     "REJECTED_COLUMNS",
     "UNMAPPED_COLUMNS",

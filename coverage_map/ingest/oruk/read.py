@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ...config import DISPLAY_CRS
 from ...errors import CoverageMapError, Problem
 from ...taxonomy import Taxonomy, normalise_label
 from .mapping import OrukMapping, Term
+from .postcodes import PostcodeIndex, read_postcodes
 from .records import _read_json_file, _read_package, _Service, _services_from_json, _Site
 
 #: Longitude/latitude box around Great Britain (with Scilly, Shetland and a margin).
@@ -49,6 +50,8 @@ ASSET_COLUMNS = (
 REJECTED_COLUMNS = ("service_id", "location_id", "name", "reason", "field", "value", "file", "row")
 UNMAPPED_COLUMNS = ("term", "code", "taxonomy", "value", "field", "services")
 _DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Texts directories write for "no value"; a value like these means the field was left empty.
+NO_VALUE_WORDS = frozenset({"none", "null", "nil", "nan", "n/a", "na", "-", "unknown", "undefined"})
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,18 @@ class OrukImport:
     problems: tuple[Problem, ...]
     services: int
     source: str
+    #: Service locations placed from their postcode (no coordinates given).
+    located_from_postcode: int = 0
+    #: Service locations without coordinates that could not be placed, by reason.
+    unplaced: Mapping[str, int] = field(default_factory=dict)
 
 
 def read_oruk(
-    source: str | Path, *, mapping: OrukMapping | str | Path | None = None, taxonomy: Taxonomy | None = None
+    source: str | Path,
+    *,
+    mapping: OrukMapping | str | Path | None = None,
+    taxonomy: Taxonomy | None = None,
+    postcodes: PostcodeIndex | str | Path | None = None,
 ) -> OrukImport:
     """Import an ORUK / HSDS JSON export or CSV data package folder.
 
@@ -99,6 +110,10 @@ def read_oruk(
     taxonomy
         The need categories and communities to map onto (built-in when None); ignored
         when ``mapping`` is already an :class:`OrukMapping`.
+    postcodes
+        An ONS Postcode Directory or Code-Point Open CSV (or a :class:`PostcodeIndex`), to
+        place locations that give a postcode but no coordinates
+        (:func:`~coverage_map.ingest.oruk.postcodes.read_postcodes`).
 
     Raises
     ------
@@ -115,7 +130,7 @@ def read_oruk(
         services, problems = _services_from_json(_read_json_file(path), str(path))
     else:
         raise CoverageMapError(f"{path}: not found (give an ORUK .json file or a CSV data package folder)")
-    return _assemble(services, problems, resolved, str(path))
+    return _assemble(services, problems, resolved, str(path), _postcode_index(postcodes))
 
 
 def import_services(
@@ -124,10 +139,17 @@ def import_services(
     mapping: OrukMapping | str | Path | None = None,
     source: str = "services",
     taxonomy: Taxonomy | None = None,
+    postcodes: PostcodeIndex | str | Path | None = None,
 ) -> OrukImport:
     """Import already-parsed ORUK JSON (a list of services or a paged response)."""
     services, problems = _services_from_json(records, source)
-    return _assemble(services, problems, _resolve_mapping(mapping, taxonomy), source)
+    return _assemble(services, problems, _resolve_mapping(mapping, taxonomy), source, _postcode_index(postcodes))
+
+
+def _postcode_index(postcodes: PostcodeIndex | str | Path | None) -> PostcodeIndex | None:
+    if postcodes is None or isinstance(postcodes, PostcodeIndex):
+        return postcodes
+    return read_postcodes(postcodes)
 
 
 def _resolve_mapping(mapping: OrukMapping | str | Path | None, taxonomy: Taxonomy | None) -> OrukMapping:
@@ -136,8 +158,14 @@ def _resolve_mapping(mapping: OrukMapping | str | Path | None, taxonomy: Taxonom
     return OrukMapping.from_toml(mapping, taxonomy=taxonomy)
 
 
-def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMapping, source: str) -> OrukImport:
-    assembly = _Assembly(mapping, source, problems)
+def _assemble(
+    services: list[_Service],
+    problems: list[Problem],
+    mapping: OrukMapping,
+    source: str,
+    postcodes: PostcodeIndex | None = None,
+) -> OrukImport:
+    assembly = _Assembly(mapping, source, problems, postcodes)
     for service in services:
         assembly.add_service(service)
     return OrukImport(
@@ -147,14 +175,22 @@ def _assemble(services: list[_Service], problems: list[Problem], mapping: OrukMa
         problems=tuple(problems),
         services=len(services),
         source=source,
+        located_from_postcode=assembly.located,
+        unplaced=dict(assembly.unplaced),
     )
 
 
 class _Assembly:
     """The import as it goes: an asset row per service at a location, the rejections and the unmapped terms."""
 
-    def __init__(self, mapping: OrukMapping, source: str, problems: list[Problem]) -> None:
+    def __init__(
+        self, mapping: OrukMapping, source: str, problems: list[Problem], postcodes: PostcodeIndex | None = None
+    ) -> None:
         self.mapping = mapping
+        self.postcodes = postcodes
+        self.located = 0
+        self.unplaced: Counter[str] = Counter()
+        self.first_seen: dict[str, _Service] = {}
         self.source = source
         self.problems = problems
         self.rows: list[dict[str, object]] = []
@@ -167,9 +203,48 @@ class _Assembly:
         if not service.service_id:
             self.reject(service, None, "the service has no id", "id")
             return
+        first = self.first_seen.setdefault(service.service_id, service)
+        if first is not service:
+            where = f"row {first.row}" if first.row is not None else "the first"
+            self.problems.append(
+                Problem(
+                    service.file,
+                    f"service id '{service.service_id}' appears more than once: the first "
+                    f"({where}) is kept, this one is not imported",
+                    row=service.row,
+                    column="id",
+                    value=service.service_id,
+                    fatal=False,
+                )
+            )
+            self.rejected.append(
+                _rejected_row(
+                    service,
+                    None,
+                    f"duplicate service id (the first, {where}, is kept)",
+                    "id",
+                    service.service_id,
+                    service.file,
+                    service.row,
+                )
+            )
+            return
         if not service.name:
             self.reject(service, None, "the service has no name", "name")
             return
+        if normalise_label(service.status) in NO_VALUE_WORDS:
+            self.problems.append(
+                Problem(
+                    service.file,
+                    f"service '{service.service_id}': status '{service.status}' means no status "
+                    "was given; imported like a service without a status",
+                    row=service.row,
+                    column="status",
+                    value=service.status,
+                    fatal=False,
+                )
+            )
+            service.status = ""
         status = normalise_label(service.status)
         if self.mapping.statuses is not None and status and status not in self.mapping.statuses:
             self.reject(
@@ -212,7 +287,7 @@ class _Assembly:
         all_categories = tuple(dict.fromkeys((*categories, *site_categories)))
         all_communities = tuple(dict.fromkeys((*communities, *site_communities)))
         reasons: list[tuple[str, str, object]] = []
-        coordinates = _coordinates(service, site, self.mapping, self.problems)
+        coordinates = self.place(service, site)
         if isinstance(coordinates, list):
             reasons += [(bad.reason, bad.column, bad.value) for bad in coordinates]
         if not all_categories:
@@ -255,6 +330,31 @@ class _Assembly:
             }
         )
 
+    def place(self, service: _Service, site: _Site) -> tuple[float, float] | list[_Unusable]:
+        """The site's coordinates; for a site without any, its postcode's point when a postcode file is given."""
+        if not (_absent(site.latitude) and _absent(site.longitude)):
+            return _coordinates(service, site, self.mapping, self.problems)
+        if not site.postcode:
+            self.unplaced["no coordinates and no postcode"] += 1
+            return _coordinates(service, site, self.mapping, self.problems)  # each missing field, as ever
+        given = "" if _blank(site.latitude) else f" (given as '{site.latitude}', which means no value)"
+        if self.postcodes is None:
+            reason = (
+                f"latitude and longitude are missing{given}; its postcode '{site.postcode}' could place it: give "
+                "an ONS Postcode Directory or Code-Point Open file with --postcodes"
+            )
+            key = "no postcode file given"
+        else:
+            point = self.postcodes.locate(site.postcode)
+            if point is not None:
+                self.located += 1
+                site.latitude, site.longitude = point
+                return _coordinates(service, site, self.mapping, self.problems)
+            reason = f"no coordinates, and its postcode '{site.postcode}' is not in {self.postcodes.source}"
+            key = "postcode not in the postcode file"
+        self.unplaced[key] += 1
+        return [_Unusable(reason, "latitude", site.postcode)]
+
     def reject(
         self, service: _Service, site: _Site | None, reason: str, column: str | None = None, value: object = None
     ) -> None:
@@ -266,18 +366,37 @@ class _Assembly:
         self.problems.append(
             Problem(file, f"{who}: {reason}; not imported", row=row, column=column, value=text, fatal=False)
         )
-        self.rejected.append(
-            {
-                "service_id": service.service_id,
-                "location_id": site.location_id if site else "",
-                "name": service.name,
-                "reason": reason,
-                "field": column or "",
-                "value": text or "",
-                "file": file,
-                "row": row,
-            }
-        )
+        self.rejected.append(_rejected_row(service, site, reason, column, text, file, row))
+
+
+def _rejected_row(
+    service: _Service,
+    site: _Site | None,
+    reason: str,
+    column: str | None,
+    value: str | None,
+    file: str,
+    row: int | None,
+) -> dict[str, object]:
+    return {
+        "service_id": service.service_id,
+        "location_id": site.location_id if site else "",
+        "name": service.name,
+        "reason": reason,
+        "field": column or "",
+        "value": value or "",
+        "file": file,
+        "row": row,
+    }
+
+
+def _blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, float) and np.isnan(raw))
+
+
+def _absent(raw: object) -> bool:
+    """No value at all: blank, or a word such as 'none' or 'null' that directories write for 'no value'."""
+    return _blank(raw) or (isinstance(raw, str) and raw.strip().lower() in NO_VALUE_WORDS)
 
 
 def _map_terms(
@@ -329,6 +448,8 @@ def _coordinates(
         number = _number(raw)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             unusable.append(_Unusable(f"{column} is missing", column, ""))
+        elif _absent(raw):
+            unusable.append(_Unusable(f"{column} is '{raw}', which means no value was given", column, str(raw)))
         elif number is None:
             unusable.append(_Unusable(f"{column} is not a number", column, str(raw)))
         elif not -limit <= number <= limit:
@@ -416,6 +537,14 @@ def summary_lines(result: OrukImport, *, limit: int = 50) -> list[str]:
         "(services, or services at a location)."
     )
     lines = [headline]
+    if result.located_from_postcode:
+        lines.append(
+            f"{result.located_from_postcode:,} service locations without coordinates placed from their postcode."
+        )
+    if result.unplaced:
+        total = sum(result.unplaced.values())
+        parts = "; ".join(f"{reason}: {count:,}" for reason, count in sorted(result.unplaced.items()))
+        lines.append(f"{total:,} service locations without coordinates could not be placed ({parts}).")
     if result.problems:
         lines.append(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''}:")
         lines += [f"  - {problem}" for problem in result.problems[:limit]]

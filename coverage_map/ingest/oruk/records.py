@@ -220,7 +220,7 @@ _PACKAGE_FILES: Mapping[str, tuple[str, ...]] = {
 _REQUIRED_FILES = ("services", "locations", "service_at_location")
 _REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "services": ("id", "name"),
-    "locations": ("id", "latitude", "longitude"),
+    "locations": ("id",),  # no latitude/longitude: placed from a postcode, or reported
     "service_at_location": ("service_id", "location_id"),
     "taxonomy_terms": ("id",),
     "attributes": ("link_id", "taxonomy_term_id"),
@@ -295,7 +295,7 @@ def _package_services(tables: dict[str, pd.DataFrame], files: dict[str, str]) ->
 def _package_service_rows(
     tables: dict[str, pd.DataFrame], files: dict[str, str], problems: list[Problem]
 ) -> tuple[dict[str, _Service], list[_Service]]:
-    """The services by id, and in file order (a repeated id: the first is used)."""
+    """The services by id (a repeated id: the first), and every service row in file order."""
     organizations = {_cell(r, "id"): _cell(r, "name") for r in _records(tables.get("organizations"))}
     services: dict[str, _Service] = {}
     order: list[_Service] = []
@@ -311,22 +311,17 @@ def _package_service_rows(
             file=files["services"],
             row=_row(record),
         )
-        order.append(service)
-        if service.service_id in services:
-            problems.append(
-                Problem(
-                    files["services"],
-                    f"service id '{service.service_id}' appears more than once; the first is used",
-                    row=service.row,
-                    column="id",
-                    value=service.service_id,
-                    fatal=False,
-                )
-            )
-            order.pop()
-            continue
-        services[service.service_id] = service
+        order.append(service)  # a repeated id is reported, and not imported, by the assembly
+        services.setdefault(service.service_id, service)
+        service.terms += _taxonomy_ids(record)
     return services, order
+
+
+def _taxonomy_ids(record: Mapping[str, object]) -> list[Term]:
+    """HSDS 1.x ``services.taxonomy_ids``: term ids separated by commas, semicolons or spaces (resolved later)."""
+    text = _cell(record, "taxonomy_ids")
+    ids = [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item]
+    return [Term(name="", code=item, field="taxonomy_ids") for item in ids]
 
 
 def _package_sites(
@@ -393,6 +388,10 @@ def _package_service_terms(
 ) -> None:
     """Tag the services and their sites with their taxonomy terms and eligibility."""
     terms_by_id = _package_terms(tables)
+    for service in services.values():  # HSDS 1.x taxonomy_ids: ids of taxonomy.csv / taxonomy_terms.csv rows
+        service.terms = [
+            _resolved(term, terms_by_id) if term.field == "taxonomy_ids" else term for term in service.terms
+        ]
     for record in _records(tables.get("attributes")):
         link_id, term_id = _cell(record, "link_id"), _cell(record, "taxonomy_term_id")
         target: list[Term] | None = None
@@ -426,6 +425,13 @@ def _package_service_terms(
         text = _cell(record, "eligibility")
         if tagged is not None and text:
             tagged.terms.append(Term(name=text, field="eligibility"))
+
+
+def _resolved(term: Term, terms_by_id: Mapping[str, Term]) -> Term:
+    known = terms_by_id.get(term.code)
+    if known is None:
+        return term  # an id the package does not define: kept as a code, so it shows in the unmapped list
+    return Term(known.name, known.code, known.taxonomy, "", "taxonomy_ids")
 
 
 def _package_terms(tables: dict[str, pd.DataFrame]) -> dict[str, Term]:
