@@ -39,6 +39,7 @@ from ._locations import _LOCATION_COLUMNS, _coordinates_given, _locate, _locatio
 from ._numbers import _number_column
 from ._text import _coded_texts, _given, _optional_strings, _optional_text, _texts
 from .practices import _load_practices, _practice_origins
+from .mapping import ColumnMapping, apply_mapping
 from .readers import read_any
 
 REFERRAL_COLUMNS = (
@@ -63,6 +64,7 @@ def load_referrals(
     crs: str | None = None,
     practices: str | Path | pd.DataFrame | None = None,
     practices_file: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Load referral records (or aggregated counts) from social prescribing.
 
@@ -90,6 +92,9 @@ def load_referrals(
     practices_file
         The file a practices table came from, named in problems (default: "the
         practices table").
+    mapping
+        The file's own column names and whole-file values
+        (:class:`~coverage_map.ingest.mapping.ColumnMapping`).
 
     Returns
     -------
@@ -111,7 +116,7 @@ def load_referrals(
         if _has_fatal(problems):
             table = None
     frame, found = _load_referrals(
-        path, taxonomy, area_ids=area_ids, crs=crs, practices=table, practices_file=practices_file
+        path, taxonomy, area_ids=area_ids, crs=crs, practices=table, practices_file=practices_file, mapping=mapping
     )
     return frame, problems + found
 
@@ -124,10 +129,15 @@ def _load_referrals(
     crs: str | None,
     practices: pd.DataFrame | None = None,
     practices_file: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     file = str(path)
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
+        return _referrals_frame(None), problems
+    raw, found = apply_mapping(raw, mapping, file=file, role="referrals", taxonomy=taxonomy)
+    problems += found
+    if _has_fatal(found):
         return _referrals_frame(None), problems
     columns = _referral_columns(raw, file, problems)
     if columns is None:
