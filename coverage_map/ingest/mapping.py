@@ -322,7 +322,9 @@ def read_mapping(path: str | Path, *, role: str | None = None) -> Mappings:
     if role is not None:
         only = mappings.get(role)
         if only is None:
-            raise CoverageMapError(f"{path}: has no mapping for {role} (it maps {', '.join(r for r, _ in mappings.roles)})")
+            raise CoverageMapError(
+                f"{path}: has no mapping for {role} (it maps {', '.join(r for r, _ in mappings.roles)})"
+            )
         return Mappings.of({role: only})
     return mappings
 
@@ -432,7 +434,9 @@ def apply_mapping(
         found = _named_column(raw, column)
         if found is None or found == geometry:
             guess = _closest([column], _data_columns(raw))
-            hint = f"; found '{guess}' — is that it?" if guess else f"; the columns are: {', '.join(_data_columns(raw))}"
+            hint = (
+                f"; found '{guess}' — is that it?" if guess else f"; the columns are: {', '.join(_data_columns(raw))}"
+            )
             problems.append(Problem(file, f"the mapping names column '{column}' for {field}, but the file has no such "
                                           f"column{hint}", column=column))  # fmt: skip
         elif found in renames:
@@ -536,6 +540,8 @@ def missing_fields(raw: pd.DataFrame, role: str, mapping: ColumnMapping | None =
     given = set(mapping.column_map) | set(mapping.value_map) if mapping else set()
     found = set(_find_columns(raw, [field.name for field in ROLE_FIELDS.get(role, ())])) | given
     missing = [field.name for field in ROLE_FIELDS.get(role, ()) if field.required and field.name not in found]
+    if role == "areas" and "area_id" in missing and guess_columns(raw, role)["area_id"] is not None:
+        missing.remove("area_id")  # the areas loader finds ONS code columns and area_code by itself
     if role == "assets":
         if "asset_id" in missing and _closest(["asset_id"], _data_columns(raw)) is None:
             missing.remove("asset_id")
@@ -567,7 +573,7 @@ def guess_columns(raw: pd.DataFrame, role: str) -> dict[str, str | None]:
             score = _name_score(field, column)
             if score >= _GUESS_CUTOFF and _values_fit(raw, field, column):
                 scored.append((score, field, column))
-    for score, field, column in sorted(scored, key=lambda item: -item[0]):
+    for _score, field, column in sorted(scored, key=lambda item: -item[0]):
         if found[field] is None and column not in taken:
             found[field] = column
             taken.add(column)

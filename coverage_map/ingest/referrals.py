@@ -38,8 +38,8 @@ from ._checks import (
 from ._locations import _LOCATION_COLUMNS, _coordinates_given, _locate, _location_columns
 from ._numbers import _number_column
 from ._text import _coded_texts, _given, _optional_strings, _optional_text, _texts
-from .practices import _load_practices, _practice_origins
 from .mapping import ColumnMapping, apply_mapping
+from .practices import _load_practices, _practice_origins
 from .readers import read_any
 
 REFERRAL_COLUMNS = (
