@@ -93,7 +93,7 @@ def _load_population(
     else:
         read, found = _joined(reads, area_ids)
         problems += found
-    if read.table is None or _has_fatal(problems):
+    if read.table is None:
         return _population_frame({}, read.groups, read.needs), _sorted(problems)
     if area_ids is None:
         return _population_frame(read.table, read.groups, read.needs), _sorted(problems)
