@@ -35,7 +35,7 @@ from ._checks import (
 from ._locations import _LOCATION_COLUMNS, _locate, _location_columns
 from ._numbers import _number_column
 from ._text import _blank_to_missing, _coded_texts, _texts
-from .mapping import ColumnMapping, apply_mapping, generated_ids
+from .mapping import ColumnMapping, apply_mapping, as_in_file, generated_ids
 from .readers import read_any
 
 ASSET_COLUMNS = (
@@ -86,6 +86,14 @@ def load_assets(
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _assets_frame(None, {}), problems
+    assets, problems = _load_assets(raw, file, taxonomy, mapping, problems)
+    return assets, as_in_file(problems, raw, mapping)
+
+
+def _load_assets(
+    raw: pd.DataFrame, file: str, taxonomy: Taxonomy, mapping: ColumnMapping | None, problems: list[Problem]
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """The assets of a read file (``problems``: the reading's), after the mapping."""
     raw, found = apply_mapping(raw, mapping, file=file, role="assets", taxonomy=taxonomy)
     problems += found
     if _has_fatal(found):

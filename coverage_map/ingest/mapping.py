@@ -24,6 +24,7 @@ the file they read, before their own checks.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -459,6 +460,23 @@ def apply_mapping(
         problems += _label_problems(mapping.label_map, file, taxonomy)
         frame = _translated(frame, mapping.label_map, role)
     return frame, problems
+
+
+def as_in_file(problems: list[Problem], raw: pd.DataFrame, mapping: ColumnMapping | None) -> list[Problem]:
+    """``problems`` naming the file's own column where they name a field the mapping renamed.
+
+    The loaders check the mapped frame, whose columns are the fields; a user fixes the file,
+    whose columns are their own (``Places``, not ``capacity``).
+    """
+    if not mapping:
+        return problems
+    renamed = {field: _named_column(raw, column) for field, column in mapping.columns}
+    return [
+        dataclasses.replace(problem, column=renamed[problem.column])
+        if problem.column in renamed and renamed[problem.column] is not None
+        else problem
+        for problem in problems
+    ]
 
 
 def _value_problems(field: str, value: str, file: str, taxonomy: Taxonomy | None) -> list[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from ._checks import (
 from ._numbers import _number_text, _numbers
 from ._text import _given, _texts
 from .census import map_population, matching_table, table_summary
-from .mapping import ColumnMapping, apply_mapping
+from .mapping import ColumnMapping, apply_mapping, as_in_file
 from .readers import read_any
 
 
@@ -122,11 +123,12 @@ def _read_population(
     raw, problems = read_any(path)
     if _has_fatal(problems):
         return _Read(file, None, problems=problems)
+    original = raw
     raw, found = apply_mapping(raw, mapping, file=file, role="population", taxonomy=taxonomy)
     problems += found
     if _has_fatal(found):
         return _Read(file, None, problems=problems)
-    raw, found = _from_census(raw, file)
+    raw, found, census_area = _from_census(raw, file)
     problems += found
     if _has_fatal(found):
         return _Read(file, None, problems=problems)
@@ -166,25 +168,27 @@ def _read_population(
     problems += checker.problems
     if table.empty:
         problems.append(_all_rejected(file))
-    return _Read(file, table, list(groups), list(needs), rejected_ids, problems)
+    if census_area is not None:  # the census table's own area column, where the user will look
+        problems = [dataclasses.replace(p, column=census_area) if p.column == "area_id" else p for p in problems]
+    return _Read(file, table, list(groups), list(needs), rejected_ids, as_in_file(problems, original, mapping))
 
 
-def _from_census(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+def _from_census(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem], str | None]:
     """A census table (a layout of :mod:`coverage_map.ingest.census`) converted to population columns.
 
     Only a file without ``area_id`` or ``population`` columns is looked at. The problem (not
     fatal) names the table layout used; the rows keep their spreadsheet row numbers (a long
-    table's area: its first row).
+    table's area: its first row). The third item is the table's area column (None: not a census table).
     """
     if len(_find_columns(raw, ("area_id", "population"))) == 2:
-        return raw, []
+        return raw, [], None
     table = matching_table(raw)
     if table is None:
-        return raw, []
+        return raw, [], None
     try:
         mapped = map_population(raw, table, file=file)
     except ValidationError as error:
-        return raw, error.problems
+        return raw, error.problems, table.area_column
     area_column = str(table.area_column)
     codes = raw[area_column].astype("str").str.strip().to_numpy()
     first_rows = pd.Series(raw["_source_row"].to_numpy(), index=codes)
@@ -193,7 +197,7 @@ def _from_census(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Probl
     frame["_source_row"] = first_rows.reindex(mapped["area_id"]).to_numpy(dtype="int64")
     note = Problem(file, f"read as the census table '{table.name}'"
                          f" ({table.description or table.layout}): {table_summary(table)}", fatal=False)  # fmt: skip
-    return frame, [note]
+    return frame, [note], area_column
 
 
 def _joined(reads: Sequence[_Read], area_ids: Sequence[str] | None) -> tuple[_Read, list[Problem]]:

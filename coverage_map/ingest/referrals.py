@@ -38,7 +38,7 @@ from ._checks import (
 from ._locations import _LOCATION_COLUMNS, _coordinates_given, _locate, _location_columns
 from ._numbers import _number_column
 from ._text import _coded_texts, _given, _optional_strings, _optional_text, _texts
-from .mapping import ColumnMapping, apply_mapping
+from .mapping import ColumnMapping, apply_mapping, as_in_file
 from .practices import _load_practices, _practice_origins
 from .readers import read_any
 
@@ -135,9 +135,24 @@ def _load_referrals(
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _referrals_frame(None), problems
-    raw, found = apply_mapping(raw, mapping, file=file, role="referrals", taxonomy=taxonomy)
-    problems += found
-    if _has_fatal(found):
+    frame, found = _mapped_referrals(raw, taxonomy, file, mapping, area_ids=area_ids, practices=practices,
+                                     practices_file=practices_file)  # fmt: skip
+    return frame, _sorted(problems + as_in_file(found, raw, mapping))
+
+
+def _mapped_referrals(
+    raw: pd.DataFrame,
+    taxonomy: Taxonomy,
+    file: str,
+    mapping: ColumnMapping | None,
+    *,
+    area_ids: Sequence[str] | None,
+    practices: pd.DataFrame | None,
+    practices_file: str | None,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """The referrals of a read file, after the mapping."""
+    raw, problems = apply_mapping(raw, mapping, file=file, role="referrals", taxonomy=taxonomy)
+    if _has_fatal(problems):
         return _referrals_frame(None), problems
     columns = _referral_columns(raw, file, problems)
     if columns is None:
