@@ -194,8 +194,7 @@ def render_step(summary: Mapping[str, Any]) -> Component:
         label = field.label + (" (required)" if field.required else "")
         controls.append(dbc.Col(html.Div([
             dbc.Label(label, html_for=_dom_id(control_id), className="small mb-0"),
-            dcc.Dropdown(id=control_id, options=options, value=summary["guess"].get(field.name) or _NONE,
-                         clearable=False, className="small"),
+            dbc.Select(id=control_id, options=options, value=summary["guess"].get(field.name) or _NONE, size="sm"),
         ]), xs=12, md=6, lg=4, className="mb-2"))  # fmt: skip
     missing = ", ".join(summary["missing"]) or "none"
     return dbc.Card(
@@ -231,18 +230,18 @@ def _whole_file_controls(role: str) -> list[Component]:
     categories = [{"label": display_name(label), "value": label} for label in _TAXONOMY.categories.labels]
     communities = [{"label": display_name(label), "value": label} for label in _TAXONOMY.communities.labels]
     controls = {
-        "categories": ("All rows offer", dcc.Dropdown(id=_value_id("categories"), options=categories, multi=True,
-                                                      placeholder="from the file's column", className="small")),
-        "communities": ("All rows are for", dcc.Dropdown(id=_value_id("communities"), options=communities,
-                                                         multi=True, placeholder="from the file (default: everyone)",
-                                                         className="small")),
-        "reach": ("All rows reach", dcc.Dropdown(id=_value_id("reach"), options=_REACH_OPTIONS, value=_NONE,
-                                                 clearable=False, className="small")),
+        "categories": ("All rows offer (none ticked: the file's column)",
+                       dbc.Checklist(id=_value_id("categories"), options=categories, value=[], inline=True,
+                                     className="small")),
+        "communities": ("All rows are for (none ticked: the file's column, or everyone)",
+                        dbc.Checklist(id=_value_id("communities"), options=communities, value=[], inline=True,
+                                      className="small")),
+        "reach": ("All rows reach", dbc.Select(id=_value_id("reach"), options=_REACH_OPTIONS, value=_NONE, size="sm")),
         "capacity": ("All rows take (referrals a month)", dbc.Input(id=_value_id("capacity"), type="number", min=0,
                                                                     size="sm", placeholder="from the file")),
     }  # fmt: skip
-    columns = [dbc.Col(html.Div([dbc.Label(label, html_for=_dom_id(_value_id(field)), className="small mb-0"),
-                                 control]), xs=12, md=6, lg=3, className="mb-2")
+    columns = [dbc.Col(html.Div([html.Div(label, className="small mb-0 fw-semibold"), control]),
+                       xs=12, lg=12 if field in ("categories", "communities") else 6, className="mb-2")
                for field, (label, control) in controls.items()]  # fmt: skip
     return [html.Div("The same for every row of the file:", className="small fw-semibold mt-2"),
             dbc.Row(columns, className="g-2")]  # fmt: skip
@@ -264,8 +263,9 @@ def render_labels(summary: Mapping[str, Any], column: object) -> list[Component]
         control_id = {"type": ids.MAP_LABEL, "role": summary["role"], "label": label}
         rows.append(dbc.Col(html.Div([
             dbc.Label(f"'{label}' means", html_for=_dom_id(control_id), className="small mb-0"),
-            dcc.Dropdown(id=control_id, options=[{"label": display_name(item), "value": item} for item in order],
-                         value=nearest[0] if nearest else None, className="small"),
+            dbc.Select(id=control_id, options=[{"label": "(leave it: the row is rejected)", "value": _NONE}]
+                       + [{"label": display_name(item), "value": item} for item in order],
+                       value=nearest[0] if nearest else _NONE, size="sm"),
         ]), xs=12, md=6, lg=4, className="mb-2"))  # fmt: skip
     return [html.Div(f"Labels in '{column}' that match no category: pick what each means (the nearest first).",
                      className="small fw-semibold mt-2"), dbc.Row(rows, className="g-2")]  # fmt: skip
