@@ -365,3 +365,46 @@ def test_an_unmatched_label_has_the_nearest_categories() -> None:
     assert TAXONOMY.categories.nearest("Foodbank hub")[0] == "food_nutrition"
     assert "dementia" in TAXONOMY.categories.nearest("Dementia carers hub")
     assert TAXONOMY.categories.nearest("xyzzy") == []
+
+
+def test_the_dashboard_config_takes_mappings_and_population_lists(tmp_path: Path) -> None:
+    from callbacks.settings import read_config
+
+    files = handbuilt.write_files(tmp_path)
+    write_csv(tmp_path / "assets_map.toml", '[columns]\nname = "Organisation"\n')
+    config = write_csv(tmp_path / "dashboard.toml", f"""
+[data]
+areas = "{Path(files["areas"]).name}"
+assets = "{Path(files["assets"]).name}"
+population = ["age.csv", "eth.csv"]
+
+[data.map]
+assets = "assets_map.toml"
+population = {{ columns = {{ area_id = "code" }} }}
+""")  # fmt: skip
+    spec = read_config(config)["data_spec"]
+    assert isinstance(spec, InputSpec)
+    assert spec.populations == (tmp_path / "age.csv", tmp_path / "eth.csv")
+    assert spec.mappings.get("assets") == ColumnMapping.of({"name": "Organisation"})
+    assert spec.mappings.get("population") == ColumnMapping.of({"area_id": "code"})
+
+
+def test_the_dask_engine_reads_mapped_files_the_same_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("dask_geopandas")
+    import coverage_map.engine_dask as engine
+
+    real = engine.cluster_client
+    monkeypatch.setattr(engine, "cluster_client", lambda scheduler=None: real(scheduler, processes=False, n_workers=1))
+    files = handbuilt.write_files(tmp_path)
+    referrals = pd.read_csv(files["referrals"], dtype=str).rename(columns={"category": "Need"})
+    referrals.to_csv(tmp_path / "own_referrals.csv", index=False)
+    args = ["analyse", "--areas", str(files["areas"]), "--assets", str(files["assets"]), "--population",
+            str(files["population"]), "--referrals", str(tmp_path / "own_referrals.csv"),
+            "--map-column", "referrals.category=Need"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "pandas.csv")]) == 0
+    assert main([*args, "--engine", "dask", "--out", str(tmp_path / "dask.csv")]) == 0
+    schema_args = [*args[1:7], "--referrals", str(files["referrals"])]
+    assert main(["analyse", *schema_args, "--out", str(tmp_path / "schema.csv")]) == 0
+    schema = pd.read_csv(tmp_path / "schema.csv")
+    assert (tmp_path / "pandas.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pandas.csv"), schema)
