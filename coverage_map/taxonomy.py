@@ -46,7 +46,6 @@ BUILTIN_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "depression",
             "talking therapies",
             "talking therapy",
-            "counselling",
             "iapt",
             "mental health services",
             "psychological therapies",
