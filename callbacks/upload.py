@@ -73,7 +73,8 @@ def save_upload(clicks: int | None, *values: object) -> tuple[object, ...]:
     """Check, validate and save the files to the workspace (with the mapping step's mapping), private to this session."""
     contents = dict(zip(ROLES, values[: len(ROLES)], strict=True))
     names = dict(zip(ROLES, values[len(ROLES) : 2 * len(ROLES)], strict=True))
-    name, token, mapping = values[-3], values[-2], values[-1]
+    # The mapping step's store is the last State (None when called without it, as before the step).
+    name, token, mapping = (*values[2 * len(ROLES) :], None)[:3]
     saved, report, owner = save_files(contents, names, name, token, mapping)
     keep = [no_update] * len(ROLES) if saved is no_update else [None] * len(ROLES)  # free the browser's copies
     return (saved, report, owner, *keep)
