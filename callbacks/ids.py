@@ -113,3 +113,20 @@ def upload_box(role: str) -> str:
 def upload_status(role: str) -> str:
     """The line under an upload box saying whether its file was received or refused."""
     return f"upload-status-{role}"
+
+
+# --------------------------------------------------------------------------- the mapping step (callbacks/mapping.py)
+
+#: The mapping the visitor made, as :meth:`coverage_map.ingest.mapping.Mappings.as_dict` writes it.
+MAPPING_STORE: Final = "mapping-store"
+#: What the mapping step knows of each uploaded file (columns, five rows, guesses), by role.
+MAPPING_FILES: Final = "mapping-files"
+MAPPING_PANEL: Final = "mapping-panel"
+MAPPING_DOWNLOAD_BUTTON: Final = "mapping-download-button"
+MAPPING_DOWNLOAD: Final = "mapping-download"
+#: Pattern-matching id types of the mapping step's controls (``{"type": ..., "role": ..., ...}``).
+MAP_COLUMN: Final = "map-column"
+MAP_VALUE: Final = "map-value"
+MAP_LABEL: Final = "map-label"
+MAP_PREVIEW: Final = "map-preview"
+MAP_LABELS: Final = "map-labels"

@@ -25,6 +25,7 @@ from coverage_map.taxonomy import display_name
 from . import ids
 from .download_map import download_components
 from .explain import NO_IMD_NOTE, EquityView, KeyEntry, tier_colour, tier_key
+from .mapping import mapping_section
 from .settings import Settings
 from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
 from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES
@@ -499,6 +500,7 @@ def _upload_tab(settings: Settings) -> html.Div:
                 className="small py-2 mb-1",
             ),
             dbc.Row(boxes, className="g-2"),
+            mapping_section(),
             html.Div(
                 [
                     dbc.Label("Name", html_for=ids.UPLOAD_NAME, className="small mb-0 me-2"),

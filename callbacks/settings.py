@@ -73,7 +73,7 @@ from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
 from coverage_map.ingest.upload_safety import UploadLimits
 from coverage_map.method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
-from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec
+from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec, mappings_from_args
 
 #: ``[data]`` keys that are the dashboard's own, not part of the input spec.
 DATA_SETTINGS = ("label", "threshold_km")
@@ -243,12 +243,13 @@ def _spec_from_args(args: argparse.Namespace, config: InputSpec | None) -> Input
     """
     given = {name: getattr(args, name, None) for name in (*FILE_ROLES, *OPTION_KEYS)}
     given = {name: value for name, value in given.items() if value is not None and value != ""}
-    if any(role in given for role in _DATA_ROLES) or (given and config is None):
+    mappings = mappings_from_args(args)
+    if any(role in given for role in _DATA_ROLES) or ((given or mappings) and config is None):
         return InputSpec.from_args(args)
-    if config is not None and given:
+    if config is not None and (given or mappings):
         overrides: dict[str, Any] = {name: Path(str(value)) if name in FILE_ROLES else str(value)
                                      for name, value in given.items()}  # fmt: skip
-        return dataclasses.replace(config, **overrides)
+        return dataclasses.replace(config, **overrides, mappings=config.mappings.merged(mappings))
     return config
 
 

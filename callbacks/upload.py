@@ -66,22 +66,28 @@ for _role in ROLES:
     *[State(ids.upload_box(role), "filename") for role in ROLES],
     State(ids.UPLOAD_NAME, "value"),
     State(ids.UPLOAD_TOKEN, "data"),
+    State(ids.MAPPING_STORE, "data"),
     prevent_initial_call=True,
 )
 def save_upload(clicks: int | None, *values: object) -> tuple[object, ...]:
-    """Check, validate and save the files to the workspace, private to this session."""
+    """Check, validate and save the files to the workspace (with the mapping step's mapping), private to this session."""
     contents = dict(zip(ROLES, values[: len(ROLES)], strict=True))
     names = dict(zip(ROLES, values[len(ROLES) : 2 * len(ROLES)], strict=True))
-    name, token = values[-2], values[-1]
-    saved, report, owner = save_files(contents, names, name, token)
+    # The mapping step's store is the last State (None when called without it, as before the step).
+    name, token, mapping = (*values[2 * len(ROLES) :], None)[:3]
+    saved, report, owner = save_files(contents, names, name, token, mapping)
     keep = [no_update] * len(ROLES) if saved is no_update else [None] * len(ROLES)  # free the browser's copies
     return (saved, report, owner, *keep)
 
 
 def save_files(
-    contents: Mapping[str, object], filenames: Mapping[str, object], name: object, token: object
-) -> tuple[object, object, object]:
-    """``(saved choice or no_update, report, owner token or no_update)`` for one upload."""
+    contents: Mapping[str, object], filenames: Mapping[str, object], name: object, token: object,
+    mapping: object = None,
+) -> tuple[object, object, object]:  # fmt: skip
+    """``(saved choice or no_update, report, owner token or no_update)`` for one upload.
+
+    ``mapping`` is the mapping step's (:func:`callbacks.mapping.mapping_from_controls`), stored with the dataset.
+    """
     app = services()
     settings = app.settings
     owner = token if uploads.is_token(token) else uploads.new_token()
@@ -92,7 +98,7 @@ def save_files(
         received = uploads.receive_all(contents, filenames, limits=settings.upload_limits)
         given = received.names
         added = uploads.save_to_workspace(app.registry.workspace, settings.data_dir, owner, str(name or ""),
-                                          received, limits=settings.upload_limits)  # fmt: skip
+                                          received, limits=settings.upload_limits, mapping=mapping)  # fmt: skip
     except ValidationError as error:
         rows = uploads.problem_rows(error.problems, given)
         return no_update, render_problems(rows), new_owner

@@ -142,12 +142,15 @@ def _refused(role: str, refused: Sequence[str]) -> bool:
 
 
 def save_to_workspace(
-    workspace: Workspace, data_dir: Path, owner: str, name: str, received: Received, *, limits: UploadLimits
-) -> Added:
+    workspace: Workspace, data_dir: Path, owner: str, name: str, received: Received, *, limits: UploadLimits,
+    mapping: object = None,
+) -> Added:  # fmt: skip
     """Write the checked files to a scratch folder inside ``data_dir`` and add them to the workspace.
 
-    The scratch folder is removed afterwards, whatever happens. Raises the workspace's
-    ``ValidationError`` (every problem of every file) or ``WorkspaceError``.
+    ``mapping`` (role -> ``{columns, values, labels}``, see :mod:`coverage_map.ingest.mapping`) is
+    stored with the dataset and used on every load. The scratch folder is removed afterwards,
+    whatever happens. Raises the workspace's ``ValidationError`` (every problem of every file)
+    or ``WorkspaceError``.
     """
     if not is_token(owner):
         raise UploadError("invalid upload session; reload the page and upload again")
@@ -157,7 +160,9 @@ def save_to_workspace(
     try:
         paths = {role: _write(scratch, role, received.names[role], item, limits=limits)
                  for role, item in received.data.items()}  # fmt: skip
-        return workspace.add(dataset_name(name), paths, owner=owner)
+        given = {role: value for role, value in mapping.items() if role in received.data} if isinstance(
+            mapping, Mapping) else {}  # fmt: skip
+        return workspace.add(dataset_name(name), paths, owner=owner, map=given or None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

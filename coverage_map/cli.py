@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .commands import need, sync
+from .commands.input_flags import add_mapping_flags
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
@@ -29,7 +30,9 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--areas", type=Path, help="polygon layer of small areas (LSOAs, wards...)")
     group.add_argument("--lookup", type=Path, help="CSV grouping areas into neighbourhoods and boroughs")
-    group.add_argument("--population", type=Path, help="CSV of area_id,population,pop_<community>...")
+    group.add_argument("--population", type=Path, action="append",
+                       help="CSV of area_id,population,pop_<community>..., or a census table; repeat to join several "
+                       "on the area code")  # fmt: skip
     group.add_argument("--assets", type=Path, help="community assets (points)")
     group.add_argument("--referrals", type=Path, help="referrals (records or aggregated counts)")
     group.add_argument("--taxonomy", type=Path, help="TOML file extending or replacing the vocabulary")
@@ -77,6 +80,7 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         help="Index of Multiple Deprivation per small area: area_id,imd_rank,imd_decile, or the "
         "MHCLG File 2 as published",
     )
+    add_mapping_flags(group)
 
 
 def _uses_demo(args: argparse.Namespace) -> bool:

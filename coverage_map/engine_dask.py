@@ -38,6 +38,7 @@ import pandas as pd
 from .config import METRIC_CRS
 from .errors import CoverageMapError, Problem, ValidationError
 from .ingest.formats import TABLE_SUFFIXES
+from .ingest.mapping import ColumnMapping
 from .joins import Prepared, _locate_referrals, prepare
 from .model import Inputs, SourceInfo
 from .spec import InputSpec
@@ -121,7 +122,8 @@ def prepare_distributed(spec: InputSpec, *, client: Any) -> Prepared:
                             **({"travel_times": None} if several else {})})  # fmt: skip
     if several:
         inputs = _with_assets(inputs, client.gather(client.map(load_assets, asset_files, taxonomy=inputs.taxonomy,
-                                                               crs=spec.crs)), asset_files)  # fmt: skip
+                                                               crs=spec.crs, mapping=spec.mappings.get("assets"))),
+                               asset_files)  # fmt: skip
         if spec.travel_times is not None:
             inputs = _with_travel_times(inputs, spec.travel_times)
     if spec.referrals is None:
@@ -138,6 +140,7 @@ def prepare_distributed(spec: InputSpec, *, client: Any) -> Prepared:
     parts = client.map(
         _referral_part, files, taxonomy=inputs.taxonomy, areas=areas_future, crs=spec.crs, practices=practices,
         practices_file=str(spec.practices) if spec.practices is not None else None,
+        mapping=spec.mappings.get("referrals"),
     )  # fmt: skip
     counts = dd.from_delayed(client.map(operator.itemgetter(0), parts), meta=_count_meta(), verify_meta=False)
     # The sums are spread over several output partitions (hashed by key) once there are many
@@ -172,13 +175,13 @@ def reduction_partitions(files: int) -> int:
 
 def _referral_part(
     path: str, taxonomy: Taxonomy, areas: gpd.GeoDataFrame, *, crs: str | None = None,
-    practices: pd.DataFrame | None = None, practices_file: str | None = None,
+    practices: pd.DataFrame | None = None, practices_file: str | None = None, mapping: ColumnMapping | None = None,
 ) -> tuple[pd.DataFrame, list[Problem], int]:  # fmt: skip
     """One partition: validate, locate (the default engine's join) and aggregate."""
     from .ingest import load_referrals
 
     frame, problems = load_referrals(path, taxonomy, areas=areas, crs=crs, practices=practices,
-                                     practices_file=practices_file)  # fmt: skip
+                                     practices_file=practices_file, mapping=mapping)  # fmt: skip
     if any(problem.fatal for problem in problems):
         return _count_meta(), problems, 0
     empty_assets = gpd.GeoDataFrame({"asset_id": pd.Series([], dtype="str")}, geometry=[], crs=METRIC_CRS)

@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import DEMO_FILES, GEODATA_DIR
 from .errors import CoverageMapError
+from .ingest.mapping import SET_FLAGS, Mappings, mappings_from_dict, mappings_from_flags
 from .model import Inputs
 
 #: Input files by role, in the order they are listed to users.
@@ -35,8 +36,11 @@ _DEMO_ROLES = ("areas", "lookup", "population", "assets", "referrals")
 OPTION_KEYS = ("area_id_col", "area_name_col", "crs", "lookup_area_col", "neighbourhood_col", "borough_col")
 #: Lookup level -> the option naming its lookup column.
 LEVEL_OPTIONS = {"area": "lookup_area_col", "neighbourhood": "neighbourhood_col", "borough": "borough_col"}
-#: Every key :meth:`InputSpec.from_mapping` accepts (``lookup_levels`` is the mapping form of the level options).
-MAPPING_KEYS = (*FILE_ROLES, *OPTION_KEYS, "lookup_levels")
+#: Every key :meth:`InputSpec.from_mapping` accepts (``lookup_levels`` is the mapping form of the level options;
+#: ``map`` holds the files' own column names, see :mod:`coverage_map.ingest.mapping`).
+MAPPING_KEYS = (*FILE_ROLES, *OPTION_KEYS, "lookup_levels", "map")
+#: Roles of :meth:`InputSpec.files` for the second, third... population file (``population_2``...).
+MORE_POPULATION = "population_"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class InputSpec:
     ``referrals`` may also be a folder of Parquet files or a glob.
     ``lookup_area_col``, ``neighbourhood_col`` and ``borough_col`` are the lookup levels
     (``CODECOL`` or ``CODECOL:NAMECOL``, see :func:`coverage_map.ingest.load_lookup`).
+    ``more_population`` are further population files (census tables by age, ethnicity...),
+    joined with ``population`` on the area code. ``mappings`` are the files' own column
+    names, whole-file values and labels (:class:`~coverage_map.ingest.mapping.Mappings`).
     """
 
     areas: Path
@@ -66,6 +73,8 @@ class InputSpec:
     lookup_area_col: str | None = None
     neighbourhood_col: str | None = None
     borough_col: str | None = None
+    more_population: tuple[Path, ...] = ()
+    mappings: Mappings = Mappings()
 
     @classmethod
     def demo(cls, folder: str | Path = GEODATA_DIR) -> InputSpec:
@@ -88,17 +97,26 @@ class InputSpec:
         input or option given (``--groups``, ``--taxonomy``...) applied to them.
         """
         values = {name: getattr(args, name, None) for name in (*FILE_ROLES, *OPTION_KEYS)}
+        populations = values["population"]
+        more: tuple[Path, ...] = ()
+        if isinstance(populations, list):  # --population given several times
+            values["population"] = populations[0] if populations else None
+            more = tuple(Path(path) for path in populations[1:])
+        extra_fields: dict[str, Any] = {"more_population": more} if more else {}
+        mappings = mappings_from_args(args)
+        if mappings:
+            extra_fields["mappings"] = mappings
         given = {role: values[role] for role in _DEMO_ROLES}
         if given["areas"] is None and given["assets"] is None:
             if any(path is not None for path in given.values()):
                 raise CoverageMapError("give both --areas and --assets, or neither to use the demo data")
             base = cls.demo(demo_folder)
             extra = {name: value for name, value in values.items() if value is not None}
-            return dataclasses.replace(base, **_typed(extra))
+            return dataclasses.replace(base, **_typed(extra), **extra_fields)
         missing = [f"--{role}" for role in REQUIRED_ROLES if given[role] is None]
         if missing:
             raise CoverageMapError(f"missing required input: {' and '.join(missing)}")
-        return cls(**_typed({name: value for name, value in values.items() if value is not None}))
+        return cls(**_typed({name: value for name, value in values.items() if value is not None}), **extra_fields)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object], *, base_dir: str | Path | None = None) -> InputSpec:
@@ -107,10 +125,13 @@ class InputSpec:
         Parameters
         ----------
         mapping
-            Keys from :data:`MAPPING_KEYS`: file roles (paths, relative to ``base_dir``),
-            load options (text) and optionally ``lookup_levels``, a mapping of
-            ``area``/``neighbourhood``/``borough`` to ``CODECOL``, ``CODECOL:NAMECOL`` or
-            ``[CODECOL, NAMECOL]``. Empty values count as not given.
+            Keys from :data:`MAPPING_KEYS`: file roles (paths, relative to ``base_dir``;
+            ``population`` may be a list of files), load options (text), optionally
+            ``lookup_levels``, a mapping of ``area``/``neighbourhood``/``borough`` to
+            ``CODECOL``, ``CODECOL:NAMECOL`` or ``[CODECOL, NAMECOL]``, and ``map``, a table of
+            role -> ``{columns, values, labels}`` or role -> a mapping TOML file
+            (:func:`~coverage_map.ingest.mapping.mappings_from_dict`). Empty values count as
+            not given.
         base_dir
             Folder relative paths are read from (default: as given, so the working folder).
 
@@ -133,6 +154,14 @@ class InputSpec:
             value = mapping.get(role)
             if value is None or value == "":
                 continue
+            if role == "population" and isinstance(value, list) and value:
+                if not all(isinstance(item, (str, os.PathLike)) for item in value):
+                    errors.append(f"'population' must be file paths, not {value!r}")
+                    continue
+                paths = [Path(item) for item in value]
+                paths = [base / path if base is not None and not path.is_absolute() else path for path in paths]
+                values["population"], values["more_population"] = paths[0], tuple(paths[1:])
+                continue
             if not isinstance(value, (str, os.PathLike)):
                 errors.append(f"'{role}' must be a file path, not {value!r}")
                 continue
@@ -149,6 +178,11 @@ class InputSpec:
         levels = mapping.get("lookup_levels")
         if levels:
             values.update(_level_options(levels, errors))
+        if mapping.get("map"):
+            try:
+                values["mappings"] = mappings_from_dict(mapping["map"], where="'map'", base_dir=base)
+            except CoverageMapError as error:
+                errors.append(str(error))
         missing = [role for role in REQUIRED_ROLES if role not in values]
         if missing:
             errors.append(f"{' and '.join(repr(role) for role in missing)} {'is' if len(missing) == 1 else 'are'} "
@@ -157,14 +191,26 @@ class InputSpec:
             raise CoverageMapError("the input spec is not valid: " + "; ".join(errors))
         return cls(**values)
 
-    def to_mapping(self) -> dict[str, str]:
-        """The given roles and options as text (paths as given); :meth:`from_mapping` reads it back."""
-        result: dict[str, str] = {}
+    def to_mapping(self) -> dict[str, Any]:
+        """The given roles and options as text (paths as given); :meth:`from_mapping` reads it back.
+
+        Several population files are a list under ``population``; the mappings a table under ``map``.
+        """
+        result: dict[str, Any] = {}
         for spec_field in dataclasses.fields(self):
             value = getattr(self, spec_field.name)
-            if value is not None:
+            if value is not None and spec_field.name not in ("more_population", "mappings"):
                 result[spec_field.name] = str(value)
+        if self.more_population:
+            result["population"] = [str(path) for path in self.populations]
+        if self.mappings:
+            result["map"] = self.mappings.as_dict()
         return result
+
+    @property
+    def populations(self) -> tuple[Path, ...]:
+        """Every population file, the first one first."""
+        return (*([self.population] if self.population is not None else []), *self.more_population)
 
     @property
     def lookup_levels(self) -> dict[str, str] | None:
@@ -180,13 +226,17 @@ class InputSpec:
         return self.areas == demo.areas and self.assets == demo.assets
 
     def files(self) -> dict[str, Path]:
-        """The given input files by role."""
-        return {role: getattr(self, role) for role in FILE_ROLES if getattr(self, role) is not None}
+        """The given input files by role; further population files as ``population_2``, ``population_3``..."""
+        files = {role: getattr(self, role) for role in FILE_ROLES if getattr(self, role) is not None}
+        files.update({f"{MORE_POPULATION}{n}": path for n, path in enumerate(self.more_population, start=2)})
+        return files
 
     def load_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`coverage_map.ingest.load_inputs` for this spec."""
         return {
             **{role: getattr(self, role) for role in FILE_ROLES},
+            **({"population": list(self.populations)} if self.more_population else {}),
+            "mappings": self.mappings or None,
             "area_id_col": self.area_id_col,
             "area_name_col": self.area_name_col,
             "crs": self.crs,
@@ -204,6 +254,12 @@ class InputSpec:
         from .ingest import load_inputs
 
         return load_inputs(**self.load_arguments())
+
+
+def mappings_from_args(args: argparse.Namespace) -> Mappings:
+    """The ``--map``, ``--map-column`` and ``--set-*`` flags (see :mod:`coverage_map.commands.input_flags`)."""
+    values = {field: getattr(args, f"set_{flag}", None) or [] for flag, field in SET_FLAGS.items()}
+    return mappings_from_flags(getattr(args, "map", None) or [], getattr(args, "map_column", None) or [], values)
 
 
 def _typed(values: Mapping[str, object]) -> dict[str, Any]:

@@ -44,13 +44,69 @@ BUILTIN_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "mental health support",
             "anxiety",
             "depression",
+            "talking therapies",
+            "talking therapy",
+            "iapt",
+            "mental health services",
+            "psychological therapies",
         ),
-        "dementia": ("dementia support", "memory loss", "memory cafe", "dementia cafe", "alzheimers"),
-        "carers_support": ("carers", "carer support", "support for carers", "unpaid carers"),
-        "loneliness_isolation": ("loneliness", "social isolation", "isolation", "lonely"),
-        "physical_activity": ("exercise", "sport", "walking", "walking group", "fitness", "physical exercise"),
+        "dementia": (
+            "dementia support",
+            "memory loss",
+            "memory cafe",
+            "memory café",
+            "dementia cafe",
+            "dementia café",
+            "alzheimers",
+            "alzheimer's",
+            "memory clinic",
+        ),
+        "carers_support": (
+            "carers",
+            "carer support",
+            "support for carers",
+            "unpaid carers",
+            "carers centre",
+            "carers center",
+            "carers centres",
+            "carers' centre",
+            "carers hub",
+            "young carers service",
+        ),
+        "loneliness_isolation": (
+            "loneliness",
+            "social isolation",
+            "isolation",
+            "lonely",
+            "lunch club",
+            "luncheon club",
+            "social group",
+            "coffee morning",
+            "friendship group",
+        ),
+        "physical_activity": (
+            "exercise",
+            "sport",
+            "walking",
+            "walking group",
+            "fitness",
+            "physical exercise",
+            "health walks",
+            "leisure centre",
+            "swimming",
+            "chair exercise",
+        ),
         "arts_creativity": ("arts", "creative", "creativity", "arts and crafts", "music", "culture"),
-        "nature_green_space": ("nature", "green space", "gardening", "green prescribing", "outdoors", "allotment"),
+        "nature_green_space": (
+            "nature",
+            "green space",
+            "gardening",
+            "green prescribing",
+            "outdoors",
+            "allotment",
+            "community garden",
+            "parks",
+        ),
         "debt_benefits_advice": (
             "debt",
             "debt advice",
@@ -59,16 +115,44 @@ BUILTIN_CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "money advice",
             "welfare rights",
             "financial advice",
+            "citizens advice",
+            "cab",
+            "money",
+            "advice centre",
         ),
-        "housing": ("housing advice", "homelessness", "accommodation"),
-        "employment_skills": ("employment", "jobs", "skills", "work", "employability"),
-        "learning_volunteering": ("learning", "volunteering", "education", "adult learning"),
+        "housing": ("housing advice", "homelessness", "accommodation", "homeless", "housing support"),
+        "employment_skills": ("employment", "jobs", "skills", "work", "employability", "job club", "careers advice"),
+        "learning_volunteering": ("learning", "volunteering", "education", "adult learning", "library", "libraries"),
         "peer_support": ("peer support group", "support group", "self help"),
         "befriending": ("befriender", "befriending service", "companionship"),
-        "food_nutrition": ("food", "food bank", "nutrition", "healthy eating", "food support"),
+        "food_nutrition": (
+            "food",
+            "food bank",
+            "foodbank",
+            "food banks",
+            "food pantry",
+            "community pantry",
+            "pantry",
+            "community fridge",
+            "food parcels",
+            "nutrition",
+            "healthy eating",
+            "food support",
+            "soup kitchen",
+        ),
         "long_term_conditions": ("long term conditions", "ltc", "chronic conditions", "condition management"),
-        "domestic_abuse": ("domestic violence", "dv", "abuse"),
-        "substance_misuse": ("drugs", "alcohol", "addiction", "drug and alcohol", "substance use"),
+        "domestic_abuse": ("domestic violence", "dv", "abuse", "refuge", "women's aid"),
+        "substance_misuse": (
+            "drugs",
+            "alcohol",
+            "addiction",
+            "drug and alcohol",
+            "substance use",
+            "recovery",
+            "needle exchange",
+            "stop smoking",
+            "smoking cessation",
+        ),
     }
 )
 
@@ -154,6 +238,23 @@ class Vocabulary:
         key = normalise_label(label)
         match = difflib.get_close_matches(key, list(self._index), n=1, cutoff=0.6)
         return self._index[match[0]] if match else None
+
+    def nearest(self, label: str, n: int = 3) -> list[str]:
+        """Up to ``n`` canonical labels ``label`` most resembles, the closest first (for a user to pick from).
+
+        Labels and synonyms are compared whole and word by word (``"Foodbank hub"`` is near
+        ``food_nutrition`` through ``foodbank``), so an unmatched label still gets a short list.
+        """
+        key = normalise_label(label)
+        scores: dict[str, float] = {}
+        for word, canonical in self._index.items():
+            score = difflib.SequenceMatcher(None, key, word).ratio()
+            parts = [part for part in key.split("_") if len(part) > 2]
+            if parts:
+                score = max(score, *(difflib.SequenceMatcher(None, part, word).ratio() * 0.95 for part in parts))
+            scores[canonical] = max(scores.get(canonical, 0.0), score)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.labels.index(item[0])))
+        return [canonical for canonical, score in ranked[:n] if score >= 0.4]
 
     def unknown_message(self, label: str) -> str:
         """A message for an unknown label that names the closest known one."""

@@ -21,7 +21,10 @@ Contents
 * :mod:`~coverage_map.ingest.readers`: :func:`read_any`, any supported file as a (Geo)DataFrame;
   :mod:`~coverage_map.ingest.formats`: the format registry (:data:`FORMATS`).
 * :mod:`~coverage_map.ingest.upload_safety`: checks on files that come from someone else.
-* :mod:`~coverage_map.ingest.census`: census tables as population columns.
+* :mod:`~coverage_map.ingest.census`: census tables as population columns (and recognised where the
+  population goes: :func:`~coverage_map.ingest.census.matching_table`).
+* :mod:`~coverage_map.ingest.mapping`: files as they are: a file's own column names, whole-file
+  values and labels (:class:`~coverage_map.ingest.mapping.ColumnMapping`), applied by the loaders.
 * :mod:`~coverage_map.ingest.oruk`: Open Referral UK / HSDS directories as asset files.
 * Private helpers shared by the loaders: ``_checks`` (row checker, problems, column
   finding), ``_text`` and ``_numbers`` (cells), ``_locations`` (coordinates).

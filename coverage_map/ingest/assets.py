@@ -35,6 +35,7 @@ from ._checks import (
 from ._locations import _LOCATION_COLUMNS, _locate, _location_columns
 from ._numbers import _number_column
 from ._text import _blank_to_missing, _coded_texts, _texts
+from .mapping import ColumnMapping, apply_mapping, as_in_file, generated_ids
 from .readers import read_any
 
 ASSET_COLUMNS = (
@@ -55,7 +56,7 @@ _REACH_KM = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:km|kms|kilometres|kilometers
 
 
 def load_assets(
-    path: str | Path, taxonomy: Taxonomy, *, crs: str | None = None
+    path: str | Path, taxonomy: Taxonomy, *, crs: str | None = None, mapping: ColumnMapping | None = None
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Load community assets (organisations, groups, services) as points in EPSG:27700.
 
@@ -70,17 +71,35 @@ def load_assets(
         Vocabulary of need categories and communities.
     crs
         CRS of the geometry when the file does not say (a CSV with a WKT ``geometry`` column).
+    mapping
+        The file's own column names, values for every row (``categories =
+        "food_nutrition"``) and labels (:class:`~coverage_map.ingest.mapping.ColumnMapping`).
 
     Returns
     -------
     assets, problems
         See :mod:`coverage_map.model`. Rows with a bad value are rejected and reported;
-        duplicate ``asset_id`` values are fatal.
+        duplicate ``asset_id`` values are fatal. A file with no ``asset_id`` column (nor
+        one close to it) gets ids made from its row numbers (``row-2``...), said once.
     """
     file = str(path)
     raw, problems = read_any(path, crs=crs)
     if _has_fatal(problems):
         return _assets_frame(None, {}), problems
+    assets, problems = _load_assets(raw, file, taxonomy, mapping, problems)
+    return assets, as_in_file(problems, raw, mapping)
+
+
+def _load_assets(
+    raw: pd.DataFrame, file: str, taxonomy: Taxonomy, mapping: ColumnMapping | None, problems: list[Problem]
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """The assets of a read file (``problems``: the reading's), after the mapping."""
+    raw, found = apply_mapping(raw, mapping, file=file, role="assets", taxonomy=taxonomy)
+    problems += found
+    if _has_fatal(found):
+        return _assets_frame(None, {}), problems
+    raw, found = generated_ids(raw, file=file)
+    problems += found
     columns = _asset_columns(raw, file, problems)
     if columns is None:
         return _assets_frame(None, {}), problems

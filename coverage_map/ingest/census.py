@@ -297,6 +297,39 @@ def _expression(value: object, where: str, layout: str, file: str, problems: lis
     return Expression(plus=() if all_groups else names[0], minus=names[1], all_groups=all_groups)
 
 
+# --------------------------------------------------------------------------- detection
+
+
+def matching_table(table: pd.DataFrame, tables: Mapping[str, CensusTable] | None = None) -> CensusTable | None:
+    """The first census table layout ``table`` has every column (and, when long, every group) of.
+
+    ``tables`` defaults to every layout of the shipped mapping (:data:`DEFAULT_CENSUS_MAPPING`),
+    so a layout added there is recognised with no other change. A wide layout needs its area
+    column and every column its counts name; a long one its area, group and value columns and
+    every group its counts name (matched ignoring case, spaces, ``-`` and ``_``).
+    """
+    layouts = census_tables() if tables is None else tables
+    columns = set(map(str, table.columns))
+    for config in layouts.values():
+        if not config.area_column or config.area_column not in columns:
+            continue
+        names = {name for e in (config.population, *config.communities.values()) for name in e.names}
+        if config.layout == "wide" and names <= columns:
+            return config
+        if config.layout == "long" and {str(config.group_column), str(config.value_column)} <= columns:
+            groups = set(table[str(config.group_column)].astype("str").str.strip().map(normalise_label))
+            if {normalise_label(name) for name in names} <= groups:
+                return config
+    return None
+
+
+def table_summary(config: CensusTable) -> str:
+    """What a table layout counts, in a line: ``population = total_usual_residents; pop_older_people = aged_65_plus``."""
+    parts = [f"population = {config.population}"]
+    parts += [f"pop_{label} = {expression}" for label, expression in config.communities.items()]
+    return "; ".join(parts)
+
+
 # --------------------------------------------------------------------------- mapping
 
 

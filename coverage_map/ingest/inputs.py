@@ -26,6 +26,7 @@ from ._checks import _has_fatal
 from .areas import load_areas
 from .assets import _assets_frame, load_assets
 from .lookup import _load_lookup
+from .mapping import ColumnMapping, Mappings
 from .population import _load_population
 from .practices import _load_practices
 from .referrals import _load_referrals
@@ -84,7 +85,7 @@ def load_inputs(
     areas: str | Path,
     assets: str | Path,
     lookup: str | Path | None = None,
-    population: str | Path | None = None,
+    population: str | Path | Sequence[str | Path] | None = None,
     referrals: str | Path | None = None,
     taxonomy: str | Path | Taxonomy | None = None,
     area_id_col: str | None = None,
@@ -96,6 +97,7 @@ def load_inputs(
     origins: str | Path | None = None,
     travel_times: str | Path | None = None,
     imd: str | Path | None = None,
+    mappings: Mappings | None = None,
 ) -> Inputs:
     """Load and validate every input, reporting the problems of all files at once.
 
@@ -105,7 +107,7 @@ def load_inputs(
         Required inputs (see :func:`load_areas`, :func:`load_assets`).
     lookup, population, referrals
         Optional inputs (see :func:`load_lookup`, :func:`load_population`,
-        :func:`load_referrals`).
+        :func:`load_referrals`). ``population`` may be several files, joined on the area code.
     taxonomy
         A TOML file extending or replacing the vocabulary, a :class:`Taxonomy`, or None
         for the built-in vocabulary.
@@ -123,6 +125,10 @@ def load_inputs(
         Optional inputs (see :func:`coverage_map.ingest.origins.load_origins`,
         :func:`coverage_map.ingest.travel_times.load_travel_times`,
         :func:`coverage_map.ingest.imd.load_imd`).
+    mappings
+        The files' own column names, whole-file values and labels, by role
+        (:class:`~coverage_map.ingest.mapping.Mappings`); an areas mapping names the id and
+        name columns, as ``area_id_col`` and ``area_name_col`` do (which win).
 
     Returns
     -------
@@ -137,6 +143,10 @@ def load_inputs(
         referral origins) are still checked on their own when the areas are unusable.
     """
     read = _Read()
+    mappings = mappings or Mappings()
+    area_map = (mappings.get("areas") or ColumnMapping()).column_map
+    area_id_col = area_id_col or area_map.get("area_id")
+    area_name_col = area_name_col or area_map.get("area_name")
     vocabulary = _taxonomy(taxonomy, read.problems)
     area_frame, area_problems = load_areas(areas, id_col=area_id_col, name_col=area_name_col, crs=crs)
     read.add("areas", areas, len(area_frame), area_problems)
@@ -148,16 +158,18 @@ def load_inputs(
     asset_frame, assets_usable = _assets_frame(None, {}), False
     population_frame = referral_frame = None
     if vocabulary is not None:
-        asset_frame, found = load_assets(assets, vocabulary, crs=crs)
+        asset_frame, found = load_assets(assets, vocabulary, crs=crs, mapping=mappings.get("assets"))
         read.add("assets", assets, len(asset_frame), found)
         assets_usable = not _has_fatal(found)
         if population is not None:
-            population_frame, found = _load_population(population, area_ids, vocabulary)
-            read.add("population", population, len(population_frame), found)
+            population_frame, found = _load_population(
+                population, area_ids, vocabulary, mapping=mappings.get("population")
+            )
+            read.add("population", _joined_names(population), len(population_frame), found)
         if referrals is not None:
             referral_frame, found = _load_referrals(
                 referrals, vocabulary, area_ids=area_ids, crs=crs, practices=practice_frame,
-                practices_file=str(practices) if practices is not None else None,
+                practices_file=str(practices) if practices is not None else None, mapping=mappings.get("referrals"),
             )  # fmt: skip
             read.add("referrals", referrals, len(referral_frame), found)
 
@@ -186,6 +198,11 @@ def load_inputs(
         travel_times=extra.get("travel_times"),
         imd=extra.get("imd"),
     )
+
+
+def _joined_names(paths: str | Path | Sequence[str | Path]) -> str:
+    """One file's path, or several files' paths joined with ``" + "`` (the population's source)."""
+    return str(paths) if isinstance(paths, str | Path) else " + ".join(str(path) for path in paths)
 
 
 @dataclass

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
+from ..errors import Problem, ValidationError
 from ..taxonomy import Taxonomy, Vocabulary, normalise_label
 from ._checks import (
     _all_rejected,
     _area_ids,
     _data_columns,
     _duplicate_problems,
+    _find_columns,
     _has_fatal,
     _isin,
     _near_miss_message,
@@ -28,11 +31,17 @@ from ._checks import (
 )
 from ._numbers import _number_text, _numbers
 from ._text import _given, _texts
+from .census import map_population, matching_table, table_summary
+from .mapping import ColumnMapping, apply_mapping, as_in_file
 from .readers import read_any
 
 
 def load_population(
-    path: str | Path, areas: gpd.GeoDataFrame, taxonomy: Taxonomy
+    path: str | Path | Sequence[str | Path],
+    areas: gpd.GeoDataFrame,
+    taxonomy: Taxonomy,
+    *,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Load the population of each area, in total and for each community.
 
@@ -43,11 +52,17 @@ def load_population(
         columns; ``<community>`` is resolved through ``taxonomy.communities`` (so
         ``pop_BME`` becomes ``pop_bame``). Optional ``need_<category>`` columns give the
         estimated number of people with that need; ``<category>`` is resolved through
-        ``taxonomy.categories``.
+        ``taxonomy.categories``. A file without ``area_id`` and ``population`` that has
+        the columns of a census table layout (:func:`coverage_map.ingest.census.matching_table`)
+        is converted first, and a problem (not fatal) names the layout. Several files are
+        joined on the area code: the total comes from the first, each community from the
+        first file that has it; files whose area codes differ are a fatal problem.
     areas
         The loaded areas; the result has one row per area, in the same order.
     taxonomy
         Vocabulary of communities.
+    mapping
+        The first file's own column names (:class:`~coverage_map.ingest.mapping.ColumnMapping`).
 
     Returns
     -------
@@ -60,27 +75,74 @@ def load_population(
         A blank need cell is unknown (NaN); a negative or non-numeric one rejects its row;
         a ``need_`` column naming an unknown category is fatal.
     """
-    return _load_population(path, _area_ids(areas), taxonomy)
+    return _load_population(path, _area_ids(areas), taxonomy, mapping=mapping)
 
 
 def _load_population(
-    path: str | Path, area_ids: Sequence[str] | None, taxonomy: Taxonomy
+    path: str | Path | Sequence[str | Path],
+    area_ids: Sequence[str] | None,
+    taxonomy: Taxonomy,
+    *,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
+    """One population file, or several joined on the area code (see :func:`_joined`)."""
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    reads = [_read_population(one, area_ids, taxonomy, mapping if n == 0 else None) for n, one in enumerate(paths)]
+    problems = [problem for read in reads for problem in read.problems]
+    if len(reads) == 1:
+        read = reads[0]
+    else:
+        read, found = _joined(reads, area_ids)
+        problems += found
+    if read.table is None:
+        return _population_frame({}, read.groups, read.needs), _sorted(problems)
+    if area_ids is None:
+        return _population_frame(read.table, read.groups, read.needs), _sorted(problems)
+    table = read.table
+    ordered = table.set_index("area_id").reindex(list(area_ids))
+    problems += _areas_without_rows(ordered.index[~ordered.index.isin(table["area_id"])], read.rejected_ids, read.file)
+    return _population_frame(ordered.reset_index(), read.groups, read.needs), _sorted(problems)
+
+
+@dataclass
+class _Read:
+    """One population file read: its rows kept (None when unusable), its columns and its problems."""
+
+    file: str
+    table: pd.DataFrame | None
+    groups: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    rejected_ids: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _read_population(
+    path: str | Path, area_ids: Sequence[str] | None, taxonomy: Taxonomy, mapping: ColumnMapping | None
+) -> _Read:
     file = str(path)
     raw, problems = read_any(path)
     if _has_fatal(problems):
-        return _population_frame({}, []), problems
+        return _Read(file, None, problems=problems)
+    original = raw
+    raw, found = apply_mapping(raw, mapping, file=file, role="population", taxonomy=taxonomy)
+    problems += found
+    if _has_fatal(found):
+        return _Read(file, None, problems=problems)
+    raw, found, census_area = _from_census(raw, file)
+    problems += found
+    if _has_fatal(found):
+        return _Read(file, None, problems=problems)
     columns, column_problems = _require(raw, file, ("area_id", "population"))
     groups, group_problems = _community_columns(raw, file, taxonomy.communities)
     needs, need_problems = _community_columns(raw, file, taxonomy.categories, prefix="need_")
     group_problems += need_problems
     problems += column_problems + group_problems
     if _has_fatal(column_problems + group_problems):
-        return _population_frame({}, list(groups), list(needs)), problems
+        return _Read(file, None, list(groups), list(needs), problems=problems)
     raw, summary_rows = _without_summary_rows(raw, file)
     problems += summary_rows
     if raw.empty:
-        return _population_frame({}, list(groups), list(needs)), [*problems, _no_rows(file)]
+        return _Read(file, None, list(groups), list(needs), problems=[*problems, _no_rows(file)])
 
     rows = raw["_source_row"].to_numpy()
     checker = _RowChecker(file, rows)
@@ -106,11 +168,94 @@ def _load_population(
     problems += checker.problems
     if table.empty:
         problems.append(_all_rejected(file))
-    if area_ids is None:
-        return _population_frame(table, list(groups), list(needs)), _sorted(problems)
-    ordered = table.set_index("area_id").reindex(list(area_ids))
-    problems += _areas_without_rows(ordered.index[~ordered.index.isin(table["area_id"])], rejected_ids, file)
-    return _population_frame(ordered.reset_index(), list(groups), list(needs)), _sorted(problems)
+    if census_area is not None:  # the census table's own area column, where the user will look
+        problems = [dataclasses.replace(p, column=census_area) if p.column == "area_id" else p for p in problems]
+    return _Read(file, table, list(groups), list(needs), rejected_ids, as_in_file(problems, original, mapping))
+
+
+def _from_census(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem], str | None]:
+    """A census table (a layout of :mod:`coverage_map.ingest.census`) converted to population columns.
+
+    Only a file without ``area_id`` or ``population`` columns is looked at. The problem (not
+    fatal) names the table layout used; the rows keep their spreadsheet row numbers (a long
+    table's area: its first row). The third item is the table's area column (None: not a census table).
+    """
+    if len(_find_columns(raw, ("area_id", "population"))) == 2:
+        return raw, [], None
+    table = matching_table(raw)
+    if table is None:
+        return raw, [], None
+    try:
+        mapped = map_population(raw, table, file=file)
+    except ValidationError as error:
+        return raw, error.problems, table.area_column
+    area_column = str(table.area_column)
+    codes = raw[area_column].astype("str").str.strip().to_numpy()
+    first_rows = pd.Series(raw["_source_row"].to_numpy(), index=codes)
+    first_rows = first_rows[~first_rows.index.duplicated()]
+    frame = mapped.astype({column: "str" for column in mapped.columns if column != "area_id"})
+    frame["_source_row"] = first_rows.reindex(mapped["area_id"]).to_numpy(dtype="int64")
+    note = Problem(file, f"read as the census table '{table.name}'"
+                         f" ({table.description or table.layout}): {table_summary(table)}", fatal=False)  # fmt: skip
+    return frame, [note], area_column
+
+
+def _joined(reads: Sequence[_Read], area_ids: Sequence[str] | None) -> tuple[_Read, list[Problem]]:
+    """Several population files joined on the area code: the total from the first, each community once.
+
+    Their area codes must be the same (within the areas file, when it is usable); otherwise
+    each file that differs from the first gets a fatal problem with the codes only one has.
+    """
+    usable = [read for read in reads if read.table is not None]
+    first = reads[0]
+    if len(usable) < len(reads):
+        return _Read(first.file, None), []
+    known = set(area_ids) if area_ids is not None else None
+    problems: list[Problem] = []
+    assert first.table is not None
+    base_codes = _codes(first.table, known)
+    table = first.table
+    groups, needs = list(first.groups), list(first.needs)
+    for read in reads[1:]:
+        assert read.table is not None
+        codes = _codes(read.table, known)
+        if codes != base_codes:
+            problems.append(_mismatch(first.file, base_codes, read.file, codes))
+            continue
+        new = [f"pop_{g}" for g in read.groups if g not in groups] + [f"need_{n}" for n in read.needs if n not in needs]
+        repeated = [g for g in read.groups if g in groups] + [n for n in read.needs if n in needs]
+        problems += [Problem(read.file, f"'{label}' is also in {first.file}; the first file's counts are used",
+                             column=label, fatal=False) for label in repeated]  # fmt: skip
+        table = table.merge(read.table[["area_id", *new]], on="area_id", how="left")
+        groups += [g for g in read.groups if g not in groups]
+        needs += [n for n in read.needs if n not in needs]
+    rejected = set().union(*(read.rejected_ids for read in reads))
+    return _Read(first.file, table, groups, needs, rejected), problems
+
+
+def _codes(table: pd.DataFrame, known: set[str] | None) -> set[str]:
+    codes = set(table["area_id"])
+    return codes & known if known is not None else codes
+
+
+def _mismatch(first: str, first_codes: set[str], other: str, codes: set[str]) -> Problem:
+    only_first, only_other = sorted(first_codes - codes), sorted(codes - first_codes)
+
+    def some(values: list[str]) -> str:
+        return ", ".join(values[:3]) + (", ..." if len(values) > 3 else "")
+
+    parts = []
+    if only_first:
+        parts.append(f"{len(only_first):,} area codes of {Path(first).name} are not in it ({some(only_first)})")
+    if only_other:
+        parts.append(f"{len(only_other):,} of its area codes are not in {Path(first).name} ({some(only_other)})")
+    return Problem(
+        other,
+        "the area codes of the population files do not match: " + "; ".join(parts) + ". Population files are "
+        "joined on the area code, so they must describe the same areas: LSOA 2011 and LSOA 2021 codes differ for "
+        "the areas split or merged in 2021 (use tables of the same census geography as the areas file)",
+        column="area_id",
+    )
 
 
 def _larger_than_total(

@@ -38,6 +38,7 @@ from ._checks import (
 from ._locations import _LOCATION_COLUMNS, _coordinates_given, _locate, _location_columns
 from ._numbers import _number_column
 from ._text import _coded_texts, _given, _optional_strings, _optional_text, _texts
+from .mapping import ColumnMapping, apply_mapping, as_in_file
 from .practices import _load_practices, _practice_origins
 from .readers import read_any
 
@@ -63,6 +64,7 @@ def load_referrals(
     crs: str | None = None,
     practices: str | Path | pd.DataFrame | None = None,
     practices_file: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Load referral records (or aggregated counts) from social prescribing.
 
@@ -90,6 +92,9 @@ def load_referrals(
     practices_file
         The file a practices table came from, named in problems (default: "the
         practices table").
+    mapping
+        The file's own column names and whole-file values
+        (:class:`~coverage_map.ingest.mapping.ColumnMapping`).
 
     Returns
     -------
@@ -111,7 +116,7 @@ def load_referrals(
         if _has_fatal(problems):
             table = None
     frame, found = _load_referrals(
-        path, taxonomy, area_ids=area_ids, crs=crs, practices=table, practices_file=practices_file
+        path, taxonomy, area_ids=area_ids, crs=crs, practices=table, practices_file=practices_file, mapping=mapping
     )
     return frame, problems + found
 
@@ -124,9 +129,29 @@ def _load_referrals(
     crs: str | None,
     practices: pd.DataFrame | None = None,
     practices_file: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     file = str(path)
     raw, problems = read_any(path, crs=crs)
+    if _has_fatal(problems):
+        return _referrals_frame(None), problems
+    frame, found = _mapped_referrals(raw, taxonomy, file, mapping, area_ids=area_ids, practices=practices,
+                                     practices_file=practices_file)  # fmt: skip
+    return frame, _sorted(problems + as_in_file(found, raw, mapping))
+
+
+def _mapped_referrals(
+    raw: pd.DataFrame,
+    taxonomy: Taxonomy,
+    file: str,
+    mapping: ColumnMapping | None,
+    *,
+    area_ids: Sequence[str] | None,
+    practices: pd.DataFrame | None,
+    practices_file: str | None,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """The referrals of a read file, after the mapping."""
+    raw, problems = apply_mapping(raw, mapping, file=file, role="referrals", taxonomy=taxonomy)
     if _has_fatal(problems):
         return _referrals_frame(None), problems
     columns = _referral_columns(raw, file, problems)

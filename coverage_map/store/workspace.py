@@ -57,7 +57,7 @@ from ..config import PROJECT_DIR
 from ..errors import CoverageMapError, Problem
 from ..ingest.oruk.diff import ServiceDiff
 from ..model import Inputs, SourceInfo
-from ..spec import FILE_ROLES, OPTION_KEYS, REQUIRED_ROLES, InputSpec
+from ..spec import FILE_ROLES, MORE_POPULATION, OPTION_KEYS, REQUIRED_ROLES, InputSpec
 from .backend import DATASETS, INPUTS, NAMES, STATE, SYNCS, Backend, WorkspaceError, first_line
 from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
@@ -74,7 +74,7 @@ WORKSPACE_FILE = "workspace.gpkg"
 ROLES = FILE_ROLES
 #: Load options :meth:`Workspace.add` takes with files by role (``lookup_levels`` as
 #: :meth:`InputSpec.from_mapping <coverage_map.spec.InputSpec.from_mapping>` reads it).
-LOAD_OPTIONS = (*OPTION_KEYS, "lookup_levels")
+LOAD_OPTIONS = (*OPTION_KEYS, "lookup_levels", "map")
 MAX_NAME_LENGTH = 100
 
 _POSTGRES_URL = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.IGNORECASE)
@@ -701,9 +701,10 @@ def _check_paths(paths: Mapping[str, str | Path | None]) -> dict[str, Path]:
     return files
 
 
-def _stored_options(spec: InputSpec) -> dict[str, str]:
-    """The spec's load options, as :meth:`InputSpec.to_mapping` writes them (its files are stored apart)."""
-    return {key: value for key, value in spec.to_mapping().items() if key in OPTION_KEYS}
+def _stored_options(spec: InputSpec) -> dict[str, Any]:
+    """The spec's load options and column mappings, as :meth:`InputSpec.to_mapping` writes them (its files are
+    stored apart)."""
+    return {key: value for key, value in spec.to_mapping().items() if key in (*OPTION_KEYS, "map")}
 
 
 def _stored_spec(row: Any, files: Mapping[str, Path]) -> InputSpec:
@@ -712,7 +713,12 @@ def _stored_spec(row: Any, files: Mapping[str, Path]) -> InputSpec:
     Datasets stored before the spec kept ``lookup_levels`` as a mapping, which
     :meth:`InputSpec.from_mapping` still reads.
     """
-    return InputSpec.from_mapping({**files, **json.loads(row["options"])})
+    given: dict[str, Any] = {role: path for role, path in files.items() if not role.startswith(MORE_POPULATION)}
+    more = sorted((int(role.removeprefix(MORE_POPULATION)), path) for role, path in files.items()
+                  if role.startswith(MORE_POPULATION))  # fmt: skip
+    if more and "population" in given:
+        given["population"] = [given["population"], *(path for _, path in more)]
+    return InputSpec.from_mapping({**given, **json.loads(row["options"])})
 
 
 def _owner_key(owner: str | None) -> str | None:
@@ -725,7 +731,11 @@ def _owner_key(owner: str | None) -> str | None:
 
 def _as_given(inputs: Inputs, files: Mapping[str, Path]) -> Inputs:
     """The inputs with files named as given (file name only), not by a local or temporary path."""
-    return _named(inputs, {str(path): path.name for path in files.values()})
+    names = {str(path): path.name for path in files.values()}
+    populations = [path for role, path in files.items() if role == "population" or role.startswith(MORE_POPULATION)]
+    if len(populations) > 1:
+        names[" + ".join(map(str, populations))] = " + ".join(path.name for path in populations)
+    return _named(inputs, names)
 
 
 def _named(inputs: Inputs, names: Mapping[str, str]) -> Inputs:
