@@ -222,11 +222,16 @@ class TierMoves:
     moves
         ``tier_before``, ``tier``, ``units``: how many units went from one tier to another
         (published tiers; units that stayed put included).
-    leave_severe, leave_moderate
-        Units that were severe (moderate) before and are not after.
+    leave_severe
+        Units that were severe before and are not after (some may be moderate).
+    leave_moderate
+        Units that were moderate before and are no gap after.
+    enter_severe
+        Units that were not severe before and are after.
     enter_gap
-        Units that were not a gap before and are one after: the regional average rises
-        with new provision, so places it does not reach can fall below it.
+        Units that were not a gap before and are one after. New provision raises the
+        region's average, so places it does not reach can fall below it, and the clusters
+        of low access (Gi*) are tested again.
     need_in_gaps_before, need_in_gaps_after
         People in need living in gap units (severe or moderate), before and after.
     """
@@ -234,6 +239,7 @@ class TierMoves:
     moves: pd.DataFrame
     leave_severe: int
     leave_moderate: int
+    enter_severe: int
     enter_gap: int
     need_in_gaps_before: float
     need_in_gaps_after: float
@@ -263,6 +269,7 @@ def tier_moves(result: ScenarioResult, category: str, community: str = "all") ->
         moves=moves,
         leave_severe=int(((before == "severe") & (after != "severe")).sum()),
         leave_moderate=int(((before == "moderate") & ~is_gap).sum()),
+        enter_severe=int(((before != "severe") & (after == "severe")).sum()),
         enter_gap=int((~was_gap & is_gap).sum()),
         need_in_gaps_before=float(need[was_gap.to_numpy(dtype=bool)].sum()),
         need_in_gaps_after=float(need[is_gap.to_numpy(dtype=bool)].sum()),
@@ -314,8 +321,13 @@ def _check_proposed(located: gpd.GeoDataFrame, prepared: Prepared, source: str) 
     for row, asset_id in zip(rows, ids, strict=True):
         if asset_id in taken or asset_id in seen:
             problems.append(
-                Problem(source, "this asset_id is already taken; give each proposed service an id of its own",
-                        row=int(row), column="asset_id", value=asset_id)  # fmt: skip
+                Problem(
+                    source,
+                    "this asset_id is already taken; give each proposed service an id of its own",
+                    row=int(row),
+                    column="asset_id",
+                    value=asset_id,
+                )  # fmt: skip
             )
         seen.add(asset_id)
     if problems:

@@ -37,6 +37,7 @@ from scipy.spatial import cKDTree
 from .access import ALL, covered_areas, gaussian_weight, group_demand, origin_points
 from .config import METRIC_CRS
 from .errors import CoverageMapError, CRSError, Problem
+from .findings import in_sentence
 from .joins import Prepared, points_in_areas, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .model import Inputs
@@ -237,7 +238,9 @@ def greedy_sites(reach: sparse.csr_matrix, gain: np.ndarray, k: int) -> list[int
     return chosen
 
 
-def exact_sites(reach: sparse.csr_matrix, gain: np.ndarray, covered: np.ndarray, demand: np.ndarray, k: int) -> list[int]:
+def exact_sites(
+    reach: sparse.csr_matrix, gain: np.ndarray, covered: np.ndarray, demand: np.ndarray, k: int
+) -> list[int]:
     """The optimum with spopt's MCLP, the existing services as one predefined facility.
 
     The model is made small without changing its optimum: the areas already covered are one
@@ -267,7 +270,9 @@ def exact_sites(reach: sparse.csr_matrix, gain: np.ndarray, covered: np.ndarray,
     weights = np.array([float(np.asarray(demand)[covered].sum()), *groups.values()])
     model = _mclp(covering, weights, facilities=len(useful) + 1, p=k + 1, predefined=[0])
     model.solve(pulp.PULP_CBC_CMD(msg=False), results=False)
-    chosen = [int(useful[j - 1]) for j, variable in enumerate(model.fac_vars) if j > 0 and (variable.value() or 0) > 0.5]
+    chosen = [
+        int(useful[j - 1]) for j, variable in enumerate(model.fac_vars) if j > 0 and (variable.value() or 0) > 0.5
+    ]
     if len(chosen) != k:
         raise RuntimeError(f"the MCLP solution opened {len(chosen)} sites, not {k}")
     return chosen
@@ -335,8 +340,8 @@ def summary_sentence(
 ) -> str:
     """``3 new dementia services at A, B, C would bring 12,400 people in need within 3 km of support; ...``"""
     count = len(sites)
-    what = display_name(category).lower()
-    group = "" if community == ALL else f" for {display_name(community)}"
+    what = in_sentence(display_name(category))
+    group = "" if community == ALL else f" for {in_sentence(display_name(community))}"
     names = _listing([str(name) for name in sites["site_name"]])
     total = float(sites["total_need_covered"].iloc[-1]) if count else 0.0
     people = "person" if round_people(total) == "1" else "people"
@@ -345,16 +350,27 @@ def summary_sentence(
         f"{count} new {what} {service}{group} at {names} would bring {round_people(total)} {people} in need "
         f"within {catchment_km:g} km of support"
     )
-    severe = moves.leave_severe
-    tail = f"{severe:,} area{'s' if severe != 1 else ''} leave{'s' if severe == 1 else ''} the severe tier"
+    return f"{head}; {tier_sentence(moves)}"
+
+
+def tier_sentence(moves: TierMoves) -> str:
+    """``9 areas leave the severe tier and 2 the moderate tier; ...`` (what the access method says of a set)."""
+    text = f"{_areas(moves.leave_severe)} leave{'s' if moves.leave_severe == 1 else ''} the severe tier"
     if moves.leave_moderate:
-        tail += f" and {moves.leave_moderate:,} the moderate tier"
+        text += f" and {moves.leave_moderate:,} the moderate tier"
+    others = []
+    if moves.enter_severe:
+        others.append(f"{_areas(moves.enter_severe)} enter{'s' if moves.enter_severe == 1 else ''} the severe tier")
     if moves.enter_gap:
-        tail += (
-            f" ({moves.enter_gap:,} other area{'s' if moves.enter_gap != 1 else ''} become{'s' if moves.enter_gap == 1 else ''} a gap as the "
-            "region's average rises)"
-        )
-    return f"{head}; {tail}"
+        others.append(f"{_areas(moves.enter_gap)} that had no gap now {'has' if moves.enter_gap == 1 else 'have'} one")
+    if others:
+        text += ", while " + " and ".join(others) + " (the region's average rises and clusters shift)"
+    before, after = round_people(moves.need_in_gaps_before), round_people(moves.need_in_gaps_after)
+    return text + f"; people in need living in gap areas: {before} before, {after} after"
+
+
+def _areas(count: int) -> str:
+    return f"{count:,} area{'s' if count != 1 else ''}"
 
 
 def round_people(value: float) -> str:
@@ -407,8 +423,14 @@ def _checked_request(
 
 
 def _no_need_message(prepared: Prepared, category: str, community: str) -> str:
-    column = f"need_{category}" if f"need_{category}" in prepared.inputs.population.columns else (  # type: ignore[union-attr]
-        "population" if community == ALL else f"pop_{community}"
+    population = prepared.inputs.population
+    columns = () if population is None else tuple(population.columns)
+    column = (
+        f"need_{category}"
+        if f"need_{category}" in columns
+        else "population"
+        if community == ALL
+        else f"pop_{community}"
     )
     group = "" if community == ALL else f" for {community}"
     return f"there is no need data for {category}{group}: its column {column} is empty or 0 in every area"
@@ -421,7 +443,10 @@ def _candidate_sites(
     if candidates is None:
         areas = prepared.units["area"]
         return gpd.GeoDataFrame(
-            {"site_id": areas["area_id"].astype(str).to_numpy(), "site_name": areas["area_name"].astype(str).to_numpy()},
+            {
+                "site_id": areas["area_id"].astype(str).to_numpy(),
+                "site_name": areas["area_name"].astype(str).to_numpy(),
+            },
             geometry=gpd.points_from_xy(origins_xy[:, 0], origins_xy[:, 1]),
             crs=METRIC_CRS,
         ), []

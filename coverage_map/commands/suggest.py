@@ -110,6 +110,7 @@ def sites_table(result: Any) -> Any:  # SuggestionResult -> DataFrame
     table["capacity"] = result.capacity
     table["leave_severe"] = moves.leave_severe
     table["leave_moderate"] = moves.leave_moderate
+    table["enter_severe"] = moves.enter_severe
     table["enter_gap"] = moves.enter_gap
     table["need_in_gaps_before"] = round(moves.need_in_gaps_before, 1)
     table["need_in_gaps_after"] = round(moves.need_in_gaps_after, 1)
