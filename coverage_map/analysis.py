@@ -22,7 +22,7 @@ from .gaps import GAP_COLUMNS, find_gaps
 from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .metrics import KEY, measure
-from .model import Inputs
+from .model import Inputs, proposed_rows
 from .significance import cold_spots
 from .suppress import published_counts, secondary_suppress
 
@@ -245,7 +245,7 @@ def asset_table(prepared: Prepared) -> pd.DataFrame:
         }
     )
     if "proposed" in assets.columns:  # a scenario's hypothetical services (coverage_map.scenario)
-        table["proposed"] = pd.array(assets["proposed"], dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        table["proposed"] = proposed_rows(assets)
     table["referrals_per_month"] = table["referrals"] / prepared.period_months
     table["pressure"] = table["referrals_per_month"] / table["capacity"].where(table["capacity"] > 0)
     table["over_capacity"] = (table["pressure"] > 1).fillna(False).astype(bool)

@@ -32,7 +32,7 @@ from .errors import CRSError, Problem, ValidationError
 from .joins import Prepared, points_in_areas, prepare, reach_pairs
 from .method import DEFAULT_METHOD, GapMethod
 from .metrics import KEY
-from .model import Inputs, SourceInfo
+from .model import Inputs, SourceInfo, proposed_rows  # noqa: F401 - part of this module's API
 from .taxonomy import Taxonomy
 
 #: The flag column of proposed services.
@@ -43,8 +43,6 @@ TYPED_IN = "proposed services"
 BEFORE_COLUMNS = ("access_per_10k", "access_ratio", "tier")
 #: The tiers that make a unit a gap.
 GAP_TIERS = ("severe", "moderate")
-#: Words accepted as "true" in a ``proposed`` column (as for ``accepting_referrals``).
-_TRUE = frozenset({"true", "yes", "y", "1", "t"})
 
 
 @dataclass(frozen=True)
@@ -274,17 +272,6 @@ def tier_moves(result: ScenarioResult, category: str, community: str = "all") ->
         need_in_gaps_before=float(need[was_gap.to_numpy(dtype=bool)].sum()),
         need_in_gaps_after=float(need[is_gap.to_numpy(dtype=bool)].sum()),
     )
-
-
-def proposed_rows(assets: pd.DataFrame) -> np.ndarray:
-    """Which rows of an assets frame are marked proposed (a ``proposed`` column saying true/yes/1)."""
-    if PROPOSED not in assets.columns:
-        return np.zeros(len(assets), dtype=bool)
-    column = assets[PROPOSED]
-    if pd.api.types.is_bool_dtype(column):
-        return pd.array(column, dtype="boolean").fillna(False).to_numpy(dtype=bool)
-    text = column.astype("string").str.strip().str.lower().fillna("")
-    return text.isin(_TRUE).to_numpy(dtype=bool)
 
 
 # --- helpers ---------------------------------------------------------------------------------
