@@ -254,8 +254,6 @@ def exact_sites(
     ImportError, RuntimeError
         spopt or pulp is missing, or the solver found no optimum.
     """
-    import pulp
-
     by_area = sparse.csr_matrix(reach)
     by_area.sort_indices()
     rows = np.flatnonzero((np.asarray(gain) > 0) & (np.diff(by_area.indptr) > 0))
@@ -269,7 +267,7 @@ def exact_sites(
     covering = [[0]] + [[1 + int(np.searchsorted(useful, site)) for site in key] for key in groups]
     weights = np.array([float(np.asarray(demand)[covered].sum()), *groups.values()])
     model = _mclp(covering, weights, facilities=len(useful) + 1, p=k + 1, predefined=[0])
-    model.solve(pulp.PULP_CBC_CMD(msg=False), results=False)
+    model.solve(_cbc(), results=False)
     chosen = [
         int(useful[j - 1]) for j, variable in enumerate(model.fac_vars) if j > 0 and (variable.value() or 0) > 0.5
     ]
@@ -302,6 +300,14 @@ def _mclp(covering: list[list[int]], weights: np.ndarray, *, facilities: int, p:
         model.problem += pulp.lpSum(sites[j] for j in reaching) >= client
     FacilityModelBuilder.add_facility_constraint(model, p)
     return model
+
+
+def _cbc() -> Any:
+    """CBC: an installed one (``COIN_CMD``), else the one bundled with pulp (``PULP_CBC_CMD``, deprecated for pulp 4)."""
+    import pulp
+
+    installed = pulp.COIN_CMD(msg=False)
+    return installed if installed.available() else pulp.PULP_CBC_CMD(msg=False)
 
 
 def _filled(chosen: list[int], candidates: int, k: int) -> list[int]:

@@ -128,7 +128,9 @@ def test_access_after_a_proposed_cafe_worked_by_hand():
     assert c["access_per_10k"] == pytest.approx(10_000 * after_c)
     assert c["access_ratio_before"] == pytest.approx(before_c / (15 / 6000))  # 0.43: moderate (under half)
     assert c["access_ratio"] == pytest.approx(after_c / (25 / 6000))  # 0.73: watch
-    assert rows.loc[("A", "dementia", "all"), "access_per_10k"] == pytest.approx(10_000 * (r1 + r2 + _w(2) * cafe_ratio))
+    assert rows.loc[("A", "dementia", "all"), "access_per_10k"] == pytest.approx(
+        10_000 * (r1 + r2 + _w(2) * cafe_ratio)
+    )
     assert (c["tier_before"], c["tier"]) == ("moderate", "watch")
     moves = tier_moves(result, "dementia")
     assert (moves.leave_severe, moves.leave_moderate, moves.enter_severe, moves.enter_gap) == (0, 1, 0, 0)
@@ -205,7 +207,11 @@ def test_records_are_checked_like_the_assets_file():
         taxonomy,
     )
     row = ok.iloc[0]
-    assert (row["asset_id"], row["categories"], row["communities"]) == ("proposed-1", ("dementia", "carers_support"), ())
+    assert (row["asset_id"], row["categories"], row["communities"]) == (
+        "proposed-1",
+        ("dementia", "carers_support"),
+        (),
+    )
     assert (row["reach"], row["reach_km"], bool(row["proposed"])) == ("radius", 2.0, True)
 
 
