@@ -5,7 +5,7 @@ category/community a map of the gap tiers (drawn by :mod:`coverage_map.outputs.e
 matches the dashboard, embedded as PNG so the HTML is one self-contained file) and the units
 ranked by tier and unmet need (:func:`coverage_map.gaps.ranked`), access by deprivation when
 IMD is given (:meth:`coverage_map.dataset.Dataset.equity`, with its chart), the organisations
-over capacity, and a methods section (access, clusters and tiers in plain words with the
+over capacity, with a scenario a "What if" section (:mod:`coverage_map.outputs.whatif`), and a methods section (access, clusters and tiers in plain words with the
 settings used, references, suppression, data sources and dates).
 
 Every text taken from data is HTML-escaped; every referral figure is the published
