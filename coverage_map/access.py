@@ -361,26 +361,9 @@ def measure_access(
     groups = sorted({ALL, *inputs.community_labels})
     problems: list[Problem] = []
 
-    xy, origin_problems = origin_points(areas, origins)
-    problems += origin_problems
-    borough_of = prepared.membership.set_index("area_id")["borough_id"].astype(str)
-    area_borough, borough_codes = pd.factorize(pd.Series(area_ids).map(borough_of).to_numpy(dtype=object))
-    assets = _asset_arrays(prepared, pd.Index(borough_codes))
-    times = None
-    if travel_times is not None:
-        times, time_problems = _travel_times(travel_times, pd.Index(area_ids), assets.ids)
-        problems += time_problems
-    context = _Context(
-        tree=cKDTree(xy) if len(xy) else None,
-        xy=xy,
-        boroughs=sparse.csr_matrix(
-            (np.ones(len(area_ids)), (np.arange(len(area_ids)), area_borough)),
-            shape=(len(area_ids), len(borough_codes)),
-        ),
-        assets=assets,
-        times=times,
-        catchment_minutes=catchment_minutes,
-    )
+    context, context_problems = _context(prepared, catchment_minutes, origins, travel_times)
+    problems += context_problems
+    assets = context.assets
     catchments = {c: inputs.taxonomy.catchment_km.get(c, catchment_km) * 1000.0 for c in categories}
 
     n, c_count, g_count = len(area_ids), len(categories), len(groups)
@@ -418,6 +401,83 @@ def measure_access(
     has_population = inputs.population is not None
     table = _assemble(area_ids, categories, groups, need, access, ratio, specific, region_frame, has_population)
     return AccessResult(table=table, region=region_frame, problems=tuple(problems))
+
+
+def _context(
+    prepared: Prepared,
+    catchment_minutes: float,
+    origins: gpd.GeoDataFrame | None,
+    travel_times: pd.DataFrame | None,
+) -> tuple[_Context, list[Problem]]:
+    """The origins, their index, the boroughs and the assets every category's computation shares."""
+    areas = prepared.units["area"]
+    area_ids = areas["area_id"].astype(str).to_numpy(dtype=object)
+    xy, problems = origin_points(areas, origins)
+    borough_of = prepared.membership.set_index("area_id")["borough_id"].astype(str)
+    area_borough, borough_codes = pd.factorize(pd.Series(area_ids).map(borough_of).to_numpy(dtype=object))
+    assets = _asset_arrays(prepared, pd.Index(borough_codes))
+    times = None
+    if travel_times is not None:
+        times, time_problems = _travel_times(travel_times, pd.Index(area_ids), assets.ids)
+        problems += time_problems
+    context = _Context(
+        tree=cKDTree(xy) if len(xy) else None,
+        xy=xy,
+        boroughs=sparse.csr_matrix(
+            (np.ones(len(area_ids)), (np.arange(len(area_ids)), area_borough)),
+            shape=(len(area_ids), len(borough_codes)),
+        ),
+        assets=assets,
+        times=times,
+        catchment_minutes=catchment_minutes,
+    )
+    return context, problems
+
+
+def covered_areas(
+    prepared: Prepared,
+    category: str,
+    community: str = ALL,
+    *,
+    catchment_km: float = DEFAULT_CATCHMENT_KM,
+    catchment_minutes: float = DEFAULT_CATCHMENT_MINUTES,
+    origins: gpd.GeoDataFrame | None = None,
+    travel_times: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """Which small areas (in the order of ``prepared.units["area"]``) an existing service already covers.
+
+    An area is covered when ``W(d_ij) > 0`` for an eligible asset that supplies anything, with
+    exactly the reach rules, catchments, eligibility and supply of :func:`measure_access`:
+    within the catchment of a ``local`` or ``radius`` asset (travel times replace distance for
+    ``local`` ones when given), in the borough of a ``borough`` one, anywhere for a
+    ``citywide`` one. Eligible: listing the category, and for a community listing it or no
+    community (open to all). Assets not accepting referrals (or with capacity 0) supply
+    nothing and cover nothing.
+
+    Parameters
+    ----------
+    prepared
+        Inputs joined to geography by :func:`coverage_map.joins.prepare`.
+    category, community
+        The need category and the group (``all`` or a community label).
+    catchment_km, catchment_minutes, origins, travel_times
+        As for :func:`measure_access`; a taxonomy's ``[catchment_km]`` for the category wins.
+    """
+    context, _ = _context(prepared, catchment_minutes, origins, travel_times)
+    assets = context.assets
+    catchment_m = prepared.inputs.taxonomy.catchment_km.get(category, catchment_km) * 1000.0
+    members = assets.members.get(category, np.array([], dtype=np.intp))
+    eligible, _ = _eligibility(assets, members, [community])
+    supplying = (eligible[:, 0] > 0) & (assets.supply[members] > 0)
+    kind = assets.kind[members]
+    decay = _decay_weights(context, members, catchment_m)
+    covered = np.asarray((decay[:, supplying & (kind == "decay")] != 0).sum(axis=1)).ravel() > 0
+    boroughs = np.zeros(context.boroughs.shape[1], dtype=bool)
+    boroughs[assets.borough[members[supplying & (kind == "borough")]]] = True
+    covered |= np.asarray(context.boroughs @ boroughs.astype(float)).ravel() > 0
+    if (supplying & (kind == "citywide")).any():
+        covered[:] = True
+    return covered
 
 
 @dataclass(frozen=True)

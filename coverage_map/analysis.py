@@ -22,7 +22,7 @@ from .gaps import GAP_COLUMNS, find_gaps
 from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .metrics import KEY, measure
-from .model import Inputs
+from .model import Inputs, proposed_rows
 from .significance import cold_spots
 from .suppress import published_counts, secondary_suppress
 
@@ -244,6 +244,8 @@ def asset_table(prepared: Prepared) -> pd.DataFrame:
             "referrals": assets["asset_id"].map(received).fillna(0).astype("int64"),
         }
     )
+    if "proposed" in assets.columns:  # a scenario's hypothetical services (coverage_map.scenario)
+        table["proposed"] = proposed_rows(assets)
     table["referrals_per_month"] = table["referrals"] / prepared.period_months
     table["pressure"] = table["referrals_per_month"] / table["capacity"].where(table["capacity"] > 0)
     table["over_capacity"] = (table["pressure"] > 1).fillna(False).astype(bool)
@@ -292,7 +294,9 @@ def published_assets(analysis: Analysis, *, suppress: bool = True) -> pd.DataFra
         table = table.sort_values(["pressure", "asset_id"], ascending=[False, True], na_position="last")
     else:
         table["referrals_suppressed"] = False
-    return _round(table)[ASSET_COLUMNS].reset_index(drop=True)
+    # A scenario's table says which services are proposed; without one the columns stay as documented.
+    proposed = ["proposed"] if "proposed" in table.columns and table["proposed"].any() else []
+    return _round(table)[[*ASSET_COLUMNS, *proposed]].reset_index(drop=True)
 
 
 def _published_gaps(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .commands import need, sync
 from .commands.input_flags import add_mapping_flags
+from .commands import scenario as _scenario
+from .commands import suggest as _suggest
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
@@ -136,9 +138,12 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         raise ValidationError(
             error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
         ) from None
-    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method_from_args(args))
     suppress = not args.no_suppress
-    table = published_table(analysis, suppress=suppress)
+    if args.scenario is not None:  # proposed services added: the analysis after, with the _before columns
+        analysis, table = _scenario.scenario_analysis(args, data, method=method_from_args(args), suppress=suppress)
+    else:
+        analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method_from_args(args))
+        table = published_table(analysis, suppress=suppress)
     if out.suffix.lower() != ".csv":
         table = with_geometry(table, analysis.units)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -381,6 +386,8 @@ def cmd_export_map(args: argparse.Namespace) -> int:
     if not args.all_categories and not args.out:
         raise CoverageMapError("--out FILE is required (or --all-categories --out-dir DIR)")
     dataset = _dataset_from_args(args)
+    if args.scenario is not None:  # the map after, proposed services drawn apart
+        dataset = _scenario.scenario_dataset(dataset, args.scenario, crs=args.crs)
     _resolve_labels(dataset, args)
     request = MapRequest(
         category=args.category or dataset.categories[0],
@@ -436,9 +443,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .outputs.report import write_report
 
     dataset = _dataset_from_args(args)
+    after = None if args.scenario is None else _scenario.scenario_dataset(dataset, args.scenario, crs=args.crs)
     result = write_report(
         dataset,
         args.out,
+        scenario=after,
         pdf=args.pdf,
         priorities=args.priorities,
         level=args.level,
@@ -565,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_command(commands)
     _add_workspace_commands(commands)
     need.add_command(commands)
+    _suggest.add_command(commands)
     return parser
 
 
@@ -580,6 +590,7 @@ def _add_analyse_command(commands: Any) -> None:  # argparse's private _SubParse
         help="distance that counts as near (default %(default)s km)",
     )
     analyse.add_argument("--out", required=True, help="output file: .csv, .gpkg, .geojson or .parquet")
+    _scenario.add_scenario_option(analyse)
     analyse.add_argument(
         "--no-suppress",
         action="store_true",
@@ -709,6 +720,7 @@ def _add_export_map_command(commands: Any) -> None:  # argparse's private _SubPa
     export_map.add_argument("--dpi", type=float, default=300, help="dots per inch for PNG (default 300)")
     export_map.add_argument("--labels", action="store_true", help="label areas, worst gaps first, without overlaps")
     export_map.add_argument("--no-assets", action="store_true", help="leave the organisations off the map")
+    _scenario.add_scenario_option(export_map)
     export_map.set_defaults(handler=cmd_export_map)
 
 
@@ -748,6 +760,7 @@ def _add_report_command(commands: Any) -> None:  # argparse's private _SubParser
     )
     report.add_argument("--dpi", type=float, default=150, help="resolution of the report's maps (default 150)")
     report.add_argument("--no-maps", action="store_true", help="leave the maps out (no Chromium needed for HTML)")
+    _scenario.add_scenario_option(report)
     report.set_defaults(handler=cmd_report)
 
 

@@ -23,7 +23,9 @@ kept so later steps can report problems by row; it never leaves the tool for ref
     all), ``capacity`` (float, NaN when unknown), ``accepting_referrals`` (pandas
     ``boolean``, NA when unknown), ``reach`` (str: ``local``/``borough``/``citywide``/
     ``radius``), ``reach_km`` (float, NaN unless ``reach == "radius"``), ``geometry``,
-    ``_source_row``, plus any optional pass-through columns (``last_checked``...).
+    ``_source_row``, plus any optional pass-through columns (``last_checked``...). A
+    scenario's frames (:mod:`coverage_map.scenario`) add ``proposed`` (bool): true for its
+    hypothetical services (see :func:`proposed_rows`).
 ``referrals`` (GeoDataFrame, Point or empty geometry)
     ``category`` (canonical label), ``community`` (canonical label or NA), ``count``
     (int >= 1), ``date`` (datetime64 or NaT), ``asset_id`` (str or NA),
@@ -50,6 +52,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .errors import Problem
@@ -96,3 +99,18 @@ class Inputs:
         if self.population is None:
             return ()
         return tuple(c.removeprefix("need_") for c in self.population.columns if c.startswith("need_"))
+
+
+#: Words read as "true" in a ``proposed`` column (as in ``accepting_referrals``).
+_TRUE = frozenset({"true", "yes", "y", "1", "t"})
+
+
+def proposed_rows(assets: pd.DataFrame) -> np.ndarray:
+    """Which rows of an assets frame are proposed services (a ``proposed`` column saying true, yes or 1)."""
+    if "proposed" not in assets.columns:
+        return np.zeros(len(assets), dtype=bool)
+    column = assets["proposed"]
+    if pd.api.types.is_bool_dtype(column):
+        return pd.array(column, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+    text = column.astype("string").str.strip().str.lower().fillna("")
+    return text.isin(_TRUE).to_numpy(dtype=bool)

@@ -18,6 +18,8 @@ Contents
 * :mod:`~coverage_map.ingest.assets`: :func:`load_assets`, the community assets.
 * :mod:`~coverage_map.ingest.referrals`: :func:`load_referrals`.
 * :mod:`~coverage_map.ingest.practices`: :func:`load_practices`, referrals placed at GP practices.
+* :mod:`~coverage_map.ingest.candidates`: :func:`~coverage_map.ingest.candidates.load_candidates`, candidate
+  sites for new services (``coverage-map suggest``).
 * :mod:`~coverage_map.ingest.readers`: :func:`read_any`, any supported file as a (Geo)DataFrame;
   :mod:`~coverage_map.ingest.formats`: the format registry (:data:`FORMATS`).
 * :mod:`~coverage_map.ingest.upload_safety`: checks on files that come from someone else.

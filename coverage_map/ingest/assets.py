@@ -100,6 +100,27 @@ def _load_assets(
         return _assets_frame(None, {}), problems
     raw, found = generated_ids(raw, file=file)
     problems += found
+    return assets_from_table(raw, taxonomy, file=file, problems=problems)
+
+
+def assets_from_table(
+    raw: pd.DataFrame, taxonomy: Taxonomy, *, file: str, problems: list[Problem] | None = None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """The checks of :func:`load_assets` on a table already read (a file's rows, or services typed in).
+
+    Parameters
+    ----------
+    raw
+        One row per asset, with the columns :func:`load_assets` reads (cells as text or
+        numbers, or point geometry) and ``_source_row``, the row number problems name.
+    taxonomy
+        Vocabulary of need categories and communities.
+    file
+        What problems name as the file (a path, or e.g. ``"proposed services"``).
+    problems
+        Problems found while reading (and mapping), kept in front of the ones found here.
+    """
+    problems = list(problems or [])
     columns = _asset_columns(raw, file, problems)
     if columns is None:
         return _assets_frame(None, {}), problems

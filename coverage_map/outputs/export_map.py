@@ -372,6 +372,7 @@ def _assets_for(dataset: Dataset, request: MapRequest, units: gpd.GeoDataFrame) 
         chosen = chosen[chosen.geometry.intersects(units.to_crs(assets.crs).union_all())]
     points = chosen.to_crs(DISPLAY_CRS)
     columns = ["asset_id", "name", "categories", "communities", "capacity", "accepting_referrals"]
+    columns += ["proposed"] if "proposed" in points.columns else []
     return pd.DataFrame(points[columns]).assign(lon=points.geometry.x.to_numpy(), lat=points.geometry.y.to_numpy())
 
 
@@ -401,6 +402,10 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     units = units[units["area_id"].isin(view["area_id"])]
     geojson = units_geojson(units)
     assets = _assets_for(dataset, request, units) if request.show_assets else None
+    proposed = None
+    if assets is not None and "proposed" in assets.columns:  # a scenario: proposed services drawn apart
+        flags = assets["proposed"].fillna(False).astype(bool)
+        proposed, assets = assets[flags], assets[~flags].drop(columns="proposed")
     figure = figures.map_figure(
         view,
         geojson,
@@ -431,10 +436,38 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     ]
     if bool(getattr(info, "from_referrals", False)):
         notes.append(SUPPRESSION_NOTE + ".")
+    if proposed is not None and len(proposed):
+        notes.append("Yellow discs in black rings: proposed services of a what-if scenario, not real ones.")
     _foot(figure, frame, credits.source_line(), " ".join(notes))
+    if proposed is not None and len(proposed):  # first, so the area labels keep off their markers
+        _add_proposed(figure, frame, proposed, center=center, zoom=zoom)
     if request.labels:
         _add_labels(figure, frame, view, units, center=center, zoom=zoom)
     return figure
+
+
+def _add_proposed(
+    figure: go.Figure, frame: _Frame, proposed: pd.DataFrame, *, center: Mapping[str, float], zoom: float
+) -> None:
+    """The proposed services' markers (after every other trace) and a label beside each: ``Proposed: name``."""
+    for trace in _figures_module().proposed_traces(proposed):
+        figure.add_trace(trace)
+    x, y = project(proposed["lon"].to_numpy(dtype=float), proposed["lat"].to_numpy(dtype=float), center=center,
+                   zoom=zoom, width=frame.map_w, height=frame.map_h)  # fmt: skip
+    for name, px, py in zip(proposed["name"].astype(str), x, y, strict=True):
+        figure.add_annotation(
+            text=f"<b>Proposed: {_escape(name)}</b>",
+            xref="paper",
+            yref="paper",
+            x=(px + 11) / frame.plot_w,
+            y=1 - py / frame.plot_h,
+            xanchor="left",
+            yanchor="middle",
+            showarrow=False,
+            font={"size": 11, "color": _INK, "family": _FONT},
+            bgcolor="rgba(255,255,255,0.85)",
+            borderpad=1,
+        )
 
 
 def _dress(figure: go.Figure, frame: _Frame, *, title: str, subtitle: str) -> None:

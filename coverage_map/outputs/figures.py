@@ -461,6 +461,28 @@ def _asset_trace_dicts(assets: pd.DataFrame | None) -> list[dict[str, Any]]:
     return traces
 
 
+#: How proposed services (a what-if scenario, :mod:`coverage_map.scenario`) are drawn: a yellow
+#: disc in a black ring, unlike any real service's marker.
+PROPOSED_MARKER = {"ring": "#000000", "fill": "#f0e442", "label": "Proposed service (what if)"}
+
+
+def proposed_traces(proposed: pd.DataFrame) -> list[go.Scattermap]:
+    """Proposed services (``name``, ``lon``, ``lat``...) as a ring and a labelled disc, to add after the map's traces.
+
+    Added at the end, so the map's documented trace indices do not move.
+    """
+    lon = proposed["lon"].astype(float).round(5).tolist()
+    lat = proposed["lat"].astype(float).round(5).tolist()
+    hover = [f"<b>Proposed: {escape(getattr(row, 'name', ''))}</b>" for row in proposed.itertuples(index=False)]
+    return [
+        go.Scattermap(lon=lon, lat=lat, mode="markers", hoverinfo="skip", name="proposed ring", showlegend=False,
+                      marker={"size": 17, "color": PROPOSED_MARKER["ring"], "opacity": 1.0}),
+        go.Scattermap(lon=lon, lat=lat, mode="markers", text=hover, hovertemplate="%{text}<extra></extra>",
+                      name=f"{PROPOSED_MARKER['label']} ({len(proposed):,})",
+                      marker={"size": 11, "color": PROPOSED_MARKER["fill"], "opacity": 1.0}),
+    ]  # fmt: skip
+
+
 def _asset_status(frame: pd.DataFrame) -> pd.Series:
     accepting = frame["accepting_referrals"] if "accepting_referrals" in frame else pd.Series(pd.NA, index=frame.index)
     flags = pd.array(accepting, dtype="boolean")

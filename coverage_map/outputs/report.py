@@ -5,7 +5,7 @@ category/community a map of the gap tiers (drawn by :mod:`coverage_map.outputs.e
 matches the dashboard, embedded as PNG so the HTML is one self-contained file) and the units
 ranked by tier and unmet need (:func:`coverage_map.gaps.ranked`), access by deprivation when
 IMD is given (:meth:`coverage_map.dataset.Dataset.equity`, with its chart), the organisations
-over capacity, and a methods section (access, clusters and tiers in plain words with the
+over capacity, with a scenario a "What if" section (:mod:`coverage_map.outputs.whatif`), and a methods section (access, clusters and tiers in plain words with the
 settings used, references, suppression, data sources and dates).
 
 Every text taken from data is HTML-escaped; every referral figure is the published
@@ -79,6 +79,7 @@ def write_report(
     dpi: float = 150,
     browser: str | None = None,
     today: date | str | None = None,
+    scenario: Dataset | None = None,
 ) -> ReportResult:
     """Write the report as HTML (and PDF when ``pdf`` is given).
 
@@ -105,6 +106,10 @@ def write_report(
         Chromium executable (default: found as for ``export-map``).
     today
         The date the directory's freshness is judged at (default: the day it runs).
+    scenario
+        The same data with a scenario's proposed services added
+        (:func:`coverage_map.scenario.with_proposed`): the report gains a "What if" section
+        (:mod:`coverage_map.outputs.whatif`). Every other section is about the real services.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -120,8 +125,14 @@ def write_report(
     place = resolve_borough(dataset, borough)
     credits = credits_for(dataset)
     findings = key_findings(dataset, chosen, level=level, borough=borough, today=today)
-    images = _maps(dataset, chosen, level=level, borough=borough, dpi=dpi, browser=browser) if maps else {}
-    document = render_html(dataset, chosen, findings, images=images, level=level, place=place, credits=credits)
+    images = (
+        _maps(dataset, chosen, level=level, borough=borough, dpi=dpi, browser=browser, scenario=scenario)
+        if maps
+        else {}
+    )
+    document = render_html(
+        dataset, chosen, findings, images=images, level=level, place=place, credits=credits, scenario=scenario
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     pdf_path = None
@@ -144,12 +155,15 @@ def _maps(
     borough: str | None,
     dpi: float,
     browser: str | None,
+    scenario: Dataset | None = None,
 ) -> dict[str, str]:
-    """PNGs as data: URIs, rendered in one Chromium session: each priority's map (key: its slug) and,
-    with IMD, its access-by-deprivation chart (key: ``equity:<slug>``)."""
+    """PNGs as data: URIs, rendered in one Chromium session: each priority's map (key: its slug),
+    with IMD its access-by-deprivation chart (key: ``equity:<slug>``), and with a scenario its
+    map after (key: :func:`~coverage_map.outputs.whatif.image_key`)."""
     from .export_map import MapRequest, print_figure
     from .figures import equity_figure
     from .render import render_images, set_png_dpi
+    from .whatif import image_key
 
     credits = credits_for(dataset)
     jobs = []
@@ -174,6 +188,9 @@ def _maps(
             )
         )
         keys.append(priority.slug)
+        if scenario is not None:
+            jobs.append((print_figure(scenario, request, credits=credits), jobs[-1][1]))
+            keys.append(image_key(priority))
         fairness = dataset.equity(priority.category, priority.community)
         if fairness is not None and len(fairness.deciles):
             chart = equity_figure(fairness.deciles, title=f"{priority.label}: access by deprivation", height=300)
@@ -199,14 +216,21 @@ def render_html(
     level: str,
     place: tuple[str, str] | None,
     credits: Credits,
+    scenario: Dataset | None = None,
 ) -> str:
     """The report as one HTML string (see the module docstring)."""
+    from .whatif import CSS as WHATIF_CSS
+    from .whatif import whatif_section
+
     where = place[1] if place else dataset.label
     threshold = dataset.analysis(level).threshold_km
     sections = [
         _cover(where, credits, priorities),
         _findings_section(findings),
         *(_priority_section(dataset, p, images.get(p.slug), level=level, place=place) for p in priorities),
+        ""
+        if scenario is None
+        else whatif_section(dataset, scenario, priorities, images, level=level, borough=place[0] if place else None),
         _equity_section(dataset, priorities, images),
         _capacity_section(dataset, place),
         _methods_section(dataset, credits, threshold=threshold, level=level),
@@ -218,7 +242,7 @@ def render_html(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(f"Gap analysis: {where}")}</title>
-<style>{_CSS}</style>
+<style>{_CSS}{WHATIF_CSS if scenario is not None else ""}</style>
 </head>
 <body>
 {body}

@@ -56,7 +56,7 @@ import sqlalchemy as sa
 from ..config import PROJECT_DIR
 from ..errors import CoverageMapError, Problem
 from ..ingest.oruk.diff import ServiceDiff
-from ..model import Inputs, SourceInfo
+from ..model import Inputs, SourceInfo, proposed_rows
 from ..spec import FILE_ROLES, MORE_POPULATION, OPTION_KEYS, REQUIRED_ROLES, InputSpec
 from .backend import DATASETS, INPUTS, NAMES, STATE, SYNCS, Backend, WorkspaceError, first_line
 from .files import StoredInput, materialise, stored_input
@@ -410,6 +410,7 @@ class Workspace:
         owner_key = _owner_key(owner)
         files = spec.files()
         inputs = _as_given(spec.load(), files)
+        _refuse_proposed(inputs, files)
         stored = [stored_input(role, path, crs=spec.crs) for role, path in files.items()]
         record = {
             "name": name,
@@ -599,6 +600,18 @@ class Workspace:
 
 
 # =========================================================================== queries
+
+
+def _refuse_proposed(inputs: Inputs, files: Mapping[str, Path]) -> None:
+    """Proposed services (a what-if scenario's) never enter the workspace as real ones."""
+    marked = proposed_rows(inputs.assets)
+    if marked.any():
+        rows = ", ".join(str(row) for row in inputs.assets.loc[marked, "_source_row"].head(10))
+        raise WorkspaceError(
+            f"{int(marked.sum()):,} row(s) of the assets file {files.get('assets', 'assets')} are marked proposed "
+            f"(rows {rows}{'...' if marked.sum() > 10 else ''}): hypothetical services are not stored as real ones; "
+            "give them to analyse, report or export-map with --scenario instead"
+        )
 
 
 def _visible(owner_key: str | None, include_private: bool) -> sa.ColumnElement[bool]:
