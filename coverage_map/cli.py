@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .commands import need, sync
-from .commands.input_flags import add_mapping_flags
 from .commands import scenario as _scenario
 from .commands import suggest as _suggest
+from .commands.input_flags import add_mapping_flags
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
