@@ -25,6 +25,7 @@ from coverage_map.taxonomy import display_name
 from . import ids
 from .download_map import download_components
 from .explain import NO_IMD_NOTE, EquityView, KeyEntry, tier_colour, tier_key
+from .questions import answer_card, questions_section
 from .settings import Settings
 from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
 from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES
@@ -92,6 +93,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             _header(dataset),
             dbc.Container(
                 [
+                    questions_section(),
                     dbc.Row(
                         [
                             dbc.Col(_controls(dataset, choices, state), xs=12, lg=3, xxl=2, className="mb-3"),
@@ -250,6 +252,8 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
     return children
 
 
+#: The details' scrolling region, named for screen readers.
+_DETAILS_REGION: dict[str, Any] = {"aria-label": "Area details"}
 #: The swatch repeats the label beside it: screen readers skip it.
 _DECORATIVE: dict[str, Any] = {"aria-hidden": "true"}
 
@@ -257,11 +261,18 @@ _DECORATIVE: dict[str, Any] = {"aria-hidden": "true"}
 def _details_card() -> html.Div:
     return html.Div(
         [
+            answer_card(),
             dbc.Card(
                 [
                     dbc.CardHeader("Area details", className="fw-semibold"),
-                    dbc.CardBody(
-                        html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS, className="details-body"
+                    # Focusable, so keyboard users can scroll it (WCAG 2.1.1; axe scrollable-region-focusable).
+                    html.Div(
+                        html.P(PLACEHOLDER, className="text-muted small"),
+                        id=ids.AREA_DETAILS,
+                        className="card-body details-body",
+                        tabIndex="0",
+                        role="region",
+                        **_DETAILS_REGION,
                     ),
                 ],  # fmt: skip
             ),
@@ -341,7 +352,9 @@ def _grid(grid_id: str, columns: list[dict[str, object]], **extra: object) -> da
         columnDefs=columns,
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True},
-        dashGridOptions={"animateRows": False, "suppressCellFocus": True},
+        # Cells take the keyboard focus (arrow keys move through the table, the map's text alternative), and
+        # every column is drawn, so a narrow screen's header row still holds its column headers (axe).
+        dashGridOptions={"animateRows": False, "suppressColumnVirtualisation": True},
         style={"height": "460px", "width": "100%"},
         className="ag-theme-quartz",
         **extra,
