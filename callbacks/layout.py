@@ -24,7 +24,7 @@ from coverage_map.taxonomy import display_name
 
 from . import ids
 from .download_map import download_components
-from .explain import NO_IMD_NOTE, EquityView, KeyEntry, tier_colour, tier_key
+from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
 from .questions import answer_card, questions_section
 from .settings import Settings
 from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
@@ -243,7 +243,8 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
     ]  # fmt: skip
     heading = "Gap severity" + ("" if entries and entries[0].count is None else " (areas in this view)")
     children: list[Component] = [html.Div(heading, className="fw-semibold small mb-1"),
-                              html.Ul(items, className="tier-key list-unstyled small mb-0")]  # fmt: skip
+                              html.Ul(items, className="tier-key list-unstyled small mb-0"),
+                              html.P([ACCESS_TEXT, " ", SIGNIFICANCE_TEXT], className="tier-meaning mb-0 mt-1")]  # fmt: skip
     if metric != "tier" and metric in METRICS:
         children.append(
             html.Div(f"The map is coloured by {METRICS[metric].label.lower()}: hover over an area for its gap severity.",
@@ -530,6 +531,13 @@ def _about_tab(method: GapMethod) -> html.Div:
                 "Darker colours are always worse. The method is described in full in docs/method.md.",
                 className="small",
             ),
+            html.P(
+                "Classes (for measures other than gap severity): quantiles put the same number of areas in each "
+                "class; natural breaks (Fisher–Jenks) make the classes as alike inside, and as different from each "
+                "other, as possible. The legend gives the classes' fit (goodness of variance fit, 0 to 1): the share "
+                "of the differences between areas that the classes keep.",
+                className="small",
+            ),
             html.P(SUPPRESSION_NOTE + ".", className="small"),
         ]
     )
@@ -686,13 +694,14 @@ def _method_facts(details: AreaDetails) -> list[Component]:
                  "" if details.need_estimated else html.Span(" (the population: no need estimate given)",
                                                              className="text-muted")]),
         html.Li(["Access per 10,000 in need: ", html.Strong(per_10k)]),
-        html.Li(["Access: ", html.Strong(details.access_text)]),
+        html.Li(["Access: ", html.Strong(details.access_text), html.Div(ACCESS_TEXT, className="tier-meaning")]),
     ]  # fmt: skip
     if details.specific_access_per_10k is not None:
         facts.append(html.Li([f"Access to services made for {details.community_label}: ",
                               html.Strong(f"{details.specific_access_per_10k:,.1f}"), " per 10,000 in need"]))  # fmt: skip
     if details.certainty:
-        facts.append(html.Li(["How sure are we? ", details.certainty], id=ids.AREA_CERTAINTY))
+        facts.append(html.Li(["How sure are we? ", details.certainty, html.Div(SIGNIFICANCE_TEXT, className="tier-meaning")],
+                             id=ids.AREA_CERTAINTY))  # fmt: skip
     return facts
 
 
