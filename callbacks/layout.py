@@ -93,10 +93,15 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             _header(dataset),
             dbc.Container(
                 [
-                    questions_section(),
                     dbc.Row(
                         [
-                            dbc.Col(_controls(dataset, choices, state), xs=12, lg=3, xxl=2, className="mb-3"),
+                            dbc.Col(
+                                [questions_section(), _controls(dataset, choices, state)],
+                                xs=12,
+                                lg=3,
+                                xxl=2,
+                                className="mb-3",
+                            ),
                             dbc.Col(_map_card(), xs=12, lg=6, xxl=7, className="mb-3"),
                             dbc.Col(_details_card(), xs=12, lg=3, className="mb-3"),
                         ],
@@ -201,18 +206,24 @@ def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
                 ),
             ]
         ),
-        className="h-100 controls",
+        className="controls",
     )
 
 
 def _map_card() -> dbc.Card:
     return dbc.Card(
         [
-            dcc.Graph(
-                id=ids.MAP,
-                className="map-graph",
-                config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                        "toImageButtonOptions": {"filename": "coverage-map"}},
+            # A spinner over the map when drawing it takes a while (an England-scale level, a dataset being
+            # loaded); quick recolours finish before it would show. The old map stays visible under it.
+            dcc.Loading(
+                dcc.Graph(
+                    id=ids.MAP,
+                    className="map-graph",
+                    config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                            "toImageButtonOptions": {"filename": "coverage-map"}},
+                ),
+                type="circle", delay_show=700, target_components={ids.MAP: "figure"},
+                overlay_style={"visibility": "visible", "opacity": 0.6},
             ),
             # What the map leaves out at national scale, and how to see it (callbacks.mapview.describe_map).
             html.Div(id=ids.MAP_NOTICE, className="map-notice d-none", role="status", **_LIVE_REGION),

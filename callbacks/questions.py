@@ -1,4 +1,4 @@
-"""Questions first: the commissioner's questions above the map, each setting the view that answers it,
+"""Questions first: the commissioner's questions beside the map, each setting the view that answers it,
 and the answer (one sentence, a short ranked list) beside the map.
 
 The questions and their answers are :mod:`coverage_map.questions`; asking one writes the
@@ -43,20 +43,24 @@ _DECORATIVE: dict[str, Any] = {"aria-hidden": "true"}
 
 
 def questions_section() -> html.Section:
-    """The questions as buttons, one line each on a phone, in a row on a wide screen."""
+    """The questions as buttons, one under the other, at the top of the controls column."""
     buttons = [
         html.Button(question.text, id=ids.question_button(question.key), className=_BUTTON, n_clicks=0,
                     type="button", **_NOT_PRESSED)
         for question in QUESTIONS
     ]  # fmt: skip
     return html.Section(
-        [
-            html.H2("Questions", className="h6 mb-1", id="questions-heading"),
-            html.P(
-                "Pick a question: the map, the table and the answer beside the map follow it.", className="small mb-2"
-            ),  # fmt: skip
-            html.Div(buttons, className="d-flex flex-wrap gap-2"),
-        ],
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.H2("Questions", className="h6 mb-1", id="questions-heading"),
+                    html.P(
+                        "Pick one: the map, the table and the answer beside the map follow it.", className="small mb-2"
+                    ),  # fmt: skip
+                    html.Div(buttons, className="d-grid gap-2"),
+                ]
+            )
+        ),
         id=ids.QUESTIONS,
         className="questions mb-3",
         **_LABELLED,
