@@ -222,7 +222,7 @@ def _map_card() -> dbc.Card:
                     config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                             "toImageButtonOptions": {"filename": "coverage-map"}},
                 ),
-                type="circle", delay_show=700, target_components={ids.MAP: "figure"},
+                type="circle", delay_show=700, target_components=_MAP_FIGURE,
                 overlay_style={"visibility": "visible", "opacity": 0.6},
             ),
             # What the map leaves out at national scale, and how to see it (callbacks.mapview.describe_map).
@@ -264,6 +264,8 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
     return children
 
 
+#: The map's spinner waits on the figure only (Dash types this argument as a TypedDict keyed by id).
+_MAP_FIGURE: Any = {ids.MAP: "figure"}
 #: The details' scrolling region, named for screen readers.
 _DETAILS_REGION: dict[str, Any] = {"aria-label": "Area details"}
 #: The swatch repeats the label beside it: screen readers skip it.
