@@ -24,7 +24,7 @@ from coverage_map.config import PROJECT_DIR
 from coverage_map.dataset import Dataset
 
 # The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
-from . import controls, details, download_map, feeds, mapping, mapview, tables, upload  # noqa: F401
+from . import controls, details, download_map, feeds, mapping, mapview, questions, tables, upload  # noqa: F401
 from .context import EXTENSION, Services, services
 from .layout import build_layout
 from .registry import Registry
@@ -81,6 +81,8 @@ def create_app(
         compress=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    # The page's language, for screen readers and translation (WCAG 3.1.1); Dash's template has none.
+    app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     server = app.server
     server.extensions[EXTENSION] = build_services(dataset, settings)
 

@@ -28,6 +28,8 @@ def download_components() -> html.Div:
     """The format picker, the button, and the download target (put in ``download-map-slot``)."""
     return html.Div(
         [
+            # The picker's name for screen readers (WCAG 4.1.2); the button beside it says what it is for.
+            dbc.Label("Map file format", html_for=ids.DOWNLOAD_MAP_FORMAT, className="visually-hidden"),
             dbc.InputGroup(
                 [
                     dbc.Select(

@@ -27,6 +27,16 @@ KEY_ORDER = ("severe", "moderate", "watch", "none", "no_data")
 #: What ``no_data`` means, in the words the key uses: it is never a gap.
 NO_DATA_TEXT = "No services of this kind in the directory, so it is never counted as a gap."
 NO_IMD_NOTE = "Give an IMD file to see access by deprivation."
+#: The access ratio in one sentence (docs/method.md, "Access score").
+ACCESS_TEXT = (
+    "Access is the provision within reach of each person in need, after sharing it with everyone else who can "
+    "reach the same services, as a share of the region's average: 100% is average."
+)
+#: Significance ("how sure are we") in one sentence (docs/method.md, "Cold spots").
+SIGNIFICANCE_TEXT = (
+    "How sure we are: low access counts as a real cluster only when it is unlikely to be chance, with fewer than "
+    "1 false alarm in 20 across all the areas tested."
+)
 
 
 @dataclass(frozen=True)

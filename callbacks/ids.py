@@ -74,6 +74,30 @@ EQUITY_GRAPH: Final = "equity-graph"
 EQUITY_SENTENCE: Final = "equity-sentence"
 REFERRAL_TREND: Final = "referral-trend"
 
+# --------------------------------------------------------------------------- questions
+
+#: The questions' section above the map (:mod:`callbacks.questions`).
+QUESTIONS: Final = "questions"
+#: Pattern-matching id type of each question's button: ``{"type": QUESTION_BUTTON, "key": key}``.
+QUESTION_BUTTON: Final = "question-button"
+#: The answer beside the map: its card, sentence and ranked list.
+QUESTION_ANSWER: Final = "question-answer"
+QUESTION_SENTENCE: Final = "question-sentence"
+QUESTION_CLEAR: Final = "question-clear"
+#: Pattern-matching id type of a unit in an answer's list (clicking selects it): ``{"type": ..., "area": id}``.
+ANSWER_ITEM: Final = "answer-item"
+
+
+def question_button(key: str) -> dict[str, str]:
+    """The button asking question ``key`` (see :data:`coverage_map.questions.QUESTIONS`)."""
+    return {"type": QUESTION_BUTTON, "key": key}
+
+
+def answer_item(area_id: str) -> dict[str, str]:
+    """The button of unit ``area_id`` in an answer's ranked list."""
+    return {"type": ANSWER_ITEM, "area": area_id}
+
+
 # --------------------------------------------------------------------------- map download
 
 DOWNLOAD_MAP_SLOT: Final = "download-map-slot"

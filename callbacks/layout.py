@@ -24,8 +24,9 @@ from coverage_map.taxonomy import display_name
 
 from . import ids
 from .download_map import download_components
-from .explain import NO_IMD_NOTE, EquityView, KeyEntry, tier_colour, tier_key
+from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
 from .mapping import mapping_section
+from .questions import answer_card, questions_section
 from .settings import Settings
 from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
 from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES
@@ -95,7 +96,13 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
                 [
                     dbc.Row(
                         [
-                            dbc.Col(_controls(dataset, choices, state), xs=12, lg=3, xxl=2, className="mb-3"),
+                            dbc.Col(
+                                [questions_section(), _controls(dataset, choices, state)],
+                                xs=12,
+                                lg=3,
+                                xxl=2,
+                                className="mb-3",
+                            ),
                             dbc.Col(_map_card(), xs=12, lg=6, xxl=7, className="mb-3"),
                             dbc.Col(_details_card(), xs=12, lg=3, className="mb-3"),
                         ],
@@ -200,18 +207,24 @@ def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
                 ),
             ]
         ),
-        className="h-100 controls",
+        className="controls",
     )
 
 
 def _map_card() -> dbc.Card:
     return dbc.Card(
         [
-            dcc.Graph(
-                id=ids.MAP,
-                className="map-graph",
-                config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                        "toImageButtonOptions": {"filename": "coverage-map"}},
+            # A spinner over the map when drawing it takes a while (an England-scale level, a dataset being
+            # loaded); quick recolours finish before it would show. The old map stays visible under it.
+            dcc.Loading(
+                dcc.Graph(
+                    id=ids.MAP,
+                    className="map-graph",
+                    config={"displaylogo": False, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                            "toImageButtonOptions": {"filename": "coverage-map"}},
+                ),
+                type="circle", delay_show=700, target_components=_MAP_FIGURE,
+                overlay_style={"visibility": "visible", "opacity": 0.6},
             ),
             # What the map leaves out at national scale, and how to see it (callbacks.mapview.describe_map).
             html.Div(id=ids.MAP_NOTICE, className="map-notice d-none", role="status", **_LIVE_REGION),
@@ -242,7 +255,8 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
     ]  # fmt: skip
     heading = "Gap severity" + ("" if entries and entries[0].count is None else " (areas in this view)")
     children: list[Component] = [html.Div(heading, className="fw-semibold small mb-1"),
-                              html.Ul(items, className="tier-key list-unstyled small mb-0")]  # fmt: skip
+                              html.Ul(items, className="tier-key list-unstyled small mb-0"),
+                              html.P([ACCESS_TEXT, " ", SIGNIFICANCE_TEXT], className="tier-meaning mb-0 mt-1")]  # fmt: skip
     if metric != "tier" and metric in METRICS:
         children.append(
             html.Div(f"The map is coloured by {METRICS[metric].label.lower()}: hover over an area for its gap severity.",
@@ -251,6 +265,10 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
     return children
 
 
+#: The map's spinner waits on the figure only (Dash types this argument as a TypedDict keyed by id).
+_MAP_FIGURE: Any = {ids.MAP: "figure"}
+#: The details' scrolling region, named for screen readers.
+_DETAILS_REGION: dict[str, Any] = {"aria-label": "Area details"}
 #: The swatch repeats the label beside it: screen readers skip it.
 _DECORATIVE: dict[str, Any] = {"aria-hidden": "true"}
 
@@ -258,11 +276,18 @@ _DECORATIVE: dict[str, Any] = {"aria-hidden": "true"}
 def _details_card() -> html.Div:
     return html.Div(
         [
+            answer_card(),
             dbc.Card(
                 [
                     dbc.CardHeader("Area details", className="fw-semibold"),
-                    dbc.CardBody(
-                        html.P(PLACEHOLDER, className="text-muted small"), id=ids.AREA_DETAILS, className="details-body"
+                    # Focusable, so keyboard users can scroll it (WCAG 2.1.1; axe scrollable-region-focusable).
+                    html.Div(
+                        html.P(PLACEHOLDER, className="text-muted small"),
+                        id=ids.AREA_DETAILS,
+                        className="card-body details-body",
+                        tabIndex="0",
+                        role="region",
+                        **_DETAILS_REGION,
                     ),
                 ],  # fmt: skip
             ),
@@ -366,7 +391,9 @@ def _grid(grid_id: str, columns: list[dict[str, object]], **extra: object) -> da
         columnDefs=columns,
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True},
-        dashGridOptions={"animateRows": False, "suppressCellFocus": True},
+        # Cells take the keyboard focus (arrow keys move through the table, the map's text alternative), and
+        # every column is drawn, so a narrow screen's header row still holds its column headers (axe).
+        dashGridOptions={"animateRows": False, "suppressColumnVirtualisation": True},
         style={"height": "460px", "width": "100%"},
         className="ag-theme-quartz",
         **extra,
@@ -544,6 +571,13 @@ def _about_tab(method: GapMethod) -> html.Div:
                 "Darker colours are always worse. The method is described in full in docs/method.md.",
                 className="small",
             ),
+            html.P(
+                "Classes (for measures other than gap severity): quantiles put the same number of areas in each "
+                "class; natural breaks (Fisher–Jenks) make the classes as alike inside, and as different from each "
+                "other, as possible. The legend gives the classes' fit (goodness of variance fit, 0 to 1): the share "
+                "of the differences between areas that the classes keep.",
+                className="small",
+            ),
             html.P(SUPPRESSION_NOTE + ".", className="small"),
         ]
     )
@@ -700,13 +734,14 @@ def _method_facts(details: AreaDetails) -> list[Component]:
                  "" if details.need_estimated else html.Span(" (the population: no need estimate given)",
                                                              className="text-muted")]),
         html.Li(["Access per 10,000 in need: ", html.Strong(per_10k)]),
-        html.Li(["Access: ", html.Strong(details.access_text)]),
+        html.Li(["Access: ", html.Strong(details.access_text), html.Div(ACCESS_TEXT, className="tier-meaning")]),
     ]  # fmt: skip
     if details.specific_access_per_10k is not None:
         facts.append(html.Li([f"Access to services made for {details.community_label}: ",
                               html.Strong(f"{details.specific_access_per_10k:,.1f}"), " per 10,000 in need"]))  # fmt: skip
     if details.certainty:
-        facts.append(html.Li(["How sure are we? ", details.certainty], id=ids.AREA_CERTAINTY))
+        facts.append(html.Li(["How sure are we? ", details.certainty, html.Div(SIGNIFICANCE_TEXT, className="tier-meaning")],
+                             id=ids.AREA_CERTAINTY))  # fmt: skip
     return facts
 
 

@@ -3,7 +3,11 @@
 Every selection lives in the URL query string, so a link reproduces the view::
 
     ?level=neighbourhood&category=dementia&community=all&metric=tier
-     &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps
+     &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps&question=dementia
+
+``question`` is the commissioner's question being answered (:mod:`coverage_map.questions`):
+asking one sets the view through the URL; changing the need, community or level afterwards
+leaves the question's view, so the question is dropped.
 
 Unknown or invalid values fall back to the defaults (a stale link still opens). Uploaded
 data is never named in the URL: it is private to the session that uploaded it.
@@ -16,6 +20,8 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
 from coverage_map.outputs.classes import METRICS, SCHEMES
+from coverage_map.questions import BY_KEY as QUESTIONS_BY_KEY
+from coverage_map.questions import QuestionView
 
 from . import ids
 from .ids import CONTROL_IDS
@@ -31,10 +37,12 @@ DEFAULT_METRIC = "tier"
 URL_KEYS = {
     "level": "level", "category": "category", "community": "community", "metric": "metric",
     "borough": "borough", "scheme": "scheme", "show_assets": "assets", "gaps_only": "gaps",
-    "area": "area", "tab": "tab",
+    "area": "area", "tab": "tab", "question": "question",
 }  # fmt: skip
 #: Changing one of these redraws the map's geometry; the rest only recolour it.
 GEOMETRY_FIELDS = ("level", "borough")
+#: Changing one of these leaves the view a question set up, so the question is dropped.
+QUESTION_FIELDS = ("level", "category", "community")
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,8 @@ class ViewState:
     gaps_only: bool = False
     area: str | None = None
     tab: str = "gaps"
+    #: The question answered (a key of :data:`coverage_map.questions.QUESTIONS`), or None.
+    question: str | None = None
 
 
 def default_state(choices: Choices) -> ViewState:
@@ -95,7 +105,16 @@ def validated(state: ViewState, choices: Choices) -> ViewState:
         gaps_only=bool(state.gaps_only),
         area=state.area if isinstance(state.area, str) and state.area else None,
         tab=state.tab if state.tab in TABS else default.tab,
+        question=state.question if state.question in QUESTIONS_BY_KEY else None,
     )
+
+
+def question_state(current: ViewState, key: str, view: QuestionView) -> ViewState:
+    """The view answering question ``key``: its level, need, community, measure, switches and table, over
+    the whole region (no borough, no unit selected); the classes stay as they were."""
+    return replace(current, level=view.level, category=view.category, community=view.community,
+                   metric=view.metric, borough=ALL, show_assets=view.show_assets, gaps_only=view.gaps_only,
+                   area=None, tab=view.tab, question=key)  # fmt: skip
 
 
 def parse_query(search: str | None, choices: Choices) -> ViewState:
@@ -120,6 +139,7 @@ def parse_query(search: str | None, choices: Choices) -> ViewState:
         gaps_only=flag("gaps", default.gaps_only),
         area=params.get("area") or None,
         tab=params.get("tab", default.tab),
+        question=params.get("question") or None,
     )
     return validated(state, choices)
 
@@ -140,6 +160,8 @@ def to_query(state: ViewState) -> str:
         params.append(("area", state.area))
     if state.tab != "gaps":
         params.append(("tab", state.tab))
+    if state.question:
+        params.append(("question", state.question))
     return "?" + urlencode(params)
 
 
@@ -170,7 +192,8 @@ def sync_url(triggered: Iterable[str], search: str | None, controls: ViewState, 
     UrlSync
         On page load, browser navigation or a change of data set, the controls follow the
         URL (validated); otherwise the URL follows the controls. Changing the level or the
-        borough clears the selected unit, which belongs to the old map.
+        borough clears the selected unit, which belongs to the old map. The question in
+        the URL stays until the level, need or community changes (:data:`QUESTION_FIELDS`).
     """
     fired = set(triggered)
     if not fired or ids.URL in fired or ids.DATA_TOKEN in fired:
@@ -179,7 +202,7 @@ def sync_url(triggered: Iterable[str], search: str | None, controls: ViewState, 
             state = validated(replace(controls, area=None), choices)
         canonical = to_query(state)
         return UrlSync(search=canonical if canonical != (search or "") else None, state=state)
-    state = controls
+    state = replace(controls, question=_kept_question(fired, search, controls))
     moved = {CONTROL_IDS[field] for field in GEOMETRY_FIELDS} & fired
     if moved and state.area is not None:
         state = replace(state, area=None)
@@ -187,6 +210,22 @@ def sync_url(triggered: Iterable[str], search: str | None, controls: ViewState, 
         return UrlSync(search=to_query(state), state=state)
     state = validated(state, choices)
     return UrlSync(search=to_query(state), state=None)
+
+
+def _kept_question(fired: set[str], search: str | None, controls: ViewState) -> str | None:
+    """The question of the URL ``search``, unless a control that leaves its view fired."""
+    if controls.question is not None:
+        return controls.question
+    if {CONTROL_IDS[field] for field in QUESTION_FIELDS} & fired:
+        return None
+    return question_of(search)
+
+
+def question_of(search: str | None) -> str | None:
+    """The question a URL query string names (None: none, or an unknown key)."""
+    values = parse_qs((search or "").lstrip("?")).get("question")
+    key = values[-1] if values else None
+    return key if key in QUESTIONS_BY_KEY else None
 
 
 def state_from_controls(values: Sequence[object]) -> ViewState:

@@ -17,6 +17,7 @@ from .commands.input_flags import add_mapping_flags
 from .config import DEFAULT_THRESHOLD_KM, GEODATA_DIR, LEVELS
 from .errors import LISTED, CoverageMapError, Problem, ValidationError, problems_frame, summary_lines
 from .method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_name, method_from_mapping
+from .progress import stages
 
 if TYPE_CHECKING:
     from .spec import InputSpec
@@ -131,26 +132,33 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         raise CoverageMapError(f"--out must end in one of {', '.join(OUTPUT_FORMATS)}, not '{out.name}'")
     started = time.perf_counter()
     rejected_path = out.with_name(f"{out.stem}_rejected.csv")
-    try:
-        data = _distributed_prepare(args) if args.engine == "dask" else load_from_args(args)
-    except ValidationError as error:
-        _write_rejected(error.problems, rejected_path)
-        raise ValidationError(
-            error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
-        ) from None
-    suppress = not args.no_suppress
-    if args.scenario is not None:  # proposed services added: the analysis after, with the _before columns
-        analysis, table = _scenario.scenario_analysis(args, data, method=method_from_args(args), suppress=suppress)
-    else:
-        analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method_from_args(args))
-        table = published_table(analysis, suppress=suppress)
-    if out.suffix.lower() != ".csv":
-        table = with_geometry(table, analysis.units)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_any(table, out)
-    assets_path = out.with_name(f"{out.stem}_assets.csv")
-    write_any(published_assets(analysis, suppress=suppress), assets_path)
-    write_any(problems_frame(analysis.problems), rejected_path)
+    with stages("analyse", ["load", "analyse", "publish", "write"]) as progress:
+        progress.next("loading the inputs")
+        try:
+            data = _distributed_prepare(args) if args.engine == "dask" else load_from_args(args)
+        except ValidationError as error:
+            _write_rejected(error.problems, rejected_path)
+            raise ValidationError(
+                error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
+            ) from None
+        progress.next("access, clusters and tiers")
+        method = method_from_args(args)
+        suppress = not args.no_suppress
+        if args.scenario is not None:  # proposed services added: the analysis after, with the _before columns
+            analysis, table = _scenario.scenario_analysis(args, data, method=method, suppress=suppress)
+            progress.next("suppressing small numbers")
+        else:
+            analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method)
+            progress.next("suppressing small numbers")
+            table = published_table(analysis, suppress=suppress)
+        if out.suffix.lower() != ".csv":
+            table = with_geometry(table, analysis.units)
+        progress.next(f"writing {out.name}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_any(table, out)
+        assets_path = out.with_name(f"{out.stem}_assets.csv")
+        write_any(published_assets(analysis, suppress=suppress), assets_path)
+        write_any(problems_frame(analysis.problems), rejected_path)
     _report(analysis.problems, rejected=rejected_path)
     gaps = analysis.table[analysis.table["gap"]]
     print(
@@ -385,9 +393,11 @@ def cmd_export_map(args: argparse.Namespace) -> int:
         raise CoverageMapError("--all-categories needs --out-dir DIR")
     if not args.all_categories and not args.out:
         raise CoverageMapError("--out FILE is required (or --all-categories --out-dir DIR)")
-    dataset = _dataset_from_args(args)
-    if args.scenario is not None:  # the map after, proposed services drawn apart
-        dataset = _scenario.scenario_dataset(dataset, args.scenario, crs=args.crs)
+    with stages("export-map", ["load"]) as progress:
+        progress.next("loading the data")
+        dataset = _dataset_from_args(args)
+        if args.scenario is not None:  # the map after, proposed services drawn apart
+            dataset = _scenario.scenario_dataset(dataset, args.scenario, crs=args.crs)
     _resolve_labels(dataset, args)
     request = MapRequest(
         category=args.category or dataset.categories[0],
@@ -417,7 +427,9 @@ def cmd_export_map(args: argparse.Namespace) -> int:
 def cmd_export_html(args: argparse.Namespace) -> int:
     from .outputs.html_map import export_html
 
-    dataset = _dataset_from_args(args)
+    with stages("export-html", ["load"]) as progress:
+        progress.next("loading the data")
+        dataset = _dataset_from_args(args)
     _resolve_labels(dataset, args)
     categories = [c.strip() for c in args.categories.split(",")] if args.categories else None
     if categories:
@@ -442,19 +454,22 @@ def cmd_export_html(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .outputs.report import write_report
 
-    dataset = _dataset_from_args(args)
-    after = None if args.scenario is None else _scenario.scenario_dataset(dataset, args.scenario, crs=args.crs)
-    result = write_report(
-        dataset,
-        args.out,
-        scenario=after,
-        pdf=args.pdf,
-        priorities=args.priorities,
-        level=args.level,
-        borough=args.borough,
-        maps=not args.no_maps,
-        dpi=args.dpi,
-    )
+    with stages("report", ["load", "write"]) as progress:
+        progress.next("loading the data")
+        dataset = _dataset_from_args(args)
+        after = None if args.scenario is None else _scenario.scenario_dataset(dataset, args.scenario, crs=args.crs)
+        progress.next("findings, tables and maps")
+        result = write_report(
+            dataset,
+            args.out,
+            scenario=after,
+            pdf=args.pdf,
+            priorities=args.priorities,
+            level=args.level,
+            borough=args.borough,
+            maps=not args.no_maps,
+            dpi=args.dpi,
+        )
     for finding in result.findings:
         print(f"  - {finding.text}")
     written = f"{result.html}" + (f" and {result.pdf}" if result.pdf else "")

@@ -34,6 +34,7 @@ from ..findings import LEVEL_WORDS, in_sentence, resolve_borough, select_view
 from ..gaps import ranked
 from ..geojson import units_geojson
 from ..metrics import ALL
+from ..progress import each
 from ..taxonomy import display_name
 from .attribution import SUPPRESSION_NOTE, Credits, credits_for
 from .render import png_info, render_images, set_png_dpi
@@ -726,7 +727,8 @@ def export_all_categories(
     chosen = _format_of(Path(f"x.{fmt}"), fmt)
     credits = credits_for(dataset)
     items = []
-    for category in categories or dataset.categories:
+    chosen_categories = list(categories or dataset.categories)
+    for category in each(chosen_categories, "drawing maps", total=len(chosen_categories)):
         one = replace(
             request,
             category=category,

@@ -223,7 +223,7 @@ def map_figure_dict(
         "zmax": len(colours.colourscale_bands) - 0.5,
         "colorscale": _stepped_colourscale(colours.colourscale_bands),
         "showscale": True,
-        "colorbar": _colourbar(colours.legend_labels, info),
+        "colorbar": _colourbar(colours.legend_labels, info, fit=colours.fit_text),
         "marker": {
             "opacity": 0.92,
             "line": {
@@ -275,6 +275,8 @@ class _ColourCodes:
     codes: list[int]
     colourscale_bands: list[str]
     legend_labels: list[str]
+    #: the classes and their goodness-of-variance fit, for the legend ("" for the tiers)
+    fit_text: str = ""
 
 
 def _colour_codes(rows: pd.DataFrame, *, metric: str, scheme: str, k: int, gaps_only: bool) -> _ColourCodes:
@@ -299,7 +301,15 @@ def _colour_codes(rows: pd.DataFrame, *, metric: str, scheme: str, k: int, gaps_
         codes = codes.mask(~is_gap.to_numpy(), 1)
     bands += classes.colours
     labels += classes.labels
-    return _ColourCodes(codes=[int(c) for c in codes], colourscale_bands=bands, legend_labels=labels)
+    return _ColourCodes(codes=[int(c) for c in codes], colourscale_bands=bands, legend_labels=labels,
+                        fit_text=fit_text(scheme, classes.fit))  # fmt: skip
+
+
+def fit_text(scheme: str, fit: float | None) -> str:
+    """The classes in a few words for the legend: ``"Natural breaks, fit 0.94"`` (the goodness-of-variance
+    fit: the share of the variation between units that the classes capture; "" without classes)."""
+    name = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks"}.get(scheme, scheme)
+    return "" if fit is None else f"{name}, fit {fit:.2f}"
 
 
 def _tier_codes(tiers: pd.Series, is_gap: pd.Series | None) -> _ColourCodes:
@@ -327,10 +337,13 @@ def _stepped_colourscale(bands: Sequence[str]) -> list[list[object]]:
     return scale
 
 
-def _colourbar(labels: Sequence[str], info: MetricInfo) -> dict:
+def _colourbar(labels: Sequence[str], info: MetricInfo, *, fit: str = "") -> dict:
     n = len(labels)
+    title = _wrap(info.label, 18)
+    if fit:
+        title += f"<br><span style='font-size:10px'>{escape(fit)}</span>"
     return {
-        "title": {"text": _wrap(info.label, 18), "side": "top", "font": {"size": 12}},
+        "title": {"text": title, "side": "top", "font": {"size": 12}},
         "tickmode": "array",
         "tickvals": list(range(n)),
         "ticktext": list(labels),

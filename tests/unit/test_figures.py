@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import warnings
 
 import geopandas as gpd
 import handbuilt
@@ -17,7 +18,7 @@ import shapely
 from coverage_map.dataset import Dataset
 from coverage_map.geojson import SharedGeoJSON, geojson_bounds, share_geojson, subset_geojson, units_geojson
 from coverage_map.outputs import figures
-from coverage_map.outputs.classes import METRICS, _jenks_caspall_bins, classify
+from coverage_map.outputs.classes import METRICS, classify, fisher_jenks_bins, goodness_of_variance_fit
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -218,6 +219,16 @@ def test_map_has_legend_with_real_breaks_and_no_data(dataset: Dataset, geojson: 
     ids = [f["id"] for f in choropleth.geojson["features"]]
     assert len(ids) == len(set(ids))
     assert figure.layout.map.style == "white-bg"
+
+
+def test_legend_names_the_classes_and_their_fit(dataset: Dataset, geojson: dict) -> None:
+    view = view_of(dataset)
+    figure = figures.map_figure(view, geojson, metric="access_ratio", scheme="natural_breaks", k=5)
+    fit = classify(view["access_ratio"], scheme="natural_breaks", k=5, metric="access_ratio").fit
+    assert fit is not None and 0 < fit <= 1
+    assert f"Natural breaks, fit {fit:.2f}" in figure.data[figures.CHOROPLETH].colorbar.title.text
+    tiers = figures.map_figure(view, geojson, metric="tier")
+    assert "fit" not in tiers.data[figures.CHOROPLETH].colorbar.title.text
 
 
 def test_map_figure_passes_plotly_validation(dataset: Dataset, geojson: dict) -> None:
@@ -439,18 +450,42 @@ def test_natural_breaks_terminate_where_mapclassify_jenks_caspall_cycles(values)
     assert (classes.index >= 0).all()
 
 
-def test_natural_breaks_match_mapclassify_where_it_converges():
-    import warnings
+def test_natural_breaks_are_the_fisher_jenks_optimum_on_mapclassifys_example():
+    import mapclassify
 
+    # mapclassify's own example (California employment density, 58 counties): its FisherJenks
+    # bounds, checked against the values mapclassify's documentation prints for k=5.
+    values = mapclassify.load_example()
+    documented = [75.29, 192.05, 370.5, 722.85, 4111.45]
+    classes = classify(pd.Series(values), scheme="natural_breaks", metric="provision_per_10k")
+    assert classes.breaks == pytest.approx(documented)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Numba not installed. Using slow pure python version."
+        assert classes.breaks == pytest.approx(list(mapclassify.FisherJenks(values, k=5).bins))
+    # The fit the optimum reaches, against Jenks-Caspall's (the method natural breaks used before).
+    assert classes.fit == pytest.approx(0.998, abs=5e-4)
+    caspall = mapclassify.JenksCaspall(values, k=5)
+    assert goodness_of_variance_fit(values, caspall.yb) == pytest.approx(0.283, abs=5e-4)
+
+
+def test_fisher_jenks_matches_mapclassify_on_random_data():
     import mapclassify
 
     rng = np.random.default_rng(3)
-    for _ in range(10):
-        values = np.round(rng.exponential(2, 300), 2)
+    for _ in range(12):
+        values = np.round(rng.exponential(2, int(rng.integers(10, 120))), int(rng.integers(0, 3)))
+        k = int(rng.integers(2, 7))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            expected = mapclassify.JenksCaspall(values, k=5).bins
-        assert np.allclose(_jenks_caspall_bins(values, 5), expected)
+            expected = mapclassify.FisherJenks(values, k=k).bins
+        assert np.allclose(fisher_jenks_bins(values, k), expected)
+
+
+def test_goodness_of_variance_fit_by_hand():
+    # two classes {0, 2} and {10}: within 2, total 56 (mean 4: 16 + 4 + 36) -> 1 - 2/56
+    assert goodness_of_variance_fit(np.array([0.0, 2.0, 10.0]), np.array([0, 0, 1])) == pytest.approx(1 - 2 / 56)
+    assert goodness_of_variance_fit(np.array([3.0, 3.0]), np.array([0, 0])) is None
+    assert classify(pd.Series([1.0, 2.0, 3.0, 4.0]), k=4, metric="gap_score").fit == pytest.approx(1.0)
 
 
 def test_gap_reasons_read_as_the_one_table_of_labels() -> None:
