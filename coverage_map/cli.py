@@ -116,7 +116,9 @@ def _write_rejected(problems: Sequence[Problem], path: Path) -> None:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    from .analysis import analyse, published_assets, published_table, with_geometry
+    from .analysis import with_geometry
+    from .dataset import Dataset
+    from .joins import Prepared, prepare
     from .outputs.tables import write_any
 
     out = Path(args.out)
@@ -131,15 +133,18 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         raise ValidationError(
             error.problems, note=f"Nothing was analysed; every problem is listed in {rejected_path}."
         ) from None
-    analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method_from_args(args))
+    prepared = data if isinstance(data, Prepared) else prepare(data)
+    # One Dataset, so the table is suppressed together with everything else published from these inputs.
+    dataset = Dataset(prepared, threshold_km=args.threshold_km, method=method_from_args(args))
+    analysis = dataset.analysis(args.level)
     suppress = not args.no_suppress
-    table = published_table(analysis, suppress=suppress)
+    table = dataset.table(args.level, suppress=suppress)
     if out.suffix.lower() != ".csv":
         table = with_geometry(table, analysis.units)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_any(table, out)
     assets_path = out.with_name(f"{out.stem}_assets.csv")
-    write_any(published_assets(analysis, suppress=suppress), assets_path)
+    write_any(dataset.assets_table(suppress=suppress), assets_path)
     write_any(problems_frame(analysis.problems), rejected_path)
     _report(analysis.problems, rejected=rejected_path)
     gaps = analysis.table[analysis.table["gap"]]
@@ -149,6 +154,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         f"{len(gaps):,} rows are gaps."
         + ("" if suppress else " Referral counts are NOT suppressed: do not publish these files."),
     )
+    if args.audit:
+        print(f"Disclosure audit of everything published from these inputs: {dataset.protection().audit().summary()}")
     return 0
 
 
@@ -556,6 +563,12 @@ def _add_analyse_command(commands: Any) -> None:  # argparse's private _SubParse
         "--no-suppress",
         action="store_true",
         help="publish true referral counts (only for analysts inside the data controller)",
+    )
+    analyse.add_argument(
+        "--audit",
+        action="store_true",
+        help="also print the disclosure audit: suppressed cells, the narrowest interval an attacker can work "
+        "out for one, and how many are narrowed below five values (must be 0)",
     )
     analyse.add_argument(
         "--engine",
