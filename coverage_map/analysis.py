@@ -23,8 +23,8 @@ from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .metrics import KEY, measure
 from .model import Inputs
-from .significance import cold_spots
 from .protection import protect_tables
+from .significance import cold_spots
 from .suppress import published_counts
 
 TABLE_COLUMNS = [

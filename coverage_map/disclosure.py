@@ -316,7 +316,9 @@ def protect(system: CellSystem, *, extra: np.ndarray | None = None) -> np.ndarra
 
     Notes
     -----
-    Each round audits the current suppression (:func:`audit`). For every suppressed cell
+    First, wherever one part alone of an exact relation is hidden and its total is shown,
+    the smallest other published part is hidden too (the classic rule). Then each round
+    audits the current suppression (:func:`audit`). For every suppressed cell
     left with fewer than :data:`MIN_RANGE` possible values, each relation that gives it
     its narrowest bound is opened by hiding that relation's smallest published non-zero
     count (by published value, then position). A relation with nothing left to hide is
@@ -331,6 +333,7 @@ def protect(system: CellSystem, *, extra: np.ndarray | None = None) -> np.ndarra
     if relations.count == 0:
         return hidden
     shown_value = rounded(system.value)
+    hidden = _no_lone_part(relations, hidden, hideable, shown_value)
     for _ in range(_MAX_ROUNDS):
         result = audit(system, hidden)
         unsafe = hidden & (result.high - result.low + 1 < MIN_RANGE)
@@ -348,6 +351,31 @@ def protect(system: CellSystem, *, extra: np.ndarray | None = None) -> np.ndarra
             chosen = _smallest_candidates(relations, around, hidden, hideable, shown_value)
         if not len(chosen):
             break
+        hidden[chosen] = True
+    return hidden
+
+
+def _no_lone_part(
+    relations: Relations, hidden: np.ndarray, hideable: np.ndarray, shown_value: np.ndarray
+) -> np.ndarray:
+    """Hide a second part wherever one part alone of an exact relation with a shown total is hidden.
+
+    Rounding often leaves such a part five or more possible values, but a part that is
+    alone in its relation is never left to rounding: this is the classic rule, kept
+    before the audit-driven rounds.
+    """
+    hidden = hidden.copy()
+    exact = relations.equal[relations.pair_relation]
+    part = ~relations.pair_total & exact
+    total = relations.totals()
+    for _ in range(_MAX_ROUNDS):
+        per_relation = np.bincount(
+            relations.pair_relation[part], weights=hidden[relations.pair_cell[part]], minlength=relations.count
+        )
+        lone = np.flatnonzero((per_relation == 1) & relations.equal & ~hidden[np.maximum(total, 0)] & (total >= 0))
+        chosen = _smallest_candidates(relations, lone, hidden, hideable, shown_value, parts_only=True)
+        if not len(chosen):
+            return hidden
         hidden[chosen] = True
     return hidden
 
@@ -384,7 +412,13 @@ def _binding_relations(system: CellSystem, result: AuditResult, unsafe: np.ndarr
 
 
 def _smallest_candidates(
-    relations: Relations, opened: np.ndarray, hidden: np.ndarray, hideable: np.ndarray, shown_value: np.ndarray
+    relations: Relations,
+    opened: np.ndarray,
+    hidden: np.ndarray,
+    hideable: np.ndarray,
+    shown_value: np.ndarray,
+    *,
+    parts_only: bool = False,
 ) -> np.ndarray:
     """In each of the ``opened`` relations, the published non-zero cell with the smallest published value."""
     if not len(opened):
@@ -392,6 +426,8 @@ def _smallest_candidates(
     in_opened = np.isin(relations.pair_relation, opened)
     cell = relations.pair_cell
     candidate = in_opened & hideable[cell] & ~hidden[cell]
+    if parts_only:
+        candidate &= ~relations.pair_total
     rel, cells = relations.pair_relation[candidate], cell[candidate]
     if not len(cells):
         return np.array([], dtype=np.int64)
