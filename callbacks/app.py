@@ -22,6 +22,7 @@ from dash.development.base_component import Component
 
 from coverage_map.config import PROJECT_DIR
 from coverage_map.dataset import Dataset
+from coverage_map.store.at_rest import lock_down, private_files, sweep_scratch
 
 # The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
 from . import controls, details, download_map, mapview, tables, upload  # noqa: F401
@@ -71,6 +72,11 @@ def create_app(
             f"only. Serve other data through that app by replacing app.server.extensions[{EXTENSION!r}]."
         )
     settings = settings if settings is not None else settings_from_env()
+    # Data at rest: everything this process writes is private to the service user, the data
+    # folder is locked down, and scratch folders a killed worker left behind are swept away.
+    private_files()
+    lock_down(settings.data_dir)
+    sweep_scratch(settings.data_dir)
     dataset = dataset if dataset is not None else settings.load_dataset()
     app = Dash(
         __name__,

@@ -65,7 +65,9 @@ class Registry:
         """The workspace uploads are saved to, opened on first use (so after gunicorn forks)."""
         with self._lock:
             if self._workspace is None:
-                self._workspace = open_workspace(self.settings.workspace)
+                self._workspace = open_workspace(
+                    self.settings.workspace, keep_raw_uploads=self.settings.keep_raw_uploads
+                )
             return self._workspace
 
     def get(self, token: object) -> Loaded:

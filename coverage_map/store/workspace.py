@@ -63,6 +63,7 @@ from ..errors import CoverageMapError, Problem
 from ..ingest.readers import read_any
 from ..model import Inputs, SourceInfo
 from ..spec import FILE_ROLES, OPTION_KEYS, REQUIRED_ROLES, InputSpec
+from .at_rest import minimal_referrals, private_umask, sweep_scratch
 from .backend import DATASETS, INPUTS, NAMES, STATE, Backend, WorkspaceError, first_line
 from .gpkg import GeoPackage
 from .postgis import PostGIS
@@ -130,7 +131,9 @@ class Added:
         return self.inputs.problems
 
 
-def open_workspace(url: str | Path | None = None, *, data_dir: str | Path | None = None) -> Workspace:
+def open_workspace(
+    url: str | Path | None = None, *, data_dir: str | Path | None = None, keep_raw_uploads: bool = False
+) -> Workspace:
     """Open (creating its tables if needed) the workspace at ``url``.
 
     Parameters
@@ -144,6 +147,9 @@ def open_workspace(url: str | Path | None = None, *, data_dir: str | Path | None
         Folder for the default GeoPackage and for scratch files; default
         ``COVERAGE_MAP_DATA_DIR`` (or ``instance/`` in the project). A GeoPackage given by
         path keeps its scratch files beside it.
+    keep_raw_uploads
+        Store referral CSVs as they came. By default only the columns the analysis reads
+        are stored (see :func:`coverage_map.store.at_rest.minimal_referrals`).
 
     Raises
     ------
@@ -170,7 +176,8 @@ def open_workspace(url: str | Path | None = None, *, data_dir: str | Path | None
             raise WorkspaceError(f"a workspace file must be a GeoPackage ending in .gpkg, not '{path.name}'")
         backend = GeoPackage(path)
         folder = Path(data_dir) if data_dir is not None else path.parent
-    workspace = Workspace(backend, scratch=folder / "tmp")
+    workspace = Workspace(backend, scratch=folder / "tmp", keep_raw_uploads=keep_raw_uploads)
+    sweep_scratch(folder / "tmp")  # checkouts a killed process left behind
     try:
         backend.create_schema()
     except sa.exc.SQLAlchemyError as exc:
@@ -186,9 +193,11 @@ class Workspace:
     between threads. After ``fork`` (gunicorn with ``--preload``) open a new one in each worker.
     """
 
-    def __init__(self, backend: Backend, *, scratch: Path):
+    def __init__(self, backend: Backend, *, scratch: Path, keep_raw_uploads: bool = False):
         self._backend = backend
         self._scratch = scratch
+        #: Store referral files as they came; by default only the columns the analysis reads.
+        self.keep_raw_uploads = keep_raw_uploads
         # Close pooled connections when the workspace is dropped or the process exits.
         weakref.finalize(self, backend.engine.dispose)
 
@@ -325,7 +334,8 @@ class Workspace:
                 for item in stored
                 if item["storage"] == "table"
             }
-        self._scratch.mkdir(parents=True, exist_ok=True)
+        with private_umask():
+            self._scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._scratch, prefix="load-") as scratch:
             paths = {item["role"]: _materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
             yield row, _stored_spec(row, paths)
@@ -389,7 +399,9 @@ class Workspace:
         owner_key = _owner_key(owner)
         files = spec.files()
         inputs = _as_given(spec.load(), files)
-        stored = [_stored_input(role, path, crs=spec.crs) for role, path in files.items()]
+        stored = [
+            _stored_input(role, path, crs=spec.crs, keep_raw=self.keep_raw_uploads) for role, path in files.items()
+        ]
         record = {
             "name": name,
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -638,8 +650,16 @@ def _as_given(inputs: Inputs, files: Mapping[str, Path]) -> Inputs:
     )
 
 
-def _stored_input(role: str, path: Path, *, crs: str | None) -> _StoredInput:
-    """Text files keep their bytes; spatial files become attributes + EPSG:27700 geometries."""
+def _stored_input(role: str, path: Path, *, crs: str | None, keep_raw: bool = True) -> _StoredInput:
+    """Text files keep their bytes; spatial files become attributes + EPSG:27700 geometries.
+
+    Without ``keep_raw``, a referral CSV keeps only the columns the analysis reads
+    (:func:`coverage_map.store.at_rest.minimal_referrals`): no referral id, no other column.
+    """
+    if role == "referrals" and not keep_raw and path.suffix.lower() == ".csv":
+        minimal = minimal_referrals(path.read_bytes())
+        if minimal is not None:
+            return _StoredInput(role, path.name, "file", minimal, 0, None)
     if role != "taxonomy" and path.suffix.lower() != ".csv":
         frame, _ = read_any(path, crs=crs)
         if isinstance(frame, gpd.GeoDataFrame):
