@@ -24,6 +24,7 @@ import pandas as pd
 from .analysis import Analysis, analyse, published_assets, published_table
 from .config import DEFAULT_THRESHOLD_KM, DISPLAY_CRS, GEODATA_DIR, SIMPLIFY_TOLERANCE_M
 from .equity import Equity, equity, subject_for
+from .errors import CoverageMapError
 from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .model import Inputs
@@ -102,8 +103,22 @@ class Dataset:
         frame = self.prepared.membership[["borough_id", "borough_name"]].drop_duplicates()
         return frame.sort_values("borough_name").reset_index(drop=True)
 
+    def check_level(self, level: str) -> str:
+        """``level`` if this data set has it, else a :class:`~coverage_map.errors.CoverageMapError` saying why not."""
+        if level not in self.levels:
+            why = (
+                " (neighbourhoods and boroughs need a lookup: --lookup)"
+                if level in ("neighbourhood", "borough")
+                else ""
+            )
+            raise CoverageMapError(
+                f"this data has no '{level}' level{why}; the levels available are {', '.join(self.levels)}"
+            )
+        return level
+
     def analysis(self, level: str) -> Analysis:
         """The true (unsuppressed) analysis at ``level``, computed once."""
+        self.check_level(level)
         with self._lock:
             if level not in self._analyses:
                 self._analyses[level] = analyse(
@@ -194,7 +209,7 @@ class Dataset:
 
     def units(self, level: str) -> gpd.GeoDataFrame:
         """Polygons of ``level`` in EPSG:27700 (``area_id``, ``area_name``, ``geometry``)."""
-        return self.prepared.units[level]
+        return self.prepared.units[self.check_level(level)]
 
     def units_wgs84(self, level: str) -> gpd.GeoDataFrame:
         return self.units(level).to_crs(DISPLAY_CRS)

@@ -19,7 +19,7 @@ postgis
     The server backend: PostgreSQL + PostGIS, for ``COVERAGE_MAP_DATABASE_URL``.
 """
 
-from .backend import SRID, WorkspaceError
+from .backend import SRID, WorkspaceError, WorkspaceUnavailable
 from .workspace import (
     DATA_DIR,
     DATABASE_URL,
@@ -49,5 +49,6 @@ __all__ = [
     "DatasetRef",
     "Workspace",
     "WorkspaceError",
+    "WorkspaceUnavailable",
     "open_workspace",
 ]

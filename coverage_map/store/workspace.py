@@ -64,7 +64,7 @@ from ..ingest.readers import read_any
 from ..model import Inputs, SourceInfo
 from ..spec import FILE_ROLES, OPTION_KEYS, REQUIRED_ROLES, InputSpec
 from .at_rest import minimal_referrals, private_umask, sweep_scratch
-from .backend import DATASETS, INPUTS, NAMES, STATE, Backend, WorkspaceError, first_line
+from .backend import DATASETS, INPUTS, NAMES, STATE, Backend, WorkspaceError, WorkspaceUnavailable, first_line
 from .gpkg import GeoPackage
 from .postgis import PostGIS
 
@@ -182,7 +182,7 @@ def open_workspace(
         backend.create_schema()
     except sa.exc.SQLAlchemyError as exc:
         backend.engine.dispose()
-        raise WorkspaceError(f"cannot open the workspace {backend.description}: {first_line(exc)}") from exc
+        raise WorkspaceUnavailable(f"cannot open the workspace {backend.description}: {first_line(exc)}") from exc
     return workspace
 
 
@@ -502,7 +502,7 @@ class Workspace:
             with self._backend.writing() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise WorkspaceError(f"cannot write to the workspace {self.description}: {first_line(exc)}") from exc
+            raise WorkspaceUnavailable(f"cannot write to the workspace {self.description}: {first_line(exc)}") from exc
 
 
 # =========================================================================== queries
