@@ -155,7 +155,11 @@ def _too_large(error: RequestEntityTooLarge) -> flask.Response:
 
 def _limit_request_size() -> None:
     """Refuse (413, before parsing) a request larger than one whole upload of the services' settings."""
-    flask.request.max_content_length = services().settings.max_request_bytes
+    limit = services().settings.max_request_bytes
+    flask.request.max_content_length = limit
+    length = flask.request.content_length
+    if length is not None and length > limit:  # said up front: refuse before reading a byte
+        raise RequestEntityTooLarge()
 
 
 def _buffer_static_files(response: flask.Response) -> flask.Response:
