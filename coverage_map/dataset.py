@@ -107,13 +107,11 @@ class Dataset:
         """``level`` if this data set has it, else a :class:`~coverage_map.errors.CoverageMapError` saying why not."""
         if level not in self.levels:
             why = (
-                " (neighbourhoods and boroughs need a lookup: --lookup)"
+                "needs a lookup (--lookup) saying which neighbourhood and borough each area is in"
                 if level in ("neighbourhood", "borough")
-                else ""
+                else "is not a level of this data"
             )
-            raise CoverageMapError(
-                f"this data has no '{level}' level{why}; the levels available are {', '.join(self.levels)}"
-            )
+            raise CoverageMapError(f"the '{level}' level {why}; the levels available are {', '.join(self.levels)}")
         return level
 
     def analysis(self, level: str) -> Analysis:

@@ -273,7 +273,7 @@ def audit_lp(system: CellSystem, hidden: np.ndarray) -> AuditResult:
     matrix = coo_matrix((sign, (relations.pair_relation, relations.pair_cell)), shape=(relations.count, len(system)))
     matrix = matrix.tocsr()
     equal = relations.equal
-    bounds = list(zip(low, np.where(np.isinf(high), None, high), strict=True))
+    bounds = [(float(lo), None if np.isinf(hi) else float(hi)) for lo, hi in zip(low, high, strict=True)]
     a_eq, a_ub = matrix[equal], matrix[~equal]
     arguments = {
         "A_eq": a_eq if a_eq.shape[0] else None,
