@@ -550,8 +550,8 @@ def referral_trend_figure(
     hidden
         The months to suppress, as chosen for everything published from the data set
         (:meth:`coverage_map.dataset.Dataset.hidden_months`); overrides ``protect_total``.
-        Every suppressed month then reads the same ("suppressed"), so a month hidden to
-        protect another cannot be told from a small one.
+        Every suppressed month then reads the same ("fewer than 8", as suppressed cells do
+        in the tables), so a month hidden to protect another cannot be told from a small one.
     """
     months = [_month_label(m) for m in monthly.index]
     true_counts = monthly.fillna(0).astype(int)
@@ -568,9 +568,8 @@ def referral_trend_figure(
             flags = secondary_suppress(true_counts, primary, pd.Series(0, index=true_counts.index))
     suppressed = [bool(h) for h in flags]
     shown = [0 if (p is None or s) else p for p, s in zip(published, suppressed, strict=True)]
-    small, extra = ("suppressed", "suppressed") if hidden is not None else (
-        "fewer than 8", "suppressed (protects a small month)")  # fmt: skip
-    labels = [small if first else extra for first in primary]
+    # With ``hidden`` every suppressed month reads alike (as suppressed cells do in the tables).
+    labels = ["fewer than 8" if first else "suppressed (protects a small month)" for first in primary]
     hover = [label if s else f"{p:,}" for p, s, label in zip(shown, suppressed, labels, strict=True)]
     figure = go.Figure(
         go.Bar(
@@ -589,11 +588,7 @@ def referral_trend_figure(
                 y=[0] * sum(suppressed),
                 mode="markers+text",
                 marker={"symbol": "triangle-up", "size": 9, "color": "#ff2d87"},
-                text=[
-                    ("*" if hidden is not None else "<8") if first else "*"
-                    for first, s in zip(primary, suppressed, strict=True)
-                    if s
-                ],  # fmt: skip
+                text=["<8" if first else "*" for first, s in zip(primary, suppressed, strict=True) if s],  # fmt: skip
                 textposition="top center",
                 customdata=[label for label, s in zip(labels, suppressed, strict=True) if s],
                 hovertemplate="%{x}: %{customdata}<extra></extra>",
