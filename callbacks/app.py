@@ -13,27 +13,36 @@ worker can answer any request.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 import time
+import traceback
 
 import flask
-from dash import Dash
+from dash import Dash, set_props
 from dash.development.base_component import Component
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from coverage_map.config import PROJECT_DIR
 from coverage_map.dataset import Dataset
+from coverage_map.ingest.upload_safety import size_text
+from coverage_map.store.at_rest import lock_down, private_files, sweep_scratch
 
 # The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
-from . import controls, details, download_map, feeds, mapping, mapview, questions, tables, upload  # noqa: F401
+from . import controls, details, download_map, feeds, ids, mapping, mapview, questions, tables, upload  # noqa: F401
 from .context import EXTENSION, Services, services
 from .layout import build_layout
-from .registry import Registry
+from .registry import UNAVAILABLE_TEXT, DataUnavailable, Registry
 from .security import SecurityConfig
 from .security import install as install_security
 from .settings import Settings, settings_from_args, settings_from_env
 from .state import Choices, default_state
 
 _BUILT: list[Dash] = []
+_LOG = logging.getLogger(__name__)
+#: What a visitor sees when a callback fails (the details go to the server's log).
+CALLBACK_ERROR_TEXT = "Something went wrong while updating the page. Try again; if it keeps happening, reload it."
 
 
 def build_services(dataset: Dataset, settings: Settings) -> Services:
@@ -71,6 +80,11 @@ def create_app(
             f"only. Serve other data through that app by replacing app.server.extensions[{EXTENSION!r}]."
         )
     settings = settings if settings is not None else settings_from_env()
+    # Data at rest: everything this process writes is private to the service user, the data
+    # folder is locked down, and scratch folders a killed worker left behind are swept away.
+    private_files()
+    lock_down(settings.data_dir)
+    sweep_scratch(settings.data_dir)
     dataset = dataset if dataset is not None else settings.load_dataset()
     app = Dash(
         __name__,
@@ -80,6 +94,7 @@ def create_app(
         serve_locally=True,
         compress=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=callback_failed,
     )
     # The page's language, for screen readers and translation (WCAG 3.1.1); Dash's template has none.
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
@@ -91,6 +106,7 @@ def create_app(
 
     app.layout = current_layout
     server.before_request(_limit_request_size)
+    server.register_error_handler(RequestEntityTooLarge, _too_large)
     server.after_request(_buffer_static_files)
     server.before_request(_start_timer)
     server.after_request(_server_timing)
@@ -100,9 +116,52 @@ def create_app(
     return app
 
 
+def callback_failed(error: Exception) -> None:
+    """Answer any callback that raised with a banner, never a ``500`` or a traceback.
+
+    When the chosen dataset cannot be reached the page's data is hidden too (it would
+    otherwise keep showing what was there, the default data). The error is logged by type
+    and place only: its message may hold a database address or a value from the data.
+    """
+    if isinstance(error, DataUnavailable):
+        _LOG.warning("a callback could not reach the data: %s", type(error.__cause__ or error).__name__)
+        set_props(ids.SERVICE_NOTICE, {"children": UNAVAILABLE_TEXT, "is_open": True, "color": "danger"})
+        set_props(ids.MAIN, {"style": {"display": "none"}})
+        return
+    frames = "; ".join(
+        f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(error.__traceback__)
+    )
+    _LOG.error("a callback failed: %s at %s", type(error).__name__, frames)
+    set_props(ids.SERVICE_NOTICE, {"children": CALLBACK_ERROR_TEXT, "is_open": True, "color": "warning"})
+
+
+def too_large_text(settings: Settings) -> str:
+    """The message for a request over the size limit, naming the limits."""
+    limits = settings.upload_limits
+    return (
+        f"That upload is too large: files may be at most {size_text(limits.per_file)} each and "
+        f"{size_text(limits.per_upload)} together. Nothing was saved."
+    )
+
+
+def _too_large(error: RequestEntityTooLarge) -> flask.Response:
+    """``413`` with the limits named; a Dash request (an upload) gets its message as a banner instead."""
+    text = too_large_text(services().settings)
+    if flask.request.path.endswith("/_dash-update-component"):
+        # The browser shows a callback's failure to nobody; a normal answer that sets the banner it shows.
+        body = {"multi": True, "response": {},
+                "sideUpdate": {ids.SERVICE_NOTICE: {"children": text, "is_open": True, "color": "warning"}}}  # fmt: skip
+        return flask.Response(json.dumps(body), status=200, mimetype="application/json")
+    return flask.Response(text + "\n", status=413, mimetype="text/plain")
+
+
 def _limit_request_size() -> None:
     """Refuse (413, before parsing) a request larger than one whole upload of the services' settings."""
-    flask.request.max_content_length = services().settings.max_request_bytes
+    limit = services().settings.max_request_bytes
+    flask.request.max_content_length = limit
+    length = flask.request.content_length
+    if length is not None and length > limit:  # said up front: refuse before reading a byte
+        raise RequestEntityTooLarge()
 
 
 def _buffer_static_files(response: flask.Response) -> flask.Response:

@@ -128,6 +128,13 @@ UPLOAD_RESET: Final = "upload-reset"
 UPLOAD_REPORT: Final = "upload-report"
 UPLOAD_PROBLEMS: Final = "upload-problems"
 
+# --------------------------------------------------------------------------- failing safely
+
+#: A banner over the page: the data cannot be reached, a request failed, a file was too large.
+SERVICE_NOTICE: Final = "service-notice"
+#: Everything that shows data (hidden while the data cannot be reached).
+MAIN: Final = "main"
+
 
 def upload_box(role: str) -> str:
     """The ``dcc.Upload`` of one input role (``areas``, ``assets``...)."""

@@ -92,6 +92,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Store(id=ids.SELECTED_AREA, data=None),
             dcc.Download(id=ids.GAP_TABLE_DOWNLOAD),
             _header(dataset),
+            dbc.Alert(id=ids.SERVICE_NOTICE, is_open=False, color="danger", className="m-2"),
             dbc.Container(
                 [
                     dbc.Row(
@@ -114,6 +115,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
                     ),
                 ],
                 fluid=True,
+                id=ids.MAIN,
             ),
         ]
     )

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
-from coverage_map.store import Workspace, open_workspace
+from coverage_map.store import DatasetNotFoundError, Workspace, WorkspaceUnavailable, open_workspace
 
 from . import uploads
 from .explain import EquityView, equity_view
@@ -31,6 +31,27 @@ from .settings import Settings
 
 DEFAULT_KEY = "default"
 _LOG = logging.getLogger(__name__)
+#: What a visitor is told when the workspace's database cannot be reached (never its address or error).
+UNAVAILABLE_TEXT = (
+    "Your data cannot be reached just now (the dataset store is not answering), so nothing is shown. "
+    "Reload the page in a minute or two."
+)
+
+
+class DataUnavailable(Exception):  # noqa: N818 - reads as what happened, like DatasetNotFound
+    """The dataset a session chose cannot be loaded because the workspace cannot be reached.
+
+    Raised instead of quietly showing the default data, which a visitor would take for their own.
+    """
+
+
+def visitor_message(error: BaseException) -> str:
+    """What a visitor may be told about ``error``: the workspace's own words for mistakes in the
+    request (a bad name, a refused file), a generic sentence for an outage (whose message names
+    the database)."""
+    if isinstance(error, (WorkspaceUnavailable, DataUnavailable, sa.exc.SQLAlchemyError, OSError)):
+        return UNAVAILABLE_TEXT
+    return str(error)
 
 
 @dataclass(frozen=True)
@@ -65,7 +86,9 @@ class Registry:
         """The workspace uploads are saved to, opened on first use (so after gunicorn forks)."""
         with self._lock:
             if self._workspace is None:
-                self._workspace = open_workspace(self.settings.workspace)
+                self._workspace = open_workspace(
+                    self.settings.workspace, keep_raw_uploads=self.settings.keep_raw_uploads
+                )
             return self._workspace
 
     def get(self, token: object) -> Loaded:
@@ -76,9 +99,13 @@ class Registry:
             return Loaded(DEFAULT_KEY, self.default, uploaded=False)
         try:
             return Loaded(choice.key, self.dataset(choice), uploaded=True)
-        except (CoverageMapError, sa.exc.SQLAlchemyError, OSError) as error:
-            _LOG.warning("showing the default data instead of a workspace dataset: %s", error)
+        except DatasetNotFoundError:
+            # Removed, or never this session's: the picker says so and shows the default data.
             return Loaded(DEFAULT_KEY, self.default, uploaded=False)
+        except (CoverageMapError, sa.exc.SQLAlchemyError, OSError) as error:
+            # An outage: show nothing rather than the default data, which would pass for the visitor's own.
+            _LOG.warning("a workspace dataset cannot be loaded: %s", type(error).__name__)
+            raise DataUnavailable(UNAVAILABLE_TEXT) from error
 
     def dataset(self, choice: uploads.Choice) -> Dataset:
         """The :class:`Dataset` of a workspace version, if ``choice.owner`` may see it.

@@ -21,6 +21,17 @@ Authentication is off unless configured, and then covers **every** route (the pa
     ``X-Coverage-Map-Proxy-Secret`` (the header name can be changed with
     ``COVERAGE_MAP_TRUSTED_PROXY_SECRET_HEADER``).
 
+Failed sign-ins are limited per client (:data:`MAX_FAILED_LOGINS` within
+:data:`FAILED_LOGIN_WINDOW_S` seconds, then ``429`` until the window passes) before any
+password hash is checked, so a flood of wrong passwords costs the server almost nothing; the
+same wrong name and password are refused from memory the second time. An unknown user name
+is checked against a dummy hash of the same kind (once per name and password, and only
+within the limit), so names cannot be probed by timing. The limit is kept in each process
+(``flask-limiter`` is not a dependency): with several workers, each counts its own.
+
+Errors never show internals: a path that tries to leave its folder (``..``) answers ``404``,
+a server error ``500`` with a plain page (no traceback, no addresses).
+
 Security headers are set on every response: a Content-Security-Policy (Dash's inline
 renderer script allowed by its hash, see :meth:`dash.Dash.csp_hashes`), ``frame-ancestors
 'none'`` and ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``,
@@ -37,14 +48,17 @@ import hmac
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import flask
 from dash import Dash
 from werkzeug.datastructures import Headers
-from werkzeug.security import check_password_hash
+from werkzeug.exceptions import InternalServerError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from coverage_map.errors import CoverageMapError
 
@@ -55,6 +69,11 @@ PROXY_SECRET_HEADER_ENV = "COVERAGE_MAP_TRUSTED_PROXY_SECRET_HEADER"
 HSTS_ENV = "COVERAGE_MAP_HSTS"
 DEFAULT_PROXY_SECRET_HEADER = "X-Coverage-Map-Proxy-Secret"
 REALM = "coverage-map"
+#: Failed sign-ins one client may make within :data:`FAILED_LOGIN_WINDOW_S` before it must wait.
+MAX_FAILED_LOGINS = 10
+FAILED_LOGIN_WINDOW_S = 300.0
+#: What a server error says (never a traceback, an address or a database URL).
+SERVER_ERROR_TEXT = "Something went wrong on the server. Reload the page; if it happens again, tell the site's owner.\n"
 #: Where :func:`install` keeps what its request hooks apply, in ``app.server.extensions``.
 SECURITY_EXTENSION = "coverage_map_security"
 #: Paths whose responses never carry data and may be cached by the browser.
@@ -152,34 +171,55 @@ class _Authenticator:
     HMAC under a per-process random key (the password itself is never stored).
     """
 
-    def __init__(self, config: SecurityConfig) -> None:
+    def __init__(self, config: SecurityConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._key = secrets.token_bytes(32)
         self._verified: set[bytes] = set()
+        self._refused: OrderedDict[bytes, None] = OrderedDict()
         self._lock = threading.Lock()
+        self._dummy: str | None = None
+        self.failed_logins = FailedLogins(MAX_FAILED_LOGINS, FAILED_LOGIN_WINDOW_S, clock=clock)
 
     def _digest(self, name: str, password: str) -> bytes:
         return hmac.new(self._key, f"{name}\0{password}".encode(), hashlib.sha256).digest()
 
-    def basic_ok(self, name: str | None, password: str | None) -> bool:
+    def _dummy_hash(self) -> str:
+        """A hash of a random password made like the users' (same method and cost), made once."""
+        if self._dummy is None:
+            method = next(iter(self.config.users.values())).split("$", 1)[0]
+            self._dummy = generate_password_hash(secrets.token_urlsafe(16), method=method)
+        return self._dummy
+
+    def basic_ok(self, name: str | None, password: str | None, client: str = "") -> bool:
+        """Whether the name and password are right (see :meth:`basic_result`)."""
+        return self.basic_result(name, password, client) == "ok"
+
+    def basic_result(self, name: str | None, password: str | None, client: str = "") -> str:
+        """``ok``, ``refused`` or ``limited`` (too many failed sign-ins from ``client`` lately)."""
         if not name or password is None:
-            return False
-        hashed = self.config.users.get(name)
-        if hashed is None:
-            # spend the same time as a real check, so user names cannot be probed by timing
-            check_password_hash(next(iter(self.config.users.values())), password)
-            return False
+            return "refused"
         digest = self._digest(name, password)
         with self._lock:
             if digest in self._verified:
-                return True
-        if not check_password_hash(hashed, password):
-            return False
+                return "ok"
+            if digest in self._refused:  # the same wrong pair again (a browser resends it): no hashing
+                return "refused"
+        if self.failed_logins.retry_after(client):
+            return "limited"
+        hashed = self.config.users.get(name)
+        # An unknown name costs the same as a wrong password, so names cannot be probed by timing.
+        right = check_password_hash(hashed if hashed is not None else self._dummy_hash(), password)
         with self._lock:
-            if len(self._verified) > 1000:
-                self._verified.clear()
-            self._verified.add(digest)
-        return True
+            if right and hashed is not None:
+                if len(self._verified) > 1000:
+                    self._verified.clear()
+                self._verified.add(digest)
+                return "ok"
+            self._refused[digest] = None
+            while len(self._refused) > 1000:
+                self._refused.popitem(last=False)
+        self.failed_logins.failed(client)
+        return "refused"
 
     def proxy_ok(self, headers: Mapping[str, str] | Headers) -> bool:
         user = (headers.get(self.config.trusted_user_header or "") or "").strip()
@@ -195,8 +235,21 @@ class _Authenticator:
         request = flask.request
         if self.config.auth == "basic":
             auth = request.authorization
-            if auth is not None and auth.type == "basic" and self.basic_ok(auth.username, auth.password):
+            client = request.remote_addr or ""
+            result = "refused"
+            if auth is not None and auth.type == "basic":
+                result = self.basic_result(auth.username, auth.password, client)
+            if result == "ok":
                 return None
+            if result == "limited":
+                wait = self.failed_logins.retry_after(client)
+                response = flask.Response(
+                    f"Too many failed sign-ins from your address; try again in {wait} seconds.\n",
+                    status=429,
+                    mimetype="text/plain",
+                )
+                response.headers["Retry-After"] = str(wait)
+                return response
             response = flask.Response("Authentication required.\n", status=401, mimetype="text/plain")
             response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
             return response
@@ -206,6 +259,52 @@ class _Authenticator:
             return flask.Response("Authentication required (through the site's sign-in).\n", status=401,
                                   mimetype="text/plain")  # fmt: skip
         return None
+
+
+class FailedLogins:
+    """Failed sign-ins per client within a sliding window (kept in this process only).
+
+    Parameters
+    ----------
+    limit
+        Failures a client may have within ``window`` seconds.
+    window
+        Seconds a failure counts for.
+    clock
+        Monotonic seconds (tests pass their own).
+    """
+
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.get(client, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        return times
+
+    def retry_after(self, client: str) -> int:
+        """Seconds ``client`` must wait before its next sign-in is checked (0: it may try now)."""
+        now = self._clock()
+        with self._lock:
+            times = self._recent(client, now)
+            if len(times) < self.limit:
+                return 0
+            return max(1, int(self.window - (now - times[0])) + 1)
+
+    def failed(self, client: str) -> None:
+        """Count one failed sign-in from ``client``."""
+        now = self._clock()
+        with self._lock:
+            if len(self._failures) > 10_000:  # a flood of addresses: forget the quiet ones
+                self._failures = {key: value for key, value in self._failures.items() if self._recent(key, now)}
+            times = self._recent(client, now)
+            times.append(now)
+            self._failures[client] = times
 
 
 # --------------------------------------------------------------------------- headers
@@ -295,8 +394,22 @@ def install(app: Dash, config: SecurityConfig | None = None, *, basemap: str | N
         server.config["PROPAGATE_EXCEPTIONS"] = False
         # First, before any other hook: nothing is computed for a stranger.
         server.before_request_funcs.setdefault(None, []).insert(0, _authenticate)
+        server.before_request_funcs[None].insert(1, _refuse_escaping_paths)
         server.after_request(_add_headers)
+        server.register_error_handler(InternalServerError, _server_error)
     return config
+
+
+def _refuse_escaping_paths() -> None:
+    """``404`` for a path with a ``..`` segment (``/_dash-component-suites/dash/..%2f..%2fpyproject.toml``)."""
+    segments = flask.request.path.replace("\\", "/").split("/")
+    if ".." in segments:
+        flask.abort(404)
+
+
+def _server_error(error: InternalServerError) -> flask.Response:
+    """A plain page for any server error: no traceback, no address, no database URL."""
+    return flask.Response(SERVER_ERROR_TEXT, status=500, mimetype="text/plain")
 
 
 def _guard() -> _Guard:
@@ -319,5 +432,5 @@ def _add_headers(response: flask.Response) -> flask.Response:
 
 
 __all__ = [
-    "SECURITY_EXTENSION", "SecurityConfig", "content_security_policy", "install", "parse_users", "security_from_env",
+    "SECURITY_EXTENSION", "FailedLogins", "SecurityConfig", "content_security_policy", "install", "parse_users", "security_from_env",
 ]  # fmt: skip

@@ -76,7 +76,7 @@ from coverage_map.method import DEFAULT_METHOD, METHOD_KEYS, GapMethod, flag_nam
 from coverage_map.spec import FILE_ROLES, OPTION_KEYS, InputSpec, mappings_from_args
 
 #: ``[data]`` keys that are the dashboard's own, not part of the input spec.
-DATA_SETTINGS = ("label", "threshold_km")
+DATA_SETTINGS = ("label", "threshold_km", "keep_raw_uploads")
 #: Input roles that, named on the command line, replace the config file's inputs.
 _DATA_ROLES = ("areas", "lookup", "population", "assets", "referrals")
 CONFIG_ENV = "COVERAGE_MAP_CONFIG"
@@ -111,6 +111,9 @@ class Settings:
     table_max_rows: int = TABLE_ROW_LIMIT
     #: How access, clusters and tiers are computed (``[method]``, or ``serve``'s flags).
     method: GapMethod = DEFAULT_METHOD
+    #: Keep uploaded referral files as they came (``[data] keep_raw_uploads``); by default only
+    #: the columns the analysis reads are stored (no referral ids, no other column).
+    keep_raw_uploads: bool = False
 
     @property
     def uses_demo(self) -> bool:
@@ -156,6 +159,10 @@ def read_config(path: str | Path) -> dict[str, object]:
         result["label"] = str(data["label"])
     if "threshold_km" in data:
         result["threshold_km"] = _positive(data["threshold_km"], "[data] threshold_km", path)
+    if "keep_raw_uploads" in data:
+        if not isinstance(data["keep_raw_uploads"], bool):
+            raise CoverageMapError(f"{path}: [data] keep_raw_uploads must be true or false")
+        result["keep_raw_uploads"] = data["keep_raw_uploads"]
     map_table = _table(document, "map", path)
     basemap = map_table.get("basemap")
     if basemap:

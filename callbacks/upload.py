@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import dash_bootstrap_components as dbc
+import sqlalchemy as sa
 from dash import Input, Output, State, callback, html, no_update
 from dash.development.base_component import Component
 
@@ -27,6 +28,7 @@ from coverage_map.store import Workspace
 from . import ids, uploads
 from .context import Services, services, triggered_ids
 from .layout import render_problems
+from .registry import visitor_message
 from .uploads import ROLES, Choice
 
 #: Triggers of :func:`choose_dataset`.
@@ -103,7 +105,7 @@ def save_files(
         rows = uploads.problem_rows(error.problems, given)
         return no_update, render_problems(rows), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
-        return no_update, dbc.Alert(str(error), color="warning", className="small"), new_owner
+        return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
     ref, inputs = added.ref, added.inputs
     warnings = uploads.problem_rows(list(added.problems), received.names)
     message = [
@@ -150,9 +152,9 @@ def dataset_outputs(
     try:
         outcome = dataset_choice(app.registry.workspace, fired, value=value, saved=saved,
                                  current=current, token=token, version=version)  # fmt: skip
-    except (CoverageMapError, OSError) as error:
+    except (CoverageMapError, OSError, sa.exc.SQLAlchemyError) as error:
         return (no_update, no_update, no_update, True,
-                dbc.Alert(f"The dataset store cannot be reached: {error}", color="warning", className="small"),
+                dbc.Alert(visitor_message(error), color="warning", className="small"),
                 no_update)  # fmt: skip
     if outcome.unchanged:
         return (no_update,) * 6

@@ -41,6 +41,7 @@ from coverage_map.ingest.upload_safety import (
     size_text,
 )
 from coverage_map.store import Added, DatasetRef, Workspace
+from coverage_map.store.at_rest import lock_down, sweep_scratch
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 ROLE_NAMES = {
@@ -154,8 +155,8 @@ def save_to_workspace(
     """
     if not is_token(owner):
         raise UploadError("invalid upload session; reload the page and upload again")
-    root = Path(data_dir).resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    root = lock_down(Path(data_dir).resolve())  # 0700; files written inside are 0600 (the app's umask)
+    sweep_scratch(root)  # what a killed worker left behind
     scratch = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
     try:
         paths = {role: _write(scratch, role, received.names[role], item, limits=limits)

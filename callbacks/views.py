@@ -652,4 +652,7 @@ def _trend_figure(registry: Registry, loaded: Loaded, state: ViewState, area_id:
     monthly = monthly_referrals(registry, loaded, state, area_id)
     if monthly is None:
         return None
-    return figures.referral_trend_figure(monthly, title=f"{display_name(state.category)} referrals per month")
+    hidden = loaded.dataset.hidden_months(state.level, area_id, state.category, state.community)
+    return figures.referral_trend_figure(
+        monthly, title=f"{display_name(state.category)} referrals per month", hidden=hidden
+    )

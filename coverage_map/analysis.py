@@ -23,8 +23,9 @@ from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .metrics import KEY, measure
 from .model import Inputs, proposed_rows
+from .protection import protect_tables
 from .significance import cold_spots
-from .suppress import published_counts, secondary_suppress
+from .suppress import published_counts
 
 TABLE_COLUMNS = [
     "area_id", "area_name", "level", "category", "community",
@@ -253,19 +254,33 @@ def asset_table(prepared: Prepared) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFrame:
+def published_table(analysis: Analysis, *, suppress: bool = True, hidden: np.ndarray | None = None) -> pd.DataFrame:
     """The gap table as it may leave the tool, in the documented column order.
 
     With ``suppress`` (the default) referral counts follow NHS small-number suppression,
-    with secondary suppression so that no hidden count can be recovered from its parent
-    unit's published total (see :mod:`coverage_map.suppress`), and the rates derived from
-    them are recomputed from the published counts.
+    with complementary suppression so that no hidden count can be narrowed below five
+    possible values from the published figures (see :mod:`coverage_map.disclosure`), and
+    the rates derived from them are recomputed from the published counts.
+
+    Parameters
+    ----------
+    analysis
+        The true analysis of one level.
+    suppress
+        Apply suppression (the default); False gives true counts, for analysts only.
+    hidden
+        Which rows of ``analysis.table`` to suppress, as chosen for everything published
+        from the data set at once (:meth:`coverage_map.dataset.Dataset.protection`). Without
+        it the table is protected on its own, against its parents' totals.
     """
     table = analysis.table.copy(deep=False)  # columns are replaced, never changed in place
     if suppress:
-        published, flag = published_counts(table["referrals"])
-        parents = table["area_id"].map(analysis.parent_of)
-        flag = secondary_suppress(table["referrals"], flag, [parents, table["category"], table["community"]])
+        published, _ = published_counts(table["referrals"])
+        if hidden is None:
+            hidden = protect_tables({analysis.level: table}, {analysis.level: analysis.parent_of}).table_hidden(
+                analysis.level
+            )
+        flag = pd.Series(np.asarray(hidden, dtype=bool), index=table.index, name="referrals_suppressed")
         table["referrals"] = published.mask(flag)
         table["referrals_suppressed"] = flag.to_numpy()
         per_10k = 10_000 / table["group_population"].where(table["group_population"] > 0)
@@ -279,12 +294,18 @@ def published_table(analysis: Analysis, *, suppress: bool = True) -> pd.DataFram
     return _sorted(table[TABLE_COLUMNS], KEY)
 
 
-def published_assets(analysis: Analysis, *, suppress: bool = True) -> pd.DataFrame:
-    """The organisations table as it may leave the tool (see :func:`published_table`)."""
+def published_assets(analysis: Analysis, *, suppress: bool = True, hidden: np.ndarray | None = None) -> pd.DataFrame:
+    """The organisations table as it may leave the tool (see :func:`published_table`).
+
+    ``hidden`` (rows of ``analysis.assets``) comes from the data set's protection; without
+    it the counts 1-7 are hidden (no total of organisations' referrals is published).
+    """
     table = analysis.assets.copy(deep=False)
     if suppress:
         published, flag = published_counts(table["referrals"])
-        table["referrals"] = published
+        if hidden is not None:
+            flag = pd.Series(np.asarray(hidden, dtype=bool), index=table.index, name="referrals_suppressed")
+        table["referrals"] = published.mask(flag)
         table["referrals_suppressed"] = flag.to_numpy()
         table["referrals_per_month"] = table["referrals"].astype("Float64") / analysis.period_months
         table["pressure"] = table["referrals_per_month"] / table["capacity"].where(table["capacity"] > 0)

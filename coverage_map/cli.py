@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .commands import need, sync
+from .commands import need, workspace
 from .commands import scenario as _scenario
 from .commands import suggest as _suggest
 from .commands.input_flags import add_mapping_flags
@@ -124,7 +124,9 @@ def _write_rejected(problems: Sequence[Problem], path: Path) -> None:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    from .analysis import analyse, published_assets, published_table, with_geometry
+    from .analysis import published_assets, with_geometry
+    from .dataset import Dataset
+    from .joins import Prepared, prepare
     from .outputs.tables import write_any
 
     out = Path(args.out)
@@ -144,20 +146,25 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         progress.next("access, clusters and tiers")
         method = method_from_args(args)
         suppress = not args.no_suppress
+        prepared = data if isinstance(data, Prepared) else prepare(data)
+        # One Dataset, so the table is suppressed together with everything else published from these inputs.
+        dataset = Dataset(prepared, threshold_km=args.threshold_km, method=method)
         if args.scenario is not None:  # proposed services added: the analysis after, with the _before columns
-            analysis, table = _scenario.scenario_analysis(args, data, method=method, suppress=suppress)
+            analysis, table = _scenario.scenario_analysis(args, prepared, method=method, suppress=suppress)
             progress.next("suppressing small numbers")
+            assets_table = published_assets(analysis, suppress=suppress)
         else:
-            analysis = analyse(data, level=args.level, threshold_km=args.threshold_km, method=method)
+            analysis = dataset.analysis(args.level)
             progress.next("suppressing small numbers")
-            table = published_table(analysis, suppress=suppress)
+            table = dataset.table(args.level, suppress=suppress)
+            assets_table = dataset.assets_table(suppress=suppress)
         if out.suffix.lower() != ".csv":
             table = with_geometry(table, analysis.units)
         progress.next(f"writing {out.name}")
         out.parent.mkdir(parents=True, exist_ok=True)
         write_any(table, out)
         assets_path = out.with_name(f"{out.stem}_assets.csv")
-        write_any(published_assets(analysis, suppress=suppress), assets_path)
+        write_any(assets_table, assets_path)
         write_any(problems_frame(analysis.problems), rejected_path)
     _report(analysis.problems, rejected=rejected_path)
     gaps = analysis.table[analysis.table["gap"]]
@@ -167,6 +174,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         f"{len(gaps):,} rows are gaps."
         + ("" if suppress else " Referral counts are NOT suppressed: do not publish these files."),
     )
+    if args.audit:
+        print(f"Disclosure audit of everything published from these inputs: {dataset.protection().audit().summary()}")
     return 0
 
 
@@ -477,100 +486,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_workspace(args: argparse.Namespace):  # returns coverage_map.store.Workspace
-    from .store import open_workspace
-
-    return open_workspace(args.workspace)
-
-
-def cmd_workspace_list(args: argparse.Namespace) -> int:
-    with _open_workspace(args) as workspace:
-        refs = workspace.list(include_private=not args.published)
-        if not refs:
-            print(f"No datasets in the workspace {workspace.description}.")
-            return 0
-        print(f"Datasets in the workspace {workspace.description}:")
-        syncs: dict[tuple[str, int], dict[str, Any]] = {}  # per version: the sync that made it, the last check
-        for record in reversed(workspace.syncs(include_private=not args.published)):
-            kinds = syncs.setdefault((record.name, record.version), {})
-            kinds["made" if record.kind == "made" else "since"] = record
-        for ref in refs:
-            state = "published" if ref.published else "private"
-            owner = f"session {ref.owner[:8]}" if ref.owner else "workspace"
-            rows = ", ".join(f"{source.role} {source.rows:,} ({source.path})" for source in ref.sources)
-            print(
-                f"  {ref.name}  v{ref.version}  {state:<9}  {ref.created_at:%Y-%m-%d %H:%M} UTC  {owner}  "
-                f"{ref.problems:,} rows rejected or repaired; {rows}"
-            )
-            for record in syncs.get((ref.name, ref.version), {}).values():
-                print(f"      {record.summary}")
-    return 0
-
-
-def cmd_workspace_add(args: argparse.Namespace) -> int:
-    spec = input_spec(args)
-    with _open_workspace(args) as workspace:
-        added = workspace.add(args.name, spec, publish=args.publish)
-    _report(added.problems, stream=sys.stderr)
-    state = "published" if added.ref.published else "private until `coverage-map workspace publish`"
-    print(f"Added {added.ref.label} ({state}) to {workspace.description}.")
-    return 0
-
-
-def cmd_workspace_remove(args: argparse.Namespace) -> int:
-    with _open_workspace(args) as workspace:
-        removed = workspace.remove(args.name, args.version)
-    which = f"version {args.version} of" if args.version is not None else f"{removed} version(s) of"
-    print(f"Removed {which} {args.name} from {workspace.description}.")
-    return 0
-
-
-def cmd_workspace_publish(args: argparse.Namespace) -> int:
-    with _open_workspace(args) as workspace:
-        ref = workspace.publish(args.name, args.version)
-    print(f"Published {ref.label}: every user of {workspace.description} can now load it.")
-    return 0
-
-
-def _add_workspace_commands(commands) -> None:  # argparse's private _SubParsersAction
-    workspace = commands.add_parser(
-        "workspace", help="list, add, remove, publish or sync datasets in the shared workspace"
-    )
-    actions = workspace.add_subparsers(dest="workspace_command", required=True)
-
-    def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = actions.add_parser(name, help=help_text)
-        parser.add_argument(
-            "--workspace",
-            metavar="URL_OR_GPKG",
-            help="postgresql://... URL or .gpkg file (default: $COVERAGE_MAP_DATABASE_URL, else "
-            "workspace.gpkg in $COVERAGE_MAP_DATA_DIR or instance/); prefer the environment "
-            "variable for URLs with a password",
-        )
-        return parser
-
-    listing = action("list", "list every dataset version (private ones too, unless --published)")
-    listing.add_argument("--published", action="store_true", help="only the published versions")
-    listing.set_defaults(handler=cmd_workspace_list)
-
-    add = action("add", "validate files and store them as the next version of a named dataset")
-    add.add_argument("--name", required=True, help="dataset name, e.g. gm-2026")
-    add.add_argument("--publish", action="store_true", help="publish at once (default: private until published)")
-    _add_inputs(add)
-    add.set_defaults(handler=cmd_workspace_add)
-
-    remove = action("remove", "delete a dataset (every version, or --version N)")
-    remove.add_argument("name")
-    remove.add_argument("--version", type=int, help="only this version")
-    remove.set_defaults(handler=cmd_workspace_remove)
-
-    publish = action("publish", "make a dataset version visible to every user (default: the latest)")
-    publish.add_argument("name")
-    publish.add_argument("--version", type=int, help="this version (default: the latest)")
-    publish.set_defaults(handler=cmd_workspace_publish)
-    sync.add_arguments(action("sync", "re-pull a live ORUK feed into the next version of a dataset, with what changed"))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coverage-map",
@@ -587,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_map_command(commands)
     _add_export_html_command(commands)
     _add_report_command(commands)
-    _add_workspace_commands(commands)
+    workspace.add_command(commands)
     need.add_command(commands)
     _suggest.add_command(commands)
     return parser
@@ -610,6 +525,12 @@ def _add_analyse_command(commands: Any) -> None:  # argparse's private _SubParse
         "--no-suppress",
         action="store_true",
         help="publish true referral counts (only for analysts inside the data controller)",
+    )
+    analyse.add_argument(
+        "--audit",
+        action="store_true",
+        help="also print the disclosure audit: suppressed cells, the narrowest interval an attacker can work "
+        "out for one, and how many are narrowed below five values (must be 0)",
     )
     analyse.add_argument(
         "--engine",

@@ -24,6 +24,7 @@ import pandas as pd
 from .analysis import Analysis, analyse, published_assets, published_table
 from .config import DEFAULT_THRESHOLD_KM, DISPLAY_CRS, GEODATA_DIR, SIMPLIFY_TOLERANCE_M
 from .equity import Equity, equity, subject_for
+from .errors import CoverageMapError
 from .joins import Prepared, prepare
 from .method import DEFAULT_METHOD, GapMethod
 from .model import Inputs
@@ -31,6 +32,7 @@ from .spec import InputSpec
 
 if TYPE_CHECKING:
     from .geojson import SharedGeoJSON
+    from .protection import Protection
 
 
 @dataclass
@@ -101,8 +103,20 @@ class Dataset:
         frame = self.prepared.membership[["borough_id", "borough_name"]].drop_duplicates()
         return frame.sort_values("borough_name").reset_index(drop=True)
 
+    def check_level(self, level: str) -> str:
+        """``level`` if this data set has it, else a :class:`~coverage_map.errors.CoverageMapError` saying why not."""
+        if level not in self.levels:
+            why = (
+                "needs a lookup (--lookup) saying which neighbourhood and borough each area is in"
+                if level in ("neighbourhood", "borough")
+                else "is not a level of this data"
+            )
+            raise CoverageMapError(f"the '{level}' level {why}; the levels available are {', '.join(self.levels)}")
+        return level
+
     def analysis(self, level: str) -> Analysis:
         """The true (unsuppressed) analysis at ``level``, computed once."""
+        self.check_level(level)
         with self._lock:
             if level not in self._analyses:
                 self._analyses[level] = analyse(
@@ -153,24 +167,47 @@ class Dataset:
 
         return self._memo(("equity", category, community), build)  # type: ignore[return-value]
 
+    def protection(self) -> Protection:
+        """The suppression of everything this data set publishes, chosen once for all of it.
+
+        Every level's gap table, every unit's monthly trend and the organisations table are
+        protected together (:func:`coverage_map.protection.protect_dataset`), so no
+        combination of them narrows a suppressed count below five possible values.
+        """
+
+        def build() -> Protection:
+            from .protection import protect_dataset
+
+            return protect_dataset(self.prepared, {level: self.analysis(level) for level in self.levels})
+
+        return self._memo(("protection",), build)  # type: ignore[return-value]
+
     def table(self, level: str, *, suppress: bool = True) -> pd.DataFrame:
         """The published gap table at ``level`` (suppressed unless told otherwise)."""
         analysis = self.analysis(level)
+        hidden = self.protection().table_hidden(level) if suppress else None
         with self._lock:
             key = (level, suppress)
             if key not in self._published:
-                self._published[key] = published_table(analysis, suppress=suppress)
+                self._published[key] = published_table(analysis, suppress=suppress, hidden=hidden)
             return self._published[key]
 
     def assets_table(self, *, suppress: bool = True) -> pd.DataFrame:
         """The published organisations table, sorted by pressure (built once; do not change it)."""
-        return self._memo(  # type: ignore[return-value]
-            ("assets_table", str(suppress)), lambda: published_assets(self.analysis("area"), suppress=suppress)
-        )
+
+        def build() -> pd.DataFrame:
+            hidden = self.protection().asset_hidden() if suppress else None
+            return published_assets(self.analysis("area"), suppress=suppress, hidden=hidden)
+
+        return self._memo(("assets_table", str(suppress)), build)  # type: ignore[return-value]
+
+    def hidden_months(self, level: str, area_id: str, category: str, community: str) -> frozenset[pd.Period]:
+        """The months suppressed in one unit's monthly trend (see :meth:`protection`)."""
+        return self.protection().hidden_months(level, area_id, category, community)
 
     def units(self, level: str) -> gpd.GeoDataFrame:
         """Polygons of ``level`` in EPSG:27700 (``area_id``, ``area_name``, ``geometry``)."""
-        return self.prepared.units[level]
+        return self.prepared.units[self.check_level(level)]
 
     def units_wgs84(self, level: str) -> gpd.GeoDataFrame:
         return self.units(level).to_crs(DISPLAY_CRS)

@@ -10,6 +10,11 @@ Rates derived from a count are recomputed from the *published* (rounded) count, 
 empty wherever the count is suppressed, so a rate can never be multiplied back into a
 small true count. Analysis always runs on true counts; only outputs are suppressed.
 
+**Complementary suppression across everything published from one data set** (levels,
+communities, monthly trends, organisations) is :mod:`coverage_map.protection`, with its
+audit in :mod:`coverage_map.disclosure`. :func:`secondary_suppress` below is the simple
+one-table version, for a lone table whose parts add up to one published total.
+
 **Secondary suppression.** A suppressed cell could be recovered by subtraction when it is
 the only hidden part of a published total: a small area that is the only suppressed child
 of its neighbourhood, or the one suppressed month of a published yearly total. For every
@@ -25,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .config import ROUND_TO, SUPPRESS_MAX
+from .disclosure import check_counts
 
 
 def published_counts(counts: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -42,8 +48,7 @@ def published_counts(counts: pd.Series) -> tuple[pd.Series, pd.Series]:
         suppressed) and a boolean flag that is true exactly where a 1..7 count was hidden.
     """
     values = pd.to_numeric(counts, errors="raise").astype("Float64")
-    if (values < 0).any():
-        raise ValueError("counts to suppress must be non-negative")
+    check_counts(values.to_numpy(dtype=float, na_value=np.nan))
     suppressed = ((values >= 1) & (values <= SUPPRESS_MAX)).fillna(False).astype(bool)
     rounded = np.floor(values / ROUND_TO + 0.5) * ROUND_TO
     published = rounded.where(~suppressed & (values > 0), values.where(values == 0))
@@ -52,9 +57,15 @@ def published_counts(counts: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def suppress_count(count: int) -> int | None:
-    """One true count as published: 0 -> 0, 1..7 -> None, else the nearest multiple of 5."""
-    if count < 0:
-        raise ValueError("counts to suppress must be non-negative")
+    """One true count as published: 0 -> 0, 1..7 -> None, else the nearest multiple of 5.
+
+    Raises ``ValueError`` for a count that is negative, not whole (4.2) or above
+    :data:`~coverage_map.disclosure.MAX_COUNT` (5,000,000,001).
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, float, np.integer, np.floating)):
+        raise ValueError(f"counts to suppress must be whole numbers, not {count!r}")
+    check_counts(np.array([count], dtype=float))
+    count = int(count)
     if count == 0:
         return 0
     if count <= SUPPRESS_MAX:

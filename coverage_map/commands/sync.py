@@ -41,14 +41,14 @@ def add_arguments(sync: argparse.ArgumentParser) -> None:
 
 
 def cmd_workspace_sync(args: argparse.Namespace) -> int:
-    from ..cli import _open_workspace
     from ..feeds import sync_feed
     from ..ingest.oruk import OrukMapping, summary_lines
     from ..taxonomy import Taxonomy
+    from .workspace import open_workspace_of
 
     taxonomy = Taxonomy.from_toml(args.taxonomy) if args.taxonomy else None
     mapping = OrukMapping.from_toml(args.mapping, taxonomy=taxonomy)
-    with _open_workspace(args) as workspace:
+    with open_workspace_of(args) as workspace:
         outcome = sync_feed(
             workspace, args.name, args.url, include_private=True, publish=args.publish, mapping=mapping,
             postcodes=args.postcodes, timeout=args.timeout, max_pages=args.max_pages, rate=args.rate,

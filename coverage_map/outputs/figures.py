@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -560,7 +560,11 @@ def recolour_patch_values(figure: go.Figure | Mapping[str, Any]) -> dict[int, di
 
 
 def referral_trend_figure(
-    monthly: pd.Series, *, title: str = "Referrals per month", protect_total: bool = True
+    monthly: pd.Series,
+    *,
+    title: str = "Referrals per month",
+    protect_total: bool = True,
+    hidden: Collection[object] | None = None,
 ) -> go.Figure:
     """Monthly referrals as published: 1-7 shown as "fewer than 8", the rest rounded to 5.
 
@@ -578,18 +582,29 @@ def referral_trend_figure(
         other non-zero month is hidden too (secondary suppression, see
         :func:`coverage_map.suppress.secondary_suppress`), so the suppressed month cannot
         be worked out by subtraction. Pass False only when no total is published.
+    hidden
+        The months to suppress, as chosen for everything published from the data set
+        (:meth:`coverage_map.dataset.Dataset.hidden_months`); overrides ``protect_total``.
+        Every suppressed month then reads the same ("fewer than 8", as suppressed cells do
+        in the tables), so a month hidden to protect another cannot be told from a small one.
     """
     months = [_month_label(m) for m in monthly.index]
     true_counts = monthly.fillna(0).astype(int)
     published = [suppress_count(int(c)) for c in true_counts]
     primary = pd.Series([p is None for p in published], index=true_counts.index)
-    hidden = primary
-    if protect_total:
-        hidden = secondary_suppress(true_counts, primary, pd.Series(0, index=true_counts.index))
-    suppressed = [bool(h) for h in hidden]
+    if hidden is not None:
+        chosen = set(hidden)
+        flags = pd.Series([month in chosen or bool(first) for month, first in zip(true_counts.index, primary, strict=True)],
+                          index=true_counts.index)  # fmt: skip
+        primary = flags  # one label for every suppressed month
+    else:
+        flags = primary
+        if protect_total:
+            flags = secondary_suppress(true_counts, primary, pd.Series(0, index=true_counts.index))
+    suppressed = [bool(h) for h in flags]
     shown = [0 if (p is None or s) else p for p, s in zip(published, suppressed, strict=True)]
-    labels = ["fewer than 8" if first else "suppressed (protects a small month)"
-              for first in primary]  # fmt: skip
+    # With ``hidden`` every suppressed month reads alike (as suppressed cells do in the tables).
+    labels = ["fewer than 8" if first else "suppressed (protects a small month)" for first in primary]
     hover = [label if s else f"{p:,}" for p, s, label in zip(shown, suppressed, labels, strict=True)]
     figure = go.Figure(
         go.Bar(
@@ -608,7 +623,7 @@ def referral_trend_figure(
                 y=[0] * sum(suppressed),
                 mode="markers+text",
                 marker={"symbol": "triangle-up", "size": 9, "color": "#ff2d87"},
-                text=["<8" if first else "*" for first, s in zip(primary, suppressed, strict=True) if s],
+                text=["<8" if first else "*" for first, s in zip(primary, suppressed, strict=True) if s],  # fmt: skip
                 textposition="top center",
                 customdata=[label for label, s in zip(labels, suppressed, strict=True) if s],
                 hovertemplate="%{x}: %{customdata}<extra></extra>",

@@ -25,7 +25,7 @@ postgis
     The server backend: PostgreSQL + PostGIS, for ``COVERAGE_MAP_DATABASE_URL``.
 """
 
-from .backend import SRID, WorkspaceError
+from .backend import SRID, WorkspaceError, WorkspaceUnavailable
 from .syncs import SyncRecord, public_url, without_secrets
 from .workspace import (
     DATA_DIR,
@@ -57,6 +57,7 @@ __all__ = [
     "SyncRecord",
     "Workspace",
     "WorkspaceError",
+    "WorkspaceUnavailable",
     "open_workspace",
     "public_url",
     "without_secrets",

@@ -26,6 +26,13 @@ class WorkspaceError(CoverageMapError):
     """The workspace cannot be opened or written, or a request to it makes no sense."""
 
 
+class WorkspaceUnavailable(WorkspaceError):
+    """The workspace's database cannot be reached or written (an outage, not a mistake in the request).
+
+    Its message names the database (for the operator); show visitors a generic message instead.
+    """
+
+
 class Backend(abc.ABC):
     """A database the workspace stores its datasets in.
 

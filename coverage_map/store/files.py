@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import shapely
 
 from ..config import METRIC_CRS
 from ..ingest.readers import read_any
+from .at_rest import minimal_referrals
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,19 @@ class StoredInput:
     geometries: np.ndarray | None
 
 
-def stored_input(role: str, path: Path, *, crs: str | None) -> StoredInput:
-    """Text files keep their bytes; spatial files become attributes + EPSG:27700 geometries."""
+def stored_input(
+    role: str, path: Path, *, crs: str | None, keep_raw: bool = True, mapped: Iterable[str] = ()
+) -> StoredInput:
+    """Text files keep their bytes; spatial files become attributes + EPSG:27700 geometries.
+
+    Without ``keep_raw``, a referral CSV keeps only the columns the analysis reads
+    (:func:`coverage_map.store.at_rest.minimal_referrals`), plus the file's own columns a
+    column mapping reads (``mapped``): no referral id, no other column.
+    """
+    if role == "referrals" and not keep_raw and path.suffix.lower() == ".csv":
+        minimal = minimal_referrals(path.read_bytes(), mapped=mapped)
+        if minimal is not None:
+            return StoredInput(role, path.name, "file", minimal, 0, None)
     if role != "taxonomy" and path.suffix.lower() != ".csv":
         frame, _ = read_any(path, crs=crs)
         if isinstance(frame, gpd.GeoDataFrame):

@@ -10,6 +10,7 @@ process holds it (:func:`_use_wal`).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import struct
 import time
@@ -22,6 +23,7 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 
+from .at_rest import FILE_MODE, private_umask
 from .backend import METADATA, SRID, Backend, WorkspaceError, init_state
 
 _GPKG_APPLICATION_ID = 0x4750_4B47  # "GPKG"
@@ -65,7 +67,12 @@ class GeoPackage(Backend):
 
     def __init__(self, path: Path):
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            with private_umask():  # a new folder 0700; a new workspace file 0600 (SQLite's journals follow it)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, FILE_MODE))
+        except FileExistsError:
+            pass
         except OSError as exc:
             raise WorkspaceError(f"cannot create the workspace folder {path.parent}: {exc.strerror or exc}") from exc
         self.path = path

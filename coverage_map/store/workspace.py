@@ -58,7 +58,18 @@ from ..errors import CoverageMapError, Problem
 from ..ingest.oruk.diff import ServiceDiff
 from ..model import Inputs, SourceInfo, proposed_rows
 from ..spec import FILE_ROLES, MORE_POPULATION, OPTION_KEYS, REQUIRED_ROLES, InputSpec
-from .backend import DATASETS, INPUTS, NAMES, STATE, SYNCS, Backend, WorkspaceError, first_line
+from .at_rest import private_umask, sweep_scratch
+from .backend import (
+    DATASETS,
+    INPUTS,
+    NAMES,
+    STATE,
+    SYNCS,
+    Backend,
+    WorkspaceError,
+    WorkspaceUnavailable,
+    first_line,
+)
 from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
 from .postgis import PostGIS
@@ -127,7 +138,9 @@ class Added:
         return self.inputs.problems
 
 
-def open_workspace(url: str | Path | None = None, *, data_dir: str | Path | None = None) -> Workspace:
+def open_workspace(
+    url: str | Path | None = None, *, data_dir: str | Path | None = None, keep_raw_uploads: bool = False
+) -> Workspace:
     """Open (creating its tables if needed) the workspace at ``url``.
 
     Parameters
@@ -141,6 +154,9 @@ def open_workspace(url: str | Path | None = None, *, data_dir: str | Path | None
         Folder for the default GeoPackage and for scratch files; default
         ``COVERAGE_MAP_DATA_DIR`` (or ``instance/`` in the project). A GeoPackage given by
         path keeps its scratch files beside it.
+    keep_raw_uploads
+        Store referral CSVs as they came. By default only the columns the analysis reads
+        are stored (see :func:`coverage_map.store.at_rest.minimal_referrals`).
 
     Raises
     ------
@@ -167,12 +183,13 @@ def open_workspace(url: str | Path | None = None, *, data_dir: str | Path | None
             raise WorkspaceError(f"a workspace file must be a GeoPackage ending in .gpkg, not '{path.name}'")
         backend = GeoPackage(path)
         folder = Path(data_dir) if data_dir is not None else path.parent
-    workspace = Workspace(backend, scratch=folder / "tmp")
+    workspace = Workspace(backend, scratch=folder / "tmp", keep_raw_uploads=keep_raw_uploads)
+    sweep_scratch(folder / "tmp")  # checkouts a killed process left behind
     try:
         backend.create_schema()
     except sa.exc.SQLAlchemyError as exc:
         backend.engine.dispose()
-        raise WorkspaceError(f"cannot open the workspace {backend.description}: {first_line(exc)}") from exc
+        raise WorkspaceUnavailable(f"cannot open the workspace {backend.description}: {first_line(exc)}") from exc
     return workspace
 
 
@@ -183,9 +200,11 @@ class Workspace:
     between threads. After ``fork`` (gunicorn with ``--preload``) open a new one in each worker.
     """
 
-    def __init__(self, backend: Backend, *, scratch: Path):
+    def __init__(self, backend: Backend, *, scratch: Path, keep_raw_uploads: bool = False):
         self._backend = backend
         self._scratch = scratch
+        #: Store referral files as they came; by default only the columns the analysis reads.
+        self.keep_raw_uploads = keep_raw_uploads
         # Close pooled connections when the workspace is dropped or the process exits.
         weakref.finalize(self, backend.engine.dispose)
 
@@ -316,7 +335,8 @@ class Workspace:
     ) -> Iterator[tuple[Any, InputSpec]]:
         """The dataset's row and a spec of its inputs written to a scratch folder (removed afterwards)."""
         row, stored, geometries = self._stored(name, version, condition)
-        self._scratch.mkdir(parents=True, exist_ok=True)
+        with private_umask():
+            self._scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._scratch, prefix="load-") as scratch:
             paths = {item["role"]: materialise(item, geometries.get(item["id"]), Path(scratch)) for item in stored}
             yield row, _stored_spec(row, paths)
@@ -411,7 +431,12 @@ class Workspace:
         files = spec.files()
         inputs = _as_given(spec.load(), files)
         _refuse_proposed(inputs, files)
-        stored = [stored_input(role, path, crs=spec.crs) for role, path in files.items()]
+        referral_mapping = spec.mappings.get("referrals")
+        keep = referral_mapping.column_map.values() if referral_mapping is not None else ()
+        stored = [
+            stored_input(role, path, crs=spec.crs, keep_raw=self.keep_raw_uploads, mapped=keep)
+            for role, path in files.items()
+        ]
         record = {
             "name": name,
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -596,7 +621,7 @@ class Workspace:
             with self._backend.writing() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise WorkspaceError(f"cannot write to the workspace {self.description}: {first_line(exc)}") from exc
+            raise WorkspaceUnavailable(f"cannot write to the workspace {self.description}: {first_line(exc)}") from exc
 
 
 # =========================================================================== queries

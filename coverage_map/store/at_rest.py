@@ -1,0 +1,153 @@
+"""Data at rest: a private data folder, scratch folders that do not outlive their work, minimal stored referrals.
+
+* :func:`private_files` makes every file and folder this process creates private to the
+  service user (umask ``077``: folders ``0700``, files ``0600``), and :func:`lock_down`
+  makes an existing data folder so (the folder ``0700``, everything in it ``0600`` or
+  ``0700``), at start-up.
+* :func:`sweep_scratch` removes scratch folders (``incoming-*`` uploads being checked,
+  ``load-*`` checkouts) older than a time to live: a worker killed in the middle of an
+  upload leaves its files behind, and nothing else would ever remove them.
+* :func:`minimal_referrals` keeps of an uploaded referral file only the columns the
+  analysis reads: the referral id and every other column (names, NHS numbers, notes...)
+  are not stored, unless the deployment opts in to keeping the raw files
+  (``[data] keep_raw_uploads = true``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import shutil
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+#: Scratch folders inside the data folder, by name prefix.
+SCRATCH_PREFIXES = ("incoming-", "load-")
+#: How long a scratch folder may live (seconds): far longer than any upload or checkout takes.
+SCRATCH_TTL_SECONDS = 60 * 60
+PRIVATE_UMASK = 0o077
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_files() -> int:
+    """Make every file and folder this process creates from now on private (umask ``077``).
+
+    Returns the previous umask. A server process calls it once at start-up, before it
+    opens the workspace or writes an upload.
+    """
+    return os.umask(PRIVATE_UMASK)
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Within the block, files and folders are created private (umask ``077``)."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def lock_down(folder: str | Path) -> Path:
+    """Create ``folder`` if need be and make it and everything in it private to the service user.
+
+    Folders become ``0700`` and files ``0600``; symbolic links are left alone (never followed).
+    """
+    root = Path(folder)
+    with private_umask():
+        root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, FOLDER_MODE)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames:
+            path = Path(dirpath, name)
+            if not path.is_symlink():
+                os.chmod(path, FOLDER_MODE)
+        for name in filenames:
+            path = Path(dirpath, name)
+            if not path.is_symlink():
+                os.chmod(path, FILE_MODE)
+    return root
+
+
+def sweep_scratch(folder: str | Path, *, ttl_seconds: float = SCRATCH_TTL_SECONDS, now: float | None = None) -> int:
+    """Remove scratch folders (``incoming-*``, ``load-*``) in ``folder`` last changed over ``ttl_seconds`` ago.
+
+    Returns how many were removed. A scratch folder in use is far younger than the time
+    to live, so another worker's upload is never touched.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    now = time.time() if now is None else now
+    removed = 0
+    for path in root.iterdir():
+        if not path.name.startswith(SCRATCH_PREFIXES) or path.is_symlink() or not path.is_dir():
+            continue
+        try:
+            age = now - path.lstat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age >= ttl_seconds:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def mode_of(path: str | Path) -> int:
+    """The permission bits of a file or folder (``0o600``...)."""
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def minimal_referrals(data: bytes, *, mapped: Iterable[str] = ()) -> bytes | None:
+    """A referral CSV with only the columns the analysis reads (no referral id, no other column).
+
+    ``mapped`` are the file's own column names a column mapping reads as fields
+    (:class:`coverage_map.ingest.mapping.ColumnMapping`); they are kept too.
+
+    The kept cells are copied as they are (text, not re-parsed), so the file loads exactly
+    as the original did. None when the file is not a CSV this can read (it is then stored
+    as it came, and validated as usual).
+    """
+    from ..ingest._checks import _find_columns
+    from ..ingest._locations import _LOCATION_COLUMNS
+
+    text = None
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return None
+    if not rows:
+        return None
+    header = rows[0]
+    if len(set(header)) != len(header):
+        return None
+    wanted = ("category", "community", "count", "date", "asset_id", "origin_area_id", "origin_practice_code",
+              *_LOCATION_COLUMNS)  # fmt: skip
+    found = _find_columns(pd.DataFrame(columns=header), wanted)
+    mapped_names = set(mapped)
+    keep = [index for index, name in enumerate(header) if name in set(found.values()) | mapped_names]
+    if not keep or ("category" not in found and not mapped_names):
+        return None
+    # The stored copy is an input that must load exactly as the original: every cell quoted,
+    # nothing neutralised (this is not an output a spreadsheet opens; outputs go through write_any).
+    lines = [_quoted([row[index] if index < len(row) else "" for index in keep]) if row else "" for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _quoted(cells: list[str]) -> str:
+    return ",".join('"' + cell.replace('"', '""') + '"' for cell in cells)
