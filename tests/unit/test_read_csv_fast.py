@@ -57,7 +57,7 @@ TRICKY = {
     "non-ascii": "id,name\n1,Café\n2,Zoë Łódź\n3,東京\n".encode(),
     "utf-8 bom": "id,name\r\n1,Café\r\n".encode("utf-8-sig"),
     "cp1252": "id,name\n1,Café Société £5\n".encode("cp1252"),
-    "utf-16": "id,name\n1,Zoë\n\n2,\"x\ny\"\n".encode("utf-16"),
+    "utf-16": 'id,name\n1,Zoë\n\n2,"x\ny"\n'.encode("utf-16"),
     "semicolons": b"id;name\n1;a\n",
     "duplicate header": b"id,name,ID\n1,a,2\n",
     "one column": b"id\n1\n\n2\n",
@@ -82,7 +82,7 @@ def test_row_numbers_stay_spreadsheet_rows_around_quoted_newlines_and_blank_line
 
 def test_plain_lines_are_read_by_arrow_and_only_the_rest_by_the_csv_module() -> None:
     """Row by row fall-back: a quoted cell or a short row does not send the whole file to the slow reader."""
-    text = "id,name\n1,a\n2,\"b, c\"\n3\n\n4,d\n"
+    text = 'id,name\n1,a\n2,"b, c"\n3\n\n4,d\n'
     records = _csv.read_records(text)
     assert records.plain is not None
     assert records.plain_rows.tolist() == [2, 6]
