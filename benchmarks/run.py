@@ -54,6 +54,8 @@ def _files(scale: str, folder: Path) -> dict[str, Path]:
     from coverage_map.demo import SCALE_FILES
 
     files = {role: folder / name for role, name in SCALE_FILES[scale].items()}
+    # A set generated before the IMD file joined the demo has none: it is then measured without it.
+    files = {role: path for role, path in files.items() if role != "imd" or path.exists()}
     if REFERRALS_FORMAT["value"] == "csv" and files["referrals"].suffix != ".csv":
         files["referrals"] = _referrals_csv(files["referrals"])
     return files
