@@ -6,7 +6,9 @@ a :class:`~coverage_map.errors.Problem`. CSV files are read as text, so codes su
 to treat as missing. Every frame :func:`read_any` returns carries ``_source_row``: the
 spreadsheet row for CSV (header = row 1, first record = row 2) and the 1-based feature
 number for spatial formats. Which extensions are read, and as what, is the format
-registry :data:`~coverage_map.ingest.formats.FORMATS`.
+registry :data:`~coverage_map.ingest.formats.FORMATS`. A CSV file's plain lines are read by
+Arrow and only the others (blank, ragged or quoted lines) by Python's ``csv`` module, with the
+same result (:mod:`coverage_map.ingest._csv`).
 """
 
 from __future__ import annotations
