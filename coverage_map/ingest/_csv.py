@@ -199,7 +199,7 @@ def _arrow_table(buffer: np.ndarray, starts: np.ndarray, plain: np.ndarray, widt
     """The plain lines (each with exactly ``width`` fields and no quote) read by Arrow, every column as text."""
     lengths = np.diff(np.append(starts, len(buffer)))
     if plain[1:].all():
-        body = pyarrow.py_buffer(memoryview(buffer)[starts[1] :])
+        body = pyarrow.py_buffer(buffer[starts[1] :])
     else:
         body = pyarrow.py_buffer(buffer[np.repeat(plain, lengths)].tobytes())
     names = [f"f{position}" for position in range(width)]
