@@ -46,10 +46,31 @@ DEFAULT_ENGLAND_DIR = Path(tempfile.gettempdir()) / "coverage-map-england"
 TOLERANCE = 1.5
 
 
+#: ``--referrals-format csv``: read the England referrals from a CSV file (what referral systems export).
+REFERRALS_FORMAT = {"value": "parquet"}
+
+
 def _files(scale: str, folder: Path) -> dict[str, Path]:
     from coverage_map.demo import SCALE_FILES
 
-    return {role: folder / name for role, name in SCALE_FILES[scale].items()}
+    files = {role: folder / name for role, name in SCALE_FILES[scale].items()}
+    # A set generated before the IMD file joined the demo has none: it is then measured without it.
+    files = {role: path for role, path in files.items() if role != "imd" or path.exists()}
+    if REFERRALS_FORMAT["value"] == "csv" and files["referrals"].suffix != ".csv":
+        files["referrals"] = _referrals_csv(files["referrals"])
+    return files
+
+
+def _referrals_csv(parquet: Path) -> Path:
+    """The referral Parquet file written once as CSV beside it (coordinates to 6 decimals, blanks empty)."""
+    import pandas as pd
+
+    target = parquet.with_suffix(".csv")
+    if not target.exists():
+        partial = target.with_suffix(".csv.part")
+        pd.read_parquet(parquet).to_csv(partial, index=False, float_format="%.6f")
+        partial.rename(target)
+    return target
 
 
 def _folder(scale: str, england_dir: Path) -> Path:
@@ -254,7 +275,8 @@ def run_command(scale: str, folder: Path, engine: str, partitions: int) -> dict[
 
 def _child(kind: str, scale: str, folder: Path) -> dict[str, float]:
     """Run one measurement in a fresh interpreter (its own peak RSS)."""
-    command = [sys.executable, __file__, "--child", kind, "--scales", scale, "--england-dir", str(folder)]
+    command = [sys.executable, __file__, "--child", kind, "--scales", scale, "--england-dir", str(folder),
+               "--referrals-format", REFERRALS_FORMAT["value"]]  # fmt: skip
     done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} at {scale} scale failed:\n{done.stderr[-3000:]}")
@@ -307,7 +329,8 @@ def report(results: dict[str, dict]) -> None:
             if key.startswith("command_"):
                 print(
                     f"  coverage-map analyse --level area --engine {key.removeprefix('command_')}: "
-                    f"{command['wall']:.1f} s wall, peak {command['peak_rss_mb']:,.0f} MB (process tree)"
+                    f"{command['wall']:.1f} s wall, peak {command['peak_rss_mb']:,.0f} MB (process tree); "
+                    f"/ baseline total {command['wall'] / base['total']:.2f}"
                 )
     if "demo" in results and len(results) > 1:
         _complexity(results)
@@ -373,8 +396,13 @@ def main() -> None:
         "--commands", default="", help="also time the whole analyse command per engine, e.g. pandas,dask"
     )
     parser.add_argument("--partitions", type=int, default=8, help="referral files for the dask engine (default 8)")
+    parser.add_argument(
+        "--referrals-format", choices=("parquet", "csv"), default="parquet",
+        help="read the referrals as Parquet (default) or as CSV (written once beside the Parquet file)",
+    )  # fmt: skip
     parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    REFERRALS_FORMAT["value"] = args.referrals_format
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     if args.child:
         folder = _folder(scales[0], args.england_dir)

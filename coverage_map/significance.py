@@ -23,6 +23,8 @@ imports libpysal or esda.
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -48,6 +50,8 @@ FDR_ALPHA = 0.05
 MIN_TESTED_UNITS = 10
 #: Units whose simulated statistics are compared with the observed ones in one step.
 _PERMUTATION_BLOCK = 32
+#: Most threads the permutations are shared between (at most one per core this process may use).
+_MAX_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,12 @@ def _distinct_columns(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _permutation_p(
     y: np.ndarray, observed: np.ndarray, total: np.ndarray, neighbours: sparse.csr_matrix, permutations: int, seed: int
 ) -> np.ndarray:
-    """esda's conditional randomisation of Gi* (``crand`` with ``_g_local_star_crand``), all columns at once."""
+    """esda's conditional randomisation of Gi* (``crand`` with ``_g_local_star_crand``), all columns at once.
+
+    The columns are shared between threads (numpy releases the GIL in the products): every
+    column's products are the same BLAS calls on the same (P x k) matrices whichever thread
+    makes them, so the p-values do not depend on the number of threads.
+    """
     n, m = y.shape
     cardinality = np.diff(neighbours.indptr)
     most = int(cardinality.max()) if n else 0
@@ -231,15 +240,48 @@ def _permutation_p(
     draws = np.empty((permutations, most), dtype=np.int64)
     for k in range(permutations):
         draws[k] = generator.choice(n - 1, size=most, replace=False)
+    flat_order = np.argsort(draws, axis=None, kind="stable")
+    starts = np.searchsorted(draws.ravel()[flat_order], np.arange(n + 1))
+    shared = _Draws(draws=draws, flat_order=flat_order, starts=starts, cardinality=cardinality)
+    groups = [group for group in np.array_split(np.arange(m), min(_threads(), m)) if len(group)]
+    if len(groups) == 1:
+        return _permutation_columns(y, observed, total, shared)
+    p_sim = np.empty((n, m))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        parts = pool.map(
+            lambda group: _permutation_columns(y[:, group], observed[:, group], total[group], shared), groups
+        )
+        for group, part in zip(groups, parts, strict=True):
+            p_sim[:, group] = part
+    return p_sim
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The permutations' draws (P x most) and, for each unit, which entries hold it (read-only, shared)."""
+
+    draws: np.ndarray
+    flat_order: np.ndarray
+    starts: np.ndarray
+    cardinality: np.ndarray
+
+
+def _threads() -> int:
+    return max(1, min(_MAX_THREADS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+def _permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
+    """Pseudo p-values of some columns (see :func:`_permutation_p`)."""
+    n, m = y.shape
+    permutations, most = shared.draws.shape
+    flat_order, starts, cardinality = shared.flat_order, shared.starts, shared.cardinality
     by_column = np.ascontiguousarray(y.T)  # variables x units
     # Unit i reads draw c as row c + (c >= i) (esda skips the unit itself). The gathered values
     # are kept as one (variables, P, most) array, and moving from unit i - 1 to i changes only
     # the few entries whose draw is i - 1: they now read row i - 1, not i. Unit i's first k
     # columns are a (P, k) matrix with unit stride along k, which numpy hands to BLAS for each
     # variable as esda hands it its (P, k) matrix, so the sums are the same floats.
-    gathered = np.ascontiguousarray(by_column[:, draws + 1])
-    flat_order = np.argsort(draws, axis=None, kind="stable")
-    starts = np.searchsorted(draws.ravel()[flat_order], np.arange(n + 1))
+    gathered = np.ascontiguousarray(by_column[:, shared.draws + 1])
     island = cardinality == 0  # esda gives an island one "neighbour" of weight 0 and self-weight 0
     width = np.maximum(cardinality, 1)
     self_weight = np.where(island, 0.0, 1.0)

@@ -29,7 +29,8 @@ Contents
   values and labels (:class:`~coverage_map.ingest.mapping.ColumnMapping`), applied by the loaders.
 * :mod:`~coverage_map.ingest.oruk`: Open Referral UK / HSDS directories as asset files.
 * Private helpers shared by the loaders: ``_checks`` (row checker, problems, column
-  finding), ``_text`` and ``_numbers`` (cells), ``_locations`` (coordinates).
+  finding), ``_text`` and ``_numbers`` (cells), ``_locations`` (coordinates), ``_csv`` (CSV records:
+  Arrow for the plain lines, Python's csv module for the rest).
 """
 
 from .areas import load_areas

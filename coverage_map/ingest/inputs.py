@@ -1,20 +1,14 @@
 """Every input at once: :func:`load_inputs` runs each loader and raises the problems once.
 
 It collects the problems of every file and raises one
-:class:`~coverage_map.errors.ValidationError` when any is fatal; the garbage collector is
-paused while it runs (:func:`_gc_paused`).
+:class:`~coverage_map.errors.ValidationError` when any is fatal.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -31,55 +25,7 @@ from .population import _load_population
 from .practices import _load_practices
 from .referrals import _load_referrals
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a block; it is switched back on (if it was on) however it ends.
-
-    Loading England-scale files builds millions of objects the collector tracks (a shapely
-    point per referral, a list per CSV record), and every few hundred of them set off a
-    collection that walks all the tracked objects made so far: about a second of a
-    four-second load. Cycles made meanwhile are collected once it is back on.
-
-    Safe across threads (the dashboard validates uploads in request threads): the pauses are
-    counted, and the collector is switched back on when the last one ends, if it was on when
-    the first one began.
-    """
-    global _GC_PAUSES, _GC_WAS_ENABLED  # the collector is process state; the count guards it
-    with _GC_LOCK:
-        if _GC_PAUSES == 0:
-            _GC_WAS_ENABLED = gc.isenabled()
-            gc.disable()
-        _GC_PAUSES += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_PAUSES -= 1
-            if _GC_PAUSES == 0 and _GC_WAS_ENABLED:
-                gc.enable()
-
-
-_GC_LOCK = threading.Lock()
-_GC_PAUSES = 0
-_GC_WAS_ENABLED = True
-
-
-def _pausing_gc(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``function`` run with the garbage collector paused (see :func:`_gc_paused`)."""
-
-    @functools.wraps(function)
-    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with _gc_paused():
-            return function(*args, **kwargs)
-
-    return paused
-
-
-@_pausing_gc
 def load_inputs(
     *,
     areas: str | Path,

@@ -326,7 +326,10 @@ def practice_origins(codes: Sequence[str], practices: pd.DataFrame) -> PracticeO
         geocoded postcode), else its point; unknown codes and practices with neither
         are flagged for the caller to report.
     """
-    normalised = np.array([normalise_code(code) for code in codes], dtype=object)
+    # Each distinct code is normalised and looked up once: a referral file repeats a few
+    # thousand practice codes over millions of rows.
+    given, distinct_codes = pd.factorize(np.asarray(codes, dtype=object), use_na_sentinel=False)
+    normalised = np.array([normalise_code(code) for code in distinct_codes], dtype=object)
     table = practices.set_index("practice_code")
     found = pd.Index(table.index).get_indexer(normalised)
     known = found >= 0
@@ -335,10 +338,7 @@ def practice_origins(codes: Sequence[str], practices: pd.DataFrame) -> PracticeO
     area = (
         np.full(len(normalised), None, dtype=object)
         if empty
-        else np.array(
-            [_text_or_none(value) for value in table["area_id"].to_numpy(dtype=object)[picked]],
-            dtype=object,
-        )
+        else np.array([_text_or_none(value) for value in table["area_id"].to_numpy(dtype=object)], dtype=object)[picked]
     )
     x = np.full(len(normalised), np.nan) if empty else table["x"].to_numpy(dtype="float64")[picked].copy()
     y = np.full(len(normalised), np.nan) if empty else table["y"].to_numpy(dtype="float64")[picked].copy()
@@ -350,7 +350,7 @@ def practice_origins(codes: Sequence[str], practices: pd.DataFrame) -> PracticeO
     status[has_point] = POINT
     area[~has_area] = None
     x[~has_point], y[~has_point] = np.nan, np.nan
-    return PracticeOrigins(status=status, area_id=area, x=x, y=y, codes=normalised)
+    return PracticeOrigins(status=status[given], area_id=area[given], x=x[given], y=y[given], codes=normalised[given])
 
 
 def _by_key(columns: Sequence[str]) -> dict[str, str]:

@@ -6,16 +6,17 @@ a :class:`~coverage_map.errors.Problem`. CSV files are read as text, so codes su
 to treat as missing. Every frame :func:`read_any` returns carries ``_source_row``: the
 spreadsheet row for CSV (header = row 1, first record = row 2) and the 1-based feature
 number for spatial formats. Which extensions are read, and as what, is the format
-registry :data:`~coverage_map.ingest.formats.FORMATS`.
+registry :data:`~coverage_map.ingest.formats.FORMATS`. A CSV file's plain lines are read by
+Arrow and only the others (blank, ragged or quoted lines) by Python's ``csv`` module, with the
+same result (:mod:`coverage_map.ingest._csv`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
 import re
-import sys
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import shapely.errors
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from ..errors import Problem
+from ._csv import read_records
 from .formats import FORMATS, SUPPORTED
 from .upload_safety import UnsafeUploadError, UploadLimits, check_zip
 
@@ -108,33 +110,33 @@ def _check_path(path: Path, file: str) -> Problem | None:
     return None
 
 
-def _read_csv(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+def _read_csv(path: Path, file: str, *, fast: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return pd.DataFrame(), [Problem(file, f"cannot read the file: {exc.strerror or exc}")]
-    text, problem = _decode(raw, file)
+    text, encoding, problem = _decode(raw, file)
     if problem is not None:
         return pd.DataFrame(), [problem]
     if _HTML_START.match(text):
         return pd.DataFrame(), [Problem(file, _HTML_MESSAGE.format(kind="CSV"))]
-    # Our own reader, not pandas': pandas silently turns an extra leading field into the
-    # index and shifts row numbers past blank lines; here row N is always spreadsheet row N.
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    # Not pandas' reader: pandas silently turns an extra leading field into the index and
+    # shifts row numbers past blank lines; here row N is always spreadsheet row N (see _csv).
+    utf8 = raw if encoding == "utf-8-sig" and not raw.startswith(codecs.BOM_UTF8) else None
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        records = read_records(text, utf8, fast=fast)
     except csv.Error as exc:
         return pd.DataFrame(), [Problem(file, f"cannot read the file as CSV: {exc}")]
-    if not records or not any(cell.strip() for cell in records[0]):
+    if records.header is None or not any(cell.strip() for cell in records.header):
         return pd.DataFrame(), [Problem(file, "the file has no header row (it is empty or starts with a blank line)")]
-    header = [cell.strip() for cell in records[0]]
+    header = [cell.strip() for cell in records.header]
     problems = _header_problems(header, file)
     if len(header) == 1 and problems:
         # A ';'- or tab-separated file: counting commas in its rows would only add noise.
         return pd.DataFrame(), problems
     width = len(header)
-    body = records[1:]
-    for number, record in enumerate(body, start=2):
+    # Plain lines have exactly `width` values; only the others can be too long.
+    for number, record in zip(records.other_rows.tolist(), records.others, strict=True):
         if len(record) > width and any(cell.strip() for cell in record[width:]):
             problems.append(
                 Problem(
@@ -147,34 +149,36 @@ def _read_csv(path: Path, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     if problems:
         return pd.DataFrame(), problems
     # Fully blank lines carry no data; they are skipped but still count as rows.
-    keep = np.array([any(cell.strip() for cell in record) for record in body], dtype=bool)
-    rows = np.arange(2, len(body) + 2, dtype="int64")[keep]
-    kept = [(record + [""] * width)[:width] for record, wanted in zip(body, keep, strict=True) if wanted]
-    values = list(zip(*kept, strict=True)) if kept else [()] * width
-    frame = pd.DataFrame(
-        {name: pd.array(list(column), dtype="str") for name, column in zip(_named(header), values, strict=True)}
-    )
+    keep = np.array([any(cell.strip() for cell in record) for record in records.others], dtype=bool)
+    columns, rows = records.columns(width, keep)
+    frame = pd.DataFrame(dict(zip(_named(header), columns, strict=True)))
     frame = frame.loc[:, [name for name in frame.columns if not _blank_unnamed(frame, name)]]
     frame["_source_row"] = rows
     return _parse_wkt(frame, file)
 
 
-def _decode(raw: bytes, file: str) -> tuple[str, Problem | None]:
+def _decode(raw: bytes, file: str) -> tuple[str, str, Problem | None]:
+    """The file's text and the encoding it was read in."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return raw.decode("utf-16"), None
+            return raw.decode("utf-16"), "utf-16", None
         except UnicodeDecodeError:
             pass
     if b"\x00" in raw[:_SNIFF_BYTES]:
-        return "", Problem(file, "does not look like a CSV file: it holds binary data (is it a spreadsheet or a zip?)")
+        return (
+            "",
+            "",
+            Problem(file, "does not look like a CSV file: it holds binary data (is it a spreadsheet or a zip?)"),
+        )
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return raw.decode(encoding), None
+            return raw.decode(encoding), encoding, None
         except UnicodeDecodeError:
             continue
-    return "", Problem(
-        file,
-        "unknown text encoding (neither UTF-8 nor Windows-1252); save the file as 'CSV UTF-8'",
+    return (
+        "",
+        "",
+        Problem(file, "unknown text encoding (neither UTF-8 nor Windows-1252); save the file as 'CSV UTF-8'"),
     )
 
 

@@ -163,6 +163,13 @@ def _csv_columns(table: pd.DataFrame) -> list[tuple[np.ndarray, pyarrow.Array]] 
         if distinct is None:
             return None
         codes, texts = distinct
+        column = table.iloc[:, position]
+        if not (isinstance(column.dtype, pd.StringDtype) or pd.api.types.is_object_dtype(column.dtype)):
+            # Numbers and booleans hold no comma, quote or line break: the writer would not quote them.
+            columns.append(
+                (np.where(codes < 0, len(texts), codes), pyarrow.array([*texts, ""], pyarrow.large_string()))
+            )
+            continue
         fields = []
         for value in texts:
             buffer.seek(0)

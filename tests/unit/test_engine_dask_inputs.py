@@ -139,3 +139,25 @@ def test_many_files_are_summed_into_several_partitions_with_the_same_result(
                  "--out", str(out)])  # fmt: skip
     assert code == 0
     assert out.read_bytes() == default_output
+
+
+def test_a_local_cluster_of_worker_processes_gives_the_gap_method_columns_byte_for_byte(
+    geoparquet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gap method 2 (E2SFCA access, Gi* cold spots, tiers) at area level, with the partitions validated and
+    located in two worker processes (pickled inputs, not threads); the dashboard binds a free port, so
+    parallel test runs on one machine never fight over dask's default 8787."""
+    import coverage_map.engine_dask as engine
+
+    real = engine.cluster_client
+    monkeypatch.setattr(engine, "cluster_client", lambda scheduler=None: real(
+        scheduler, processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0"))  # fmt: skip
+    common = ["analyse", "--areas", PATHS["areas"], "--lookup", PATHS["lookup"], "--population",
+              PATHS["population"], "--assets", PATHS["assets"], "--level", "area"]  # fmt: skip
+    assert main([*common, "--referrals", PATHS["referrals"], "--out", str(tmp_path / "pandas.csv")]) == 0
+    assert main([*common, "--engine", "dask", "--referrals", str(geoparquet / "referrals"),
+                 "--out", str(tmp_path / "dask.csv")]) == 0  # fmt: skip
+    header = (tmp_path / "pandas.csv").read_text().splitlines()[0].split(",")
+    assert {"access_per_10k", "access_ratio", "cold_spot", "q_value", "tier", "gap_score"} <= set(header)
+    for suffix in (".csv", "_assets.csv", "_rejected.csv"):
+        assert (tmp_path / f"dask{suffix}").read_bytes() == (tmp_path / f"pandas{suffix}").read_bytes(), suffix
