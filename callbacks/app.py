@@ -24,7 +24,7 @@ from coverage_map.config import PROJECT_DIR
 from coverage_map.dataset import Dataset
 
 # The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
-from . import controls, details, download_map, feeds, mapping, mapview, tables, upload  # noqa: F401
+from . import controls, details, download_map, feeds, mapping, mapview, tables, upload, whatif  # noqa: F401
 from .context import EXTENSION, Services, services
 from .layout import build_layout
 from .registry import Registry
