@@ -26,7 +26,7 @@ from coverage_map.access import origin_points
 from coverage_map.config import GEODATA_DIR, METRIC_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.demo.venues import CANDIDATES_FILE
-from coverage_map.errors import CoverageMapError, ValidationError
+from coverage_map.errors import CoverageMapError, Problem, ValidationError
 from coverage_map.findings import LEVEL_WORDS
 from coverage_map.ingest.candidates import load_candidates
 from coverage_map.ingest.upload_safety import UnsafeUploadError, extract_shapefile, path_inside, safe_filename
@@ -201,6 +201,7 @@ def reach_options(dataset: Dataset, category: str) -> list[dict[str, str]]:
     km = catchment_km(dataset, category)
     options = [{"label": f"Within {km:g} km (the method's catchment)", "value": f"{km:g}km"}]
     options += [{"label": f"Within {other:g} km", "value": f"{other:g}km"} for other in OTHER_KM if other != km]
+    options.append({"label": "Its own small area only", "value": "local"})
     if "neighbourhood" in dataset.levels:
         options.append({"label": "Its whole borough", "value": "borough"})
     options.append({"label": "The whole region", "value": "citywide"})
@@ -302,7 +303,8 @@ def moves_sentence(moves: TierMoves, count: int, level: str) -> str:
     text = f"With {services}, {moves.leave_severe:,} {units} leave{'s' if moves.leave_severe == 1 else ''} the "
     text += f"severe tier and {moves.leave_moderate:,} the moderate"
     before, after = round_people(moves.need_in_gaps_before), round_people(moves.need_in_gaps_after)
-    trend = "falls" if after < before else "rises" if after > before else "stays"
+    change = moves.need_in_gaps_after - moves.need_in_gaps_before
+    trend = "fall" if change < 0 else "rise"
     if moves.need_in_gaps_after == moves.need_in_gaps_before:
         text += f"; people in need living in gap areas: {before}, as before."
     else:
@@ -365,8 +367,11 @@ def suggestion_proposals(result: SuggestionResult, fields: Fields) -> list[Propo
             for row in result.sites.itertuples(index=False)]  # fmt: skip
 
 
-def read_candidates(contents: object, filename: object, folder: Path, *, limits: object) -> list[list[object]]:
-    """An uploaded candidate file as ``[site_id, site_name, x, y]`` rows (EPSG:27700), after the upload checks.
+def read_candidates(
+    contents: object, filename: object, folder: Path, *, limits: object
+) -> tuple[list[list[object]], list[Problem]]:
+    """An uploaded candidate file as ``[site_id, site_name, x, y]`` rows (EPSG:27700), after the upload checks,
+    and the rows it rejected (each problem named by the file's own name, row and column).
 
     Raises
     ------
@@ -389,8 +394,11 @@ def read_candidates(contents: object, filename: object, folder: Path, *, limits:
         raise ValidationError(problems or [], note="No candidate site was read.")
     if len(candidates) > MAX_UPLOADED_SITES:
         raise CoverageMapError(f"{shown} has {len(candidates):,} sites; at most {MAX_UPLOADED_SITES:,} are taken")
-    return [[str(i), str(n), round(float(p.x), 1), round(float(p.y), 1)]
-            for i, n, p in zip(candidates["site_id"], candidates["site_name"], candidates.geometry, strict=True)]  # fmt: skip
+    rows = [
+        [str(i), str(n), round(float(p.x), 1), round(float(p.y), 1)]
+        for i, n, p in zip(candidates["site_id"], candidates["site_name"], candidates.geometry, strict=True)
+    ]
+    return rows, problems
 
 
 # --------------------------------------------------------------------------- rendering
@@ -652,13 +660,17 @@ def upload_candidates(contents: object, filename: object) -> tuple[object, objec
     """Read an uploaded candidate file (the upload checks, then :func:`load_candidates`); list every problem."""
     settings = services().settings
     try:
-        rows = read_candidates(contents, filename, settings.data_dir, limits=settings.upload_limits)
+        rows, problems = read_candidates(contents, filename, settings.data_dir, limits=settings.upload_limits)
     except ValidationError as error:
         return None, html.Ul([html.Li(str(p)) for p in error.problems[:20]], className="text-danger mb-0"), no_update
     except (CoverageMapError, UnsafeUploadError) as error:
         return None, html.Span(f"Refused: {error}", className="text-danger"), no_update
-    return rows, html.Span(f"{len(rows):,} candidate sites read from {safe_filename(filename)}.",
-                           className="text-success"), "upload"  # fmt: skip
+    status: list[Component] = [
+        html.Span(f"{len(rows):,} candidate sites read from {safe_filename(filename)}.", className="text-success")
+    ]
+    if problems:
+        status.append(html.Ul([html.Li(f"Left out: {p}") for p in problems[:20]], className="text-danger mb-0"))
+    return rows, status, "upload"
 
 
 @callback(
