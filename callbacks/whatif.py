@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from urllib.parse import urlparse
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -621,11 +622,16 @@ def scenario_outputs(
 @callback(
     Output(ids.WHATIF_NOTICE, "children"),
     Output(ids.WHATIF_NOTICE, "is_open"),
-    Input(ids.URL, "search"),
+    Input(ids.URL, "href"),
     State(ids.DATA_TOKEN, "data"),
 )
-def scenario_notice(search: str | None, token: str | None) -> tuple[object, object]:
-    """Say why the scenario in a link was left out (see :func:`notice_text`)."""
+def scenario_notice(href: str | None, token: str | None) -> tuple[object, object]:
+    """Say why the scenario in a link was left out (see :func:`notice_text`).
+
+    It reads ``href``, not ``search``: the URL callback rewrites ``search`` on page load, dropping a
+    scenario it cannot read, and Dash would only show this callback the rewritten one.
+    """
+    search = urlparse(href or "").query
     text = notice_text(services(), search, token)
     if text is None:
         return no_update, no_update
