@@ -110,17 +110,27 @@ def test_a_bad_scenario_in_a_link_is_dropped_with_a_notice(browser: object, dash
 
 
 def _screenshot(browser: object) -> None:
-    """The map and the What if tab in one picture, for docs/plan.md."""
-    size = browser.get_window_size()  # type: ignore[attr-defined]
-    browser.set_window_size(1400, 2250)  # type: ignore[attr-defined]
-    try:
-        time.sleep(1.5)
-        browser.execute_script("window.scrollTo(0, 0);")  # type: ignore[attr-defined]
-        wait_for(browser, lambda: browser.execute_script(  # type: ignore[attr-defined]
-            GRAPH + "const m = g._fullLayout.map._subplot.map; return m.loaded() && !m.isMoving();"),
-            what="the map to settle")  # fmt: skip
-        time.sleep(1.0)
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(SCREENSHOT))  # type: ignore[attr-defined]
-    finally:
-        browser.set_window_size(size["width"], size["height"])  # type: ignore[attr-defined]
+    """The map above the What if tab in one picture, for docs/plan.md (pillow stacks the two element shots)."""
+    import io
+
+    from PIL import Image
+
+    browser.execute_script("window.scrollTo(0, 0);")  # type: ignore[attr-defined]
+    wait_for(browser, lambda: browser.execute_script(  # type: ignore[attr-defined]
+        GRAPH + "const m = g._fullLayout.map._subplot.map; return m.loaded() && !m.isMoving();"),
+        what="the map to settle")  # fmt: skip
+    time.sleep(1.0)
+    parts = []
+    for selector in ("#map", ".tab-pane.active"):
+        element = browser.find_element(By.CSS_SELECTOR, selector)  # type: ignore[attr-defined]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", element)  # type: ignore[attr-defined]
+        time.sleep(0.5)
+        parts.append(Image.open(io.BytesIO(element.screenshot_as_png)).convert("RGB"))
+    width = max(part.width for part in parts)
+    picture = Image.new("RGB", (width, sum(part.height for part in parts) + 12), "white")
+    top = 0
+    for part in parts:
+        picture.paste(part, (0, top))
+        top += part.height + 12
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(SCREENSHOT, optimize=True)
