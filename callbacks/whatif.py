@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import tempfile
-from urllib.parse import urlparse
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dash_bootstrap_components as dbc
 import geopandas as gpd
