@@ -30,7 +30,7 @@ from coverage_map.ingest.upload_safety import size_text
 from coverage_map.store.at_rest import lock_down, private_files, sweep_scratch
 
 # The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
-from . import controls, details, download_map, feeds, ids, mapping, mapview, questions, tables, upload  # noqa: F401
+from . import controls, details, download_map, feeds, ids, mapping, mapview, questions, tables, upload, whatif  # noqa: F401
 from .context import EXTENSION, Services, services
 from .layout import build_layout
 from .registry import UNAVAILABLE_TEXT, DataUnavailable, Registry

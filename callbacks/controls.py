@@ -14,7 +14,7 @@ from .ids import CONTROL_IDS
 from .state import Choices, control_values, state_from_controls, sync_url
 
 #: The property holding each control's value, where it is not ``value``.
-_PROPERTY = {"area": "data", "tab": "active_tab"}
+_PROPERTY = {"area": "data", "tab": "active_tab", "whatif": "data"}
 #: (component id, property) of each control, in :data:`callbacks.ids.CONTROL_IDS` order.
 CONTROL_PROPS = [(component, _PROPERTY.get(field, "value")) for field, component in CONTROL_IDS.items()]
 

@@ -22,16 +22,20 @@ from .views import area_details
     Input(ids.COMMUNITY, "value"),
     Input(ids.METRIC, "value"),
     Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF, "data"),
     prevent_initial_call=True,
 )
-def show_details(area: str | None, level: str, category: str, community: str, metric: str, token: str | None) -> object:
+def show_details(
+    area: str | None, level: str, category: str, community: str, metric: str, token: str | None,
+    whatif: str | None = None,
+) -> object:  # fmt: skip
     """Fill the details panel for the selected unit (or the hint when none is selected)."""
-    return details_outputs(services(), triggered_ids(), area, level, category, community, metric, token)
+    return details_outputs(services(), triggered_ids(), area, level, category, community, metric, token, whatif)
 
 
 def details_outputs(
     app: Services, fired: Collection[str], area: str | None, level: str, category: str, community: str, metric: str,
-    token: str | None,
+    token: str | None, whatif: str | None = None,
 ) -> object:  # fmt: skip
     """What :func:`show_details` returns after ``fired`` changed.
 
@@ -41,7 +45,7 @@ def details_outputs(
     """
     if not area and fired and not set(fired) & {ids.SELECTED_AREA, ids.DATA_TOKEN}:
         return no_update
-    loaded = app.registry.get(token)
+    loaded = app.registry.get(token, whatif)
     if not area or level not in loaded.dataset.levels:
         return render_details(None)
     state = ViewState(level=level, category=category, community=community or "all", metric=metric, area=area)
@@ -56,8 +60,9 @@ def details_outputs(
     Input(ids.CATEGORY, "value"),
     Input(ids.COMMUNITY, "value"),
     Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF, "data"),
 )
-def show_equity(category: str, community: str, token: str | None) -> tuple[object, ...]:
+def show_equity(category: str, community: str, token: str | None, whatif: str | None = None) -> tuple[object, ...]:
     """Access by deprivation tenth for the need and community, or a note asking for an IMD file."""
     registry = services().registry
-    return equity_outputs(registry.equity_view(registry.get(token), category, community or ALL))
+    return equity_outputs(registry.equity_view(registry.get(token, whatif), category, community or ALL))

@@ -113,16 +113,18 @@ def render_download(dataset: Dataset, request: MapRequest, fmt: str) -> tuple[st
     State(ids.SHOW_ASSETS, "value"),
     State(ids.GAPS_ONLY, "value"),
     State(ids.DATA_TOKEN, "data"),
+    State(ids.WHATIF, "data"),
     prevent_initial_call=True,
 )
 def download_map(
     n_clicks: int | None, fmt: str, level: str, category: str, community: str, metric: str, borough: str,
-    scheme: str, show_assets: bool, gaps_only: bool, token: str | None,
+    scheme: str, show_assets: bool, gaps_only: bool, token: str | None, whatif: str | None = None,
 ) -> tuple[object, str]:  # fmt: skip
-    """Render the current view and send it to the browser."""
+    """Render the current view and send it to the browser (with a what-if scenario: the map after adding
+    its proposed services, drawn as labelled yellow discs)."""
     if not n_clicks:
         return None, ""
-    loaded = services().registry.get(token)
+    loaded = services().registry.get(token, whatif)
     request = map_request(
         level=level,
         category=category,

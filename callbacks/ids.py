@@ -21,6 +21,8 @@ UPLOAD_SAVED: Final = "upload-saved"
 DATASET_VERSION: Final = "dataset-version"
 DATASET_REFRESH: Final = "dataset-refresh"
 SELECTED_AREA: Final = "selected-area"
+#: The what-if scenario: its proposed services as text (:mod:`coverage_map.scenario_text`; None = none).
+WHATIF: Final = "whatif"
 
 # --------------------------------------------------------------------------- header and footer
 
@@ -54,6 +56,7 @@ CONTROL_IDS: Final = {
     "gaps_only": GAPS_ONLY,
     "area": SELECTED_AREA,
     "tab": TABS,
+    "whatif": WHATIF,
 }
 
 # --------------------------------------------------------------------------- map and details
@@ -161,3 +164,33 @@ MAP_VALUE: Final = "map-value"
 MAP_LABEL: Final = "map-label"
 MAP_PREVIEW: Final = "map-preview"
 MAP_LABELS: Final = "map-labels"
+
+
+# --------------------------------------------------------------------------- the What if tab (callbacks/whatif.py)
+
+#: Says when the scenario in a link could not be used (a toast, seen from any tab).
+WHATIF_NOTICE: Final = "whatif-notice"
+WHATIF_PLACE: Final = "whatif-place"
+WHATIF_PLACED: Final = "whatif-placed"
+WHATIF_CATEGORY: Final = "whatif-category"
+WHATIF_COMMUNITY: Final = "whatif-community"
+WHATIF_CAPACITY: Final = "whatif-capacity"
+WHATIF_REACH: Final = "whatif-reach"
+WHATIF_LIST: Final = "whatif-list"
+WHATIF_CLEAR: Final = "whatif-clear"
+WHATIF_SUMMARY: Final = "whatif-summary"
+#: Pattern-matching id type of each proposed service's remove button (``{"type": ..., "index": n}``).
+WHATIF_REMOVE: Final = "whatif-remove"
+WHATIF_K: Final = "whatif-k"
+WHATIF_LAYER: Final = "whatif-layer"
+WHATIF_UPLOAD: Final = "whatif-upload"
+WHATIF_UPLOAD_STATUS: Final = "whatif-upload-status"
+#: Candidate sites uploaded by the visitor (``site_id``, ``site_name``, ``x``, ``y`` in EPSG:27700).
+WHATIF_CANDIDATES: Final = "whatif-candidates"
+WHATIF_SUGGEST: Final = "whatif-suggest"
+WHATIF_RESULT: Final = "whatif-result"
+#: The suggested sites as scenario text, ready to add.
+WHATIF_SUGGESTED: Final = "whatif-suggested"
+WHATIF_ADD_SUGGESTED: Final = "whatif-add-suggested"
+WHATIF_PICK: Final = "whatif-pick"
+WHATIF_PICK_ADD: Final = "whatif-pick-add"

@@ -22,7 +22,7 @@ from coverage_map.outputs.attribution import SUPPRESSION_NOTE, credits_for
 from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
-from . import ids
+from . import ids, whatif
 from .download_map import download_components
 from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
 from .mapping import mapping_section
@@ -90,6 +90,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Store(id=ids.DATASET_VERSION),
             dcc.Interval(id=ids.DATASET_REFRESH, interval=REFRESH_MS),
             dcc.Store(id=ids.SELECTED_AREA, data=None),
+            *whatif.whatif_stores(),
             dcc.Download(id=ids.GAP_TABLE_DOWNLOAD),
             _header(dataset),
             dbc.Alert(id=ids.SERVICE_NOTICE, is_open=False, color="danger", className="m-2"),
@@ -407,6 +408,7 @@ def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
         [
             dbc.Tab(_gap_tab(), label="Worst gaps", tab_id="gaps"),
             dbc.Tab(_organisations_tab(), label="Organisations", tab_id="organisations"),
+            dbc.Tab(whatif.whatif_tab(), label="What if", tab_id="whatif"),
             dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
             dbc.Tab(_about_tab(method), label="About the measures", tab_id="about"),
         ],

@@ -35,6 +35,7 @@ MAP_INPUTS = [
     Input(ids.GAPS_ONLY, "value"),
     Input(ids.SELECTED_AREA, "data"),
     Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF, "data"),
 ]
 #: Trace indices each kind of change touches (see :mod:`coverage_map.outputs.figures`).
 _ONLY_SELECTION = {ids.SELECTED_AREA}
@@ -55,24 +56,27 @@ def patch_paths(triggered: Collection[str]) -> set[int] | None:
 @callback(Output(ids.MAP, "figure"), *MAP_INPUTS, prevent_initial_call=True)
 def draw_map(
     level: str, category: str, community: str, metric: str, borough: str, scheme: str,
-    show_assets: bool, gaps_only: bool, area: str | None, token: str | None,
+    show_assets: bool, gaps_only: bool, area: str | None, token: str | None, whatif: str | None = None,
 ) -> object:  # fmt: skip
     """Draw the map for the controls: geometry once per level and borough, colours by Patch."""
     return map_outputs(services(), triggered_ids(), level, category, community, metric, borough, scheme,
-                       show_assets, gaps_only, area, token)  # fmt: skip
+                       show_assets, gaps_only, area, token, whatif)  # fmt: skip
 
 
 def map_outputs(
     app: Services, fired: Collection[str], level: str, category: str, community: str, metric: str, borough: str,
-    scheme: str, show_assets: bool, gaps_only: bool, area: str | None, token: str | None,
+    scheme: str, show_assets: bool, gaps_only: bool, area: str | None, token: str | None, whatif: str | None = None,
 ) -> object:  # fmt: skip
     """What :func:`draw_map` returns after the components ``fired`` changed (none: page load).
 
     The whole figure when the geometry changes (:func:`callbacks.views.needs_full_figure`),
     else a :class:`dash.Patch` of the traces the change touches; ``no_update`` while the
     controls name something the data set lacks (the URL callback is about to correct them).
+    With a what-if scenario (``whatif``) the map is the scenario's, with its proposed services
+    and the units leaving the gap tiers outlined (traces 6-8, present only with a scenario; a change of
+    scenario sends the whole figure).
     """
-    loaded = app.registry.get(token)
+    loaded = app.registry.get(token, whatif)
     state = ViewState(level=level, category=category, community=community or ALL, metric=metric,
                       borough=borough or ALL, scheme=scheme, show_assets=bool(show_assets),
                       gaps_only=bool(gaps_only), area=area or None)  # fmt: skip
@@ -109,23 +113,26 @@ def _set(patch: Patch, path: FigurePath, value: object) -> None:
     *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH,
                                                    ids.SHOW_ASSETS, ids.METRIC)),
     Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF, "data"),
     prevent_initial_call=True,
 )  # fmt: skip
 def describe_map(
-    level: str, category: str, community: str, borough: str, show_assets: bool, metric: str, token: str | None
-) -> tuple[object, ...]:
+    level: str, category: str, community: str, borough: str, show_assets: bool, metric: str, token: str | None,
+    whatif: str | None = None,
+) -> tuple[object, ...]:  # fmt: skip
     """The words around the map: what it leaves out (:func:`explain_map`) and the key of the tiers
     (:func:`key_outputs`). One callback, so a change of need costs the browser one request less."""
-    notice, css = explain_map(level, category, community, borough, show_assets, token)
-    return notice, css, key_outputs(services(), level, category, community, borough, metric, token)
+    notice, css = explain_map(level, category, community, borough, show_assets, token, whatif)
+    return notice, css, key_outputs(services(), level, category, community, borough, metric, token, whatif)
 
 
 def explain_map(
-    level: str, category: str, community: str, borough: str, show_assets: bool, token: str | None
-) -> tuple[str, str]:
+    level: str, category: str, community: str, borough: str, show_assets: bool, token: str | None,
+    whatif: str | None = None,
+) -> tuple[str, str]:  # fmt: skip
     """Say what the map leaves out at this scale (too many small areas, or services) and how to see it."""
     app = services()
-    loaded = app.registry.get(token)
+    loaded = app.registry.get(token, whatif)
     if level not in loaded.dataset.levels or category not in loaded.dataset.categories:
         return "", _HIDDEN
     state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL,
@@ -136,11 +143,12 @@ def explain_map(
 
 
 def key_outputs(
-    app: Services, level: str, category: str, community: str, borough: str, metric: str, token: str | None
-) -> object:
+    app: Services, level: str, category: str, community: str, borough: str, metric: str, token: str | None,
+    whatif: str | None = None,
+) -> object:  # fmt: skip
     """The key of the tiers under the map, with how many units of the map are in each (no counts while the
     controls name something the data set lacks)."""
-    dataset = app.registry.get(token).dataset
+    dataset = app.registry.get(token, whatif).dataset
     if level not in dataset.levels or category not in dataset.categories or community not in dataset.communities:
         return render_tier_key(tier_key(thresholds=dataset.method.thresholds), metric)
     state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL)

@@ -6,6 +6,11 @@ browser (URL and ``dcc.Store``). A dataset chosen from the workspace
 (:class:`callbacks.uploads.Choice`) is loaded by whichever worker first needs it and kept
 per (name, version); versions never change, and who may see them is re-checked whenever
 the workspace's version token changes (something was added, published or removed).
+
+A what-if scenario (the ``whatif`` store, :mod:`coverage_map.scenario_text`) gives a derived
+data set: the base one with the proposed services added (:meth:`Dataset.with_proposed`),
+kept per (base, scenario) for the few most recently used scenarios. It depends only on the
+data and the scenario text, never on who asks, like everything else here.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.scenario import proposed_assets
+from coverage_map.scenario_text import SOURCE, encode_scenario, parse_scenario, scenario_records
 from coverage_map.store import DatasetNotFoundError, Workspace, WorkspaceUnavailable, open_workspace
 
 from . import uploads
@@ -61,6 +68,8 @@ class Loaded:
     key: str
     dataset: Dataset
     uploaded: bool
+    #: For a what-if scenario: the data set without its proposed services (None otherwise).
+    base: Loaded | None = None
 
 
 class Registry:
@@ -68,12 +77,15 @@ class Registry:
     and asset points (all read-only)."""
 
     def __init__(
-        self, default: Dataset, settings: Settings, *, max_uploaded: int = 4, workspace: Workspace | None = None
-    ) -> None:
+        self, default: Dataset, settings: Settings, *, max_uploaded: int = 4, workspace: Workspace | None = None,
+        max_scenarios: int = 4,
+    ) -> None:  # fmt: skip
         self.default = default
         self.settings = settings
         self._max_uploaded = max_uploaded
         self._uploaded: OrderedDict[str, Dataset] = OrderedDict()
+        self._max_scenarios = max_scenarios
+        self._scenarios: OrderedDict[str, Dataset] = OrderedDict()
         self._derived: dict[tuple[str, ...], object] = {}
         self._lock = threading.RLock()
         self._loading: dict[str, threading.Lock] = {}
@@ -91,9 +103,61 @@ class Registry:
                 )
             return self._workspace
 
-    def get(self, token: object) -> Loaded:
+    def get(self, token: object, whatif: object = None) -> Loaded:
         """The dataset a ``data-token`` store names; the default one when it names none, or one
-        that this session may not (or no longer) see."""
+        that this session may not (or no longer) see.
+
+        With ``whatif`` (a scenario's text), that dataset with the scenario's proposed services
+        added (:meth:`scenario`); the dataset without them when the scenario cannot be used
+        (:func:`callbacks.whatif.scenario_notice` tells the visitor why).
+        """
+        base = self._base(token)
+        if not isinstance(whatif, str) or not whatif.strip():
+            return base
+        try:
+            return self.scenario(base, whatif)
+        except CoverageMapError as error:
+            _LOG.info("showing the data without the what-if scenario: %s", error)
+            return base
+
+    def scenario(self, base: Loaded, whatif: str) -> Loaded:
+        """``base`` with the proposed services of ``whatif`` added, built once per scenario.
+
+        Its key is ``<base key>|whatif:<digest>``, so everything memoised per data set (asset
+        points, boundaries, equity) is kept apart from the base's.
+
+        Raises
+        ------
+        ValidationError
+            The text names needs or communities the data set lacks, is malformed, or places a
+            service outside every area.
+        """
+        dataset = base.dataset
+        proposals = parse_scenario(whatif, categories=dataset.categories, communities=dataset.communities)
+        canonical = encode_scenario(proposals)
+        if not canonical:
+            return base
+        key = f"{base.key}|whatif:{hashlib.sha1(canonical.encode()).hexdigest()[:12]}"
+        with self._lock:
+            if key in self._scenarios:
+                self._scenarios.move_to_end(key)
+                return Loaded(key, self._scenarios[key], uploaded=base.uploaded, base=base)
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:  # the map, tables and details ask at once: one of them builds it
+            with self._lock:
+                if key in self._scenarios:
+                    return Loaded(key, self._scenarios[key], uploaded=base.uploaded, base=base)
+            proposed = proposed_assets(scenario_records(proposals), dataset.inputs.taxonomy, source=SOURCE)
+            derived = dataset.with_proposed(proposed, source=SOURCE)
+            with self._lock:
+                self._scenarios[key] = derived
+                while len(self._scenarios) > self._max_scenarios:
+                    old, _ = self._scenarios.popitem(last=False)
+                    self._derived = {k: v for k, v in self._derived.items() if k[0] != old}
+                    self._loading.pop(old, None)
+            return Loaded(key, derived, uploaded=base.uploaded, base=base)
+
+    def _base(self, token: object) -> Loaded:
         choice = uploads.Choice.parse(token)
         if choice is None:
             return Loaded(DEFAULT_KEY, self.default, uploaded=False)
@@ -178,7 +242,7 @@ class Registry:
             return self._derived.setdefault(key, value)
 
     def asset_points(self, loaded: Loaded) -> pd.DataFrame:
-        """Every located asset with lon/lat and its borough, for the map."""
+        """Every located asset with lon/lat, its borough and whether it is a proposed one, for the map."""
 
         def build() -> pd.DataFrame:
             dataset = loaded.dataset
@@ -196,6 +260,10 @@ class Registry:
                     "lon": points.geometry.x.to_numpy(),
                     "lat": points.geometry.y.to_numpy(),
                     "borough_id": borough.astype(str).to_numpy() if borough is not None else "",
+                    # a what-if scenario's proposed services, drawn apart from the real ones
+                    "proposed": assets["proposed"].to_numpy(dtype=bool)
+                    if "proposed" in assets
+                    else np.zeros(len(assets), dtype=bool),
                 }
             )
             return frame

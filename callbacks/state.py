@@ -4,13 +4,15 @@ Every selection lives in the URL query string, so a link reproduces the view::
 
     ?level=neighbourhood&category=dementia&community=all&metric=tier
      &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps&question=dementia
+     &whatif=dementia.all.14.3km@-2.23010,53.51012
 
 ``question`` is the commissioner's question being answered (:mod:`coverage_map.questions`):
 asking one sets the view through the URL; changing the need, community or level afterwards
 leaves the question's view, so the question is dropped.
 
-Unknown or invalid values fall back to the defaults (a stale link still opens). Uploaded
-data is never named in the URL: it is private to the session that uploaded it.
+Unknown or invalid values fall back to the defaults (a stale link still opens); a what-if
+scenario the data set cannot read is dropped (the What if tab says so). Uploaded data is
+never named in the URL: it is private to the session that uploaded it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from urllib.parse import parse_qs, urlencode
 from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.questions import BY_KEY as QUESTIONS_BY_KEY
 from coverage_map.questions import QuestionView
+from coverage_map.scenario_text import canonical_scenario
 
 from . import ids
 from .ids import CONTROL_IDS
 
 ALL = "all"
-TABS = ("gaps", "organisations", "upload", "about")
+TABS = ("gaps", "organisations", "whatif", "upload", "about")
 LEVEL_NAMES = {"area": "Small area", "neighbourhood": "Neighbourhood", "borough": "Borough"}
 PREFERRED_CATEGORY = "dementia"
 #: The measure the map opens on: gap severity (the tiers of gap method 2, coloured by category).
@@ -37,7 +40,7 @@ DEFAULT_METRIC = "tier"
 URL_KEYS = {
     "level": "level", "category": "category", "community": "community", "metric": "metric",
     "borough": "borough", "scheme": "scheme", "show_assets": "assets", "gaps_only": "gaps",
-    "area": "area", "tab": "tab", "question": "question",
+    "area": "area", "tab": "tab", "question": "question", "whatif": "whatif",
 }  # fmt: skip
 #: Changing one of these redraws the map's geometry; the rest only recolour it.
 GEOMETRY_FIELDS = ("level", "borough")
@@ -82,6 +85,8 @@ class ViewState:
     tab: str = "gaps"
     #: The question answered (a key of :data:`coverage_map.questions.QUESTIONS`), or None.
     question: str | None = None
+    #: The what-if scenario's proposed services as canonical text (:mod:`coverage_map.scenario_text`).
+    whatif: str | None = None
 
 
 def default_state(choices: Choices) -> ViewState:
@@ -106,6 +111,9 @@ def validated(state: ViewState, choices: Choices) -> ViewState:
         area=state.area if isinstance(state.area, str) and state.area else None,
         tab=state.tab if state.tab in TABS else default.tab,
         question=state.question if state.question in QUESTIONS_BY_KEY else None,
+        whatif=canonical_scenario(state.whatif, categories=choices.categories, communities=choices.communities)
+        if isinstance(state.whatif, str)
+        else None,
     )
 
 
@@ -140,6 +148,7 @@ def parse_query(search: str | None, choices: Choices) -> ViewState:
         area=params.get("area") or None,
         tab=params.get("tab", default.tab),
         question=params.get("question") or None,
+        whatif=params.get("whatif") or None,
     )
     return validated(state, choices)
 
@@ -162,7 +171,9 @@ def to_query(state: ViewState) -> str:
         params.append(("tab", state.tab))
     if state.question:
         params.append(("question", state.question))
-    return "?" + urlencode(params)
+    if state.whatif:
+        params.append(("whatif", state.whatif))
+    return "?" + urlencode(params, safe=",;@")
 
 
 @dataclass(frozen=True)
@@ -192,14 +203,15 @@ def sync_url(triggered: Iterable[str], search: str | None, controls: ViewState, 
     UrlSync
         On page load, browser navigation or a change of data set, the controls follow the
         URL (validated); otherwise the URL follows the controls. Changing the level or the
-        borough clears the selected unit, which belongs to the old map. The question in
+        borough clears the selected unit, which belongs to the old map; changing the data set
+        clears the unit and the what-if scenario, which belong to the old data. The question in
         the URL stays until the level, need or community changes (:data:`QUESTION_FIELDS`).
     """
     fired = set(triggered)
     if not fired or ids.URL in fired or ids.DATA_TOKEN in fired:
         state = parse_query(search, choices)
         if ids.DATA_TOKEN in fired and ids.URL not in fired:
-            state = validated(replace(controls, area=None), choices)
+            state = validated(replace(controls, area=None, whatif=None), choices)
         canonical = to_query(state)
         return UrlSync(search=canonical if canonical != (search or "") else None, state=state)
     state = replace(controls, question=_kept_question(fired, search, controls))
@@ -229,8 +241,11 @@ def question_of(search: str | None) -> str | None:
 
 
 def state_from_controls(values: Sequence[object]) -> ViewState:
-    """A :class:`ViewState` from control values in :data:`callbacks.ids.CONTROL_IDS` order."""
-    fields = dict(zip(CONTROL_IDS, values, strict=True))
+    """A :class:`ViewState` from control values in :data:`callbacks.ids.CONTROL_IDS` order (controls missing
+    at the end, such as the what-if scenario for a caller that predates it, take their defaults)."""
+    if len(values) > len(CONTROL_IDS):
+        raise ValueError(f"{len(values)} control values for {len(CONTROL_IDS)} controls")
+    fields: dict[str, object] = {"whatif": None, **dict(zip(CONTROL_IDS, values, strict=False))}
     return ViewState(
         level=str(fields["level"]),
         category=str(fields["category"]),
@@ -242,6 +257,7 @@ def state_from_controls(values: Sequence[object]) -> ViewState:
         gaps_only=bool(fields["gaps_only"]),
         area=fields["area"] if isinstance(fields["area"], str) and fields["area"] else None,
         tab=str(fields["tab"] or "gaps"),
+        whatif=fields["whatif"] if isinstance(fields["whatif"], str) and fields["whatif"] else None,
     )
 
 

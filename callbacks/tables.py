@@ -23,12 +23,16 @@ def _state(level: str, category: str, community: str, borough: str) -> ViewState
     Output(ids.GAP_SUMMARY, "children"),
     *[Input(component, "value") for component in _VIEW],
     Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF, "data"),
     prevent_initial_call=True,
 )
-def fill_gap_table(level: str, category: str, community: str, borough: str, token: str | None) -> tuple[object, ...]:
-    """The view's gaps, worst first (the worst ``table_max_rows`` of them when there are more)."""
+def fill_gap_table(
+    level: str, category: str, community: str, borough: str, token: str | None, whatif: str | None = None
+) -> tuple[object, ...]:
+    """The view's gaps, worst first (the worst ``table_max_rows`` of them when there are more); with a
+    what-if scenario, the gaps left after adding its proposed services."""
     app = services()
-    loaded = app.registry.get(token)
+    loaded = app.registry.get(token, whatif)
     if level not in loaded.dataset.levels or category not in loaded.dataset.categories:
         return [], ""
     state = _state(level, category, community, borough)
@@ -60,13 +64,15 @@ def gap_summary(state: ViewState, total: int, tiers: dict[str, int]) -> str:
     Input(ids.DOWNLOAD_TABLE_BUTTON, "n_clicks"),
     *[State(component, "value") for component in _VIEW],
     State(ids.DATA_TOKEN, "data"),
+    State(ids.WHATIF, "data"),
     prevent_initial_call=True,
 )
 def download_gap_table(
-    clicks: int | None, level: str, category: str, community: str, borough: str, token: str | None
-) -> dict[str, object]:
+    clicks: int | None, level: str, category: str, community: str, borough: str, token: str | None,
+    whatif: str | None = None,
+) -> dict[str, object]:  # fmt: skip
     """The published table of the view as CSV (suppressed counts, formulas neutralised)."""
-    loaded = services().registry.get(token)
+    loaded = services().registry.get(token, whatif)
     name, content = table_csv(loaded.dataset, _state(level, category, community, borough))
     return dcc.send_bytes(content, name, type="text/csv")
 
@@ -76,12 +82,14 @@ def download_gap_table(
     Output(ids.ORG_SUMMARY, "children"),
     Input(ids.BOROUGH, "value"),
     Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF, "data"),
     prevent_initial_call=True,
 )
-def fill_organisations(borough: str, token: str | None) -> tuple[object, ...]:
-    """Organisations by pressure, in the chosen borough (the most pressed ``table_max_rows`` when more)."""
+def fill_organisations(borough: str, token: str | None, whatif: str | None = None) -> tuple[object, ...]:
+    """Organisations by pressure, in the chosen borough (the most pressed ``table_max_rows`` when more);
+    a what-if scenario's proposed services are listed as "Proposed: name"."""
     app = services()
-    loaded = app.registry.get(token)
+    loaded = app.registry.get(token, whatif)
     state = ViewState(level=loaded.dataset.levels[0], category=loaded.dataset.categories[0], borough=borough or ALL)
     rows, counts = organisation_table(loaded.dataset, state, limit=app.settings.table_max_rows)
     summary = f"{counts.over_capacity:,} of {counts.total:,} organisations are over capacity."

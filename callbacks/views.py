@@ -34,8 +34,10 @@ from .ids import CONTROL_IDS
 from .registry import Loaded, Registry
 from .state import ALL, GEOMETRY_FIELDS, LEVEL_NAMES, ViewState
 
-#: Triggers after which the browser must get the whole figure (geometry included).
-FULL_FIGURE_TRIGGERS = {CONTROL_IDS[f] for f in GEOMETRY_FIELDS} | {ids.DATA_TOKEN}
+#: Triggers after which the browser must get the whole figure (geometry included). A what-if scenario
+#: adds three traces after the others (:func:`scenario_layer`) and taking it away removes them, which a
+#: recolouring patch cannot do; a scenario's changes are rare and slow to analyse anyway.
+FULL_FIGURE_TRIGGERS = {CONTROL_IDS[f] for f in GEOMETRY_FIELDS} | {ids.DATA_TOKEN, ids.WHATIF}
 #: Where a value sits in a figure: ``("data", 0, "z")``, ``("layout", "title")``.
 FigurePath = tuple[str | int, ...]
 
@@ -79,9 +81,10 @@ def _plural(level: str) -> str:
 
 
 def service_points(registry: Registry, loaded: Loaded, state: ViewState) -> pd.DataFrame:
-    """Located assets offering the category (listing the community, unless everyone) in the borough."""
+    """Located real assets offering the category (listing the community, unless everyone) in the borough
+    (a what-if scenario's proposed services are drawn apart: :func:`scenario_layer`)."""
     points = registry.asset_points(loaded)
-    offers = registry.offers(loaded, state.category, state.community)
+    offers = registry.offers(loaded, state.category, state.community) & ~points["proposed"].to_numpy(dtype=bool)
     if state.borough != ALL:
         offers = offers & (points["borough_id"] == state.borough).to_numpy()
     return points[offers]
@@ -129,6 +132,35 @@ def map_click(dataset: object, state: ViewState, location: str, *, max_units: in
         return "area", location
     borough = dataset.borough_of(level).get(location)  # type: ignore[attr-defined]
     return ("borough", str(borough)) if borough is not None else ("area", location)
+
+
+def proposed_points(registry: Registry, loaded: Loaded, state: ViewState) -> pd.DataFrame:
+    """A what-if scenario's proposed services offering the view's need (and listing its community,
+    unless everyone), wherever they are: empty without a scenario."""
+    points = registry.asset_points(loaded)
+    offers = registry.offers(loaded, state.category, state.community) & points["proposed"].to_numpy(dtype=bool)
+    return points[offers]
+
+
+def leaving_gaps(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
+    """Units that leave the gap tiers (as :func:`coverage_map.scenario.tier_moves` counts them):
+    severe before and not after, or moderate before and no gap after."""
+    old = before.set_index(before["area_id"].astype(str))["tier"].astype("string")
+    new = after.set_index(after["area_id"].astype(str))["tier"].astype("string").reindex(old.index)
+    left = ((old == "severe") & (new != "severe")) | ((old == "moderate") & ~new.isin(GAP_TIERS))
+    return old.index[left.fillna(False).to_numpy(dtype=bool)].tolist()
+
+
+def scenario_layer(registry: Registry, loaded: Loaded, state: ViewState, level: str) -> figures.ScenarioLayer:
+    """The map's what-if layer at the ``level`` drawn: the proposed services and the outline of the units
+    that leave the gap tiers (both empty without a scenario). The map has it, as traces 6-8, only while a
+    scenario is shown, so without one it is exactly the map of :func:`coverage_map.outputs.figures.map_figure`."""
+    if loaded.base is None:
+        return figures.ScenarioLayer()
+    drawn = replace(state, level=level)
+    leaving = leaving_gaps(view_rows(loaded.base.dataset, drawn), view_rows(loaded.dataset, drawn))
+    outline = figures.subset_geojson(loaded.dataset.boundaries(level), leaving) if leaving else None
+    return figures.ScenarioLayer(proposed=proposed_points(registry, loaded, state), leaving=outline)
 
 
 def map_title(dataset: object, state: ViewState, *, level: str | None = None) -> tuple[str, str]:
@@ -191,12 +223,16 @@ def _map_parts(
     elif state.borough != ALL:
         geojson = figures.subset_geojson(geojson, view["area_id"].astype(str))
     title, subtitle = map_title(dataset, state, level=level)
+    if loaded.base is not None:
+        count = int(registry.asset_points(loaded)["proposed"].sum())
+        title += f" · what if: {count} proposed service{'s' if count != 1 else ''}"
     options: dict[str, Any] = dict(
         metric=state.metric, scheme=state.scheme,
         assets=map_assets(registry, loaded, state, max_assets=max_assets), show_assets=state.show_assets,
         gaps_only=state.gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=state.area,
-        # Zoom and pan survive recolouring; a new level, borough or data set re-fits the view.
-        uirevision=f"{loaded.key}|{state.level}|{state.borough}", selected_geojson=selected_geojson,
+        # Zoom and pan survive recolouring and scenarios; a new level, borough or data set re-fits the view.
+        uirevision=f"{(loaded.base or loaded).key}|{state.level}|{state.borough}", selected_geojson=selected_geojson,
+        scenario=scenario_layer(registry, loaded, state, level) if loaded.base is not None else None,
     )  # fmt: skip
     return view, geojson, options
 
@@ -372,7 +408,7 @@ def organisation_table(
         rows.append(
             {
                 "asset_id": asset_id,
-                "name": str(row.name),
+                "name": f"Proposed: {row.name}" if bool(getattr(row, "proposed", False)) else str(row.name),
                 "borough_name": "" if pd.isna(row.borough_name) else str(row.borough_name),
                 "neighbourhood_name": "" if pd.isna(row.neighbourhood_name) else str(row.neighbourhood_name),
                 "categories": ", ".join(display_name(c) for c in str(row.categories).split(";") if c),
@@ -600,7 +636,7 @@ def _assets_reaching(
     fresh = {} if flags is None else flags.set_index("asset_id")
     lines = [
         AssetLine(
-            name=str(a.name),
+            name=f"Proposed: {a.name}" if bool(getattr(a, "proposed", False)) else str(a.name),
             categories=", ".join(display_name(c) for c in a.categories),
             reach=_reach_text(a.reach, a.reach_km),
             accepting=_accepting(a.accepting_referrals),

@@ -80,6 +80,28 @@ class Dataset:
         """The shipped synthetic demo data."""
         return cls.from_spec(InputSpec.demo(folder), label="Synthetic demo region", synthetic=True)
 
+    def with_proposed(self, proposed: gpd.GeoDataFrame, *, source: str | None = None) -> Dataset:
+        """This data set with proposed services added to the real ones (a what-if scenario).
+
+        The joined inputs come from :func:`coverage_map.scenario.with_proposed`; label, method
+        and threshold stay the same. The map boundaries already built are shared, since the
+        geography does not change.
+
+        Raises
+        ------
+        ValidationError
+            As :func:`~coverage_map.scenario.with_proposed`: a service outside every area, or
+            an ``asset_id`` already taken.
+        """
+        from .scenario import TYPED_IN, with_proposed
+
+        prepared = with_proposed(self.prepared, proposed, source=source or TYPED_IN)
+        derived = Dataset(prepared, label=self.label, synthetic=self.synthetic, threshold_km=self.threshold_km,
+                          method=self.method)  # fmt: skip
+        with self._lock:
+            derived._derived.update({key: value for key, value in self._derived.items() if key[0] == "boundaries"})
+        return derived
+
     @property
     def inputs(self) -> Inputs:
         return self.prepared.inputs

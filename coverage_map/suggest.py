@@ -182,7 +182,7 @@ def suggest_sites(
     picked, solver, note = _solve(reach, gain, covered, demand, k, max_exact)
     order, marginal = order_by_gain(reach, gain, picked)
     table = _sites_table(sites.iloc[order], marginal)
-    site_capacity = _default_capacity(prepared, category) if capacity is None else float(capacity)
+    site_capacity = default_capacity(prepared, category) if capacity is None else float(capacity)
     proposed = _as_proposed(sites.iloc[order], category, community, chosen_km, site_capacity)
     scenario = apply_scenario(prepared, proposed, level="area", method=method, source="suggested sites")
     moves = tier_moves(scenario, category, community)
@@ -510,7 +510,7 @@ def _sites_table(sites: gpd.GeoDataFrame, marginal: list[float]) -> pd.DataFrame
     )[SITE_COLUMNS]
 
 
-def _default_capacity(prepared: Prepared, category: str) -> float:
+def default_capacity(prepared: Prepared, category: str) -> float:
     """The median stated capacity of the existing services of the category (NaN when none states one)."""
     assets = prepared.assets
     offers = assets["categories"].map(lambda listed: category in listed).to_numpy(dtype=bool)

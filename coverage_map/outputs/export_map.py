@@ -402,11 +402,14 @@ def print_figure(dataset: Dataset, request: MapRequest, *, credits: Credits | No
     units = dataset.units_wgs84(request.level)
     units = units[units["area_id"].isin(view["area_id"])]
     geojson = units_geojson(units)
-    assets = _assets_for(dataset, request, units) if request.show_assets else None
+    scenario = "proposed" in dataset.inputs.assets.columns
+    assets = _assets_for(dataset, request, units) if request.show_assets or scenario else None
     proposed = None
     if assets is not None and "proposed" in assets.columns:  # a scenario: proposed services drawn apart
         flags = assets["proposed"].fillna(False).astype(bool)
         proposed, assets = assets[flags], assets[~flags].drop(columns="proposed")
+        if not request.show_assets:  # the real services hidden; the proposed ones are the point of the map
+            assets = None
     figure = figures.map_figure(
         view,
         geojson,

@@ -16,6 +16,12 @@ Map structure (trace order is part of the API: the dashboard patches traces by i
     data[4]  Scattermap     assets not accepting referrals
     data[5]  Scattermap     assets whose referral status is unknown
 
+With a what-if layer (``scenario=``; the dashboard passes one while a scenario is shown)::
+
+    data[6]  Scattermap     outlines (lines) of the units that leave the gap tiers with the proposed services
+    data[7]  Scattermap     a black ring under each proposed service (no legend, no hover)
+    data[8]  Scattermap     the proposed services: yellow discs, "Proposed: <name>"
+
 Colours come from a colour-blind-safe sequential palette (viridis), darker = worse, so a
 metric where a *low* value is bad (provision, share within reach) runs the other way.
 """
@@ -133,6 +139,7 @@ def map_figure(
     uirevision: str | None = None,
     validate: bool = True,
     selected_geojson: Mapping[str, Any] | None = None,
+    scenario: ScenarioLayer | None = None,
 ) -> go.Figure:
     """The gap map: units coloured by class of ``metric``, gaps outlined, assets as points.
 
@@ -169,6 +176,9 @@ def map_figure(
         Where to find the selected unit's outline when it is not one of the units drawn
         (a small area picked from the table while the map shows neighbourhoods); by default
         it is looked up in ``geojson`` among the units drawn.
+    scenario
+        A what-if scenario's layer: the units leaving the gap tiers outlined and the proposed
+        services, as three traces after the others (see the module docstring); None: no such traces.
     validate
         Check every property with plotly's validators (slow for large maps: it copies
         and checks every polygon, colour and hover row). The dashboard, which draws a map
@@ -178,7 +188,7 @@ def map_figure(
     figure = map_figure_dict(
         view, geojson, metric=metric, scheme=scheme, k=k, assets=assets, show_assets=show_assets,
         gaps_only=gaps_only, basemap=basemap, title=title, subtitle=subtitle, selected=selected,
-        uirevision=uirevision, selected_geojson=selected_geojson,
+        uirevision=uirevision, selected_geojson=selected_geojson, scenario=scenario,
     )  # fmt: skip
     return go.Figure(figure, _validate=validate)
 
@@ -199,6 +209,7 @@ def map_figure_dict(
     selected: str | None = None,
     uirevision: str | None = None,
     selected_geojson: Mapping[str, Any] | None = None,
+    scenario: ScenarioLayer | None = None,
 ) -> dict[str, Any]:
     """:func:`map_figure` as the plain ``{"data": [...], "layout": {...}}`` dict plotly.js draws.
 
@@ -242,6 +253,8 @@ def map_figure_dict(
     else:
         outline = _selected_trace(selected_geojson, selected, [f["id"] for f in selected_geojson["features"]])
     traces = [choropleth, outline, *_asset_trace_dicts(assets if show_assets else None)]
+    if scenario is not None:
+        traces += scenario_trace_dicts(scenario)
     bounds = geojson_bounds(subset_geojson(geojson, area_ids)) if area_ids else None
     view_centre, zoom = fit_view(bounds, width_px=int(780 * (1 - LEGEND_WIDTH)), height_px=560)
     layout: dict[str, Any] = {
@@ -484,16 +497,71 @@ def proposed_traces(proposed: pd.DataFrame) -> list[go.Scattermap]:
 
     Added at the end, so the map's documented trace indices do not move.
     """
-    lon = proposed["lon"].astype(float).round(5).tolist()
-    lat = proposed["lat"].astype(float).round(5).tolist()
-    hover = [f"<b>Proposed: {escape(getattr(row, 'name', ''))}</b>" for row in proposed.itertuples(index=False)]
-    return [
-        go.Scattermap(lon=lon, lat=lat, mode="markers", hoverinfo="skip", name="proposed ring", showlegend=False,
-                      marker={"size": 17, "color": PROPOSED_MARKER["ring"], "opacity": 1.0}),
-        go.Scattermap(lon=lon, lat=lat, mode="markers", text=hover, hovertemplate="%{text}<extra></extra>",
-                      name=f"{PROPOSED_MARKER['label']} ({len(proposed):,})",
-                      marker={"size": 11, "color": PROPOSED_MARKER["fill"], "opacity": 1.0}),
-    ]  # fmt: skip
+    return [go.Scattermap({k: v for k, v in trace.items() if k != "type"}) for trace in _proposed_trace_dicts(proposed)]
+
+
+def _proposed_trace_dicts(proposed: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """:func:`proposed_traces` as plain trace dicts (both empty, and out of the legend, for None)."""
+    frame = proposed if proposed is not None else pd.DataFrame(columns=["name", "lon", "lat"])
+    lon = frame["lon"].astype(float).round(5).tolist()
+    lat = frame["lat"].astype(float).round(5).tolist()
+    hover = [f"<b>Proposed: {escape(getattr(row, 'name', ''))}</b>" for row in frame.itertuples(index=False)]
+    ring = {"type": "scattermap", "lon": lon, "lat": lat, "mode": "markers", "hoverinfo": "skip",
+            "name": "proposed ring", "showlegend": False,
+            "marker": {"size": 17, "color": PROPOSED_MARKER["ring"], "opacity": 1.0}}  # fmt: skip
+    disc = {"type": "scattermap", "lon": lon, "lat": lat, "mode": "markers", "text": hover,
+            "hovertemplate": "%{text}<extra></extra>", "name": f"{PROPOSED_MARKER['label']} ({len(frame):,})",
+            "marker": {"size": 11, "color": PROPOSED_MARKER["fill"], "opacity": 1.0}}  # fmt: skip
+    if proposed is None or not len(frame):
+        disc["showlegend"] = False
+    return [ring, disc]
+
+
+#: The outline of units that leave the gap tiers in a what-if scenario (Okabe-Ito bluish green: apart from the
+#: pink of the gaps and the black of the selected unit).
+LEAVES_GAPS_COLOUR = "#009e73"
+LEAVES_GAPS_LABEL = "Leaves the gap tiers with the proposed services"
+
+
+@dataclass(frozen=True)
+class ScenarioLayer:
+    """What a what-if scenario adds to a map (:func:`map_figure_dict`'s ``scenario``).
+
+    Attributes
+    ----------
+    proposed
+        Proposed services to draw (``name``, ``lon``, ``lat``), or None.
+    leaving
+        GeoJSON of the units that leave the gap tiers (severe before and not after, or
+        moderate before and no gap after), or None.
+    """
+
+    proposed: pd.DataFrame | None = None
+    leaving: Mapping[str, Any] | None = None
+
+
+def scenario_trace_dicts(layer: ScenarioLayer) -> list[dict[str, Any]]:
+    """The three what-if traces (outline lines, proposed ring, proposed disc) as plain trace dicts.
+
+    The outline is drawn as lines, not as a second choropleth, so clicks and hovers still reach
+    the units underneath; it takes a legend entry only when some unit leaves the gap tiers.
+    """
+    lon: list[float | None] = []
+    lat: list[float | None] = []
+    features = list(layer.leaving["features"]) if layer.leaving is not None else []
+    for feature in features:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for polygon in polygons:
+            for ring in polygon:
+                lon += [point[0] for point in ring] + [None]
+                lat += [point[1] for point in ring] + [None]
+    outline = {
+        "type": "scattermap", "lon": lon, "lat": lat, "mode": "lines", "hoverinfo": "skip",
+        "line": {"width": 3.5, "color": LEAVES_GAPS_COLOUR},
+        "name": f"{LEAVES_GAPS_LABEL} ({len(features):,})", "showlegend": bool(features),
+    }  # fmt: skip
+    return [outline, *_proposed_trace_dicts(layer.proposed)]
 
 
 def _asset_status(frame: pd.DataFrame) -> pd.Series:
