@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.model import Inputs
 from coverage_map.store import DatasetNotFoundError, Workspace, WorkspaceUnavailable, open_workspace
 
 from . import uploads
@@ -146,6 +147,13 @@ class Registry:
                                           threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
             self.remember(choice.key, dataset)
             return dataset
+
+    def adopt(self, choice: uploads.Choice, inputs: Inputs) -> Dataset:
+        """The :class:`Dataset` of a version just saved from ``inputs`` (joined here, kept, not loaded again)."""
+        dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
+                                      threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
+        self.remember(choice.key, dataset)
+        return dataset
 
     def remember(self, key: str, dataset: Dataset) -> None:
         """Keep a freshly loaded dataset (the least recently used one is dropped when full)."""

@@ -417,3 +417,51 @@ def test_the_default_workspace_follows_the_environment(tmp_path: Path) -> None:
     assert (tmp_path / "workspace.gpkg").is_file()
     with open_workspace(tmp_path / "workspace.gpkg") as workspace:
         assert workspace.list() == []
+
+
+# --------------------------------------------------------------------------- every rejected row
+
+
+def test_rows_outside_every_area_are_counted_listed_and_downloadable(ctx: Registry, files) -> None:
+    assets = Path(files["assets"]).read_text()
+    assets += (
+        "far1,Far Away,51.5000000,-0.1000000,dementia,,,,local\nfar2,Further,51.4000000,-0.2000000,dementia,,,,local\n"
+    )
+    referrals = Path(files["referrals"]).read_text()
+    read = len(referrals.strip().splitlines()) - 1
+    referrals += "SECRET-OUT-1,2026-01-10,dementia,,,51.5123456,-0.1123456,,3\n"
+    referrals += "SECRET-OUT-2,2026-01-11,dementia,,,51.4123456,-0.2123456,,4\n"
+    data = {role: data_url(Path(path).read_bytes()) for role, path in files.items()}
+    data["assets"], data["referrals"] = data_url(assets), data_url(referrals)
+    names = {role: Path(path).name for role, path in files.items()}
+    saved, report, owner = save(data, names, name="outside")
+    assert saved["name"] == "outside"
+    text = text_of(report)
+    # Worked out by hand: 4 services inside, 2 in London; every referral inside but the two added.
+    assert "assets.csv: 6 read, 4 used, 2 rejected" in text
+    assert f"referrals.csv: {read + 2} read, {read} used, 2 rejected" in text
+    assert "areas.gpkg: 3 read, 3 used" in text and "3 areas and 4 services" in text
+    assert "asset lies outside every area" in text and "referral origin lies outside every area" in text
+    # Referral rows are listed by row, column and reason only: never an id, a date or a coordinate.
+    assert "SECRET" not in text and "51.51" not in text and "-0.11" not in text
+    listed = json.loads(text)
+    assert listed  # the table of rejected rows is in the report
+
+    csv_text = upload.rejected_csv(ctx.get(saved).dataset).decode()
+    lines = csv_text.splitlines()
+    assert lines[0] == "file,row,column,value,message,fatal"
+    rows = [line for line in lines if "outside every area" in line and ",geometry," in line]
+    assert len(rows) == 4  # two assets and two referrals, each with its spreadsheet row
+    assert f"referrals.csv,{read + 2},geometry,,referral origin lies outside every area" in csv_text
+    assert f"referrals.csv,{read + 3},geometry,,referral origin lies outside every area" in csv_text
+    assert "assets.csv,6,geometry," in csv_text and "assets.csv,7,geometry," in csv_text
+    assert "SECRET" not in csv_text and "51.51" not in csv_text
+
+
+def test_the_rejected_rows_callback_downloads_the_dataset_shown(ctx: Registry, contents) -> None:
+    data, names = contents
+    saved, _, owner = save(data, names, name="dl")
+    sent = upload.download_rejected(1, saved)
+    assert sent["filename"] == "rejected_rows.csv" and sent["type"] == "text/csv"
+    header = base64.b64decode(sent["content"]).decode().splitlines()[0]
+    assert header == "file,row,column,value,message,fatal"
