@@ -126,7 +126,7 @@ class Registry:
             seen = (choice.key, owner) in self._visible
         if not seen:
             try:
-                workspace.ref(choice.name, choice.version, owner=choice.owner)
+                workspace.ref(choice.name, choice.version, owner=choice.owner, private=choice.private)
             except CoverageMapError:
                 if not self._exists(workspace, choice):  # removed: free its memory
                     self._forget(choice.key)
@@ -142,7 +142,7 @@ class Registry:
             with self._lock:
                 if choice.key in self._uploaded:
                     return self._uploaded[choice.key]
-            inputs = workspace.load(choice.name, choice.version, owner=choice.owner)
+            inputs = workspace.load(choice.name, choice.version, owner=choice.owner, private=choice.private)
             dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
                                           threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
             self.remember(choice.key, dataset)
@@ -167,7 +167,8 @@ class Registry:
     @staticmethod
     def _exists(workspace: Workspace, choice: uploads.Choice) -> bool:
         try:
-            workspace.ref(choice.name, choice.version, include_private=True)
+            workspace.ref(choice.name, choice.version, owner=choice.owner, include_private=True,
+                          private=choice.private)  # fmt: skip
         except CoverageMapError:
             return False
         return True

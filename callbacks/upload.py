@@ -111,7 +111,7 @@ def save_files(
         return no_update, render_problems(rows), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
-    choice = Choice(added.ref.name, added.ref.version, owner)
+    choice = Choice.of(added.ref, owner)
     dataset = app.registry.adopt(choice, added.inputs)  # joined once here, so outside-area rows are counted
     return choice.as_data(), saved_report(added.ref.label, dataset, received.names), new_owner
 
@@ -257,17 +257,17 @@ def dataset_choice(
         chosen = None if value == uploads.DEFAULT_CHOICE else Choice.from_value(value, owner) or chosen
     elif PUBLISH in fired and chosen is not None and owner is not None:
         try:
-            ref = workspace.publish(chosen.name, chosen.version, owner=owner)
+            ref = workspace.publish(chosen.name, chosen.version, owner=owner, private=chosen.private)
         except CoverageMapError as error:
             message, colour = f"Not published: {error}", "warning"
         else:
+            chosen = Choice.of(ref, owner)  # a private version takes the name's next published number
             message, colour = f"Published {ref.label}: everyone using this dashboard can now choose it.", "success"
         generation = workspace.version_token()
     if chosen is not None and chosen.owner != owner:
-        chosen = Choice(chosen.name, chosen.version, owner)  # never another session's token
+        chosen = Choice(chosen.name, chosen.version, owner, chosen.private)  # never another session's token
     refs = workspace.list(owner=owner)
-    shown = next((ref for ref in refs if chosen is not None and (ref.name, ref.version) == (chosen.name, chosen.version)),
-                 None)  # fmt: skip
+    shown = next((ref for ref in refs if chosen is not None and Choice.of(ref, owner) == chosen), None)
     if chosen is not None and shown is None:
         if not message:
             message, colour = "That dataset is no longer available; showing the default data.", "warning"
