@@ -39,8 +39,8 @@ def show_sync(data: object, generation: object, token: object) -> list[html.Div]
 def sync_lines(workspace: Workspace, data: object, token: object) -> list[tuple[str, str]]:
     """``(text, tooltip)`` lines about the syncs of the dataset version in ``data`` that the session may see."""
     choice = Choice.parse(data)
-    if choice is None:
-        return []
+    if choice is None or choice.private:
+        return []  # syncs make the workspace's own datasets, never a session's private ones
     owner = token if isinstance(token, str) and is_token(token) else None
     try:
         records = workspace.syncs(choice.name, owner=owner)

@@ -130,6 +130,9 @@ UPLOAD_LOAD: Final = "upload-load"
 UPLOAD_RESET: Final = "upload-reset"
 UPLOAD_REPORT: Final = "upload-report"
 UPLOAD_PROBLEMS: Final = "upload-problems"
+UPLOAD_COUNTS: Final = "upload-counts"
+UPLOAD_REJECTED_BUTTON: Final = "upload-rejected-button"
+UPLOAD_REJECTED_DOWNLOAD: Final = "upload-rejected-download"
 
 # --------------------------------------------------------------------------- failing safely
 

@@ -550,6 +550,15 @@ def _upload_tab(settings: Settings) -> html.Div:
                 className="my-2 d-flex align-items-center",
             ),
             dcc.Loading(html.Div(id=ids.UPLOAD_REPORT), type="dot"),
+            dbc.Button(
+                "Download rejected rows (CSV)",
+                id=ids.UPLOAD_REJECTED_BUTTON,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="mt-1",
+            ),  # fmt: skip
+            dcc.Download(id=ids.UPLOAD_REJECTED_DOWNLOAD),
         ]
     )
 

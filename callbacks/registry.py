@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.model import Inputs
 from coverage_map.scenario import proposed_assets
 from coverage_map.scenario_text import SOURCE, encode_scenario, parse_scenario, scenario_records
 from coverage_map.store import DatasetNotFoundError, Workspace, WorkspaceUnavailable, open_workspace
@@ -189,7 +190,7 @@ class Registry:
             seen = (choice.key, owner) in self._visible
         if not seen:
             try:
-                workspace.ref(choice.name, choice.version, owner=choice.owner)
+                workspace.ref(choice.name, choice.version, owner=choice.owner, private=choice.private)
             except CoverageMapError:
                 if not self._exists(workspace, choice):  # removed: free its memory
                     self._forget(choice.key)
@@ -205,11 +206,18 @@ class Registry:
             with self._lock:
                 if choice.key in self._uploaded:
                     return self._uploaded[choice.key]
-            inputs = workspace.load(choice.name, choice.version, owner=choice.owner)
+            inputs = workspace.load(choice.name, choice.version, owner=choice.owner, private=choice.private)
             dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
                                           threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
             self.remember(choice.key, dataset)
             return dataset
+
+    def adopt(self, choice: uploads.Choice, inputs: Inputs) -> Dataset:
+        """The :class:`Dataset` of a version just saved from ``inputs`` (joined here, kept, not loaded again)."""
+        dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
+                                      threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
+        self.remember(choice.key, dataset)
+        return dataset
 
     def remember(self, key: str, dataset: Dataset) -> None:
         """Keep a freshly loaded dataset (the least recently used one is dropped when full)."""
@@ -223,7 +231,8 @@ class Registry:
     @staticmethod
     def _exists(workspace: Workspace, choice: uploads.Choice) -> bool:
         try:
-            workspace.ref(choice.name, choice.version, include_private=True)
+            workspace.ref(choice.name, choice.version, owner=choice.owner, include_private=True,
+                          private=choice.private)  # fmt: skip
         except CoverageMapError:
             return False
         return True

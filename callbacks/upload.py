@@ -13,16 +13,21 @@ Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.store.Works
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import dash_bootstrap_components as dbc
 import sqlalchemy as sa
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.development.base_component import Component
 
-from coverage_map.errors import CoverageMapError, ValidationError
+from coverage_map.dataset import Dataset
+from coverage_map.errors import CoverageMapError, Problem, ValidationError
 from coverage_map.ingest.upload_safety import UnsafeUploadError
+from coverage_map.outputs.tables import write_any
+from coverage_map.rejections import PRIVATE_ROLES, file_counts, private_files, redacted, rejected_frame
 from coverage_map.store import Workspace
 
 from . import ids, uploads
@@ -102,22 +107,64 @@ def save_files(
         added = uploads.save_to_workspace(app.registry.workspace, settings.data_dir, owner, str(name or ""),
                                           received, limits=settings.upload_limits, mapping=mapping)  # fmt: skip
     except ValidationError as error:
-        rows = uploads.problem_rows(error.problems, given)
+        rows = uploads.problem_rows(_without_private_values(error.problems, given), given)
         return no_update, render_problems(rows), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
-    ref, inputs = added.ref, added.inputs
-    warnings = uploads.problem_rows(list(added.problems), received.names)
+    choice = Choice.of(added.ref, owner)
+    dataset = app.registry.adopt(choice, added.inputs)  # joined once here, so outside-area rows are counted
+    return choice.as_data(), saved_report(added.ref.label, dataset, received.names), new_owner
+
+
+def _without_private_values(problems: Sequence[Problem], names: Mapping[str, str]) -> list[Problem]:
+    """``problems`` without the values of the referral file's rows (by its uploaded name)."""
+    private = {names[role] for role in PRIVATE_ROLES if role in names}
+    return [replace(p, value=None) if Path(str(p.file).replace("\\", "/")).name in private else p for p in problems]
+
+
+#: Rejected rows listed in the page after a save; the CSV download has every one.
+LISTED_ROWS = 100
+
+
+def saved_report(label: str, dataset: Dataset, names: Mapping[str, str]) -> Component:
+    """What a save says: rows read, used and rejected per file, and the first rejected rows (never a
+    referral's values)."""
+    prepared = dataset.prepared
+    counts = file_counts(prepared)
     message = [
-        html.Strong(f"Saved as {ref.label}. "),
-        (f"{len(inputs.areas):,} areas and {len(inputs.assets):,} services. It is private to this browser tab "
-         "until you publish it, and the map now shows it."),
+        html.Strong(f"Saved as {label}. "),
+        (f"{len(prepared.inputs.areas):,} areas and {len(prepared.assets):,} services. It is private to this "
+         "browser tab until you publish it, and the map now shows it."),
+        html.Ul([html.Li(str(count)) for count in counts], className="mb-0 mt-1", id=ids.UPLOAD_COUNTS),
     ]  # fmt: skip
     report: list[Component] = [dbc.Alert(message, color="success", className="small")]
+    warnings = uploads.problem_rows(redacted(prepared.problems, private_files(prepared)), names)
     if warnings:
-        heading = f"{len(warnings)} rows were rejected or repaired (the rest is saved):"
-        report.append(render_problems(warnings, heading=heading, color="warning"))
-    return Choice(ref.name, ref.version, owner).as_data(), html.Div(report), new_owner
+        shown = "" if len(warnings) <= LISTED_ROWS else f" The first {LISTED_ROWS} are listed;"
+        heading = (f"{len(warnings):,} rows were rejected or repaired (the rest is saved).{shown} "
+                   "Download rejected rows (CSV) lists every one.")  # fmt: skip
+        report.append(render_problems(warnings, heading=heading, color="warning", limit=LISTED_ROWS))
+    return html.Div(report)
+
+
+@callback(
+    Output(ids.UPLOAD_REJECTED_DOWNLOAD, "data"),
+    Input(ids.UPLOAD_REJECTED_BUTTON, "n_clicks"),
+    State(ids.DATA_TOKEN, "data"),
+    prevent_initial_call=True,
+)
+def download_rejected(clicks: int | None, token: object) -> dict[str, object]:
+    """Every rejected or repaired row of the dataset shown, as ``validate --rejected`` writes them."""
+    loaded = services().registry.get(token)
+    return dcc.send_bytes(rejected_csv(loaded.dataset), "rejected_rows.csv", type="text/csv")
+
+
+def rejected_csv(dataset: Dataset) -> bytes:
+    """The rejected rows of ``dataset`` as CSV bytes (private values removed, formulas neutralised)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rejected_rows.csv"
+        write_any(rejected_frame(dataset.prepared), path)
+        return path.read_bytes()
 
 
 @callback(
@@ -210,17 +257,17 @@ def dataset_choice(
         chosen = None if value == uploads.DEFAULT_CHOICE else Choice.from_value(value, owner) or chosen
     elif PUBLISH in fired and chosen is not None and owner is not None:
         try:
-            ref = workspace.publish(chosen.name, chosen.version, owner=owner)
+            ref = workspace.publish(chosen.name, chosen.version, owner=owner, private=chosen.private)
         except CoverageMapError as error:
             message, colour = f"Not published: {error}", "warning"
         else:
+            chosen = Choice.of(ref, owner)  # a private version takes the name's next published number
             message, colour = f"Published {ref.label}: everyone using this dashboard can now choose it.", "success"
         generation = workspace.version_token()
     if chosen is not None and chosen.owner != owner:
-        chosen = Choice(chosen.name, chosen.version, owner)  # never another session's token
+        chosen = Choice(chosen.name, chosen.version, owner, chosen.private)  # never another session's token
     refs = workspace.list(owner=owner)
-    shown = next((ref for ref in refs if chosen is not None and (ref.name, ref.version) == (chosen.name, chosen.version)),
-                 None)  # fmt: skip
+    shown = next((ref for ref in refs if chosen is not None and Choice.of(ref, owner) == chosen), None)
     if chosen is not None and shown is None:
         if not message:
             message, colour = "That dataset is no longer available; showing the default data.", "warning"

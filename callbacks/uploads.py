@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import secrets
 import shutil
@@ -191,25 +192,32 @@ def dataset_name(name: object) -> str:
 
 @dataclass(frozen=True)
 class Choice:
-    """One stored dataset version a session looks at; ``owner`` is that session's own token."""
+    """One stored dataset version a session looks at; ``owner`` is that session's own token.
+
+    ``private``: one of the session's private versions, numbered in its own sequence (so its
+    "My data v1" and a published "My data v1" are different versions).
+    """
 
     name: str
     version: int
     owner: str | None = None
+    private: bool = False
 
     @property
     def key(self) -> str:
-        """Cache key of the version (versions never change, so one per name and number)."""
+        """Cache key of the version (versions never change, so one per name, number and owner's scope)."""
+        if self.private and self.owner is not None:
+            return f"ws:p{hashlib.sha256(self.owner.encode()).hexdigest()[:32]}:{self.version}:{self.name}"
         return f"ws:{self.version}:{self.name}"
 
     @property
     def value(self) -> str:
-        """The dataset picker's option value (never holds a token)."""
-        return f"{self.version}:{self.name}"
+        """The dataset picker's option value (never holds a token): ``p<version>:<name>`` for a private one."""
+        return f"{'p' if self.private else ''}{self.version}:{self.name}"
 
     def as_data(self) -> dict[str, object]:
         """What the ``data-token`` store keeps."""
-        return {"name": self.name, "version": self.version, "owner": self.owner}
+        return {"name": self.name, "version": self.version, "owner": self.owner, "private": self.private}
 
     @classmethod
     def parse(cls, data: object) -> Choice | None:
@@ -219,7 +227,8 @@ class Choice:
         name, version, owner = data.get("name"), data.get("version"), data.get("owner")
         if not isinstance(name, str) or not name.strip() or isinstance(version, bool) or not isinstance(version, int):
             return None
-        return cls(name=name, version=version, owner=owner if isinstance(owner, str) and is_token(owner) else None)
+        return cls(name=name, version=version, owner=owner if isinstance(owner, str) and is_token(owner) else None,
+                   private=data.get("private") is True)  # fmt: skip
 
     @classmethod
     def from_value(cls, value: object, owner: object) -> Choice | None:
@@ -227,9 +236,17 @@ class Choice:
         if not isinstance(value, str) or ":" not in value:
             return None
         version, _, name = value.partition(":")
+        private = version.startswith("p")
+        version = version.removeprefix("p")
         if not version.isdigit() or not name:
             return None
-        return cls(name=name, version=int(version), owner=owner if isinstance(owner, str) and is_token(owner) else None)
+        return cls(name=name, version=int(version), owner=owner if isinstance(owner, str) and is_token(owner) else None,
+                   private=private)  # fmt: skip
+
+    @classmethod
+    def of(cls, ref: DatasetRef, owner: str | None) -> Choice:
+        """The choice of a listed version, for this session's ``owner`` token."""
+        return cls(ref.name, ref.version, owner, private=ref.scoped)
 
 
 def picker_options(refs: Sequence[DatasetRef], default_label: str) -> list[dict[str, str]]:
@@ -240,7 +257,7 @@ def picker_options(refs: Sequence[DatasetRef], default_label: str) -> list[dict[
     options = [{"label": f"{default_label} (default)", "value": DEFAULT_CHOICE}]
     for ref in sorted(refs, key=lambda r: (r.name.casefold(), -r.version)):
         status = "published" if ref.published else "private: only you can see it"
-        options.append({"label": f"{ref.name} v{ref.version} ({status})", "value": f"{ref.version}:{ref.name}"})
+        options.append({"label": f"{ref.name} v{ref.version} ({status})", "value": Choice.of(ref, None).value})
     return options
 
 

@@ -92,8 +92,14 @@ DATASETS = sa.Table(
     sa.Column("options", sa.Text, nullable=False),  # JSON: load_inputs options
     sa.Column("sources", sa.Text, nullable=False),  # JSON: SourceInfo records
     sa.Column("problems", sa.Text, nullable=False),  # JSON: the validation report
-    sa.UniqueConstraint("name", "version", name="cm_datasets_name_version"),
+    # Whose sequence the version is numbered in: '' for published datasets and the workspace's own, the
+    # owner's digest for a session's private ones (so saving a name another session uses reveals nothing).
+    sa.Column("scope", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("name", "scope", "version", name="cm_datasets_name_scope_version"),
 )
+#: Statements that bring a workspace made before names were scoped to their owner up to date (see
+#: each backend's ``_scope_names``): private versions move into their owner's scope, keeping their numbers.
+SCOPE_FILL = "UPDATE cm_datasets SET scope = owner WHERE owner IS NOT NULL AND NOT published"
 INPUTS = sa.Table(
     "cm_inputs",
     METADATA,
@@ -125,7 +131,8 @@ SYNCS = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("diff", sa.Text, nullable=False),  # JSON: {"added": [ids], "removed": [...], "changed": [...]}
 )
-#: The last version number given to each name, so numbers are never reused after a removal.
+#: The last version number given to each name, so numbers are never reused after a removal. A name in an
+#: owner's private scope is kept as ``<US><owner digest><US><name>`` (US, the unit separator, is never in a name).
 NAMES = sa.Table(
     "cm_names",
     METADATA,

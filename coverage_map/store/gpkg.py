@@ -22,9 +22,10 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 from pyproj import CRS
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .at_rest import FILE_MODE, private_umask
-from .backend import METADATA, SRID, Backend, WorkspaceError, init_state
+from .backend import DATASETS, METADATA, SCOPE_FILL, SRID, Backend, WorkspaceError, init_state
 
 _GPKG_APPLICATION_ID = 0x4750_4B47  # "GPKG"
 _GPKG_USER_VERSION = 10300  # GeoPackage 1.3
@@ -56,6 +57,49 @@ _GPKG_GEOMETRIES = (
         geom GEOMETRY)""",
     "CREATE UNIQUE INDEX IF NOT EXISTS cm_geometries_input_row ON cm_geometries (input_id, row_no)",
 )
+
+
+def _scope_names(engine: sa.Engine) -> None:
+    """Migrate a workspace made before names were scoped to their owner (``cm_datasets`` without ``scope``).
+
+    SQLite cannot drop a table's unique constraint, so the table is rebuilt as its documentation says
+    (foreign keys off, a new table filled and renamed in one write transaction), so that ``cm_inputs``
+    and ``cm_syncs``, which refer to it by name, never lose a row. Another process doing the same waits
+    for the write lock and then finds nothing to do.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if "scope" in _columns(cursor) or not _columns(cursor):
+            return
+        cursor.execute("PRAGMA foreign_keys = OFF")  # only outside a transaction
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            columns = _columns(cursor)
+            if columns and "scope" not in columns:
+                create = str(sa.schema.CreateTable(DATASETS).compile(dialect=sqlite_dialect.dialect()))
+                cursor.execute(create.replace("TABLE cm_datasets ", "TABLE cm_datasets_scoped ", 1))
+                names = ", ".join(sorted(columns))
+                cursor.execute(f"INSERT INTO cm_datasets_scoped ({names}) SELECT {names} FROM cm_datasets")
+                cursor.execute("DROP TABLE cm_datasets")
+                cursor.execute("ALTER TABLE cm_datasets_scoped RENAME TO cm_datasets")
+                cursor.execute(SCOPE_FILL)
+                if cursor.execute("PRAGMA foreign_key_check").fetchall():
+                    raise WorkspaceError("the workspace's tables do not agree; it was left as it was")
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        raw.close()
+
+
+def _columns(cursor: Any) -> set[str]:
+    return {row[1] for row in cursor.execute("PRAGMA table_info(cm_datasets)").fetchall()}
+
+
 #: Envelope bytes after the 8-byte GeoPackage header, by the envelope indicator in the flags.
 _GPKG_ENVELOPE_BYTES = (0, 32, 48, 48, 64, 0, 0, 0)
 
@@ -82,6 +126,7 @@ class GeoPackage(Backend):
         sa.event.listen(self.engine, "begin", _sqlite_begin)
 
     def create_schema(self) -> None:
+        _scope_names(self.engine)
         with self.writing() as conn:
             created = not conn.exec_driver_sql("PRAGMA application_id").scalar()
             if created:

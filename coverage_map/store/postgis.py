@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from .backend import METADATA, SRID, Backend, WorkspaceError, first_line, init_state
+from .backend import METADATA, SCOPE_FILL, SRID, Backend, WorkspaceError, first_line, init_state
 
 #: Serialises writers on PostgreSQL (pg_advisory_xact_lock key; any constant will do).
 _PG_LOCK_KEY = 0x636F_7665_7261_6765
@@ -61,6 +61,7 @@ class PostGIS(Backend):
                         f"({first_line(exc)}); ask its administrator to run CREATE EXTENSION postgis"
                     ) from exc
             METADATA.create_all(conn)
+            _scope_names(conn)
             for statement in _PG_GEOMETRIES:
                 conn.exec_driver_sql(statement)
             init_state(conn)
@@ -102,3 +103,19 @@ class PostGIS(Backend):
             .all()
         )
         return shapely.from_wkb(np.array([None if blob is None else bytes(blob) for blob in blobs], dtype=object))
+
+
+def _scope_names(conn: sa.Connection) -> None:
+    """Migrate a workspace made before names were scoped to their owner (under the write lock)."""
+    found = conn.exec_driver_sql(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'cm_datasets' AND column_name = 'scope'"
+    ).first()
+    if found is not None:
+        return
+    conn.exec_driver_sql("ALTER TABLE cm_datasets ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
+    conn.exec_driver_sql(SCOPE_FILL)
+    conn.exec_driver_sql("ALTER TABLE cm_datasets DROP CONSTRAINT IF EXISTS cm_datasets_name_version")
+    conn.exec_driver_sql(
+        "ALTER TABLE cm_datasets ADD CONSTRAINT cm_datasets_name_scope_version UNIQUE (name, scope, version)"
+    )

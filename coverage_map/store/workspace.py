@@ -62,7 +62,6 @@ from .at_rest import private_umask, sweep_scratch
 from .backend import (
     DATASETS,
     INPUTS,
-    NAMES,
     STATE,
     SYNCS,
     Backend,
@@ -73,6 +72,7 @@ from .backend import (
 from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
 from .postgis import PostGIS
+from .scopes import next_version, owned, scope_of, visible, within
 from .syncs import SyncRecord, select_syncs, sync_values
 
 #: Folder of the embedded workspace and of the workspace's scratch files (read once at start-up).
@@ -114,6 +114,8 @@ class DatasetRef:
     published: bool
     sources: tuple[SourceInfo, ...]
     problems: int
+    #: Numbered in its owner's own sequence (a session's private dataset), not the workspace's.
+    scoped: bool = False
 
     @property
     def label(self) -> str:
@@ -234,7 +236,7 @@ class Workspace:
         Published datasets are visible to all; unpublished ones only to their owner, or to
         everyone with ``include_private`` (the command line, an administrator).
         """
-        query = sa.select(DATASETS).where(_visible(_owner_key(owner), include_private))
+        query = sa.select(DATASETS).where(visible(_owner_key(owner), include_private))
         with self._backend.reading() as conn:
             rows = conn.execute(query.order_by(DATASETS.c.name, DATASETS.c.version)).mappings().all()
         return [_ref(row) for row in rows]
@@ -246,10 +248,17 @@ class Workspace:
         *,
         owner: str | None = None,
         include_private: bool = False,
+        private: bool | None = None,
     ) -> DatasetRef:
-        """The given version (default: the latest visible one) of ``name``."""
+        """The given version (default: the latest visible one) of ``name``.
+
+        ``private`` True looks only among ``owner``'s private versions, False only among the workspace's
+        (published ones and those added without an owner), None among both: a session's private
+        versions are numbered on their own, so its "My data v1" and a published "My data v1" can both be.
+        """
+        condition = sa.and_(visible(_owner_key(owner), include_private), within(_owner_key(owner), private))
         with self._backend.reading() as conn:
-            return _ref(_find(conn, name, version, _visible(_owner_key(owner), include_private)))
+            return _ref(_find(conn, name, version, condition))
 
     def load(
         self,
@@ -258,10 +267,11 @@ class Workspace:
         *,
         owner: str | None = None,
         include_private: bool = False,
+        private: bool | None = None,
     ) -> Inputs:
         """Load and validate a stored dataset, as :meth:`InputSpec.load <coverage_map.spec.InputSpec.load>` would.
 
-        ``version`` None means the latest version visible to ``owner``. The stored files
+        ``version`` None means the latest version visible to ``owner``; ``private`` as for :meth:`ref`. The stored files
         are read with the stored load options. The problems and sources of the result are
         those reported when the dataset was added (file names as given).
         ``Dataset.from_inputs(workspace.load(name))`` gives the dashboard's dataset.
@@ -271,7 +281,8 @@ class Workspace:
         DatasetNotFoundError
             No such dataset or version is visible to ``owner``.
         """
-        with self._checkout(name, version, _visible(_owner_key(owner), include_private)) as (row, spec):
+        condition = sa.and_(visible(_owner_key(owner), include_private), within(_owner_key(owner), private))
+        with self._checkout(name, version, condition) as (row, spec):
             inputs = spec.load()
         return dataclasses.replace(
             inputs,
@@ -298,7 +309,7 @@ class Workspace:
             No such dataset or version is visible to ``owner``.
         """
         with self._backend.reading() as conn:
-            row = _find(conn, name, version, _visible(_owner_key(owner), include_private))
+            row = _find(conn, name, version, visible(_owner_key(owner), include_private))
             names = conn.execute(
                 sa.select(INPUTS.c.role, INPUTS.c.file_name).where(INPUTS.c.dataset_id == row["id"])
             ).all()
@@ -326,7 +337,7 @@ class Workspace:
         DatasetNotFoundError
             No such dataset or version is visible to ``owner``.
         """
-        with self._checkout(name, version, _visible(_owner_key(owner), include_private)) as (_, spec):
+        with self._checkout(name, version, visible(_owner_key(owner), include_private)) as (_, spec):
             yield spec
 
     @contextlib.contextmanager
@@ -369,7 +380,7 @@ class Workspace:
     ) -> builtins.list[SyncRecord]:
         """Syncs from live feeds (``coverage-map workspace sync``) of versions visible to ``owner``, newest first."""
         with self._backend.reading() as conn:
-            return select_syncs(conn, _visible(_owner_key(owner), include_private), name, limit)
+            return select_syncs(conn, visible(_owner_key(owner), include_private), name, limit)
 
     def version_token(self) -> str:
         """A cheap token that changes whenever anything is added, published or removed.
@@ -441,6 +452,7 @@ class Workspace:
             "name": name,
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
             "owner": owner_key,
+            "scope": scope_of(owner_key, publish),
             "published": publish,
             "options": json.dumps(_stored_options(spec)),
             "sources": json.dumps([dataclasses.asdict(source) for source in inputs.sources]),
@@ -453,7 +465,7 @@ class Workspace:
 
     def _insert(self, conn: sa.Connection, record: Mapping[str, Any], stored: builtins.list[StoredInput]) -> int:
         """Write one dataset as the next version of its name, and its inputs; returns the dataset's id."""
-        version = _next_version(conn, record["name"])
+        version = next_version(conn, record["name"], record["scope"])
         dataset_id = conn.execute(
             sa.insert(DATASETS).values(version=version, **record).returning(DATASETS.c.id)
         ).scalar_one()
@@ -504,7 +516,7 @@ class Workspace:
         unknown = sorted(set(files) - set(ROLES))
         if unknown:
             raise WorkspaceError(f"unknown role(s) {', '.join(unknown)}: the roles are {', '.join(ROLES)}")
-        row, stored, geometries = self._stored(name, version, _visible(_owner_key(owner), include_private))
+        row, stored, geometries = self._stored(name, version, visible(_owner_key(owner), include_private))
         kept = [item for item in stored if item["role"] not in files]
         self._scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._scratch, prefix="revise-") as scratch:
@@ -518,11 +530,13 @@ class Workspace:
                          geometries.get(item["id"]))
             for item in kept
         ]  # fmt: skip
+        published = bool(row["published"]) if publish is None else publish
         record = {
             "name": row["name"],
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
             "owner": _owner_key(owner),
-            "published": bool(row["published"]) if publish is None else publish,
+            "scope": scope_of(_owner_key(owner), published),
+            "published": published,
             "options": row["options"],
             "sources": json.dumps([dataclasses.asdict(source) for source in inputs.sources]),
             "problems": json.dumps([dataclasses.asdict(problem) for problem in inputs.problems]),
@@ -550,7 +564,7 @@ class Workspace:
         """Record a sync of ``name`` from ``url`` that stored no version: it failed (``message`` says why),
         or it found no change (``ok``). It points at the version kept (default: the latest)."""
         with self._writing() as conn:
-            row = _find(conn, name, version, _visible(_owner_key(owner), include_private))
+            row = _find(conn, name, version, visible(_owner_key(owner), include_private))
             values = sync_values(dataset_id=row["id"], url=url, ok=ok, message=message, diff=ServiceDiff(),
                                  base_version=int(row["version"]))  # fmt: skip
             conn.execute(sa.insert(SYNCS).values(**values))
@@ -558,14 +572,21 @@ class Workspace:
         return SyncRecord(row["name"], int(row["version"]), values["synced_at"], values["url"], ok,
                           values["message"], ServiceDiff(), int(row["version"]))  # fmt: skip
 
-    def publish(self, name: str, version: int | None = None, *, owner: str | None = None) -> DatasetRef:
+    def publish(
+        self, name: str, version: int | None = None, *, owner: str | None = None, private: bool | None = None
+    ) -> DatasetRef:
         """Make a version (default: the latest) visible to every user and worker.
 
-        With ``owner``, only that owner's versions can be published.
+        With ``owner``, only that owner's versions can be published (``private`` as for :meth:`ref`).
+        A private version leaves its owner's sequence for the workspace's: it takes the name's next
+        published number (the returned reference has it).
         """
         with self._writing() as conn:
-            row = _find(conn, name, version, _owned(_owner_key(owner)))
-            conn.execute(sa.update(DATASETS).where(DATASETS.c.id == row["id"]).values(published=True))
+            row = _find(conn, name, version, sa.and_(owned(_owner_key(owner)), within(_owner_key(owner), private)))
+            values: dict[str, Any] = {"published": True}
+            if row["scope"]:
+                values.update(scope="", version=next_version(conn, row["name"], ""))
+            conn.execute(sa.update(DATASETS).where(DATASETS.c.id == row["id"]).values(**values))
             _bump_generation(conn)
             row = conn.execute(sa.select(DATASETS).where(DATASETS.c.id == row["id"])).mappings().one()
         return _ref(row)
@@ -576,7 +597,7 @@ class Workspace:
         With ``owner``, only that owner's versions are deleted. Version numbers are never
         reused: the next ``add`` of the name still gets a new number.
         """
-        condition = sa.and_(DATASETS.c.name == name, _owned(_owner_key(owner)))
+        condition = sa.and_(DATASETS.c.name == name, owned(_owner_key(owner)))
         if version is not None:
             condition = sa.and_(condition, DATASETS.c.version == version)
         with self._writing() as conn:
@@ -639,18 +660,6 @@ def _refuse_proposed(inputs: Inputs, files: Mapping[str, Path]) -> None:
         )
 
 
-def _visible(owner_key: str | None, include_private: bool) -> sa.ColumnElement[bool]:
-    if include_private:
-        return sa.true()
-    if owner_key is None:
-        return DATASETS.c.published == sa.true()
-    return sa.or_(DATASETS.c.published == sa.true(), DATASETS.c.owner == owner_key)
-
-
-def _owned(owner_key: str | None) -> sa.ColumnElement[bool]:
-    return sa.true() if owner_key is None else DATASETS.c.owner == owner_key
-
-
 def _find(
     conn: sa.Connection,
     name: str,
@@ -660,7 +669,9 @@ def _find(
     query = sa.select(DATASETS).where(DATASETS.c.name == name, condition)
     if version is not None:
         query = query.where(DATASETS.c.version == version)
-    row = conn.execute(query.order_by(DATASETS.c.version.desc()).limit(1)).mappings().first()
+    # The workspace's version before a private one of the same number (the command line names those).
+    order = (DATASETS.c.version.desc(), (DATASETS.c.scope != "").asc())
+    row = conn.execute(query.order_by(*order).limit(1)).mappings().first()
     if row is None:
         raise DatasetNotFoundError(_not_found(name, version))
     return row
@@ -670,15 +681,6 @@ def _not_found(name: str, version: int | None) -> str:
     # Says nothing about datasets the caller may not see.
     which = f"version {version} of '{name}'" if version is not None else f"dataset '{name}'"
     return f"no {which} visible here; `coverage-map workspace list` shows the datasets"
-
-
-def _next_version(conn: sa.Connection, name: str) -> int:
-    last = conn.execute(sa.select(NAMES.c.last_version).where(NAMES.c.name == name)).scalar_one_or_none()
-    if last is None:
-        conn.execute(sa.insert(NAMES).values(name=name, last_version=1))
-        return 1
-    conn.execute(sa.update(NAMES).where(NAMES.c.name == name).values(last_version=last + 1))
-    return int(last) + 1
 
 
 def _bump_generation(conn: sa.Connection) -> None:
@@ -697,6 +699,7 @@ def _ref(row: Any) -> DatasetRef:
         published=bool(row["published"]),
         sources=tuple(SourceInfo(**source) for source in json.loads(row["sources"])),
         problems=len(json.loads(row["problems"])),
+        scoped=bool(row["scope"]),
     )
 
 

@@ -40,6 +40,8 @@ def map_units(driver: object) -> set[str]:
 
 def test_uploading_a_valid_dataset_switches_the_map(browser: object, upload_server: str, tmp_path: Path) -> None:
     files = handbuilt.write_files(tmp_path)
+    with Path(files["assets"]).open("a") as out:  # one service in London, outside every area
+        out.write("far1,Far Away,51.5000000,-0.1000000,dementia,,,,local\n")
     open_page(browser, upload_server + "/?tab=upload")
     demo_units = map_units(browser)
     assert len(demo_units) > 2
@@ -53,6 +55,10 @@ def test_uploading_a_valid_dataset_switches_the_map(browser: object, upload_serv
     click(browser, (By.ID, "upload-load"))
     wait_for(browser, lambda: "Saved as Hand test v1" in browser.find_element(By.ID, "upload-report").text,
              timeout=60, what="the saved message")  # fmt: skip
+    # Every file's rows read, used and rejected, and the rejected row listed.
+    counts = browser.find_element(By.ID, "upload-counts").text
+    assert "assets.csv: 5 read, 4 used, 1 rejected" in counts and "areas.gpkg: 3 read, 3 used" in counts
+    assert "asset lies outside every area" in browser.find_element(By.ID, "upload-problems").text
 
     # The map now shows the upload's neighbourhoods, and the header names it.
     wait_for(browser, lambda: map_units(browser) == {"N1", "N2"}, timeout=40, what="the map to switch")

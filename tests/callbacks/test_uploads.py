@@ -133,7 +133,7 @@ def test_upload_is_saved_privately_then_published(ctx: Registry, contents) -> No
     data, names = contents
     saved, report, owner = save(data, names, name="Hand data")
     assert uploads.is_token(owner)
-    assert saved == {"name": "Hand data", "version": 1, "owner": owner}
+    assert saved == {"name": "Hand data", "version": 1, "owner": owner, "private": True}
     assert "Saved as Hand data v1" in text_of(report) and "private" in text_of(report)
     workspace = ctx.workspace
 
@@ -154,31 +154,35 @@ def test_upload_is_saved_privately_then_published(ctx: Registry, contents) -> No
     # The picker after saving: the default data plus the private upload, and Publish enabled.
     outcome = upload.dataset_choice(workspace, {upload.SAVED}, value="default", saved=saved, current=None,
                                     token=owner, version=None)  # fmt: skip
-    assert outcome.data == saved and outcome.value == "1:Hand data" and outcome.publishable
+    assert outcome.data == saved and outcome.value == "p1:Hand data" and outcome.publishable
     options = uploads.picker_options(outcome.refs, "Default")
     assert options == [{"label": "Default (default)", "value": "default"},
-                       {"label": "Hand data v1 (private: only you can see it)", "value": "1:Hand data"}]  # fmt: skip
+                       {"label": "Hand data v1 (private: only you can see it)", "value": "p1:Hand data"}]  # fmt: skip
     assert owner not in json.dumps(options)
 
     # Another session cannot pick it, even by sending its value.
-    theirs = upload.dataset_choice(workspace, {upload.SELECT}, value="1:Hand data", saved=None, current=None,
+    theirs = upload.dataset_choice(workspace, {upload.SELECT}, value="p1:Hand data", saved=None, current=None,
                                    token=other, version=None)  # fmt: skip
     assert theirs.data is None and theirs.value == "default" and "no longer available" in theirs.message
     assert not theirs.publishable
     # ...nor publish it.
-    refused = upload.dataset_choice(workspace, {upload.PUBLISH}, value="1:Hand data", saved=None,
+    refused = upload.dataset_choice(workspace, {upload.PUBLISH}, value="p1:Hand data", saved=None,
                                     current={**saved, "owner": other}, token=other, version=None)  # fmt: skip
     assert "Not published" in refused.message and workspace.list() == []
 
     # The owner publishes it: now every session lists and loads it.
-    published = upload.dataset_choice(workspace, {upload.PUBLISH}, value="1:Hand data", saved=None, current=saved,
+    published = upload.dataset_choice(workspace, {upload.PUBLISH}, value="p1:Hand data", saved=None, current=saved,
                                       token=owner, version=None)  # fmt: skip
     assert published.message.startswith("Published Hand data v1") and not published.publishable
+    # Published, it leaves the owner's own sequence for everyone's: the owner's view follows it.
+    assert published.data == {"name": "Hand data", "version": 1, "owner": owner, "private": False}
+    assert published.value == "1:Hand data"
     assert [ref.label for ref in workspace.list()] == ["Hand data v1"]
     picked = upload.dataset_choice(workspace, {upload.SELECT}, value="1:Hand data", saved=None, current=None,
                                    token=other, version=None)  # fmt: skip
-    assert picked.data == {"name": "Hand data", "version": 1, "owner": other}
-    assert ctx.get(picked.data).dataset is mine.dataset  # one Dataset per (name, version) per worker
+    assert picked.data == {"name": "Hand data", "version": 1, "owner": other, "private": False}
+    shared = ctx.get(picked.data).dataset
+    assert shared.label == "Hand data v1" and ctx.get(published.data).dataset is shared  # one per version per worker
     assert "published" in uploads.picker_options(picked.refs, "Default")[1]["label"]
 
     # Reset goes back to the default data.
@@ -194,15 +198,15 @@ def test_choose_dataset_callback_writes_the_data_token(app: dash.Dash, ctx: Regi
     out = upload.dataset_outputs(services, {"upload-saved"}, "default", saved, None, None, None, None,
                                  owner, None)  # fmt: skip
     data_token, options, value, disabled, message, version = out
-    assert data_token == saved and value == "1:hand" and disabled is False and message == ""
-    assert [o["value"] for o in options] == ["default", "1:hand"]
+    assert data_token == saved and value == "p1:hand" and disabled is False and message == ""
+    assert [o["value"] for o in options] == ["default", "p1:hand"]
     # A timer tick with nothing new in the workspace sends nothing at all.
-    tick = upload.dataset_outputs(services, {"dataset-refresh"}, "1:hand", saved, None, None, 1,
+    tick = upload.dataset_outputs(services, {"dataset-refresh"}, "p1:hand", saved, None, None, 1,
                                   saved, owner, version)  # fmt: skip
     assert tick == (dash.no_update,) * 6
     # Page load restores the stored choice without resending it.
     loaded = upload.dataset_outputs(services, set(), "default", None, None, None, None, saved, owner, None)
-    assert loaded[0] is dash.no_update and loaded[2] == "1:hand"
+    assert loaded[0] is dash.no_update and loaded[2] == "p1:hand"
 
 
 def test_save_upload_callback_frees_the_browser_copies(ctx: Registry, contents) -> None:
@@ -417,3 +421,66 @@ def test_the_default_workspace_follows_the_environment(tmp_path: Path) -> None:
     assert (tmp_path / "workspace.gpkg").is_file()
     with open_workspace(tmp_path / "workspace.gpkg") as workspace:
         assert workspace.list() == []
+
+
+# --------------------------------------------------------------------------- every rejected row
+
+
+def test_rows_outside_every_area_are_counted_listed_and_downloadable(ctx: Registry, files) -> None:
+    assets = Path(files["assets"]).read_text()
+    assets += (
+        "far1,Far Away,51.5000000,-0.1000000,dementia,,,,local\nfar2,Further,51.4000000,-0.2000000,dementia,,,,local\n"
+    )
+    referrals = Path(files["referrals"]).read_text()
+    read = len(referrals.strip().splitlines()) - 1
+    referrals += "SECRET-OUT-1,2026-01-10,dementia,,,51.5123456,-0.1123456,,3\n"
+    referrals += "SECRET-OUT-2,2026-01-11,dementia,,,51.4123456,-0.2123456,,4\n"
+    data = {role: data_url(Path(path).read_bytes()) for role, path in files.items()}
+    data["assets"], data["referrals"] = data_url(assets), data_url(referrals)
+    names = {role: Path(path).name for role, path in files.items()}
+    saved, report, owner = save(data, names, name="outside")
+    assert saved["name"] == "outside"
+    text = text_of(report)
+    # Worked out by hand: 4 services inside, 2 in London; every referral inside but the two added.
+    assert "assets.csv: 6 read, 4 used, 2 rejected" in text
+    assert f"referrals.csv: {read + 2} read, {read} used, 2 rejected" in text
+    assert "areas.gpkg: 3 read, 3 used" in text and "3 areas and 4 services" in text
+    assert "asset lies outside every area" in text and "referral origin lies outside every area" in text
+    # Referral rows are listed by row, column and reason only: never an id, a date or a coordinate.
+    assert "SECRET" not in text and "51.51" not in text and "-0.11" not in text
+    listed = json.loads(text)
+    assert listed  # the table of rejected rows is in the report
+
+    csv_text = upload.rejected_csv(ctx.get(saved).dataset).decode()
+    lines = csv_text.splitlines()
+    assert lines[0] == "file,row,column,value,message,fatal"
+    rows = [line for line in lines if "outside every area" in line and ",geometry," in line]
+    assert len(rows) == 4  # two assets and two referrals, each with its spreadsheet row
+    assert f"referrals.csv,{read + 2},geometry,,referral origin lies outside every area" in csv_text
+    assert f"referrals.csv,{read + 3},geometry,,referral origin lies outside every area" in csv_text
+    assert "assets.csv,6,geometry," in csv_text and "assets.csv,7,geometry," in csv_text
+    assert "SECRET" not in csv_text and "51.51" not in csv_text
+
+
+def test_the_rejected_rows_callback_downloads_the_dataset_shown(ctx: Registry, contents) -> None:
+    data, names = contents
+    saved, _, owner = save(data, names, name="dl")
+    sent = upload.download_rejected(1, saved)
+    assert sent["filename"] == "rejected_rows.csv" and sent["type"] == "text/csv"
+    header = base64.b64decode(sent["content"]).decode().splitlines()[0]
+    assert header == "file,row,column,value,message,fatal"
+
+
+def test_a_name_another_session_uses_reveals_nothing(ctx: Registry, contents) -> None:
+    data, names = contents
+    first, _, alice = save(data, names, name="My data")
+    second, report, bob = save(data, names, name="My data")
+    assert alice != bob
+    # Each session's private versions are numbered on their own: both are "v1".
+    assert first["version"] == second["version"] == 1
+    assert "Saved as My data v1" in text_of(report)
+    assert ctx.get(first).dataset is not ctx.get(second).dataset  # two versions, kept apart
+    assert [ref.label for ref in ctx.workspace.list(owner=bob)] == ["My data v1"]
+    # Bob's second save is his v2, whatever Alice does.
+    third, _, _ = save(data, names, name="My data", token=bob)
+    assert third["version"] == 2

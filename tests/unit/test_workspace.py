@@ -321,25 +321,92 @@ def check_privacy(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
             with pytest.raises(DatasetNotFoundError) as caught:
                 action()
             assert "alice" not in str(caught.value)
-        # Bob's own upload of the same name is his next version, private to him.
-        assert workspace.add("upload", files, owner="bob-token").ref.version == 2
+        # Bob's own upload of the same name is numbered in his own sequence: "v1", saying nothing of Alice's.
+        assert workspace.add("upload", files, owner="bob-token").ref.version == 1
         assert workspace.ref("upload", owner="alice-token").version == 1
-        assert workspace.ref("upload", owner="bob-token").version == 2
+        assert workspace.ref("upload", owner="bob-token").version == 1
+        assert workspace.add("upload", files, owner="bob-token").ref.version == 2
+        assert workspace.remove("upload", 2, owner="bob-token") == 1
         # The command line (an administrator) sees everything.
         assert len(workspace.list(include_private=True)) == 2
 
         token = workspace.version_token()
-        assert workspace.publish("upload", owner="alice-token").label == "upload v1"
+        published = workspace.publish("upload", owner="alice-token", private=True)
+        assert published.label == "upload v1" and not published.scoped  # the name's first published number
         assert workspace.version_token() != token
-        assert [ref.label for ref in workspace.list(owner="bob-token")] == [
-            "upload v1",
-            "upload v2",
-        ]
+        listed = workspace.list(owner="bob-token")
+        assert sorted((ref.label, ref.scoped) for ref in listed) == [("upload v1", False), ("upload v1", True)]
         assert [ref.label for ref in workspace.list()] == ["upload v1"]
-        pd.testing.assert_frame_equal(
-            workspace.load("upload", 1, owner="bob-token").areas,
-            load_inputs(**files).areas,
-        )
+        alice = workspace.load("upload", 1, owner="bob-token", private=False)
+        bob = workspace.ref("upload", 1, owner="bob-token", private=True)
+        assert bob.owner == hashlib.sha256(b"bob-token").hexdigest() and bob.scoped
+        pd.testing.assert_frame_equal(alice.areas, load_inputs(**files).areas)
+        # Numbers are never reused in a scope: Bob's next is v3 (v2 was removed); a second publish is v2.
+        assert workspace.add("upload", files, owner="bob-token").ref.version == 3
+        assert workspace.publish("upload", 3, owner="bob-token", private=True).label == "upload v2"
+
+
+#: Numbers as the old, global sequence gave them: the private version was the name's second.
+_OLD_NUMBERS = (
+    "UPDATE cm_datasets SET version = 2 WHERE owner IS NOT NULL",
+    "DELETE FROM cm_names WHERE name <> 'shared'",
+    "UPDATE cm_names SET last_version = 2",
+)
+#: The bookkeeping table as it was before names were scoped to their owner, per backend.
+_UNSCOPED = {
+    "geopackage": (
+        *_OLD_NUMBERS,
+        "PRAGMA foreign_keys = OFF",
+        "CREATE TABLE cm_datasets_old (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+        "version INTEGER NOT NULL, created_at DATETIME NOT NULL, owner TEXT, published BOOLEAN NOT NULL, "
+        "options TEXT NOT NULL, sources TEXT NOT NULL, problems TEXT NOT NULL, "
+        "CONSTRAINT cm_datasets_name_version UNIQUE (name, version))",
+        "INSERT INTO cm_datasets_old SELECT id, name, version, created_at, owner, published, options, sources, "
+        "problems FROM cm_datasets",
+        "DROP TABLE cm_datasets",
+        "ALTER TABLE cm_datasets_old RENAME TO cm_datasets",
+        "PRAGMA foreign_keys = ON",
+    ),
+    "postgis": (
+        *_OLD_NUMBERS,
+        "ALTER TABLE cm_datasets DROP CONSTRAINT cm_datasets_name_scope_version",
+        "ALTER TABLE cm_datasets DROP COLUMN scope",
+        "ALTER TABLE cm_datasets ADD CONSTRAINT cm_datasets_name_version UNIQUE (name, version)",
+    ),
+}
+
+
+def check_unscoped_workspace_migrates(url: str, files: Mapping[str, Path], data_dir: Path) -> None:
+    """A workspace made before names were scoped opens as it was, and numbers per owner from then on."""
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        workspace.add("shared", files, publish=True)  # v1, for everyone
+        workspace.add("shared", files, owner="alice-token")  # v2 under the old, global numbering
+        backend = workspace.backend
+        engine = workspace._backend.engine
+    with engine.connect() as conn:
+        if backend == "geopackage":
+            conn.connection.driver_connection.executescript(";".join(_UNSCOPED[backend]))
+        else:
+            for statement in _UNSCOPED[backend]:
+                conn.exec_driver_sql(statement)
+            conn.commit()
+    with open_workspace(url, data_dir=data_dir) as workspace:
+        refs = workspace.list(include_private=True)
+        assert [(ref.label, ref.published, ref.scoped) for ref in refs] == [
+            ("shared v1", True, False),
+            ("shared v2", False, True),
+        ]
+        assert workspace.load("shared", 2, owner="alice-token").areas.shape[0] == 3
+        # Alice's scope goes on from her old number; Bob's starts at 1; the workspace's goes on from its last (2).
+        assert workspace.add("shared", files, owner="alice-token").ref.version == 3
+        assert workspace.add("shared", files, owner="bob-token").ref.version == 1
+        assert workspace.add("shared", files).ref.version == 3
+    if backend == "geopackage":
+        with sqlite3.connect(Path(url)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+            inputs = conn.execute("SELECT COUNT(*) FROM cm_inputs").fetchone()[0]
+            assert inputs == 5 * 5  # every version's five inputs survived the rebuild
 
 
 def check_restart(url: str, files: Mapping[str, Path], data_dir: Path, env: Mapping[str, str]) -> None:
@@ -419,6 +486,10 @@ def test_invalid_files_are_not_stored(gpkg: str, files: dict[str, Path], tmp_pat
 
 def test_private_datasets_are_invisible_to_other_owners(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
     check_privacy(gpkg, files, tmp_path)
+
+
+def test_an_unscoped_workspace_is_migrated_on_open(gpkg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_unscoped_workspace_migrates(gpkg, files, tmp_path)
 
 
 def test_survives_a_restart(files: dict[str, Path], tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from test_workspace import (
     check_restart,
     check_round_trip,
     check_two_workers,
+    check_unscoped_workspace_migrates,
     check_versions,
 )
 
@@ -130,6 +131,10 @@ def test_invalid_files_are_not_stored(pg: str, files: dict[str, Path], tmp_path:
 
 def test_private_datasets_are_invisible_to_other_owners(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
     check_privacy(pg, files, tmp_path)
+
+
+def test_an_unscoped_workspace_is_migrated_on_open(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
+    check_unscoped_workspace_migrates(pg, files, tmp_path)
 
 
 def test_survives_a_restart(pg: str, files: dict[str, Path], tmp_path: Path) -> None:
