@@ -4,8 +4,12 @@ When an uploaded file lacks a column coverage-map needs (the food banks have ``N
 ``Address`` but no ``categories``), a card shows one dropdown per field, pre-filled with the
 best guess (:func:`coverage_map.ingest.mapping.guess_columns`), values for every row ("All rows
 offer: Food & nutrition"), the file's labels that match no category with the nearest ones to
-pick from, and a preview of five rows as they will be read. A population file laid out as a
-shipped census table is recognised and needs no mapping. The mapping is kept in the
+pick from, and a preview of five rows as they will be read. A lookup in its own words gets a
+card for its area, neighbourhood and borough columns. The population box may hold several
+files (age, ethnicity, carers...), joined on the area code: each gets its own card, as
+``population``, ``population_2``... A population file laid out as a shipped census table is
+recognised and needs no mapping. Each file is read once (:data:`SUMMARIES`), however often
+another upload re-runs the step. The mapping is kept in the
 ``mapping-store`` (as :meth:`~coverage_map.ingest.mapping.Mappings.as_dict` writes it): "Check and
 save my data" stores it with the dataset, and "Download mapping" writes the TOML file that
 ``coverage-map analyse --map FILE`` reads.
@@ -16,8 +20,12 @@ Pure helpers (:func:`file_summary`, :func:`render_step`, :func:`mapping_from_con
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +46,7 @@ from coverage_map.ingest.mapping import (
     mappings_from_dict,
     missing_fields,
     preview,
+    role_fields,
 )
 from coverage_map.ingest.readers import read_any
 from coverage_map.ingest.upload_safety import UnsafeUploadError, extract_shapefile, path_inside, safe_filename
@@ -46,8 +55,10 @@ from coverage_map.taxonomy import Taxonomy, display_name, split_labels
 from . import ids, uploads
 from .context import services
 
-#: Roles the mapping step reads (a lookup is read by its own options: see the data format guide).
-MAPPED_ROLES = ("areas", "population", "assets", "referrals")
+#: Roles the mapping step reads (the population box may hold several files: ``population_2``...).
+MAPPED_ROLES = ("areas", "lookup", "population", "assets", "referrals")
+#: Summaries kept (each file is read once, however often another upload re-runs the step).
+_CACHE_SIZE = 32
 #: Distinct labels kept per column, for the labels that match no category.
 _MAX_LABELS = 100
 #: Columns whose labels are kept (the first ones of a wide file).
@@ -95,7 +106,7 @@ def file_summary(frame: pd.DataFrame, role: str, filename: str) -> dict[str, Any
     columns = [str(column) for column in frame.columns if column != "_source_row"
                and not (hasattr(frame, "active_geometry_name") and column == frame.active_geometry_name)]  # fmt: skip
     head = frame.head(5)
-    table = matching_table(frame) if role == "population" else None
+    table = matching_table(frame) if _is_population(role) else None
     labels: dict[str, list[str]] = {}
     for column in columns[:_MAX_LABEL_COLUMNS]:
         cells = frame[column].dropna().astype(str).unique()[: _MAX_LABELS * 4]
@@ -114,6 +125,10 @@ def file_summary(frame: pd.DataFrame, role: str, filename: str) -> dict[str, Any
         "census": None if table is None else f"{table.name}: {table.description or table.layout}",
         "labels": labels,
     }
+
+
+def _is_population(role: str) -> bool:
+    return role_fields(role) == ROLE_FIELDS["population"]
 
 
 def _frame(summary: Mapping[str, Any]) -> pd.DataFrame:
@@ -189,7 +204,7 @@ def render_step(summary: Mapping[str, Any]) -> Component:
                          "population columns as it is read.", color="info", className="small")  # fmt: skip
     options = [{"label": "(none)", "value": _NONE}] + [{"label": c, "value": c} for c in summary["columns"]]
     controls = []
-    for field in ROLE_FIELDS[role]:
+    for field in role_fields(role):
         control_id = {"type": ids.MAP_COLUMN, "role": role, "field": field.name}
         label = field.label + (" (required)" if field.required else "")
         controls.append(dbc.Col(html.Div([
@@ -200,7 +215,7 @@ def render_step(summary: Mapping[str, Any]) -> Component:
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H6(f"{uploads.ROLE_NAMES[role]}: {file}", className="mb-1"),
+                html.H6(f"{uploads.role_name(role)}: {file}", className="mb-1"),
                 html.P(
                     f"Say which column is which (not found as they are: {missing}). The best guesses are filled in.",
                     className="small mb-2",
@@ -218,8 +233,6 @@ def render_step(summary: Mapping[str, Any]) -> Component:
 
 def _dom_id(control_id: Mapping[str, str]) -> str:
     """The DOM id Dash gives a pattern-matching id (its keys sorted, as compact JSON)."""
-    import json
-
     return json.dumps(dict(sorted(control_id.items())), separators=(",", ":"))
 
 
@@ -302,17 +315,62 @@ def read_upload(contents: object, filename: object, role: str) -> pd.DataFrame:
     return frame
 
 
+class SummaryCache:
+    """Each uploaded file's summary, so that a file is read once, not again whenever another file arrives.
+
+    Keyed by the SHA-256 of the upload as it arrived (its data URL), its role and its safe file
+    name: the same bytes give the same summary, and a changed file a new key. Nothing of the
+    upload is kept on disk (the scratch copy is removed once read), only the summary, for the
+    last :data:`_CACHE_SIZE` files. A file that cannot be read is remembered as such.
+    """
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self.size = size
+        self.reads = 0
+        self._entries: OrderedDict[tuple[str, str, str], dict[str, Any] | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def summary(self, contents: str, filename: object, role: str) -> dict[str, Any] | None:
+        """The summary of one uploaded file (None: it cannot be read; the save step says why)."""
+        name = safe_filename(filename)
+        key = (hashlib.sha256(contents.encode("utf-8", "surrogatepass")).hexdigest(), role, name)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        try:
+            self.reads += 1
+            found: dict[str, Any] | None = file_summary(read_upload(contents, filename, role), role, name)
+        except (UnsafeUploadError, CoverageMapError):
+            found = None
+        with self._lock:
+            self._entries[key] = found
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return found
+
+
+#: The process's summaries (read-only results of reading a file, keyed by its content: no visitor's state).
+SUMMARIES = SummaryCache()
+
+
 def summaries(contents: Mapping[str, object], filenames: Mapping[str, object]) -> dict[str, dict[str, Any]]:
-    """The summary of every uploaded file of a mapped role that can be read (the rest are the save step's)."""
+    """The summary of every uploaded file of a mapped role that can be read (the rest are the save step's).
+
+    Keyed by role; several population files are ``population``, ``population_2``... Each file is
+    read once (:data:`SUMMARIES`).
+    """
     found: dict[str, dict[str, Any]] = {}
     for role in MAPPED_ROLES:
-        if not isinstance(contents.get(role), str):
-            continue
-        try:
-            frame = read_upload(contents[role], filenames.get(role), role)
-        except (UnsafeUploadError, CoverageMapError, OSError):
-            continue
-        found[role] = file_summary(frame, role, safe_filename(filenames.get(role)))
+        for key, item, name in uploads.role_files(role, contents.get(role), filenames.get(role)):
+            if not isinstance(item, str):
+                continue
+            try:
+                summary = SUMMARIES.summary(item, name, key)
+            except OSError:
+                continue
+            if summary is not None:
+                found[key] = summary
     return found
 
 
