@@ -601,8 +601,11 @@ def missing_fields(raw: pd.DataFrame, role: str, mapping: ColumnMapping | None =
     if role == "lookup":
         return _lookup_missing(raw, found)
     missing = [field.name for field in role_fields(role) if field.required and field.name not in found]
-    if role == "areas" and "area_id" in missing and guess_columns(raw, role)["area_id"] is not None:
-        missing.remove("area_id")  # the areas loader finds ONS code columns and area_code by itself
+    if role == "areas":
+        # The areas loader finds 'area_id', an ONS code column or 'area_code' by itself, by name (any case).
+        names = {str(column).lower() for column in _data_columns(raw)}
+        found_id = bool(names & {"area_id", "area_code"}) or any(_ONS_CODE_COLUMN.fullmatch(name) for name in names)
+        return [] if found_id or "area_id" in given else ["area_id"]
     if role == "assets":
         if "asset_id" in missing and _closest(["asset_id"], _data_columns(raw)) is None:
             missing.remove("asset_id")

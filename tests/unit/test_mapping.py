@@ -561,3 +561,27 @@ def test_a_good_whole_file_reach_is_read_as_a_cell_is(tmp_path: Path) -> None:
     assert [p.fatal for p in problems] == [False]  # the generated ids, said once
     assert list(assets["reach"]) == ["radius"] * 3 and list(assets["reach_km"]) == [3.0] * 3
     assert list(assets["accepting_referrals"]) == [True] * 3
+
+
+@pytest.mark.parametrize(("columns", "missing"), [
+    (["Area ID", "Name"], ["area_id"]), (["Geography code", "Name"], ["area_id"]), (["LSOA21CD", "LSOA21NM"], []),
+    (["area_code", "area_name"], []), (["AREA_ID"], []),
+])  # fmt: skip
+def test_the_areas_step_shows_when_the_loader_would_not_find_the_id(
+    tmp_path: Path, columns: list[str], missing: list[str]
+) -> None:
+    from coverage_map.ingest import load_areas
+    from coverage_map.ingest.readers import read_any
+
+    frame = handbuilt.areas().drop(columns=["area_id", "area_name", "_source_row"])
+    for column in columns:
+        frame[column] = ["E01000001", "E01000002", "E01000003"] if column == columns[0] else ["a", "b", "c"]
+    frame.to_file(tmp_path / "areas.gpkg")
+    raw, _ = read_any(tmp_path / "areas.gpkg")
+    assert missing_fields(raw, "areas") == missing
+    _, problems = load_areas(tmp_path / "areas.gpkg")
+    assert any(p.fatal for p in problems) == bool(missing)  # the step shows exactly when the loader would fail
+    if missing:  # the guess, as the step fills it in, loads the file
+        guess = guess_columns(raw, "areas")
+        _, problems = load_areas(tmp_path / "areas.gpkg", id_col=guess["area_id"], name_col=guess["area_name"])
+        assert not any(p.fatal for p in problems)
