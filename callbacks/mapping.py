@@ -196,9 +196,14 @@ def _role_mapping(store: Mapping[str, Any], role: str) -> ColumnMapping | None:
         return None
 
 
-def render_step(summary: Mapping[str, Any]) -> Component:
-    """The card of one file: a dropdown per field, whole-file values, unmatched labels and the preview."""
+def render_step(summary: Mapping[str, Any], store: object = None) -> Component:
+    """The card of one file: a dropdown per field, whole-file values, unmatched labels and the preview.
+
+    Each control starts at what ``store`` (the mapping made so far) holds for it, else at the
+    best guess: another file arriving re-draws the cards without undoing the choices made.
+    """
     role, file = summary["role"], summary["file"]
+    made = _made(store, role)
     if summary["census"] is not None:
         return dbc.Alert(f"{file}: recognised as the census table {summary['census']}; it is converted to the "
                          "population columns as it is read.", color="info", className="small")  # fmt: skip
@@ -207,9 +212,11 @@ def render_step(summary: Mapping[str, Any]) -> Component:
     for field in role_fields(role):
         control_id = {"type": ids.MAP_COLUMN, "role": role, "field": field.name}
         label = field.label + (" (required)" if field.required else "")
+        chosen = made["columns"].get(field.name)
+        value = chosen if chosen in summary["columns"] else summary["guess"].get(field.name) or _NONE
         controls.append(dbc.Col(html.Div([
             dbc.Label(label, html_for=_dom_id(control_id), className="small mb-0"),
-            dbc.Select(id=control_id, options=options, value=summary["guess"].get(field.name) or _NONE, size="sm"),
+            dbc.Select(id=control_id, options=options, value=value, size="sm"),
         ]), xs=12, md=6, lg=4, className="mb-2"))  # fmt: skip
     missing = ", ".join(summary["missing"]) or "none"
     return dbc.Card(
@@ -221,7 +228,7 @@ def render_step(summary: Mapping[str, Any]) -> Component:
                     className="small mb-2",
                 ),  # fmt: skip
                 dbc.Row(controls, className="g-2"),
-                *_whole_file_controls(role),
+                *_whole_file_controls(role, made["values"]),
                 html.Div(id={"type": ids.MAP_LABELS, "role": role}),
                 html.Div("Preview: the first five rows as they will be read", className="small fw-semibold mt-2"),
                 html.Div(id={"type": ids.MAP_PREVIEW, "role": role}, className="table-responsive"),
@@ -236,24 +243,37 @@ def _dom_id(control_id: Mapping[str, str]) -> str:
     return json.dumps(dict(sorted(control_id.items())), separators=(",", ":"))
 
 
-def _whole_file_controls(role: str) -> list[Component]:
+def _made(store: object, role: str) -> dict[str, dict[str, str]]:
+    """The columns, values and labels the stored mapping holds for ``role`` (empty parts when none)."""
+    entry = store.get(role) if isinstance(store, Mapping) else None
+    entry = entry if isinstance(entry, Mapping) else {}
+    parts = {part: entry.get(part) for part in ("columns", "values", "labels")}
+    return {part: {str(k): str(v) for k, v in table.items()} if isinstance(table, Mapping) else {}
+            for part, table in parts.items()}  # fmt: skip
+
+
+def _whole_file_controls(role: str, made: Mapping[str, str] | None = None) -> list[Component]:
     fields = WHOLE_FILE_FIELDS.get(role, ())
     if role != "assets" or not fields:
         return []
+    made = made or {}
     categories = [{"label": display_name(label), "value": label} for label in _TAXONOMY.categories.labels]
     communities = [{"label": display_name(label), "value": label} for label in _TAXONOMY.communities.labels]
+    ticked = {field: list(split_labels(made.get(field, ""))) for field in ("categories", "communities")}
+    reach = made.get("reach", _NONE) if made.get("reach", _NONE) in {o["value"] for o in _REACH_OPTIONS} else _NONE
     controls = {
         "categories": ("All rows offer (none ticked: the file's column)",
-                       dbc.Checklist(id=_value_id("categories"), options=categories, value=[], inline=True,
-                                     className="small")),
+                       dbc.Checklist(id=_value_id("categories"), options=categories, value=ticked["categories"],
+                                     inline=True, className="small")),
         "communities": ("All rows are for (none ticked: the file's column, or everyone)",
-                        dbc.Checklist(id=_value_id("communities"), options=communities, value=[], inline=True,
-                                      className="small")),
-        "reach": ("All rows reach", dbc.Select(id=_value_id("reach"), options=_REACH_OPTIONS, value=_NONE, size="sm")),
+                        dbc.Checklist(id=_value_id("communities"), options=communities, value=ticked["communities"],
+                                      inline=True, className="small")),
+        "reach": ("All rows reach", dbc.Select(id=_value_id("reach"), options=_REACH_OPTIONS, value=reach, size="sm")),
         "capacity": ("All rows take (referrals a month)", dbc.Input(id=_value_id("capacity"), type="number", min=0,
-                                                                    size="sm", placeholder="from the file")),
+                                                                    size="sm", placeholder="from the file",
+                                                                    value=made.get("capacity"))),
     }  # fmt: skip
-    columns = [dbc.Col(html.Div([html.Div(label, className="small mb-0 fw-semibold"), control]),
+    columns = [dbc.Col(html.Div([_value_label(field, label), control]),
                        xs=12, lg=12 if field in ("categories", "communities") else 6, className="mb-2")
                for field, (label, control) in controls.items()]  # fmt: skip
     return [html.Div("The same for every row of the file:", className="small fw-semibold mt-2"),
@@ -264,9 +284,21 @@ def _value_id(field: str) -> dict[str, str]:
     return {"type": ids.MAP_VALUE, "role": "assets", "field": field}
 
 
-def render_labels(summary: Mapping[str, Any], column: object) -> list[Component]:
-    """The labels of the category column that match no category, each with a dropdown of the nearest ones."""
+def _value_label(field: str, text: str) -> Component:
+    """A whole-file control's label: a ``<label for>`` of a single control; a heading over a list of checkboxes
+    (each of which has its own label)."""
+    if field in ("categories", "communities"):
+        return html.Div(text, className="small mb-0 fw-semibold")
+    return dbc.Label(text, html_for=_dom_id(_value_id(field)), className="small mb-0 fw-semibold")
+
+
+def render_labels(summary: Mapping[str, Any], column: object, store: object = None) -> list[Component]:
+    """The labels of the category column that match no category, each with a dropdown of the nearest ones.
+
+    Each starts at the category ``store`` gives it (the mapping made so far), else the nearest.
+    """
     choices = label_choices(summary, column)
+    made = _made(store, summary["role"])["labels"]
     if not choices:
         return []
     all_labels = list(_TAXONOMY.categories.labels)
@@ -278,7 +310,7 @@ def render_labels(summary: Mapping[str, Any], column: object) -> list[Component]
             dbc.Label(f"'{label}' means", html_for=_dom_id(control_id), className="small mb-0"),
             dbc.Select(id=control_id, options=[{"label": "(leave it: the row is rejected)", "value": _NONE}]
                        + [{"label": display_name(item), "value": item} for item in order],
-                       value=nearest[0] if nearest else _NONE, size="sm"),
+                       value=made.get(label, nearest[0] if nearest else _NONE), size="sm"),
         ]), xs=12, md=6, lg=4, className="mb-2"))  # fmt: skip
     return [html.Div(f"Labels in '{column}' that match no category: pick what each means (the nearest first).",
                      className="small fw-semibold mt-2"), dbc.Row(rows, className="g-2")]  # fmt: skip
@@ -382,14 +414,16 @@ def summaries(contents: Mapping[str, object], filenames: Mapping[str, object]) -
     Output(ids.MAPPING_PANEL, "children"),
     *[Input(ids.upload_box(role), "contents") for role in MAPPED_ROLES],
     *[State(ids.upload_box(role), "filename") for role in MAPPED_ROLES],
+    State(ids.MAPPING_STORE, "data"),
     prevent_initial_call=True,
 )
 def show_mapping(*values: object) -> tuple[object, object]:
-    """Read each uploaded file once and show the mapping step for those that need it."""
+    """Read each uploaded file once and show the mapping step for those that need it, keeping the choices made."""
     contents = dict(zip(MAPPED_ROLES, values[: len(MAPPED_ROLES)], strict=True))
-    filenames = dict(zip(MAPPED_ROLES, values[len(MAPPED_ROLES) :], strict=True))
+    filenames = dict(zip(MAPPED_ROLES, values[len(MAPPED_ROLES) : 2 * len(MAPPED_ROLES)], strict=True))
+    store = values[2 * len(MAPPED_ROLES)] if len(values) > 2 * len(MAPPED_ROLES) else None
     found = summaries(contents, filenames)
-    cards = [render_step(summary) for summary in found.values() if summary["census"] or needs_step(summary)]
+    cards = [render_step(summary, store) for summary in found.values() if summary["census"] or needs_step(summary)]
     return found, cards
 
 
@@ -398,14 +432,15 @@ def show_mapping(*values: object) -> tuple[object, object]:
     Input({"type": ids.MAP_COLUMN, "role": MATCH, "field": ALL}, "value"),
     State({"type": ids.MAP_COLUMN, "role": MATCH, "field": ALL}, "id"),
     State(ids.MAPPING_FILES, "data"),
+    State(ids.MAPPING_STORE, "data"),
 )
-def show_labels(values: list[object], controls: list[dict[str, str]], files: object) -> object:
+def show_labels(values: list[object], controls: list[dict[str, str]], files: object, store: object = None) -> object:
     """The unmatched labels of the column chosen for the categories (referrals: the category)."""
     if not controls or not isinstance(files, Mapping) or controls[0]["role"] not in files:
         return no_update
     summary = files[controls[0]["role"]]
     chosen = dict(zip((control["field"] for control in controls), values, strict=True))
-    return render_labels(summary, chosen.get(_label_field(summary)))
+    return render_labels(summary, chosen.get(_label_field(summary)), store)
 
 
 @callback(

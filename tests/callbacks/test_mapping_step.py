@@ -393,3 +393,36 @@ def test_the_population_box_says_each_file(ctx: Registry) -> None:
     assert refused.startswith("Refused: ") and "x.csv" in refused and "age.csv" not in refused
     assert uploads.status_line(csv_url(AGE), "age.csv", limits=limits).startswith("Received age.csv (")
     assert uploads.role_name("population_2") == "Population (file 2)"
+
+
+def test_another_file_arriving_keeps_the_choices_made(ctx: Registry, tmp_path: Path) -> None:
+    path = own_assets(tmp_path)
+    contents, names = {"assets": data_url(path.read_bytes())}, {"assets": path.name}
+    store = {"assets": {"columns": {"name": "Organisation", "categories": "Service"},
+                        "values": {"categories": "food_nutrition;dementia", "reach": "borough", "capacity": "20"},
+                        "labels": {"Foodbank hub": "debt_benefits_advice"}}}  # fmt: skip
+    # The carers file arrives after the choices were made: every card is drawn again, as chosen.
+    args = [{**contents, "population": [csv_url(CARERS)]}.get(role) for role in mapping.MAPPED_ROLES]
+    args += [{**names, "population": ["carers.csv"]}.get(role) for role in mapping.MAPPED_ROLES]
+    files, cards = mapping.show_mapping(*args, store)
+    controls = controls_of(cards)
+    assert {c["field"]: v for c, v in controls["map-column"] if c["role"] == "assets"}["categories"] == "Service"
+    values = {c["field"]: v for c, v in controls["map-value"]}
+    assert values == {"categories": ["food_nutrition", "dementia"], "communities": [], "reach": "borough",
+                      "capacity": "20"}  # fmt: skip
+    labels = mapping.show_labels([v for c, v in controls["map-column"] if c["role"] == "assets"],
+                                 [c for c, _ in controls["map-column"] if c["role"] == "assets"], files, store)  # fmt: skip
+    assert [(c["label"], v) for c, v in controls_of(labels)["map-label"]] == [("Foodbank hub", "debt_benefits_advice")]
+    # The store made again from those controls is the same mapping (plus the carers file's guesses).
+    again, _ = mapping.update_mapping(
+        [v for _, v in controls["map-column"]], [v for _, v in controls["map-value"]], ["debt_benefits_advice"],
+        [c for c, _ in controls["map-column"]], [c for c, _ in controls["map-value"]],
+        [{"type": "map-label", "role": "assets", "label": "Foodbank hub"}], [], files,
+    )  # fmt: skip
+    assert again["assets"] == store["assets"]
+    # A stored column the new file does not have falls back to the guess.
+    stale = {"assets": {"columns": {"name": "No such column"}}}
+    _, cards = mapping.show_mapping(*args, stale)
+    assert {c["field"]: v for c, v in controls_of(cards)["map-column"] if c["role"] == "assets"}[
+        "name"
+    ] == "Organisation"
