@@ -27,7 +27,8 @@ Contents
   values and labels (:class:`~coverage_map.ingest.mapping.ColumnMapping`), applied by the loaders.
 * :mod:`~coverage_map.ingest.oruk`: Open Referral UK / HSDS directories as asset files.
 * Private helpers shared by the loaders: ``_checks`` (row checker, problems, column
-  finding), ``_text`` and ``_numbers`` (cells), ``_locations`` (coordinates).
+  finding), ``_text`` and ``_numbers`` (cells), ``_locations`` (coordinates), ``_asset_values`` (reach
+  and yes/no, read alike in a cell and for a whole file).
 """
 
 from .areas import load_areas
