@@ -29,7 +29,7 @@ from .mapping import mapping_section
 from .questions import answer_card, questions_section
 from .settings import Settings
 from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
-from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES
+from .uploads import ALLOWED_SUFFIXES, DEFAULT_CHOICE, DEFAULT_NAME, REQUIRED, ROLE_NAMES, ROLES, SEVERAL
 from .views import AreaDetails
 
 PLACEHOLDER = "Click an area on the map, or a row of the gap table, to see its details here."
@@ -473,13 +473,19 @@ def _upload_tab(settings: Settings) -> html.Div:
                         [
                             html.Div(ROLE_NAMES[role], className="fw-semibold"),
                             html.Div("required" if required else "optional", className="small text-muted"),
-                            html.Div("Drop a file here or click to choose", className="small"),
+                            html.Div(
+                                "Drop one file or several at once (age, ethnicity, carers...: joined on the area "
+                                "code) here, or click to choose"
+                                if role == SEVERAL
+                                else "Drop a file here or click to choose",
+                                className="small",
+                            ),
                             html.Div(id=ids.upload_status(role), className="small upload-status mt-1"),
                         ]
                     ),
                     id=ids.upload_box(role),
                     accept=",".join(ALLOWED_SUFFIXES),
-                    multiple=False,
+                    multiple=role == SEVERAL,
                     className="upload-box",
                     className_active="upload-box upload-box-active",
                 ),

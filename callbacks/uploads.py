@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coverage_map.errors import Problem
+from coverage_map.ingest.mapping import population_roles
 from coverage_map.ingest.upload_safety import (
     UPLOAD_SUFFIXES,
     UnsafeUploadError,
@@ -41,6 +42,7 @@ from coverage_map.ingest.upload_safety import (
     safe_filename,
     size_text,
 )
+from coverage_map.spec import InputSpec
 from coverage_map.store import Added, DatasetRef, Workspace
 from coverage_map.store.at_rest import lock_down, sweep_scratch
 
@@ -53,6 +55,8 @@ ROLE_NAMES = {
     "referrals": "Referrals",
 }
 REQUIRED = ("areas", "assets")
+#: The role that takes several files at once, joined on the area code (age, ethnicity, carers...).
+SEVERAL = "population"
 #: Extensions accepted (a shapefile must come zipped with its sidecar files).
 ALLOWED_SUFFIXES = UPLOAD_SUFFIXES
 DEFAULT_NAME = "My data"
@@ -93,15 +97,48 @@ def decode_upload(contents: object, filename: object, *, limits: UploadLimits) -
     return data
 
 
+def role_files(role: str, contents: object, filenames: object) -> list[tuple[str, object, object]]:
+    """``(role, contents, file name)`` of each file an upload box holds.
+
+    A box takes one file (``contents`` a data URL), or several when ``multiple`` (lists): the
+    population box, whose second, third... files are the roles ``population_2``,
+    ``population_3``... (as :meth:`coverage_map.spec.InputSpec.files` and the workspace name them).
+    """
+    if isinstance(contents, str):
+        return [(role, contents, filenames[0] if isinstance(filenames, list) and filenames else filenames)]
+    if not isinstance(contents, list):
+        return []
+    names = filenames if isinstance(filenames, list) else []
+    keys = population_roles(len(contents)) if role == SEVERAL else [role] * len(contents)
+    return [(key, item, names[n] if n < len(names) else None) for n, (key, item) in enumerate(zip(keys, contents,
+                                                                                                  strict=True))]  # fmt: skip
+
+
+def role_name(role: str) -> str:
+    """What a role is called on screen; ``population_2`` is "Population (file 2)"."""
+    if role in ROLE_NAMES:
+        return ROLE_NAMES[role]
+    base, _, number = role.rpartition("_")
+    return f"{ROLE_NAMES.get(base, base)} (file {number})"
+
+
 def status_line(contents: object, filename: object, *, limits: UploadLimits) -> str:
-    """What the upload box says once a file arrives: received (with its size) or refused (why)."""
-    if not isinstance(contents, str):
-        return ""
-    try:
-        data = decode_upload(contents, filename, limits=limits)
-    except UnsafeUploadError as error:
-        return f"Refused: {error}"
-    return f"Received {safe_filename(filename)} ({size_text(len(data))})"
+    """What the upload box says once its files arrive: received (with sizes) or refused (why).
+
+    With several files, one refused refuses them all (the box is emptied), naming each refused file.
+    """
+    received: list[str] = []
+    refused: list[str] = []
+    for _role, item, name in role_files(SEVERAL, contents, filename):
+        try:
+            data = decode_upload(item, name, limits=limits)
+        except UnsafeUploadError as error:
+            refused.append(str(error))
+        else:
+            received.append(f"{safe_filename(name)} ({size_text(len(data))})")
+    if refused:
+        return "Refused: " + "; ".join(refused)
+    return f"Received {', '.join(received)}" if received else ""
 
 
 @dataclass(frozen=True)
@@ -113,18 +150,21 @@ class Received:
 
 
 def receive_all(contents: Mapping[str, object], filenames: Mapping[str, object], *, limits: UploadLimits) -> Received:
-    """Check every file of an upload; raise one :class:`UploadError` listing every refusal."""
+    """Check every file of an upload; raise one :class:`UploadError` listing every refusal.
+
+    The population may be several files (lists, as a ``multiple`` upload box sends them): they
+    are received as ``population``, ``population_2``...
+    """
     data: dict[str, bytes] = {}
     names: dict[str, str] = {}
     refused: list[str] = []
     for role in ROLES:
-        if not isinstance(contents.get(role), str):
-            continue
-        try:
-            data[role] = decode_upload(contents[role], filenames.get(role), limits=limits)
-            names[role] = safe_filename(filenames.get(role))
-        except UnsafeUploadError as error:
-            refused.append(f"{ROLE_NAMES[role]}: {error}")
+        for key, item, name in role_files(role, contents.get(role), filenames.get(role)):
+            try:
+                data[key] = decode_upload(item, name, limits=limits)
+                names[key] = safe_filename(name)
+            except UnsafeUploadError as error:
+                refused.append(f"{role_name(key)}: {error}")
     missing = [ROLE_NAMES[role].lower() for role in REQUIRED if role not in data and not _refused(role, refused)]
     if missing:
         refused.append(f"upload the {' and '.join(missing)} files first")
@@ -150,9 +190,11 @@ def save_to_workspace(
     """Write the checked files to a scratch folder inside ``data_dir`` and add them to the workspace.
 
     ``mapping`` (role -> ``{columns, values, labels}``, see :mod:`coverage_map.ingest.mapping`) is
-    stored with the dataset and used on every load. The scratch folder is removed afterwards,
-    whatever happens. Raises the workspace's ``ValidationError`` (every problem of every file)
-    or ``WorkspaceError``.
+    stored with the dataset and used on every load. Several population files (``population``,
+    ``population_2``...) are joined on the area code, as ``--population`` given several times is.
+    The scratch folder is removed afterwards, whatever happens. Raises the workspace's
+    ``ValidationError`` (every problem of every file), ``WorkspaceError``, or ``CoverageMapError``
+    for a mapping that cannot be read.
     """
     if not is_token(owner):
         raise UploadError("invalid upload session; reload the page and upload again")
@@ -164,9 +206,18 @@ def save_to_workspace(
                  for role, item in received.data.items()}  # fmt: skip
         given = {role: value for role, value in mapping.items() if role in received.data} if isinstance(
             mapping, Mapping) else {}  # fmt: skip
-        return workspace.add(dataset_name(name), paths, owner=owner, map=given or None)
+        return workspace.add(dataset_name(name), upload_spec(paths, given), owner=owner)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def upload_spec(paths: Mapping[str, Path], mapping: Mapping[str, object]) -> InputSpec:
+    """The spec of an upload's files by role (``population_2``...: further population files) and its mapping."""
+    populations = [str(paths[role]) for role in population_roles(len(paths)) if role in paths]
+    given: dict[str, object] = {role: str(path) for role, path in paths.items() if not role.startswith(SEVERAL)}
+    if populations:
+        given[SEVERAL] = populations if len(populations) > 1 else populations[0]
+    return InputSpec.from_mapping({**given, **({"map": dict(mapping)} if mapping else {})})
 
 
 def _write(scratch: Path, role: str, filename: str, data: bytes, *, limits: UploadLimits) -> Path:

@@ -34,7 +34,8 @@ def add_mapping_flags(group: argparse._ArgumentGroup) -> None:
         "--map-column",
         action="append",
         metavar="ROLE.FIELD=COLUMN",
-        help="read COLUMN as FIELD, e.g. assets.name=Name or population.area_id=lsoa21_code (repeatable)",
+        help="read COLUMN as FIELD, e.g. assets.name=Name, population.area_id=lsoa21_code, lookup.neighbourhood_id=PCN "
+        "or population_2.area_id=Area (the second --population file) (repeatable)",
     )
     for flag, field in SET_FLAGS.items():
         group.add_argument(

@@ -30,7 +30,8 @@ Contents
 * :mod:`~coverage_map.ingest.oruk`: Open Referral UK / HSDS directories as asset files.
 * Private helpers shared by the loaders: ``_checks`` (row checker, problems, column
   finding), ``_text`` and ``_numbers`` (cells), ``_locations`` (coordinates), ``_csv`` (CSV records:
-  Arrow for the plain lines, Python's csv module for the rest).
+  Arrow for the plain lines, Python's csv module for the rest), ``_asset_values`` (reach and yes/no,
+  read alike in a cell and for a whole file).
 """
 
 from .areas import load_areas

@@ -32,6 +32,8 @@ _SUMMARY = re.compile(r"(grand\s+|sub[-\s]?)?totals?:?|sum|all\s+areas", re.IGNO
 #: The first letters a :data:`_SUMMARY` cell can start with (``ſ`` matches ``s`` ignoring case).
 _SUMMARY_STARTS = frozenset("gGsSſtTaA")
 _ONS_CODE = re.compile(r"([a-z]+\d*)cd")
+#: Local-authority code columns (``lad22cd``, ``ltla21cd``), the default borough of an ONS lookup.
+_LAD_CODE = re.compile(r"(lad|ltla)\d*cd")
 #: Problems about many values (a national lookup has thousands of areas outside the
 #: areas file) are listed one by one up to this many, then summarised in one problem.
 _MAX_LISTED = 20

@@ -6,7 +6,6 @@ capacity, whether it accepts referrals and how far it reaches.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ import shapely
 
 from ..config import METRIC_CRS
 from ..errors import Problem
-from ..taxonomy import Taxonomy, Vocabulary, normalise_label, split_labels
+from ..taxonomy import Taxonomy, Vocabulary, split_labels
+from ._asset_values import _ACCEPTING_MESSAGE, _FALSE, _TRUE, _reach_of
 from ._checks import (
     _all_rejected,
     _data_columns,
@@ -41,18 +41,6 @@ from .readers import read_any
 ASSET_COLUMNS = (
     "asset_id", "name", "categories", "communities", "capacity", "accepting_referrals", "reach", "reach_km",
 )  # fmt: skip
-_TRUE = frozenset({"true", "yes", "y", "1", "t"})
-_FALSE = frozenset({"false", "no", "n", "0", "f"})
-_REACH_WORDS: Mapping[str, str] = {
-    "local": "local",
-    "borough": "borough",
-    "borough_wide": "borough",
-    "boroughwide": "borough",
-    "citywide": "citywide",
-    "city_wide": "citywide",
-    "city": "citywide",
-}
-_REACH_KM = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(?:km|kms|kilometres|kilometers)?", re.IGNORECASE)
 
 
 def load_assets(
@@ -233,7 +221,7 @@ def _optional_booleans(checker: _RowChecker, raw: pd.DataFrame, columns: Mapping
     bad = (text != "") & np.array([value is None for value in truth], dtype=bool)
     checker.reject(
         bad,
-        "accepting_referrals must be true or false (yes/no, y/n, 1/0) or blank",
+        _ACCEPTING_MESSAGE,
         columns["accepting_referrals"],
         values=text,
     )
@@ -259,23 +247,6 @@ def _optional_reach(
         else:
             reach[i], reach_km[i] = word, km
     return reach, reach_km
-
-
-def _reach_of(cell: str) -> tuple[str, float, str | None]:
-    """A reach cell read as (reach, km, problem): a word, a distance in km, or a problem message."""
-    word = _REACH_WORDS.get(normalise_label(cell))
-    if word is not None:
-        return word, np.nan, None
-    match = _REACH_KM.fullmatch(cell)
-    km = float(match.group(1)) if match else np.nan
-    if match and km > 0:
-        return "radius", km, None
-    message = (
-        "a reach in km must be more than 0"
-        if match
-        else "reach must be local, borough, citywide or a distance in km such as '3km'"
-    )
-    return "local", np.nan, message
 
 
 def _label_lists(

@@ -20,7 +20,7 @@ from ._checks import _has_fatal
 from .areas import load_areas
 from .assets import _assets_frame, load_assets
 from .lookup import _load_lookup
-from .mapping import ColumnMapping, Mappings
+from .mapping import ColumnMapping, Mappings, population_roles
 from .population import _load_population
 from .practices import _load_practices
 from .referrals import _load_referrals
@@ -74,7 +74,9 @@ def load_inputs(
     mappings
         The files' own column names, whole-file values and labels, by role
         (:class:`~coverage_map.ingest.mapping.Mappings`); an areas mapping names the id and
-        name columns, as ``area_id_col`` and ``area_name_col`` do (which win).
+        name columns, as ``area_id_col`` and ``area_name_col`` do (which win); a lookup mapping
+        its level columns, as ``lookup_levels`` does (which wins); the second, third...
+        population file's are ``population_2``, ``population_3``...
 
     Returns
     -------
@@ -98,7 +100,8 @@ def load_inputs(
     read.add("areas", areas, len(area_frame), area_problems)
     # With unusable areas, checking the other files against them would only add noise.
     area_ids = None if _has_fatal(area_problems) else list(area_frame["area_id"])
-    lookup_frame = _read_lookup(lookup, area_ids, read, lookup_levels=lookup_levels, groups=groups)
+    lookup_frame = _read_lookup(lookup, area_ids, read, lookup_levels=lookup_levels, groups=groups,
+                                mapping=mappings.get("lookup"))  # fmt: skip
     practice_frame = _read_practices(practices, area_ids, read, crs=crs)
 
     asset_frame, assets_usable = _assets_frame(None, {}), False
@@ -108,8 +111,9 @@ def load_inputs(
         read.add("assets", assets, len(asset_frame), found)
         assets_usable = not _has_fatal(found)
         if population is not None:
+            count = 1 if isinstance(population, str | Path) else len(population)
             population_frame, found = _load_population(
-                population, area_ids, vocabulary, mapping=mappings.get("population")
+                population, area_ids, vocabulary, mapping=[mappings.get(role) for role in population_roles(count)]
             )
             read.add("population", _joined_names(population), len(population_frame), found)
         if referrals is not None:
@@ -171,6 +175,7 @@ def _read_lookup(
     *,
     lookup_levels: Mapping[str, str | Sequence[str | None]] | None,
     groups: str | Path | None,
+    mapping: ColumnMapping | None = None,
 ) -> pd.DataFrame | None:
     """The lookup, with its groups; groups or lookup levels without a lookup are a problem."""
     if lookup is None:
@@ -182,7 +187,8 @@ def _read_lookup(
                 )
             )
         return None
-    frame, found, group_rows = _load_lookup(lookup, area_ids, lookup_levels=lookup_levels, groups=groups)
+    frame, found, group_rows = _load_lookup(lookup, area_ids, lookup_levels=lookup_levels, groups=groups,
+                                            mapping=mapping)  # fmt: skip
     read.add("lookup", lookup, len(frame), found)
     if groups is not None:
         read.add("groups", groups, group_rows)

@@ -9,7 +9,6 @@ Either a plain lookup file (``area_id``, ``neighbourhood_id``... columns) or an 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 from ..config import UNASSIGNED_ID, UNASSIGNED_NAME
 from ..errors import Problem
 from ._checks import (
+    _LAD_CODE,
     _MAX_LISTED,
     _ONS_CODE,
     _all_rejected,
@@ -42,6 +42,7 @@ from ._checks import (
 )
 from ._text import _given, _texts
 from .groups import _first_names, _Groups, _load_groups, _per_value_problems
+from .mapping import ColumnMapping, apply_mapping, as_in_file
 from .readers import read_any
 
 LOOKUP_COLUMNS = ("area_id", "neighbourhood_id", "neighbourhood_name", "borough_id", "borough_name")
@@ -53,6 +54,7 @@ def load_lookup(
     *,
     lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
     groups: str | Path | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Load the table that groups small areas into neighbourhoods and boroughs.
 
@@ -78,6 +80,11 @@ def load_lookup(
         A second table mapping a code of the lookup (a ward or LSOA code, in a column
         matched automatically against the lookup's columns) to ``neighbourhood_id`` and
         ``neighbourhood_name``: area -> ward -> neighbourhood, and borough from the lookup.
+    mapping
+        The file's own column names for ``area_id``, ``neighbourhood_id``, ``neighbourhood_name``,
+        ``borough_id`` and ``borough_name`` (:class:`~coverage_map.ingest.mapping.ColumnMapping`):
+        the lookup is then read by levels from those columns, each level not mapped (nor given in
+        ``lookup_levels``, which wins) found as for an ONS lookup. Problems name the file's columns.
 
     Returns
     -------
@@ -87,7 +94,9 @@ def load_lookup(
         for areas not in ``areas`` are reported and ignored. An area in two
         neighbourhoods (or boroughs), and a neighbourhood in two boroughs, are fatal.
     """
-    frame, problems, _ = _load_lookup(path, _area_ids(areas), lookup_levels=lookup_levels, groups=groups)
+    frame, problems, _ = _load_lookup(
+        path, _area_ids(areas), lookup_levels=lookup_levels, groups=groups, mapping=mapping
+    )
     return frame, problems
 
 
@@ -97,12 +106,22 @@ def _load_lookup(
     *,
     lookup_levels: Mapping[str, str | Sequence[str | None]] | None = None,
     groups: str | Path | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> tuple[pd.DataFrame, list[Problem], int]:
     """The lookup, its problems, and the number of rows of the groups file (0 without one)."""
     file = str(path)
     raw, problems = read_any(path)
     if _has_fatal(problems):
         return _lookup_frame({}), problems, 0
+    original = raw
+    if mapping:
+        raw, found = apply_mapping(raw, mapping, file=file, role="lookup")
+        problems += found
+        if _has_fatal(found):
+            return _lookup_frame({}), problems, 0
+        # A mapped lookup is read by levels: the mapped columns now carry the fields' names.
+        mapped = {"area": "area_id"} if "area_id" in mapping.column_map else {}
+        lookup_levels = {**mapped, **(lookup_levels or {})}
     levels, level_problems = _lookup_levels(lookup_levels, file)
     problems += level_problems
     if _has_fatal(level_problems):
@@ -110,7 +129,8 @@ def _load_lookup(
     if lookup_levels is None and groups is None and not _is_ons_lookup(raw):
         frame, problems = _load_plain_lookup(raw, file, area_ids, problems)
         return frame, problems, 0
-    return _load_level_lookup(raw, file, area_ids, levels, groups, problems)
+    frame, problems, group_rows = _load_level_lookup(raw, file, area_ids, levels, groups, problems)
+    return frame, as_in_file(problems, original, mapping), group_rows
 
 
 def _load_plain_lookup(
@@ -318,8 +338,6 @@ def _assign_unassigned(
 
 #: Keys of ``lookup_levels``.
 LOOKUP_LEVELS = ("area", "neighbourhood", "borough")
-#: Local-authority code columns, the default borough of an ONS lookup.
-_LAD_CODE = re.compile(r"(lad|ltla)\d*cd")
 
 
 def _lookup_levels(

@@ -39,7 +39,9 @@ import pandas as pd
 
 from ..errors import CoverageMapError, Problem
 from ..taxonomy import Taxonomy, normalise_label, split_labels
-from ._checks import _closest, _data_columns, _find_columns, _key, _named_column
+from ._asset_values import _ACCEPTING_MESSAGE, _accepting_of, _reach_of
+from ._checks import _LAD_CODE, _closest, _data_columns, _find_columns, _key, _name_column_for, _named_column
+from ._checks import _ONS_CODE as _ONS_CODE_COLUMN
 from ._text import _texts
 
 
@@ -55,6 +57,13 @@ class Field:
 #: Fields a mapping may name, by role, in the order a mapping step shows them.
 ROLE_FIELDS: Mapping[str, tuple[Field, ...]] = {
     "areas": (Field("area_id", "Area code", True), Field("area_name", "Area name")),
+    "lookup": (
+        Field("area_id", "Area code", True),
+        Field("neighbourhood_id", "Neighbourhood code", True),
+        Field("neighbourhood_name", "Neighbourhood name"),
+        Field("borough_id", "Borough code", True),
+        Field("borough_name", "Borough name"),
+    ),
     "population": (Field("area_id", "Area code", True), Field("population", "Total population", True)),
     "assets": (
         Field("asset_id", "Id (made from the row number when there is none)", True),
@@ -130,12 +139,37 @@ _FIELD_WORDS: Mapping[str, tuple[str, ...]] = {
     "community": ("communities", "group", "ethnicity"),
     "count": ("n", "number", "referrals", "total"),
     "referral_id": ("id", "ref", "reference"),
+    "neighbourhood_id": ("neighbourhood", "neighbourhood_code", "pcn", "pcn_code", "locality", "locality_code",
+                         "msoa21cd", "msoa11cd", "msoa_code", "wd22cd", "wd23cd", "ward_code"),
+    "neighbourhood_name": ("neighbourhood", "pcn_name", "locality_name", "msoa21nm", "msoa11nm", "msoa_name",
+                           "wd22nm", "wd23nm", "ward_name"),
+    "borough_id": ("borough", "borough_code", "council", "council_code", "lad22cd", "lad21cd", "lad23cd", "lad24cd", "ladcd", "lad_code",
+                   "la_code", "local_authority_code", "district_code", "ltla22cd"),
+    "borough_name": ("borough", "council_name", "lad22nm", "lad21nm", "lad23nm", "lad24nm", "ladnm", "lad_name", "la_name",
+                     "local_authority", "local_authority_name", "district", "ltla22nm"),
 }  # fmt: skip
 #: How alike a column's name must be to a field's word for :func:`guess_columns` to propose it.
 _GUESS_CUTOFF = 0.75
 _ONS_CODE = re.compile(r"[EWSNK]\d{8}")
 #: Prefix of an id made from a row number (``row-2``: spreadsheet row 2, or feature 2).
 GENERATED_ID = "row-"
+#: The mapping role of the second, third... population file (``population_2``), as in the workspace.
+_MORE_POPULATION = re.compile(r"population_([2-9]|[1-9]\d+)")
+
+
+def role_fields(role: str) -> tuple[Field, ...]:
+    """The fields of ``role`` (a further population file, ``population_2``..., has the population's)."""
+    return ROLE_FIELDS["population" if _MORE_POPULATION.fullmatch(role) else role] if is_mapped_role(role) else ()
+
+
+def is_mapped_role(role: str) -> bool:
+    """Whether a mapping may be given for ``role`` (the roles of :data:`ROLE_FIELDS`, and ``population_2``...)."""
+    return role in ROLE_FIELDS or bool(_MORE_POPULATION.fullmatch(role))
+
+
+def population_roles(count: int) -> list[str]:
+    """The mapping roles of ``count`` population files: ``population``, ``population_2``, ``population_3``..."""
+    return ["population", *(f"population_{n}" for n in range(2, count + 1))][: max(count, 0)]
 
 
 # --------------------------------------------------------------------------- the mapping
@@ -261,8 +295,9 @@ def mappings_from_dict(data: object, *, where: str = "mapping", base_dir: Path |
 
 
 def _role_mapping(role: str, entry: object, where: str, errors: list[str]) -> ColumnMapping | None:
-    if role not in ROLE_FIELDS:
-        errors.append(f"{where}: no mapping for the role '{role}'; mappings are for {', '.join(ROLE_FIELDS)}")
+    if not is_mapped_role(role):
+        errors.append(f"{where}: no mapping for the role '{role}'; mappings are for {', '.join(ROLE_FIELDS)} "
+                      "(and population_2, population_3... for further population files)")  # fmt: skip
         return None
     if not isinstance(entry, Mapping):
         errors.append(f"{where}: must be a table with columns, values and labels, not {entry!r}")
@@ -283,7 +318,7 @@ def _role_mapping(role: str, entry: object, where: str, errors: list[str]) -> Co
                 errors.append(f"{where}.{part}: {key} must be text, not {value!r}")
                 continue
             parts[part][str(key)] = str(text)
-    fields = {field.name for field in ROLE_FIELDS[role]}
+    fields = {field.name for field in role_fields(role)}
     for key in parts.get("columns", {}):
         if key not in fields:
             errors.append(f"{where}.columns: unknown field '{key}' for {role}; the fields are {', '.join(fields)}")
@@ -480,7 +515,8 @@ def as_in_file(problems: list[Problem], raw: pd.DataFrame, mapping: ColumnMappin
 
 
 def _value_problems(field: str, value: str, file: str, taxonomy: Taxonomy | None) -> list[Problem]:
-    """Whole-file values checked once: an unknown label, or a capacity that is not a number, is fatal."""
+    """Whole-file values checked once: an unknown label, a reach or yes/no that cannot be read, or a capacity that
+    is not a number, is fatal."""
     problems = []
     vocabulary = None
     if taxonomy is not None and field in _LABEL_FIELDS:
@@ -490,6 +526,11 @@ def _value_problems(field: str, value: str, file: str, taxonomy: Taxonomy | None
             if vocabulary.resolve(label) is None:
                 problems.append(Problem(file, f"{field} for every row: {vocabulary.unknown_message(label)}",
                                         column=field, value=label))  # fmt: skip
+    if field == "reach" and _reach_of(value.strip())[2] is not None:
+        problems.append(Problem(file, f"reach for every row: {_reach_of(value.strip())[2]}", column=field,
+                                value=value))  # fmt: skip
+    if field == "accepting_referrals" and _accepting_of(value) is None:
+        problems.append(Problem(file, f"{_ACCEPTING_MESSAGE} for every row", column=field, value=value))
     if field == "capacity":
         try:
             number = float(value.replace(",", ""))
@@ -514,7 +555,7 @@ def _label_problems(labels: Mapping[str, str], file: str, taxonomy: Taxonomy | N
 def _translated(frame: pd.DataFrame, labels: Mapping[str, str], role: str) -> pd.DataFrame:
     """Label cells with the file's own words replaced by the labels they stand for."""
     by_key = {normalise_label(label): target for label, target in labels.items()}
-    fields = [field.name for field in ROLE_FIELDS.get(role, ()) if field.name in _LABEL_FIELDS]
+    fields = [field.name for field in role_fields(role) if field.name in _LABEL_FIELDS]
     for column in _find_columns(frame, fields).values():
         texts = _texts(frame, column)
         cells = {cell: ";".join(by_key.get(normalise_label(label), label) for label in split_labels(cell))
@@ -556,10 +597,15 @@ def missing_fields(raw: pd.DataFrame, role: str, mapping: ColumnMapping | None =
     a location is missing only when there is no geometry and no coordinate pair.
     """
     given = set(mapping.column_map) | set(mapping.value_map) if mapping else set()
-    found = set(_find_columns(raw, [field.name for field in ROLE_FIELDS.get(role, ())])) | given
-    missing = [field.name for field in ROLE_FIELDS.get(role, ()) if field.required and field.name not in found]
-    if role == "areas" and "area_id" in missing and guess_columns(raw, role)["area_id"] is not None:
-        missing.remove("area_id")  # the areas loader finds ONS code columns and area_code by itself
+    found = set(_find_columns(raw, [field.name for field in role_fields(role)])) | given
+    if role == "lookup":
+        return _lookup_missing(raw, found)
+    missing = [field.name for field in role_fields(role) if field.required and field.name not in found]
+    if role == "areas":
+        # The areas loader finds 'area_id', an ONS code column or 'area_code' by itself, by name (any case).
+        names = {str(column).lower() for column in _data_columns(raw)}
+        found_id = bool(names & {"area_id", "area_code"}) or any(_ONS_CODE_COLUMN.fullmatch(name) for name in names)
+        return [] if found_id or "area_id" in given else ["area_id"]
     if role == "assets":
         if "asset_id" in missing and _closest(["asset_id"], _data_columns(raw)) is None:
             missing.remove("asset_id")
@@ -578,7 +624,7 @@ def guess_columns(raw: pd.DataFrame, role: str) -> dict[str, str | None]:
     population), checked against its values: ids must be unique, area codes look like ONS
     codes, counts are numbers. Each column is proposed for one field at most.
     """
-    fields = [field.name for field in ROLE_FIELDS.get(role, ())]
+    fields = [field.name for field in role_fields(role)]
     found: dict[str, str | None] = dict.fromkeys(fields)
     found.update(_find_columns(raw, fields))
     taken = {column for column in found.values() if column is not None}
@@ -598,9 +644,37 @@ def guess_columns(raw: pd.DataFrame, role: str) -> dict[str, str | None]:
     for field in ("area_id", "origin_area_id"):
         if field in found and found[field] is None:
             found[field] = _code_column(raw, [column for column in columns if column not in taken])
-    if role == "population" and found.get("population") is None:
+    if "population" in found and found["population"] is None:
         found["population"] = _largest_count(raw, [column for column in columns if column not in taken])
+    if role == "lookup":
+        for level in ("neighbourhood", "borough"):
+            code = found[f"{level}_id"]
+            beside = _name_column_for(raw, code) if code is not None else None
+            if found[f"{level}_name"] is None and beside is not None and beside not in found.values():
+                found[f"{level}_name"] = beside
     return found
+
+
+def _lookup_missing(raw: pd.DataFrame, found: set[str]) -> list[str]:
+    """The lookup's fields its loader would not find: as a plain table, or as an ONS lookup picked by its codes.
+
+    An ONS lookup (code columns ending in ``cd``) needs no area column (it is matched by the
+    areas' ids), a borough (``borough_id`` or a local-authority code column) and a neighbourhood
+    (``neighbourhood_id`` or another, coarser code column).
+    """
+    columns = [field.name for field in ROLE_FIELDS["lookup"]]
+    if set(columns) <= found:
+        return []
+    codes = [str(column) for column in _data_columns(raw) if _ONS_CODE_COLUMN.fullmatch(str(column).strip().lower())]
+    if "area_id" in found or not codes:  # a plain table: every column is needed
+        return [name for name in columns if name not in found]
+    lad = [code for code in codes if _LAD_CODE.fullmatch(code.strip().lower())]
+    missing = []
+    if "neighbourhood_id" not in found and len(codes) - len(lad) < 2:
+        missing.append("neighbourhood_id")
+    if "borough_id" not in found and not lad:
+        missing.append("borough_id")
+    return missing
 
 
 def _name_score(field: str, column: str) -> float:
@@ -660,6 +734,6 @@ def preview(raw: pd.DataFrame, mapping: ColumnMapping | None, role: str, *, rows
     frame, _ = apply_mapping(head, mapping, file="preview", role=role)
     if role == "assets":
         frame, _ = generated_ids(frame, file="preview")
-    fields = [field.name for field in ROLE_FIELDS.get(role, ())]
+    fields = [field.name for field in role_fields(role)]
     found = _find_columns(frame, fields)
     return pd.DataFrame({field: _texts(frame, column) for field, column in found.items()})

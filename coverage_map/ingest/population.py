@@ -41,7 +41,7 @@ def load_population(
     areas: gpd.GeoDataFrame,
     taxonomy: Taxonomy,
     *,
-    mapping: ColumnMapping | None = None,
+    mapping: ColumnMapping | Sequence[ColumnMapping | None] | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Load the population of each area, in total and for each community.
 
@@ -62,7 +62,8 @@ def load_population(
     taxonomy
         Vocabulary of communities.
     mapping
-        The first file's own column names (:class:`~coverage_map.ingest.mapping.ColumnMapping`).
+        The file's own column names (:class:`~coverage_map.ingest.mapping.ColumnMapping`): one
+        for the first file, or one (or None) per file, in the order of ``path``.
 
     Returns
     -------
@@ -83,11 +84,13 @@ def _load_population(
     area_ids: Sequence[str] | None,
     taxonomy: Taxonomy,
     *,
-    mapping: ColumnMapping | None = None,
+    mapping: ColumnMapping | Sequence[ColumnMapping | None] | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """One population file, or several joined on the area code (see :func:`_joined`)."""
     paths = [path] if isinstance(path, str | Path) else list(path)
-    reads = [_read_population(one, area_ids, taxonomy, mapping if n == 0 else None) for n, one in enumerate(paths)]
+    given = [mapping] if mapping is None or isinstance(mapping, ColumnMapping) else list(mapping)
+    mappings = [given[n] if n < len(given) else None for n in range(len(paths))]
+    reads = [_read_population(one, area_ids, taxonomy, mappings[n]) for n, one in enumerate(paths)]
     problems = [problem for read in reads for problem in read.problems]
     if len(reads) == 1:
         read = reads[0]

@@ -408,3 +408,180 @@ def test_the_dask_engine_reads_mapped_files_the_same_way(tmp_path: Path, monkeyp
     schema = pd.read_csv(tmp_path / "schema.csv")
     assert (tmp_path / "pandas.csv").read_bytes() == (tmp_path / "dask.csv").read_bytes()
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pandas.csv"), schema)
+
+
+# --------------------------------------------------------------------------- the lookup's own columns
+
+#: handbuilt.lookup() in a commissioner's words, one row per output area (two for B), as an ONS lookup has.
+OWN_LOOKUP = ("OA code,LSOA code,PCN,PCN name,Council,Council name\nOA1,A,N1,North,B1,Borough One\n"
+              "OA2,B,N1,North,B1,Borough One\nOA3,B,N1,North,B1,Borough One\nOA4,C,N2,South,B2,Borough Two\n")  # fmt: skip
+OWN_LOOKUP_MAP = ColumnMapping.of({"area_id": "LSOA code", "neighbourhood_id": "PCN", "neighbourhood_name": "PCN name",
+                                   "borough_id": "Council", "borough_name": "Council name"})  # fmt: skip
+
+
+def test_a_lookup_in_its_own_words_loads_as_the_schema_does(tmp_path: Path, areas: gpd.GeoDataFrame) -> None:
+    from coverage_map.ingest import load_lookup
+
+    path = write_csv(tmp_path / "pcn.csv", OWN_LOOKUP)
+    lookup, problems = load_lookup(path, areas, mapping=OWN_LOOKUP_MAP)
+    assert [p for p in problems if p.fatal] == []
+    pd.testing.assert_frame_equal(lookup, handbuilt.lookup())
+    # Without the mapping the lookup has none of the columns the loader looks for.
+    _, problems = load_lookup(path, areas)
+    assert any(p.fatal and "missing required column 'area_id'" in p.message for p in problems)
+
+
+def test_lookup_problems_name_the_files_own_columns(tmp_path: Path, areas: gpd.GeoDataFrame) -> None:
+    from coverage_map.ingest import load_lookup
+
+    # B's second output area is put in another PCN: B is then in two neighbourhoods (fatal, with its rows).
+    path = write_csv(tmp_path / "pcn.csv", OWN_LOOKUP.replace("OA3,B,N1,North", "OA3,B,N2,South"))
+    _, problems = load_lookup(path, areas, mapping=OWN_LOOKUP_MAP)
+    fatal = [p for p in problems if p.fatal]
+    assert fatal and {p.column for p in fatal} <= {"LSOA code", "PCN"}
+    # A mapped column the file does not have: fatal once, with the closest column.
+    _, problems = load_lookup(path, areas, mapping=ColumnMapping.of({"neighbourhood_id": "PCNs"}))
+    assert [(p.column, p.fatal) for p in problems] == [("PCNs", True)]
+    assert "found 'PCN' — is that it?" in problems[0].message
+
+
+def test_a_lookup_mapping_on_the_command_line(tmp_path: Path) -> None:
+    files = handbuilt.write_files(tmp_path)
+    path = write_csv(tmp_path / "pcn.csv", OWN_LOOKUP)
+    base = ["validate", "--areas", str(files["areas"]), "--assets", str(files["assets"]), "--lookup", str(path)]
+    args = build_parser().parse_args([*base, *(f"--map-column=lookup.{field}={column}" for field, column
+                                                in OWN_LOOKUP_MAP.columns)])  # fmt: skip
+    inputs = InputSpec.from_args(args).load()
+    pd.testing.assert_frame_equal(inputs.lookup, handbuilt.lookup())
+    toml = write_csv(tmp_path / "map.toml", mapping_toml(Mappings.of({"lookup": OWN_LOOKUP_MAP})))
+    inputs = InputSpec.from_args(build_parser().parse_args([*base, "--map", str(toml)])).load()
+    pd.testing.assert_frame_equal(inputs.lookup, handbuilt.lookup())
+
+
+def test_an_ons_lookup_picks_the_mapped_levels(tmp_path: Path, areas: gpd.GeoDataFrame) -> None:
+    from coverage_map.ingest import load_lookup
+
+    # An administrative lookup (ward -> local authority) has no coarser geography than the areas: the
+    # loader cannot find a neighbourhood until the mapping makes each area its own.
+    text = "wd22cd,wd22nm,lad22cd,lad22nm\nA,Ward A,B1,Borough One\nB,Ward B,B1,Borough One\nC,Ward C,B2,Borough Two\n"
+    path = write_csv(tmp_path / "admin.csv", text)
+    _, problems = load_lookup(path, areas)
+    assert any(p.fatal and "cannot find a neighbourhood column" in p.message for p in problems)
+    raw = pd.read_csv(path, dtype=str).assign(_source_row=[2, 3, 4])
+    assert missing_fields(raw, "lookup") == ["neighbourhood_id"]
+    guess = guess_columns(raw, "lookup")
+    assert (guess["neighbourhood_id"], guess["neighbourhood_name"]) == ("wd22cd", "wd22nm")
+    assert (guess["borough_id"], guess["borough_name"]) == ("lad22cd", "lad22nm")
+    mapping = ColumnMapping.of({"area_id": "wd22cd", "neighbourhood_id": "wd22cd", "neighbourhood_name": "wd22nm"})
+    lookup, problems = load_lookup(path, areas, mapping=mapping)
+    assert [p for p in problems if p.fatal] == []
+    assert list(lookup["neighbourhood_id"]) == ["A", "B", "C"]
+    assert list(lookup["neighbourhood_name"]) == ["Ward A", "Ward B", "Ward C"]
+    assert list(lookup["borough_name"]) == ["Borough One", "Borough One", "Borough Two"]
+
+
+def test_lookup_missing_fields_and_guesses() -> None:
+    statistical = pd.DataFrame({"oa21cd": ["E00000001"], "lsoa21cd": ["E01000001"], "lsoa21nm": ["x"],
+                                "msoa21cd": ["E02000001"], "msoa21nm": ["y"], "lad22cd": ["E08000001"],
+                                "lad22nm": ["Bolton"], "_source_row": [2]})  # fmt: skip
+    assert missing_fields(statistical, "lookup") == []  # the loader reads it as it is
+    guess = guess_columns(statistical, "lookup")
+    assert guess == {"area_id": "lsoa21cd", "neighbourhood_id": "msoa21cd", "neighbourhood_name": "msoa21nm",
+                     "borough_id": "lad22cd", "borough_name": "lad22nm"}  # fmt: skip
+    plain = pd.DataFrame({"LSOA code": ["E01000001"], "PCN": ["P1"], "_source_row": [2]})
+    assert missing_fields(plain, "lookup") == ["area_id", "neighbourhood_id", "neighbourhood_name", "borough_id",
+                                               "borough_name"]  # fmt: skip
+    assert missing_fields(plain, "lookup", ColumnMapping.of({"area_id": "LSOA code"}))[0] == "neighbourhood_id"
+    assert guess_columns(plain, "lookup")["neighbourhood_id"] == "PCN"
+
+
+# --------------------------------------------------------------------------- each population file its own mapping
+
+
+def test_each_population_file_has_its_own_mapping(tmp_path: Path) -> None:
+    files = handbuilt.write_files(tmp_path)
+    age = write_csv(tmp_path / "age.csv", AGE)
+    carers = write_csv(tmp_path / "carers.csv", "Area,All people,pop_carers\nA,900,10\nB,2900,20\nC,1900,30\n")
+    args = build_parser().parse_args([
+        *args_of(files, age, carers), "--map-column", "population_2.area_id=Area",
+        "--map-column", "population_2.population=All people",
+    ])  # fmt: skip
+    spec = InputSpec.from_args(args)
+    assert spec.mappings.get("population_2") == ColumnMapping.of({"area_id": "Area", "population": "All people"})
+    inputs = spec.load()
+    assert inputs.population["population"].tolist() == [1000.0, 3000.0, 2000.0]  # the first file's total
+    assert inputs.population["pop_older_people"].tolist() == [200.0, 500.0, 1000.0]
+    assert inputs.population["pop_carers"].tolist() == [10.0, 20.0, 30.0]
+    # The same mapping made for the first file does not apply to the second.
+    with pytest.raises(ValidationError) as error:
+        InputSpec.from_args(build_parser().parse_args([*args_of(files, age, carers), "--map-column",
+                                                       "population.area_id=Area"])).load()  # fmt: skip
+    assert any(p.file == str(carers) and p.fatal for p in error.value.problems)
+
+
+def args_of(files: dict, *populations: Path) -> list[str]:
+    return ["validate", "--areas", str(files["areas"]), "--assets", str(files["assets"]),
+            *(item for path in populations for item in ("--population", str(path)))]  # fmt: skip
+
+
+def test_mapping_roles_for_further_population_files() -> None:
+    from coverage_map.ingest.mapping import population_roles, role_fields
+
+    assert population_roles(3) == ["population", "population_2", "population_3"]
+    assert role_fields("population_2") == role_fields("population")
+    assert role_fields("population_1") == () and role_fields("populations") == ()
+    with pytest.raises(CoverageMapError, match="no mapping for the role 'population_1'"):
+        mappings_from_dict({"population_1": {"columns": {"area_id": "x"}}})
+
+
+# --------------------------------------------------------------------------- whole-file values said once
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("reach", "everywhere", "reach for every row: reach must be local, borough, citywide or a distance in km"),
+     ("reach", "0km", "reach for every row: a reach in km must be more than 0"),
+     ("accepting_referrals", "maybe", "accepting_referrals must be true or false")],
+)  # fmt: skip
+def test_a_bad_whole_file_value_is_one_problem(tmp_path: Path, field: str, value: str, message: str) -> None:
+    path = food_banks(tmp_path)
+    mapping = ColumnMapping.of(values={"categories": "food_nutrition", field: value})
+    assets, problems = load_assets(path, TAXONOMY, mapping=mapping)
+    assert [(p.file, p.column, p.value, p.fatal) for p in problems] == [(str(path), field, value, True)]
+    assert problems[0].message.startswith(message)
+    args = build_parser().parse_args(["validate", "--areas", "a.gpkg", "--assets", str(path), "--set-category",
+                                      "food_nutrition", f"--set-{'accepting' if field != 'reach' else 'reach'}", value])  # fmt: skip
+    assert InputSpec.from_args(args).mappings.get("assets") == mapping
+
+
+def test_a_good_whole_file_reach_is_read_as_a_cell_is(tmp_path: Path) -> None:
+    path = food_banks(tmp_path)
+    mapping = ColumnMapping.of(values={"categories": "food_nutrition", "reach": "3 km", "accepting_referrals": "Yes"})
+    assets, problems = load_assets(path, TAXONOMY, mapping=mapping)
+    assert [p.fatal for p in problems] == [False]  # the generated ids, said once
+    assert list(assets["reach"]) == ["radius"] * 3 and list(assets["reach_km"]) == [3.0] * 3
+    assert list(assets["accepting_referrals"]) == [True] * 3
+
+
+@pytest.mark.parametrize(("columns", "missing"), [
+    (["Area ID", "Name"], ["area_id"]), (["Geography code", "Name"], ["area_id"]), (["LSOA21CD", "LSOA21NM"], []),
+    (["area_code", "area_name"], []), (["AREA_ID"], []),
+])  # fmt: skip
+def test_the_areas_step_shows_when_the_loader_would_not_find_the_id(
+    tmp_path: Path, columns: list[str], missing: list[str]
+) -> None:
+    from coverage_map.ingest import load_areas
+    from coverage_map.ingest.readers import read_any
+
+    frame = handbuilt.areas().drop(columns=["area_id", "area_name", "_source_row"])
+    for column in columns:
+        frame[column] = ["E01000001", "E01000002", "E01000003"] if column == columns[0] else ["a", "b", "c"]
+    frame.to_file(tmp_path / "areas.gpkg")
+    raw, _ = read_any(tmp_path / "areas.gpkg")
+    assert missing_fields(raw, "areas") == missing
+    _, problems = load_areas(tmp_path / "areas.gpkg")
+    assert any(p.fatal for p in problems) == bool(missing)  # the step shows exactly when the loader would fail
+    if missing:  # the guess, as the step fills it in, loads the file
+        guess = guess_columns(raw, "areas")
+        _, problems = load_areas(tmp_path / "areas.gpkg", id_col=guess["area_id"], name_col=guess["area_name"])
+        assert not any(p.fatal for p in problems)
