@@ -90,7 +90,6 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Store(id=ids.DATASET_VERSION),
             dcc.Interval(id=ids.DATASET_REFRESH, interval=REFRESH_MS),
             dcc.Store(id=ids.SELECTED_AREA, data=None),
-            dcc.Download(id=ids.GAP_TABLE_DOWNLOAD),
             _header(dataset),
             dbc.Alert(id=ids.SERVICE_NOTICE, is_open=False, color="danger", className="m-2"),
             dbc.Container(
@@ -354,7 +353,7 @@ def gap_columns() -> list[dict[str, object]]:
     return [
         {"field": "rank", "headerName": "#", "width": 70, "filter": False},
         {"field": "area_name", "headerName": "Area", "minWidth": 180, "flex": 2},
-        {"field": "tier_label", "headerName": "Severity", "width": 140,
+        {"field": "tier_label", "headerName": "Severity", "width": 140, "comparator": {"function": "bySeverity"},
          "headerTooltip": "Severe: under half the region's average access, in a significant cluster of low access"},
         {"field": "access_ratio", "headerName": "Access (% of average)", "width": 180, **_NUMBER,
          "headerTooltip": "Provision within reach per person in need, as a share of the region's average"},
@@ -405,7 +404,7 @@ def _grid(grid_id: str, columns: list[dict[str, object]], **extra: object) -> da
 def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
     return dbc.Tabs(
         [
-            dbc.Tab(_gap_tab(), label="Worst gaps", tab_id="gaps"),
+            dbc.Tab(_gap_tab(state), label="Worst gaps", tab_id="gaps"),
             dbc.Tab(_organisations_tab(), label="Organisations", tab_id="organisations"),
             dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
             dbc.Tab(_about_tab(method), label="About the measures", tab_id="about"),
@@ -416,19 +415,26 @@ def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
     )
 
 
-def _gap_tab() -> html.Div:
+def _gap_tab(state: ViewState) -> html.Div:
+    # The table stands in for the map (WCAG 1.1.1): "List every area" lists every unit with its tier in words.
+    # Enter or Space on a cell selects its unit, as a click does (assets/dashAgGridFunctions.js).
+    every = dbc.Switch(id=ids.GAP_TABLE_ALL, label="List every area", value=state.table_all, className="mb-0 small")
+    download = dbc.Button("Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm",
+                          outline=True)  # fmt: skip
+    keys = {"cellKeyDown": ["selectOnKey(params, setGridProps)"]}
     return html.Div(
         [
             html.Div(
                 [
                     html.Div(id=ids.GAP_SUMMARY, className="small"),
-                    dbc.Button(
-                        "Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm", outline=True
+                    html.Div(
+                        [every, download, dcc.Loading(dcc.Download(id=ids.GAP_TABLE_DOWNLOAD), type="dot")],
+                        className="d-flex flex-wrap align-items-center gap-2",
                     ),
-                ],  # fmt: skip
-                className="d-flex justify-content-between align-items-center py-2 gap-2",
+                ],
+                className="d-flex flex-wrap justify-content-between align-items-center py-2 gap-2",
             ),
-            _grid(ids.GAP_TABLE, gap_columns(), getRowId="params.data.area_id"),
+            _grid(ids.GAP_TABLE, gap_columns(), getRowId="params.data.area_id", eventListeners=keys),
         ]
     )
 

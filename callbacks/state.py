@@ -3,7 +3,9 @@
 Every selection lives in the URL query string, so a link reproduces the view::
 
     ?level=neighbourhood&category=dementia&community=all&metric=tier
-     &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps&question=dementia
+     &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps&table=all&question=dementia
+
+``table=all`` lists every unit of the view in the gap table (its tier in words), not only the gaps.
 
 ``question`` is the commissioner's question being answered (:mod:`coverage_map.questions`):
 asking one sets the view through the URL; changing the need, community or level afterwards
@@ -37,7 +39,7 @@ DEFAULT_METRIC = "tier"
 URL_KEYS = {
     "level": "level", "category": "category", "community": "community", "metric": "metric",
     "borough": "borough", "scheme": "scheme", "show_assets": "assets", "gaps_only": "gaps",
-    "area": "area", "tab": "tab", "question": "question",
+    "area": "area", "tab": "tab", "table_all": "table", "question": "question",
 }  # fmt: skip
 #: Changing one of these redraws the map's geometry; the rest only recolour it.
 GEOMETRY_FIELDS = ("level", "borough")
@@ -80,6 +82,8 @@ class ViewState:
     gaps_only: bool = False
     area: str | None = None
     tab: str = "gaps"
+    #: The gap table lists every unit of the view (with its tier), not only the severe and moderate gaps.
+    table_all: bool = False
     #: The question answered (a key of :data:`coverage_map.questions.QUESTIONS`), or None.
     question: str | None = None
 
@@ -105,6 +109,7 @@ def validated(state: ViewState, choices: Choices) -> ViewState:
         gaps_only=bool(state.gaps_only),
         area=state.area if isinstance(state.area, str) and state.area else None,
         tab=state.tab if state.tab in TABS else default.tab,
+        table_all=bool(state.table_all),
         question=state.question if state.question in QUESTIONS_BY_KEY else None,
     )
 
@@ -139,6 +144,7 @@ def parse_query(search: str | None, choices: Choices) -> ViewState:
         gaps_only=flag("gaps", default.gaps_only),
         area=params.get("area") or None,
         tab=params.get("tab", default.tab),
+        table_all=params.get("table", "").strip().lower() == "all",
         question=params.get("question") or None,
     )
     return validated(state, choices)
@@ -160,6 +166,8 @@ def to_query(state: ViewState) -> str:
         params.append(("area", state.area))
     if state.tab != "gaps":
         params.append(("tab", state.tab))
+    if state.table_all:
+        params.append(("table", "all"))
     if state.question:
         params.append(("question", state.question))
     return "?" + urlencode(params)
@@ -242,6 +250,7 @@ def state_from_controls(values: Sequence[object]) -> ViewState:
         gaps_only=bool(fields["gaps_only"]),
         area=fields["area"] if isinstance(fields["area"], str) and fields["area"] else None,
         tab=str(fields["tab"] or "gaps"),
+        table_all=bool(fields["table_all"]),
     )
 
 
