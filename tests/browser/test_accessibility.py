@@ -241,14 +241,15 @@ def test_every_area_table_stands_in_for_the_map_and_works_from_the_keyboard(brow
         if browser.execute_script(active) is not None:
             break
     assert browser.execute_script(active) is not None, "Tab never reached the gap table"
+    # Down from the header, past the filters' row, to the second row of the body.
+    row_of = ("const e = document.activeElement; const r = e.closest('#gap-table .ag-center-cols-container .ag-row');"
+              "return e.getAttribute('role') === 'gridcell' && r ? [r.getAttribute('row-index'), r.getAttribute("
+              "'row-id')] : null;")  # fmt: skip
     for _ in range(8):
-        if browser.execute_script(active) == "gridcell" and browser.execute_script(
-            "return document.activeElement.closest('.ag-row').getAttribute('row-index');") == "1":  # fmt: skip
+        if (browser.execute_script(row_of) or [None])[0] == "1":
             break
         ActionChains(browser).send_keys(Keys.ARROW_DOWN).perform()
-    focused = browser.execute_script(
-        "const e = document.activeElement; const r = e.closest('.ag-row');"
-        "return e.getAttribute('role') === 'gridcell' && r ? r.getAttribute('row-id') : null;")  # fmt: skip
+    focused = (browser.execute_script(row_of) or [None, None])[1]
     assert focused, "the arrow keys did not reach a cell"
     ActionChains(browser).send_keys(Keys.ENTER).perform()
     wait_for(browser, lambda: query(browser).get("area") == focused, what="the unit selected by Enter")
@@ -256,7 +257,7 @@ def test_every_area_table_stands_in_for_the_map_and_works_from_the_keyboard(brow
     wait_for(browser, lambda: name in details_text(browser), what=f"the details of {name}")
     # Space selects too, and the choice survives a reload.
     ActionChains(browser).send_keys(Keys.ARROW_DOWN).perform()
-    following = browser.execute_script("return document.activeElement.closest('.ag-row').getAttribute('row-id');")
+    following = (browser.execute_script(row_of) or [None, None])[1]
     assert following and following != focused
     ActionChains(browser).send_keys(Keys.SPACE).perform()
     wait_for(browser, lambda: query(browser).get("area") == following, what="the unit selected by Space")
