@@ -65,7 +65,8 @@ def _gap_table_request(token: object) -> dict[str, object]:
               {"id": "category-select", "property": "value", "value": "dementia"},
               {"id": "community-select", "property": "value", "value": "all"},
               {"id": "borough-select", "property": "value", "value": "all"},
-              {"id": "data-token", "property": "data", "value": token}]  # fmt: skip
+              {"id": "data-token", "property": "data", "value": token},
+              {"id": "gap-table-all", "property": "value", "value": False}]  # fmt: skip
     return {"output": "..gap-table.rowData...gap-summary.children..",
             "outputs": [{"id": "gap-table", "property": "rowData"}, {"id": "gap-summary", "property": "children"}],
             "inputs": inputs, "changedPropIds": ["data-token.data"]}  # fmt: skip
