@@ -1,4 +1,5 @@
-"""WCAG 2.2 AA in headless Chromium: axe-core on the main views, the keyboard, small screens, the questions.
+"""WCAG 2.2 AA in headless Chromium: axe-core on the main views, the keyboard, small screens, browser zoom,
+the questions and the table that stands in for the map.
 
 axe-core (``tests/browser/vendor/axe.min.js``, MPL-2.0) is injected into the page and run with
 the ``wcag2a``, ``wcag2aa``, ``wcag21aa`` and ``wcag22aa`` rules; every view must report no
