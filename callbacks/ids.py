@@ -42,6 +42,8 @@ SCHEME: Final = "scheme-select"
 SHOW_ASSETS: Final = "assets-toggle"
 GAPS_ONLY: Final = "gaps-only-toggle"
 TABS: Final = "tabs"
+#: The gap table's "List every area" switch: every unit of the view with its tier, not only the gaps.
+GAP_TABLE_ALL: Final = "gap-table-all"
 
 #: Component id of each control, by the :class:`callbacks.state.ViewState` field it holds
 #: (in the order of the URL callback's inputs and outputs).
@@ -56,6 +58,7 @@ CONTROL_IDS: Final = {
     "gaps_only": GAPS_ONLY,
     "area": SELECTED_AREA,
     "tab": TABS,
+    "table_all": GAP_TABLE_ALL,
     "whatif": WHATIF,
 }
 

@@ -23,6 +23,7 @@ from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
 from . import ids, whatif
+from .about import about_tab
 from .download_map import download_components
 from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
 from .mapping import mapping_section
@@ -355,7 +356,7 @@ def gap_columns() -> list[dict[str, object]]:
     return [
         {"field": "rank", "headerName": "#", "width": 70, "filter": False},
         {"field": "area_name", "headerName": "Area", "minWidth": 180, "flex": 2},
-        {"field": "tier_label", "headerName": "Severity", "width": 140,
+        {"field": "tier_label", "headerName": "Severity", "width": 140, "comparator": {"function": "bySeverity"},
          "headerTooltip": "Severe: under half the region's average access, in a significant cluster of low access"},
         {"field": "access_ratio", "headerName": "Access (% of average)", "width": 180, **_NUMBER,
          "headerTooltip": "Provision within reach per person in need, as a share of the region's average"},
@@ -406,11 +407,11 @@ def _grid(grid_id: str, columns: list[dict[str, object]], **extra: object) -> da
 def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
     return dbc.Tabs(
         [
-            dbc.Tab(_gap_tab(), label="Worst gaps", tab_id="gaps"),
+            dbc.Tab(_gap_tab(state), label="Worst gaps", tab_id="gaps"),
             dbc.Tab(_organisations_tab(), label="Organisations", tab_id="organisations"),
             dbc.Tab(whatif.whatif_tab(), label="What if", tab_id="whatif"),
             dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
-            dbc.Tab(_about_tab(method), label="About the measures", tab_id="about"),
+            dbc.Tab(about_tab(method), label="About the measures", tab_id="about"),
         ],
         id=ids.TABS,
         active_tab=state.tab,
@@ -418,19 +419,26 @@ def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
     )
 
 
-def _gap_tab() -> html.Div:
+def _gap_tab(state: ViewState) -> html.Div:
+    # The table stands in for the map (WCAG 1.1.1): "List every area" lists every unit with its tier in words.
+    # Enter or Space on a cell selects its unit, as a click does (assets/dashAgGridFunctions.js).
+    every = dbc.Switch(id=ids.GAP_TABLE_ALL, label="List every area", value=state.table_all, className="mb-0 small")
+    download = dbc.Button("Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm",
+                          outline=True)  # fmt: skip
+    keys = {"cellKeyDown": ["selectOnKey(params, setGridProps)"]}
     return html.Div(
         [
             html.Div(
                 [
                     html.Div(id=ids.GAP_SUMMARY, className="small"),
-                    dbc.Button(
-                        "Download table (CSV)", id=ids.DOWNLOAD_TABLE_BUTTON, color="primary", size="sm", outline=True
+                    html.Div(
+                        [every, download, dcc.Loading(dcc.Download(id=ids.GAP_TABLE_DOWNLOAD), type="dot")],
+                        className="d-flex flex-wrap align-items-center gap-2",
                     ),
-                ],  # fmt: skip
-                className="d-flex justify-content-between align-items-center py-2 gap-2",
+                ],
+                className="d-flex flex-wrap justify-content-between align-items-center py-2 gap-2",
             ),
-            _grid(ids.GAP_TABLE, gap_columns(), getRowId="params.data.area_id"),
+            _grid(ids.GAP_TABLE, gap_columns(), getRowId="params.data.area_id", eventListeners=keys),
         ]
     )
 
@@ -567,42 +575,6 @@ def _upload_tab(settings: Settings) -> html.Div:
             dcc.Download(id=ids.UPLOAD_REJECTED_DOWNLOAD),
         ]
     )
-
-
-def _about_tab(method: GapMethod) -> html.Div:
-    items = []
-    for info in METRICS.values():
-        items += [html.Dt(info.label), html.Dd(info.description[:1].upper() + info.description[1:] + ".")]
-    limits = method.thresholds
-    return html.Div(
-        [
-            html.Dl(items, className="small mt-2"),
-            html.P(
-                "Access counts the provision (places per month, nearer ones counting more) each person in need can "
-                "reach once everyone else who can reach the same services is counted too, and compares it with the "
-                f"region's average. Gap severity: a severe gap has under {limits.severe_below:.0%} of the average "
-                "inside a significant cluster of low access; a moderate gap has under "
-                f"{limits.severe_below:.0%} of it, or under {limits.moderate_below:.0%} inside such a cluster; "
-                f"'watch' is {limits.severe_below:.0%}-{limits.moderate_below:.0%} of it or another warning sign. "
-                "A cluster is significant when it would arise by chance less than "
-                f"{limits.q:.0%} of the time after allowing for testing every area (Getis-Ord Gi*). "
-                "Where the directory lists no service of a kind at all, nothing is counted as a gap. "
-                "Darker colours are always worse. The method is described in full in docs/method.md.",
-                className="small",
-            ),
-            html.P(
-                "Classes (for measures other than gap severity): quantiles put the same number of areas in each "
-                "class; natural breaks (Fisher–Jenks) make the classes as alike inside, and as different from each "
-                "other, as possible. The legend gives the classes' fit (goodness of variance fit, 0 to 1): the share "
-                "of the differences between areas that the classes keep.",
-                className="small",
-            ),
-            html.P(SUPPRESSION_NOTE + ".", className="small"),
-        ]
-    )
-
-
-# --------------------------------------------------------------------------- details
 
 
 def render_details(details: AreaDetails | None) -> list[object]:

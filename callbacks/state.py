@@ -3,8 +3,10 @@
 Every selection lives in the URL query string, so a link reproduces the view::
 
     ?level=neighbourhood&category=dementia&community=all&metric=tier
-     &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps&question=dementia
+     &borough=all&scheme=quantiles&assets=1&gaps=0&area=N01&tab=gaps&table=all&question=dementia
      &whatif=dementia.all.14.3km@-2.23010,53.51012
+
+``table=all`` lists every unit of the view in the gap table (its tier in words), not only the gaps.
 
 ``question`` is the commissioner's question being answered (:mod:`coverage_map.questions`):
 asking one sets the view through the URL; changing the need, community or level afterwards
@@ -40,7 +42,7 @@ DEFAULT_METRIC = "tier"
 URL_KEYS = {
     "level": "level", "category": "category", "community": "community", "metric": "metric",
     "borough": "borough", "scheme": "scheme", "show_assets": "assets", "gaps_only": "gaps",
-    "area": "area", "tab": "tab", "question": "question", "whatif": "whatif",
+    "area": "area", "tab": "tab", "table_all": "table", "question": "question", "whatif": "whatif",
 }  # fmt: skip
 #: Changing one of these redraws the map's geometry; the rest only recolour it.
 GEOMETRY_FIELDS = ("level", "borough")
@@ -83,6 +85,8 @@ class ViewState:
     gaps_only: bool = False
     area: str | None = None
     tab: str = "gaps"
+    #: The gap table lists every unit of the view (with its tier), not only the severe and moderate gaps.
+    table_all: bool = False
     #: The question answered (a key of :data:`coverage_map.questions.QUESTIONS`), or None.
     question: str | None = None
     #: The what-if scenario's proposed services as canonical text (:mod:`coverage_map.scenario_text`).
@@ -110,6 +114,7 @@ def validated(state: ViewState, choices: Choices) -> ViewState:
         gaps_only=bool(state.gaps_only),
         area=state.area if isinstance(state.area, str) and state.area else None,
         tab=state.tab if state.tab in TABS else default.tab,
+        table_all=bool(state.table_all),
         question=state.question if state.question in QUESTIONS_BY_KEY else None,
         whatif=canonical_scenario(state.whatif, categories=choices.categories, communities=choices.communities)
         if isinstance(state.whatif, str)
@@ -147,6 +152,7 @@ def parse_query(search: str | None, choices: Choices) -> ViewState:
         gaps_only=flag("gaps", default.gaps_only),
         area=params.get("area") or None,
         tab=params.get("tab", default.tab),
+        table_all=params.get("table", "").strip().lower() == "all",
         question=params.get("question") or None,
         whatif=params.get("whatif") or None,
     )
@@ -169,6 +175,8 @@ def to_query(state: ViewState) -> str:
         params.append(("area", state.area))
     if state.tab != "gaps":
         params.append(("tab", state.tab))
+    if state.table_all:
+        params.append(("table", "all"))
     if state.question:
         params.append(("question", state.question))
     if state.whatif:
@@ -245,7 +253,7 @@ def state_from_controls(values: Sequence[object]) -> ViewState:
     at the end, such as the what-if scenario for a caller that predates it, take their defaults)."""
     if len(values) > len(CONTROL_IDS):
         raise ValueError(f"{len(values)} control values for {len(CONTROL_IDS)} controls")
-    fields: dict[str, object] = {"whatif": None, **dict(zip(CONTROL_IDS, values, strict=False))}
+    fields: dict[str, object] = {"table_all": False, "whatif": None, **dict(zip(CONTROL_IDS, values, strict=False))}
     return ViewState(
         level=str(fields["level"]),
         category=str(fields["category"]),
@@ -257,6 +265,7 @@ def state_from_controls(values: Sequence[object]) -> ViewState:
         gaps_only=bool(fields["gaps_only"]),
         area=fields["area"] if isinstance(fields["area"], str) and fields["area"] else None,
         tab=str(fields["tab"] or "gaps"),
+        table_all=bool(fields["table_all"]),
         whatif=fields["whatif"] if isinstance(fields["whatif"], str) and fields["whatif"] else None,
     )
 

@@ -283,23 +283,29 @@ GAP_COLUMNS = [
 GAP_TIERS = ("severe", "moderate")
 
 
-def gap_rows(dataset: object, state: ViewState, *, limit: int | None = None) -> list[dict[str, object]]:
-    """The gaps of the view, worst first, as rows for the grid (published figures only; the
-    ``limit`` worst when given)."""
-    return gap_table(dataset, state, limit=limit)[0]
+def gap_rows(
+    dataset: object, state: ViewState, *, limit: int | None = None, every: bool = False
+) -> list[dict[str, object]]:
+    """The gaps of the view (every unit when ``every``), worst first, as rows for the grid (published
+    figures only; the ``limit`` worst when given)."""
+    return gap_table(dataset, state, limit=limit, every=every)[0]
 
 
-def gap_table(dataset: object, state: ViewState, *, limit: int | None = None) -> tuple[list[dict[str, object]], int]:
+def gap_table(
+    dataset: object, state: ViewState, *, limit: int | None = None, every: bool = False
+) -> tuple[list[dict[str, object]], int]:
     """The ``limit`` worst gaps of the view as grid rows (all when None), and how many gaps it has.
 
     Ranked by :func:`coverage_map.gaps.ranked`: severe before moderate, then by unmet need
     (people in need the shortfall leaves unserved), largest first. ``access_ratio`` is sent
     as a percentage of the region's average. England's small areas have tens of thousands of
     gaps per need: the grid gets the worst ones and the summary says how many there are (the
-    CSV download has every unit).
+    CSV download has every unit). With ``every``, the rows are every unit of the view in the
+    same order (watch, no gap, then not in the directory after the gaps), the table that
+    stands in for the map, and the count is of units.
     """
     view = view_rows(dataset, state)
-    gaps = ranked(view[view["gap"].fillna(False).astype(bool)])
+    gaps = ranked(view if every else view[view["gap"].fillna(False).astype(bool)])
     total = len(gaps)
     if limit is not None:
         gaps = gaps.head(limit)

@@ -1,4 +1,5 @@
-"""WCAG 2.2 AA in headless Chromium: axe-core on the main views, the keyboard, small screens, the questions.
+"""WCAG 2.2 AA in headless Chromium: axe-core on the main views, the keyboard, small screens, browser zoom,
+the questions and the table that stands in for the map.
 
 axe-core (``tests/browser/vendor/axe.min.js``, MPL-2.0) is injected into the page and run with
 the ``wcag2a``, ``wcag2aa``, ``wcag21aa`` and ``wcag22aa`` rules; every view must report no
@@ -18,10 +19,12 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from coverage_map.gaps import TIER_LABELS
 from coverage_map.questions import QUESTIONS, answer
+from coverage_map.tiers import TIERS
 
 from .conftest import wait_for
-from .test_dashboard import assert_clean_console, click, map_ready, open_page, query
+from .test_dashboard import assert_clean_console, click, details_text, map_ready, open_page, query
 
 pytestmark = pytest.mark.browser
 
@@ -200,5 +203,108 @@ def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(
             assert element.rect["x"] >= 0 and element.rect["x"] + element.rect["width"] <= inner + 1, control
         assert_no_violations(browser, f"{width} px wide")
     finally:
+        browser.set_window_size(1400, 1000)
+    assert_clean_console(browser)
+
+
+def test_every_area_table_stands_in_for_the_map_and_works_from_the_keyboard(browser: object, dashboard: dict) -> None:
+    """The "List every area" switch lists every unit with its tier in words (the URL keeps it), every column
+    sorts, and Enter on a cell reached by Tab and the arrow keys selects its unit: the details show it."""
+    dataset = dashboard["dataset"]
+    open_page(browser, dashboard["url"] + "/?level=neighbourhood&category=dementia")
+    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#gap-table .ag-row"), what="gap rows")
+    click(browser, (By.CSS_SELECTOR, "label[for='gap-table-all']"))
+    wait_for(browser, lambda: query(browser).get("table") == "all", what="table=all in the URL")
+    units = dataset.rows("neighbourhood", "dementia", "all")
+    rows = wait_for(browser, lambda: _grid_rows(browser) if len(_grid_rows(browser)) == len(units) else None,
+                    what="every unit listed")  # fmt: skip
+    labels = {str(k): TIER_LABELS[str(v)] for k, v in zip(units["area_id"], units["tier"], strict=True)}
+    assert {r["area_id"]: r["tier_label"] for r in rows} == labels  # the map's tiers, in words
+    assert "by tier: " in browser.find_element(By.ID, "gap-summary").text
+    settle(browser)
+    assert_no_violations(browser, "every area listed")
+    # Every column sorts; Severity sorts by tier (severe first), not alphabetically.
+    columns = browser.execute_script(
+        "return dash_ag_grid.getApi('gap-table').getColumns().map(c => [c.getColId(), c.isSortable()]);")  # fmt: skip
+    assert len(columns) == 8 and all(sortable for _, sortable in columns), columns
+    click(browser, (By.CSS_SELECTOR, "#gap-table .ag-header-cell[col-id='tier_label'] .ag-header-cell-label"))
+    wait_for(browser, lambda: browser.execute_script(
+        "return dash_ag_grid.getApi('gap-table').getColumn('tier_label').getSort();") == "asc", what="sorted")  # fmt: skip
+    tiers = [r["tier"] for r in _grid_rows(browser, sorted_=True)]
+    assert tiers == sorted(tiers, key=TIERS.index) and len(set(tiers)) > 2
+    browser.execute_script("dash_ag_grid.getApi('gap-table').applyColumnState({defaultState: {sort: null}});")
+    # Keyboard: Tab from the download button into the grid, then the arrow keys down to the second row.
+    button = browser.find_element(By.ID, "download-table-button")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", button)
+    active = "const e = document.activeElement; return e.closest('#gap-table') ? (e.getAttribute('role') || '') : null;"
+    for _ in range(6):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.execute_script(active) is not None:
+            break
+    assert browser.execute_script(active) is not None, "Tab never reached the gap table"
+    # Down from the header, past the filters' row, to the second row of the body.
+    row_of = ("const e = document.activeElement; const r = e.closest('#gap-table .ag-center-cols-container .ag-row');"
+              "return e.getAttribute('role') === 'gridcell' && r ? [r.getAttribute('row-index'), r.getAttribute("
+              "'row-id')] : null;")  # fmt: skip
+    for _ in range(8):
+        if (browser.execute_script(row_of) or [None])[0] == "1":
+            break
+        ActionChains(browser).send_keys(Keys.ARROW_DOWN).perform()
+    focused = (browser.execute_script(row_of) or [None, None])[1]
+    assert focused, "the arrow keys did not reach a cell"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait_for(browser, lambda: query(browser).get("area") == focused, what="the unit selected by Enter")
+    name = str(units.set_index(units["area_id"].astype(str)).loc[focused, "area_name"])
+    wait_for(browser, lambda: name in details_text(browser), what=f"the details of {name}")
+    # Space selects too, and the choice survives a reload.
+    ActionChains(browser).send_keys(Keys.ARROW_DOWN).perform()
+    following = (browser.execute_script(row_of) or [None, None])[1]
+    assert following and following != focused
+    ActionChains(browser).send_keys(Keys.SPACE).perform()
+    wait_for(browser, lambda: query(browser).get("area") == following, what="the unit selected by Space")
+    browser.refresh()
+    wait_for(browser, lambda: len(_grid_rows(browser)) == len(units), what="every unit listed after a reload")
+    assert browser.find_element(By.ID, "gap-table-all").is_selected()
+    assert_clean_console(browser)
+
+
+def _grid_rows(driver: object, *, sorted_: bool = False) -> list[dict[str, object]]:
+    """The gap table's rows, as sent (or in the grid's current order when ``sorted_``)."""
+    walk = "forEachNodeAfterFilterAndSort" if sorted_ else "forEachNode"
+    return list(driver.execute_script(  # type: ignore[attr-defined]
+        f"const rows = []; dash_ag_grid.getApi('gap-table').{walk}(n => rows.push(n.data)); return rows;"))  # fmt: skip
+
+
+@pytest.mark.parametrize("zoom", [2, 4])
+def test_browser_zoom_reflows_without_sideways_scrolling(browser: object, dashboard: dict, zoom: int) -> None:
+    """Real browser zoom on a 1,280 px window (WCAG 1.4.4 and 1.4.10): 200% and 400%.
+
+    Chromium's zoom makes every CSS pixel ``zoom`` device pixels: the layout viewport shrinks to
+    1,280 / ``zoom`` CSS px (640 at 200%, 320 at 400%), ``devicePixelRatio`` becomes ``zoom`` and the
+    media queries see the narrower width. CDP ``Emulation.setDeviceMetricsOverride`` with that width and
+    ``deviceScaleFactor=zoom`` reproduces exactly this. (``document.body.style.zoom`` scales the content
+    but leaves the viewport and the media queries at 1,280 px, and ``Emulation.setPageScaleFactor`` is a
+    pinch zoom that does not reflow: neither is browser zoom.)
+    """
+    width, height = 1280, 900
+    browser.set_window_size(width, height)
+    metrics = {"width": width // zoom, "height": height // zoom, "deviceScaleFactor": zoom, "mobile": False}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        open_page(browser, dashboard["url"] + "/?level=neighbourhood&category=dementia&question=dementia&table=all")
+        settle(browser)
+        seen = browser.execute_script("return [window.innerWidth, window.devicePixelRatio];")
+        assert seen == [width // zoom, zoom], seen
+        inner = browser.execute_script("return document.documentElement.clientWidth;")
+        assert browser.execute_script("return document.documentElement.scrollWidth;") <= inner + 1
+        for control in ("category-select", "community-select", "metric-select", "map", "questions",
+                        "gap-table-all", "download-table-button", "gap-table"):  # fmt: skip
+            element = browser.find_element(By.ID, control)
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+            assert element.is_displayed() or control == "gap-table-all", control  # the switch's input is styled
+            assert element.rect["x"] >= 0 and element.rect["x"] + element.rect["width"] <= inner + 1, control
+        assert_no_violations(browser, f"{zoom * 100}% zoom")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         browser.set_window_size(1400, 1000)
     assert_clean_console(browser)

@@ -207,7 +207,7 @@ def test_select_area_callback(services: Services) -> None:
 
 
 def test_mirror_url_callback(services: Services) -> None:
-    values = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, "gaps", None)
+    values = ("area", "dementia", "all", "gap_score", "all", "quantiles", True, False, None, "gaps", False, None)
     out = controls.url_outputs(services, {"url"}, "?level=borough&category=housing&area=B2", *values)
     assert out[0] == to_query(ViewState(level="borough", category="housing", area="B2"))
     assert out[1:3] == ("borough", "housing")

@@ -66,6 +66,7 @@ def _gap_table_request(token: object) -> dict[str, object]:
               {"id": "community-select", "property": "value", "value": "all"},
               {"id": "borough-select", "property": "value", "value": "all"},
               {"id": "data-token", "property": "data", "value": token},
+              {"id": "gap-table-all", "property": "value", "value": False},
               {"id": "whatif", "property": "data", "value": None}]  # fmt: skip
     return {"output": "..gap-table.rowData...gap-summary.children..",
             "outputs": [{"id": "gap-table", "property": "rowData"}, {"id": "gap-summary", "property": "children"}],

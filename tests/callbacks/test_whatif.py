@@ -310,7 +310,7 @@ def test_map_table_and_details_follow_the_scenario(demo_app: Services, xn0011: s
     assert None in after.data[6].lon and after.data[6].showlegend
     assert all(len(trace.lon) == 0 or "Proposed" not in str(trace.name) for trace in after.data[3:6])
     # The Worst gaps table no longer lists it, and its summary counts one severe gap fewer.
-    rows, summary = tables.fill_gap_table("neighbourhood", "dementia", "all", "all", None, xn0011)
+    rows, summary = tables.fill_gap_table("neighbourhood", "dementia", "all", "all", None, whatif=xn0011)
     old_rows, old_summary = tables.fill_gap_table("neighbourhood", "dementia", "all", "all", None)
     assert "XN0011" in {r["area_id"] for r in old_rows} and "XN0011" not in {r["area_id"] for r in rows}
     assert "(10 severe" in old_summary and "(10 severe" not in summary
