@@ -92,7 +92,6 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Interval(id=ids.DATASET_REFRESH, interval=REFRESH_MS),
             dcc.Store(id=ids.SELECTED_AREA, data=None),
             *whatif.whatif_stores(),
-            dcc.Download(id=ids.GAP_TABLE_DOWNLOAD),
             _header(dataset),
             dbc.Alert(id=ids.SERVICE_NOTICE, is_open=False, color="danger", className="m-2"),
             dbc.Container(
