@@ -31,6 +31,7 @@ counts, so two data sets that publish the same figures suppress the same cells.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,6 +225,7 @@ class _Layout:
     #: relation r's parts are part_cell[part_start[r]:part_start[r + 1]]
     part_start: np.ndarray
     part_cell: np.ndarray
+    part_relation: np.ndarray
     #: cell c is in relations cell_relation[cell_start[c]:cell_start[c + 1]] (as a part or the total)
     cell_start: np.ndarray
     cell_relation: np.ndarray
@@ -249,6 +251,7 @@ def _layout(relations: Relations) -> _Layout:
         equal=np.asarray(relations.equal, dtype=bool),
         part_start=part_start,
         part_cell=cell[part][order],
+        part_relation=rel[part][order],
         cell_start=cell_start,
         cell_relation=rel[by_cell],
     )
@@ -284,14 +287,19 @@ def _propagate(
         if not len(active):
             break
         _pass(layout, low, high, next_low, next_high, active, mark)
-        if number == 0 and not whole:
-            mark[:] = True
-        touched = np.flatnonzero(mark)
-        mark[touched] = False
-        next_low[touched] = np.ceil(next_low[touched] - 1e-9)
-        next_high[touched] = np.floor(next_high[touched] + 1e-9)
-        moved = (next_low[touched] != low[touched]) | (next_high[touched] != high[touched])
-        changed = touched[moved]
+        if (number == 0 and not whole) or len(active) * 8 > len(layout.total):
+            # Most cells written: whole-array operations are cheaper than picking them out
+            # (and rounding a whole bound changes nothing).
+            mark[:] = False
+            np.ceil(np.subtract(next_low, 1e-9, out=next_low), out=next_low)
+            np.floor(np.add(next_high, 1e-9, out=next_high), out=next_high)
+            changed = np.flatnonzero((next_low != low) | (next_high != high))
+        else:
+            touched = np.flatnonzero(mark)
+            mark[touched] = False
+            next_low[touched] = np.ceil(next_low[touched] - 1e-9)
+            next_high[touched] = np.floor(next_high[touched] + 1e-9)
+            changed = touched[(next_low[touched] != low[touched]) | (next_high[touched] != high[touched])]
         low[changed], high[changed] = next_low[changed], next_high[changed]
         changed = changed[changed < len(layout.cell_start) - 1]
         relations = layout.cell_relation[_ranges(layout.cell_start[changed], layout.cell_start[changed + 1])]
@@ -314,14 +322,19 @@ def _pass(
 
     Every cell written (totals and parts) is flagged in ``mark``.
     """
+    every = len(active) == len(layout.total)
     sizes = layout.part_start[active + 1] - layout.part_start[active]
     bounds = np.searchsorted(np.cumsum(sizes), np.arange(_CHUNK_PAIRS, int(sizes.sum()), _CHUNK_PAIRS))
     for chunk in np.split(active, np.unique(bounds + 1)):
         if not len(chunk):
             continue
-        size = layout.part_start[chunk + 1] - layout.part_start[chunk]
-        local = np.repeat(np.arange(len(chunk)), size)
-        cell = layout.part_cell[_ranges(layout.part_start[chunk], layout.part_start[chunk + 1])]
+        if every:  # all relations: their parts are a slice, already in order
+            pairs = slice(layout.part_start[chunk[0]], layout.part_start[chunk[-1] + 1])
+            local, cell = layout.part_relation[pairs] - chunk[0], layout.part_cell[pairs]
+        else:
+            size = layout.part_start[chunk + 1] - layout.part_start[chunk]
+            local = np.repeat(np.arange(len(chunk)), size)
+            cell = layout.part_cell[_ranges(layout.part_start[chunk], layout.part_start[chunk + 1])]
         part_low, part_high = low[cell], high[cell]
         infinite = np.isinf(part_high)
         finite_high = np.where(infinite, 0.0, part_high)
@@ -443,7 +456,7 @@ def protect(system: CellSystem, *, extra: np.ndarray | None = None) -> np.ndarra
         unsafe = hidden & (result.high - result.low + 1 < MIN_RANGE)
         if not unsafe.any():
             break
-        opened = _binding_relations(system, result, unsafe)
+        opened = _binding_relations(system, result, unsafe, audited.bounds)
         chosen = _smallest_candidates(relations, opened, hidden, hideable, shown_value)
         if not len(chosen):
             # Nothing left to hide in those relations: open them through their other suppressed cells.
@@ -485,22 +498,31 @@ class _Audit:
         _, self.component = connected_components(graph, directed=False)
         self.relation_component = self.component[self.layout.total]
         self.hidden = np.zeros(size, dtype=bool)
-        self.low, self.high = published_bounds(system, self.hidden)
+        self.base_low, self.base_high = published_bounds(system, self.hidden)
+        self.low, self.high = self.base_low.copy(), self.base_high.copy()
+
+    def bounds(self, cells: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`published_bounds` of some cells (a suppressed cell is at least 1, with no upper limit)."""
+        shown = ~hidden[cells]
+        return np.where(shown, self.base_low[cells], 1.0), np.where(shown, self.base_high[cells], np.inf)
 
     def result(self, hidden: np.ndarray) -> AuditResult:
-        """The audit of ``hidden``, which holds every cell hidden at the previous call."""
+        """The audit of ``hidden``, which holds every cell hidden at the previous call.
+
+        The arrays of the result are this object's own, changed by the next call.
+        """
         hidden = np.asarray(hidden, dtype=bool) & (self.system.kind == PUBLISHED)
-        dirty = np.unique(self.component[hidden & ~self.hidden])
+        dirty = np.zeros(int(self.component.max()) + 1 if len(self.component) else 0, dtype=bool)
+        dirty[self.component[hidden & ~self.hidden]] = True
         self.hidden = hidden.copy()
-        if len(dirty):
-            cells = np.isin(self.component, dirty)
-            low, high = published_bounds(self.system, hidden)
-            self.low[cells], self.high[cells] = low[cells], high[cells]
-            active = np.flatnonzero(np.isin(self.relation_component, dirty))
+        if dirty.any():
+            cells = np.flatnonzero(dirty[self.component])
+            self.low[cells], self.high[cells] = self.bounds(cells, hidden)
+            active = np.flatnonzero(dirty[self.relation_component])
             self.low, self.high = _propagate(
                 self.layout, self.low, self.high, active, max_passes=_MAX_PASSES, whole=True
             )
-        return AuditResult(low=self.low.copy(), high=self.high.copy(), hidden=self.hidden.copy())
+        return AuditResult(low=self.low, high=self.high, hidden=self.hidden)
 
 
 def _no_lone_part(
@@ -528,8 +550,16 @@ def _no_lone_part(
     return hidden
 
 
-def _binding_relations(system: CellSystem, result: AuditResult, unsafe: np.ndarray) -> np.ndarray:
-    """Relations that give an unsafe cell its narrowest bound (the ones to open)."""
+def _binding_relations(
+    system: CellSystem,
+    result: AuditResult,
+    unsafe: np.ndarray,
+    bounds: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """Relations that give an unsafe cell its narrowest bound (the ones to open).
+
+    ``bounds(cells, hidden)`` gives the published bounds of those cells.
+    """
     relations = system.relations
     low, high = result.low, result.high
     # Only relations holding an unsafe cell can bind one: read their pairs alone.
@@ -556,10 +586,10 @@ def _binding_relations(system: CellSystem, result: AuditResult, unsafe: np.ndarr
     others_high = sum_high[rel] - np.where(own_open, 0.0, high[cell])
     exact_part = part & relations.equal[rel] & (others_open == 0)
     implied_low[exact_part] = (low[total[rel]] - others_high)[exact_part]
-    base_low, base_high = published_bounds(system, result.hidden)
+    base_low, base_high = bounds(cell, result.hidden)
     binds = unsafe[cell] & (
-        ((np.ceil(implied_low - 1e-9) >= low[cell]) & (low[cell] > base_low[cell]))
-        | ((np.floor(implied_high + 1e-9) <= high[cell]) & (high[cell] < base_high[cell]))
+        ((np.ceil(implied_low - 1e-9) >= low[cell]) & (low[cell] > base_low))
+        | ((np.floor(implied_high + 1e-9) <= high[cell]) & (high[cell] < base_high))
     )
     return np.unique(rel[binds])
 

@@ -294,6 +294,10 @@ def test_protection_with_incremental_audits_hides_what_full_audits_hide(data):
         def __init__(self, system, hidden):
             self.system = system
 
+        def bounds(self, cells, hidden):
+            low, high = disclosure.published_bounds(self.system, hidden)
+            return low[cells], high[cells]
+
         def result(self, hidden):
             hidden = np.asarray(hidden, dtype=bool) & (self.system.kind == PUBLISHED)
             low, high = reference_propagate(self.system.relations, *disclosure.published_bounds(self.system, hidden))
