@@ -31,6 +31,7 @@ counts, so two data sets that publish the same figures suppress the same cells.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,42 +202,157 @@ def propagate(
     Each pass bounds every total by the sum of its parts (from below; from above too when
     the relation is exact) and every part by its total less the other parts. Bounds are
     whole numbers (counts), so each pass narrows by at least one or stops.
+
+    Notes
+    -----
+    Every pass reads the bounds the previous pass left (all relations at once), but only
+    the relations with a cell whose bounds changed in the previous pass are read again:
+    the others would give the bounds they already gave. The passes are therefore the
+    same as reading every relation every time, at the cost of the changes alone.
     """
     low, high = low.astype(float).copy(), high.astype(float).copy()
     if relations.count == 0:
         return low, high
-    rel, cell, is_total = relations.pair_relation, relations.pair_cell, relations.pair_total
-    part = ~is_total
-    total = relations.totals()
-    equal = relations.equal
-    n = relations.count
-    for _ in range(max_passes):
-        part_low, part_high = low[cell], high[cell]
-        infinite = np.isinf(part_high) & part
-        sum_low = np.bincount(rel[part], weights=part_low[part], minlength=n)
-        sum_high = np.bincount(rel[part], weights=np.where(infinite, 0.0, part_high)[part], minlength=n)
-        open_parts = np.bincount(rel[part], weights=infinite[part], minlength=n)
-        new_low, new_high = low.copy(), high.copy()
-        # Totals: at least the sum of the parts' lows; at most the sum of their highs when exact.
-        np.maximum.at(new_low, total, sum_low)
-        bounded = equal & (open_parts == 0)
-        np.minimum.at(new_high, total[bounded], sum_high[bounded])
-        # Parts: at most the total's high less the other parts' lows.
-        r = rel[part]
-        others_low = sum_low[r] - part_low[part]
-        np.minimum.at(new_high, cell[part], high[total[r]] - others_low)
-        # ... and, when exact, at least the total's low less the other parts' highs.
-        own_open = infinite[part]
-        others_open = open_parts[r] - own_open
-        others_high = sum_high[r] - np.where(own_open, 0.0, part_high[part])
-        can = equal[r] & (others_open == 0)
-        np.maximum.at(new_low, cell[part][can], (low[total[r]] - others_high)[can])
-        new_low = np.ceil(new_low - 1e-9)
-        new_high = np.floor(new_high + 1e-9)
-        if np.array_equal(new_low, low) and np.array_equal(new_high, high):
+    return _propagate(_layout(relations), low, high, np.arange(relations.count), max_passes=max_passes, whole=False)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The relations as propagation reads them: each relation's parts, and each cell's relations (CSR)."""
+
+    total: np.ndarray
+    equal: np.ndarray
+    #: relation r's parts are part_cell[part_start[r]:part_start[r + 1]]
+    part_start: np.ndarray
+    part_cell: np.ndarray
+    part_relation: np.ndarray
+    #: cell c is in relations cell_relation[cell_start[c]:cell_start[c + 1]] (as a part or the total)
+    cell_start: np.ndarray
+    cell_relation: np.ndarray
+
+
+def _layout(relations: Relations) -> _Layout:
+    """The relations' :class:`_Layout`, made once per :class:`Relations` and kept with it."""
+    cached = relations.__dict__.get("_layout")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    rel = np.asarray(relations.pair_relation, dtype=np.int64)
+    cell = np.asarray(relations.pair_cell, dtype=np.int64)
+    part = ~np.asarray(relations.pair_total, dtype=bool)
+    order = np.argsort(rel[part], kind="stable")
+    part_start = np.zeros(relations.count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rel[part], minlength=relations.count), out=part_start[1:])
+    by_cell = np.argsort(cell, kind="stable")
+    cells = int(cell.max()) + 1 if len(cell) else 0
+    cell_start = np.zeros(cells + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=cells), out=cell_start[1:])
+    layout = _Layout(
+        total=relations.totals(),
+        equal=np.asarray(relations.equal, dtype=bool),
+        part_start=part_start,
+        part_cell=cell[part][order],
+        part_relation=rel[part][order],
+        cell_start=cell_start,
+        cell_relation=rel[by_cell],
+    )
+    object.__setattr__(relations, "_layout", layout)
+    return layout
+
+
+#: Pairs read at once in a pass (bounds the temporary arrays: about 100 bytes a pair).
+_CHUNK_PAIRS = 1 << 21
+
+
+def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The indices ``start[i]:stop[i]`` of every ``i``, concatenated."""
+    counts = stop - start
+    offsets = np.repeat(start - (np.cumsum(counts) - counts), counts)
+    return offsets + np.arange(int(counts.sum()))
+
+
+def _propagate(
+    layout: _Layout, low: np.ndarray, high: np.ndarray, active: np.ndarray, *, max_passes: int, whole: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Passes of :func:`propagate` over the ``active`` relations and then those their changes reach.
+
+    ``low`` and ``high`` are narrowed in place and returned. Relations outside ``active``
+    must already be at a fixed point of the current bounds (they are not read until one of
+    their cells changes). ``whole`` says the bounds are whole numbers already; otherwise
+    the first pass rounds every cell, as a full pass does.
+    """
+    next_low, next_high = low.copy(), high.copy()
+    mark = np.zeros(len(low), dtype=bool)
+    reached = np.zeros(len(layout.total), dtype=bool)
+    for number in range(max_passes):
+        if not len(active):
             break
-        low, high = new_low, new_high
+        _pass(layout, low, high, next_low, next_high, active, mark)
+        if (number == 0 and not whole) or len(active) * 8 > len(layout.total):
+            # Most cells written: whole-array operations are cheaper than picking them out
+            # (and rounding a whole bound changes nothing).
+            mark[:] = False
+            np.ceil(np.subtract(next_low, 1e-9, out=next_low), out=next_low)
+            np.floor(np.add(next_high, 1e-9, out=next_high), out=next_high)
+            changed = np.flatnonzero((next_low != low) | (next_high != high))
+        else:
+            touched = np.flatnonzero(mark)
+            mark[touched] = False
+            next_low[touched] = np.ceil(next_low[touched] - 1e-9)
+            next_high[touched] = np.floor(next_high[touched] + 1e-9)
+            changed = touched[(next_low[touched] != low[touched]) | (next_high[touched] != high[touched])]
+        low[changed], high[changed] = next_low[changed], next_high[changed]
+        changed = changed[changed < len(layout.cell_start) - 1]
+        relations = layout.cell_relation[_ranges(layout.cell_start[changed], layout.cell_start[changed + 1])]
+        reached[relations] = True
+        active = np.flatnonzero(reached)
+        reached[active] = False
     return low, high
+
+
+def _pass(
+    layout: _Layout,
+    low: np.ndarray,
+    high: np.ndarray,
+    next_low: np.ndarray,
+    next_high: np.ndarray,
+    active: np.ndarray,
+    mark: np.ndarray,
+) -> None:
+    """One pass over the ``active`` relations: bounds read from ``low``/``high``, written to ``next_*``.
+
+    Every cell written (totals and parts) is flagged in ``mark``.
+    """
+    every = len(active) == len(layout.total)
+    sizes = layout.part_start[active + 1] - layout.part_start[active]
+    bounds = np.searchsorted(np.cumsum(sizes), np.arange(_CHUNK_PAIRS, int(sizes.sum()), _CHUNK_PAIRS))
+    for chunk in np.split(active, np.unique(bounds + 1)):
+        if not len(chunk):
+            continue
+        if every:  # all relations: their parts are a slice, already in order
+            pairs = slice(layout.part_start[chunk[0]], layout.part_start[chunk[-1] + 1])
+            local, cell = layout.part_relation[pairs] - chunk[0], layout.part_cell[pairs]
+        else:
+            size = layout.part_start[chunk + 1] - layout.part_start[chunk]
+            local = np.repeat(np.arange(len(chunk)), size)
+            cell = layout.part_cell[_ranges(layout.part_start[chunk], layout.part_start[chunk + 1])]
+        part_low, part_high = low[cell], high[cell]
+        infinite = np.isinf(part_high)
+        finite_high = np.where(infinite, 0.0, part_high)
+        sum_low = np.bincount(local, weights=part_low, minlength=len(chunk))
+        sum_high = np.bincount(local, weights=finite_high, minlength=len(chunk))
+        open_parts = np.bincount(local, weights=infinite, minlength=len(chunk))
+        total, equal = layout.total[chunk], layout.equal[chunk]
+        # Totals: at least the sum of the parts' lows; at most the sum of their highs when exact.
+        np.maximum.at(next_low, total, sum_low)
+        bounded = equal & (open_parts == 0)
+        np.minimum.at(next_high, total[bounded], sum_high[bounded])
+        # Parts: at most the total's high less the other parts' lows.
+        np.minimum.at(next_high, cell, high[total][local] - (sum_low[local] - part_low))
+        # ... and, when exact, at least the total's low less the other parts' highs.
+        can = equal[local] & (open_parts[local] - infinite == 0)
+        np.maximum.at(next_low, cell[can], (low[total][local] - (sum_high[local] - finite_high))[can])
+        mark[total] = True
+        mark[cell] = True
 
 
 def audit(system: CellSystem, hidden: np.ndarray) -> AuditResult:
@@ -334,12 +450,13 @@ def protect(system: CellSystem, *, extra: np.ndarray | None = None) -> np.ndarra
         return hidden
     shown_value = rounded(system.value)
     hidden = _no_lone_part(relations, hidden, hideable, shown_value)
+    audited = _Audit(system, hidden)
     for _ in range(_MAX_ROUNDS):
-        result = audit(system, hidden)
+        result = audited.result(hidden)
         unsafe = hidden & (result.high - result.low + 1 < MIN_RANGE)
         if not unsafe.any():
             break
-        opened = _binding_relations(system, result, unsafe)
+        opened = _binding_relations(system, result, unsafe, audited.bounds)
         chosen = _smallest_candidates(relations, opened, hidden, hideable, shown_value)
         if not len(chosen):
             # Nothing left to hide in those relations: open them through their other suppressed cells.
@@ -353,6 +470,59 @@ def protect(system: CellSystem, *, extra: np.ndarray | None = None) -> np.ndarra
             break
         hidden[chosen] = True
     return hidden
+
+
+class _Audit:
+    """:func:`audit` as :func:`protect` needs it: again after each round, redoing only what changed.
+
+    The cells fall into independent groups (connected components of the relations). A
+    group without a suppressed cell is never read (nothing in it can be narrowed below the
+    rule), and after a round only the groups where cells were newly hidden are audited
+    again; every other group keeps its bounds, which are what a full audit would give.
+    The bounds of the hidden cells, and of every cell in a relation with one, are those of
+    :func:`audit`.
+    """
+
+    def __init__(self, system: CellSystem, hidden: np.ndarray) -> None:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        self.system = system
+        self.layout = _layout(system.relations)
+        relations = system.relations
+        part = ~np.asarray(relations.pair_total, dtype=bool)
+        parts = np.asarray(relations.pair_cell)[part]
+        totals = self.layout.total[np.asarray(relations.pair_relation)[part]]
+        size = len(system)
+        graph = coo_matrix((np.ones(len(parts), dtype=np.int8), (parts, totals)), shape=(size, size))
+        _, self.component = connected_components(graph, directed=False)
+        self.relation_component = self.component[self.layout.total]
+        self.hidden = np.zeros(size, dtype=bool)
+        self.base_low, self.base_high = published_bounds(system, self.hidden)
+        self.low, self.high = self.base_low.copy(), self.base_high.copy()
+
+    def bounds(self, cells: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`published_bounds` of some cells (a suppressed cell is at least 1, with no upper limit)."""
+        shown = ~hidden[cells]
+        return np.where(shown, self.base_low[cells], 1.0), np.where(shown, self.base_high[cells], np.inf)
+
+    def result(self, hidden: np.ndarray) -> AuditResult:
+        """The audit of ``hidden``, which holds every cell hidden at the previous call.
+
+        The arrays of the result are this object's own, changed by the next call.
+        """
+        hidden = np.asarray(hidden, dtype=bool) & (self.system.kind == PUBLISHED)
+        dirty = np.zeros(int(self.component.max()) + 1 if len(self.component) else 0, dtype=bool)
+        dirty[self.component[hidden & ~self.hidden]] = True
+        self.hidden = hidden.copy()
+        if dirty.any():
+            cells = np.flatnonzero(dirty[self.component])
+            self.low[cells], self.high[cells] = self.bounds(cells, hidden)
+            active = np.flatnonzero(dirty[self.relation_component])
+            self.low, self.high = _propagate(
+                self.layout, self.low, self.high, active, max_passes=_MAX_PASSES, whole=True
+            )
+        return AuditResult(low=self.low, high=self.high, hidden=self.hidden)
 
 
 def _no_lone_part(
@@ -380,13 +550,26 @@ def _no_lone_part(
     return hidden
 
 
-def _binding_relations(system: CellSystem, result: AuditResult, unsafe: np.ndarray) -> np.ndarray:
-    """Relations that give an unsafe cell its narrowest bound (the ones to open)."""
+def _binding_relations(
+    system: CellSystem,
+    result: AuditResult,
+    unsafe: np.ndarray,
+    bounds: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """Relations that give an unsafe cell its narrowest bound (the ones to open).
+
+    ``bounds(cells, hidden)`` gives the published bounds of those cells.
+    """
     relations = system.relations
     low, high = result.low, result.high
-    rel, cell, is_total = relations.pair_relation, relations.pair_cell, relations.pair_total
+    # Only relations holding an unsafe cell can bind one: read their pairs alone.
+    holding = np.zeros(relations.count, dtype=bool)
+    holding[relations.pair_relation[unsafe[relations.pair_cell]]] = True
+    chosen = holding[relations.pair_relation]
+    rel, cell = relations.pair_relation[chosen], relations.pair_cell[chosen]
+    is_total = relations.pair_total[chosen]
     n = relations.count
-    total = relations.totals()
+    total = _layout(relations).total
     part = ~is_total
     infinite = np.isinf(high[cell]) & part
     sum_low = np.bincount(rel[part], weights=low[cell][part], minlength=n)
@@ -403,10 +586,10 @@ def _binding_relations(system: CellSystem, result: AuditResult, unsafe: np.ndarr
     others_high = sum_high[rel] - np.where(own_open, 0.0, high[cell])
     exact_part = part & relations.equal[rel] & (others_open == 0)
     implied_low[exact_part] = (low[total[rel]] - others_high)[exact_part]
-    base_low, base_high = published_bounds(system, result.hidden)
+    base_low, base_high = bounds(cell, result.hidden)
     binds = unsafe[cell] & (
-        ((np.ceil(implied_low - 1e-9) >= low[cell]) & (low[cell] > base_low[cell]))
-        | ((np.floor(implied_high + 1e-9) <= high[cell]) & (high[cell] < base_high[cell]))
+        ((np.ceil(implied_low - 1e-9) >= low[cell]) & (low[cell] > base_low))
+        | ((np.floor(implied_high + 1e-9) <= high[cell]) & (high[cell] < base_high))
     )
     return np.unique(rel[binds])
 
