@@ -30,8 +30,9 @@ from coverage_map.ingest.upload_safety import size_text
 from coverage_map.store.at_rest import lock_down, private_files, sweep_scratch
 
 # The dashboard's callbacks: importing these modules registers them with ``dash.callback``.
-from . import controls, details, download_map, feeds, ids, mapping, mapview, questions, tables, upload, whatif  # noqa: F401
+from . import controls, details, download_map, feeds, ids, jobs, mapping, mapview, questions, tables, upload, whatif  # noqa: F401
 from .context import EXTENSION, Services, services
+from .context import install as install_context
 from .layout import build_layout
 from .registry import UNAVAILABLE_TEXT, DataUnavailable, Registry
 from .security import SecurityConfig
@@ -86,6 +87,10 @@ def create_app(
     lock_down(settings.data_dir)
     sweep_scratch(settings.data_dir)
     dataset = dataset if dataset is not None else settings.load_dataset()
+    # Long work (saving an upload, map downloads, site suggestion) runs as background jobs:
+    # child processes sharing a diskcache in the data folder, or Celery workers (callbacks.jobs).
+    manager = jobs.build_manager(settings.data_dir)
+    jobs.install(manager)
     app = Dash(
         __name__,
         assets_folder=str(PROJECT_DIR / "assets"),
@@ -95,11 +100,13 @@ def create_app(
         compress=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         on_error=callback_failed,
+        background_callback_manager=manager,
     )
     # The page's language, for screen readers and translation (WCAG 3.1.1); Dash's template has none.
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     server = app.server
     server.extensions[EXTENSION] = build_services(dataset, settings)
+    install_context(server)
 
     def current_layout() -> Component:
         return services(server).layout

@@ -18,6 +18,8 @@ from .registry import Registry
 from .settings import Settings
 
 EXTENSION = "coverage_map"
+#: The process's one server (:func:`install`): what a background job, outside any request, serves from.
+_SERVER: list[flask.Flask] = []
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,24 @@ class Services:
     layout: Component = field(compare=False, repr=False)
 
 
+def install(server: flask.Flask) -> None:
+    """Make ``server`` the process's own, for work done outside a request (a background job)."""
+    _SERVER[:] = [server]
+
+
 def services(server: flask.Flask | None = None) -> Services:
-    """The services of ``server`` (default: the app handling the current request)."""
-    app = flask.current_app if server is None else server
+    """The services of ``server`` (default: the app handling the current request, else the process's own).
+
+    A background job runs outside any request (a child process forked by the worker that
+    started it, or a Celery worker): it is served by the process's app, whose settings and
+    loaded data it shares.
+    """
+    if server is not None:
+        app = server
+    elif flask.has_app_context() or not _SERVER:
+        app = flask.current_app
+    else:
+        app = _SERVER[0]
     found = app.extensions[EXTENSION]
     if not isinstance(found, Services):
         raise TypeError(f"app.server.extensions[{EXTENSION!r}] holds {type(found).__name__}, not Services")

@@ -155,6 +155,41 @@ def upload_status(role: str) -> str:
     return f"upload-status-{role}"
 
 
+# --------------------------------------------------------------------------- long work (callbacks/jobs.py)
+
+#: A random id of this page load (made in the browser), naming its background jobs.
+JOB_PAGE: Final = "job-page"
+#: The background jobs of the page: saving an upload, drawing a map download, suggesting sites.
+UPLOAD_JOB: Final = "upload"
+MAP_JOB: Final = "download-map"
+SUGGEST_JOB: Final = "suggest"
+
+
+def job_progress(job: str) -> str:
+    """The progress bar of ``job`` while it runs (empty otherwise)."""
+    return f"job-{job}-progress"
+
+
+def job_cancel(job: str) -> str:
+    """The Cancel button of ``job``, shown only while it runs."""
+    return f"job-{job}-cancel"
+
+
+def job_running(job: str) -> str:
+    """A store that is True while ``job`` runs (set by Dash's ``running=``)."""
+    return f"job-{job}-running"
+
+
+def job_cancelled(job: str) -> str:
+    """A store holding the number (its button's clicks) of the last run of ``job`` the visitor cancelled."""
+    return f"job-{job}-cancelled"
+
+
+def job_status(job: str) -> str:
+    """What happened to ``job`` when it ended without its own answer: cancelled, or stopped."""
+    return f"job-{job}-status"
+
+
 # --------------------------------------------------------------------------- the mapping step (callbacks/mapping.py)
 
 #: The mapping the visitor made, as :meth:`coverage_map.ingest.mapping.Mappings.as_dict` writes it.

@@ -26,6 +26,7 @@ from . import ids, whatif
 from .about import about_tab
 from .download_map import download_components
 from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
+from .job_view import job_panel, page_stores
 from .mapping import mapping_section
 from .questions import answer_card, questions_section
 from .settings import Settings
@@ -91,6 +92,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Store(id=ids.DATASET_VERSION),
             dcc.Interval(id=ids.DATASET_REFRESH, interval=REFRESH_MS),
             dcc.Store(id=ids.SELECTED_AREA, data=None),
+            *page_stores(),
             *whatif.whatif_stores(),
             _header(dataset),
             dbc.Alert(id=ids.SERVICE_NOTICE, is_open=False, color="danger", className="m-2"),
@@ -562,7 +564,8 @@ def _upload_tab(settings: Settings) -> html.Div:
                 ],
                 className="my-2 d-flex align-items-center",
             ),
-            dcc.Loading(html.Div(id=ids.UPLOAD_REPORT), type="dot"),
+            job_panel(ids.UPLOAD_JOB, cancel_label="Cancel"),  # the save's progress bar while it runs
+            html.Div(id=ids.UPLOAD_REPORT),
             dbc.Button(
                 "Download rejected rows (CSV)",
                 id=ids.UPLOAD_REJECTED_BUTTON,

@@ -13,6 +13,8 @@ Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.store.Works
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,13 +30,16 @@ from coverage_map.errors import CoverageMapError, Problem, ValidationError
 from coverage_map.ingest.upload_safety import UnsafeUploadError
 from coverage_map.outputs.tables import write_any
 from coverage_map.rejections import PRIVATE_ROLES, file_counts, private_files, redacted, rejected_frame
-from coverage_map.store import Workspace
+from coverage_map.store import Workspace, open_workspace
 
 from . import ids, uploads
 from .context import Services, services, triggered_ids
+from .jobs import Job, JobKind, background_options, register, remove_scratch, scratch_tag, start
 from .layout import render_problems
 from .registry import visitor_message
-from .uploads import ROLES, Choice
+from .uploads import ROLES, Choice, dataset_name
+
+_LOG = logging.getLogger(__name__)
 
 #: Triggers of :func:`choose_dataset`.
 SELECT, SAVED, RESET, PUBLISH, REFRESH = (
@@ -63,6 +68,22 @@ for _role in ROLES:
     )(_checker(_role))
 
 
+#: The save as a background job: what the page says when a run ends without its own answer.
+UPLOAD_KIND = JobKind(
+    name=ids.UPLOAD_JOB,
+    trigger=ids.UPLOAD_LOAD,
+    cancelled="Cancelled: nothing was saved.",
+    died=("The save stopped before it finished (the server may have restarted or run out of memory). "
+          "Nothing was saved; try again."),
+)  # fmt: skip
+#: The stages of a save after each file's check.
+SAVE_STAGES = (
+    "Writing the files to a private scratch folder",
+    "Validating every row and saving (the longest step)",
+    "Preparing your data for the map",
+)
+
+
 @callback(
     Output(ids.UPLOAD_SAVED, "data"),
     Output(ids.UPLOAD_REPORT, "children"),
@@ -74,46 +95,134 @@ for _role in ROLES:
     State(ids.UPLOAD_NAME, "value"),
     State(ids.UPLOAD_TOKEN, "data"),
     State(ids.MAPPING_STORE, "data"),
+    State(ids.JOB_PAGE, "data"),
     prevent_initial_call=True,
+    **background_options(UPLOAD_KIND, disable=[ids.UPLOAD_LOAD], clear=[(ids.UPLOAD_REPORT, "children")]),
 )
-def save_upload(clicks: int | None, *values: object) -> tuple[object, ...]:
-    """Check, validate and save the files to the workspace (with the mapping step's mapping), private to this session."""
+def save_upload(set_progress: Callable[[object], None] | None, clicks: int | None, *values: object) -> tuple[object, ...]:
+    """Check, validate and save the files to the workspace (with the mapping step's mapping), private to this session.
+
+    A background job: ``set_progress`` gets the progress bar as each stage starts (each file's
+    check, writing, validating and saving, preparing the map). Its own process opens its own
+    connection to the workspace (one inherited from the worker must not be shared).
+    """
     contents = dict(zip(ROLES, values[: len(ROLES)], strict=True))
     names = dict(zip(ROLES, values[len(ROLES) : 2 * len(ROLES)], strict=True))
-    # The mapping step's store is the last State (None when called without it, as before the step).
-    name, token, mapping = (*values[2 * len(ROLES) :], None)[:3]
-    saved, report, owner = save_files(contents, names, name, token, mapping)
+    # The mapping step's store and the page id are the last States (None when called without them).
+    name, token, mapping, page = (*values[2 * len(ROLES) :], None, None)[:4]
+    with start(UPLOAD_KIND.name, "Saving your data", set_progress, page, clicks) as job:
+        settings = services().settings
+        with open_workspace(settings.workspace, keep_raw_uploads=settings.keep_raw_uploads) as workspace:
+            saved, report, owner = save_files(contents, names, name, token, mapping, job=job, workspace=workspace)
     keep = [no_update] * len(ROLES) if saved is no_update else [None] * len(ROLES)  # free the browser's copies
     return (saved, report, owner, *keep)
 
 
 def save_files(
     contents: Mapping[str, object], filenames: Mapping[str, object], name: object, token: object,
-    mapping: object = None,
+    mapping: object = None, *, job: Job | None = None, workspace: Workspace | None = None,
 ) -> tuple[object, object, object]:  # fmt: skip
     """``(saved choice or no_update, report, owner token or no_update)`` for one upload.
 
     ``mapping`` is the mapping step's (:func:`callbacks.mapping.mapping_from_controls`), stored with the dataset.
+    ``job`` hears each stage (its progress bar) and notes on the board what is about to be saved,
+    so that a run killed half way can be undone (:func:`saved_by_job`). ``workspace`` defaults to
+    the registry's.
     """
     app = services()
     settings = app.settings
+    job = job if job is not None else Job("Saving your data")
+    workspace = workspace if workspace is not None else app.registry.workspace
     owner = token if uploads.is_token(token) else uploads.new_token()
     assert isinstance(owner, str)
     new_owner = no_update if owner == token else owner
     given: Mapping[str, str] = {}
+    files = uploads.upload_files(contents, filenames)
+    steps = [uploads.checking_text(role, n, len(files)) for n, (role, _, _) in enumerate(files, start=1)]
     try:
-        received = uploads.receive_all(contents, filenames, limits=settings.upload_limits)
-        given = received.names
-        added = uploads.save_to_workspace(app.registry.workspace, settings.data_dir, owner, str(name or ""),
-                                          received, limits=settings.upload_limits, mapping=mapping)  # fmt: skip
+        with job.stages([*steps, *SAVE_STAGES]) as progress:
+            received = uploads.receive_all(contents, filenames, limits=settings.upload_limits,
+                                           on_file=lambda role, n, total: progress.next(
+                                               uploads.checking_text(role, n, total)))  # fmt: skip
+            given = received.names
+            job.record(state="saving", owner=_digest(owner), saving=dataset_name(name),
+                       before=_last_private_version(workspace, owner, dataset_name(name)))  # fmt: skip
+            added = uploads.save_to_workspace(workspace, settings.data_dir, owner, str(name or ""), received,
+                                              limits=settings.upload_limits, mapping=mapping,
+                                              scratch_tag=scratch_tag(job.key), on_stage=progress.next)  # fmt: skip
+            job.record(state="saved", version=added.ref.version)
+            progress.next(SAVE_STAGES[-1])
+            choice = Choice.of(added.ref, owner)
+            dataset = app.registry.adopt(choice, added.inputs)  # joined once here, so outside-area rows are counted
     except ValidationError as error:
         rows = uploads.problem_rows(_without_private_values(error.problems, given), given)
         return no_update, render_problems(rows), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
-    choice = Choice.of(added.ref, owner)
-    dataset = app.registry.adopt(choice, added.inputs)  # joined once here, so outside-area rows are counted
     return choice.as_data(), saved_report(added.ref.label, dataset, received.names), new_owner
+
+
+def _digest(owner: str) -> str:
+    return hashlib.sha256(owner.encode("utf-8")).hexdigest()
+
+
+def _last_private_version(workspace: Workspace, owner: str, name: str) -> int:
+    """The highest number of ``owner``'s private versions of ``name`` (0: none yet)."""
+    digest = _digest(owner)
+    return max((ref.version for ref in workspace.list(owner=owner)
+                if ref.name == name and ref.scoped and ref.owner == digest), default=0)  # fmt: skip
+
+
+def saved_by_job(workspace: Workspace, entry: Mapping[str, object], token: object) -> int:
+    """Remove what a save that never finished committed (its board ``entry``); returns how many versions.
+
+    Only the session's own private versions of the name, numbered after the ones it had when the
+    save began, are removed; one that shares its number with a published version of the same
+    owner is left (removing by number would take both) and logged.
+    """
+    name, before, digest = entry.get("saving"), entry.get("before"), entry.get("owner")
+    if not isinstance(name, str) or not isinstance(before, int) or not uploads.is_token(token):
+        return 0
+    assert isinstance(token, str)
+    if digest != _digest(token):
+        return 0
+    refs = [ref for ref in workspace.list(owner=token) if ref.name == name and ref.owner == digest]
+    removed = 0
+    for ref in refs:
+        if not ref.scoped or ref.version <= before:
+            continue
+        if any(other.version == ref.version and not other.scoped for other in refs):
+            _LOG.warning("a cancelled save's version shares its number with a published one; left in place")
+            continue
+        removed += workspace.remove(name, ref.version, owner=token)
+    return removed
+
+
+def _undo_save(entry: Mapping[str, object], states: Sequence[object]) -> None:
+    """Clean up after a save that was cancelled or died: its scratch folder, and anything it committed."""
+    app = services()
+    tag = entry.get("tag")
+    if isinstance(tag, str) and tag:
+        remove_scratch(app.settings.data_dir, tag)
+    if entry.get("saving") is not None:
+        saved_by_job(app.registry.workspace, entry, states[0] if states else None)
+
+
+register(UPLOAD_KIND, cleanup=_undo_save, extra=[State(ids.UPLOAD_TOKEN, "data")],
+         render=lambda text: dbc.Alert(text, color="warning", className="small mt-2"))  # fmt: skip
+
+
+@callback(
+    Output(ids.UPLOAD_TOKEN, "data", allow_duplicate=True),
+    *[Input(ids.upload_box(role), "contents") for role in ROLES],
+    State(ids.UPLOAD_TOKEN, "data"),
+    prevent_initial_call=True,
+)
+def ensure_token(*values: object) -> object:
+    """Give the tab its owner token as soon as a file arrives, before any save: a save cancelled after it
+    committed is then undone with the token the tab holds (:func:`saved_by_job`)."""
+    token = values[-1]
+    return no_update if uploads.is_token(token) else uploads.new_token()
 
 
 def _without_private_values(problems: Sequence[Problem], names: Mapping[str, str]) -> list[Problem]:

@@ -25,7 +25,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,22 +149,37 @@ class Received:
     names: Mapping[str, str]
 
 
-def receive_all(contents: Mapping[str, object], filenames: Mapping[str, object], *, limits: UploadLimits) -> Received:
+def upload_files(contents: Mapping[str, object], filenames: Mapping[str, object]) -> list[tuple[str, object, object]]:
+    """``(role, contents, file name)`` of every file of an upload, role by role (see :func:`role_files`)."""
+    return [item for role in ROLES for item in role_files(role, contents.get(role), filenames.get(role))]
+
+
+def checking_text(role: str, number: int, total: int) -> str:
+    """The progress line while one file is checked: "Checking referrals: 3 of 5 files"."""
+    name = role_name(role)
+    return f"Checking {name[:1].lower()}{name[1:]}: {number} of {total} file{'s' if total != 1 else ''}"
+
+
+def receive_all(contents: Mapping[str, object], filenames: Mapping[str, object], *, limits: UploadLimits,
+                on_file: Callable[[str, int, int], None] | None = None) -> Received:  # fmt: skip
     """Check every file of an upload; raise one :class:`UploadError` listing every refusal.
 
     The population may be several files (lists, as a ``multiple`` upload box sends them): they
-    are received as ``population``, ``population_2``...
+    are received as ``population``, ``population_2``... ``on_file(role, number, total)`` is told
+    as each file's check starts (the dashboard's progress bar).
     """
     data: dict[str, bytes] = {}
     names: dict[str, str] = {}
     refused: list[str] = []
-    for role in ROLES:
-        for key, item, name in role_files(role, contents.get(role), filenames.get(role)):
-            try:
-                data[key] = decode_upload(item, name, limits=limits)
-                names[key] = safe_filename(name)
-            except UnsafeUploadError as error:
-                refused.append(f"{role_name(key)}: {error}")
+    files = upload_files(contents, filenames)
+    for number, (key, item, name) in enumerate(files, start=1):
+        if on_file is not None:
+            on_file(key, number, len(files))
+        try:
+            data[key] = decode_upload(item, name, limits=limits)
+            names[key] = safe_filename(name)
+        except UnsafeUploadError as error:
+            refused.append(f"{role_name(key)}: {error}")
     missing = [ROLE_NAMES[role].lower() for role in REQUIRED if role not in data and not _refused(role, refused)]
     if missing:
         refused.append(f"upload the {' and '.join(missing)} files first")
@@ -185,14 +200,16 @@ def _refused(role: str, refused: Sequence[str]) -> bool:
 
 def save_to_workspace(
     workspace: Workspace, data_dir: Path, owner: str, name: str, received: Received, *, limits: UploadLimits,
-    mapping: object = None,
+    mapping: object = None, scratch_tag: str = "", on_stage: Callable[[str], None] | None = None,
 ) -> Added:  # fmt: skip
     """Write the checked files to a scratch folder inside ``data_dir`` and add them to the workspace.
 
     ``mapping`` (role -> ``{columns, values, labels}``, see :mod:`coverage_map.ingest.mapping`) is
     stored with the dataset and used on every load. Several population files (``population``,
     ``population_2``...) are joined on the area code, as ``--population`` given several times is.
-    The scratch folder is removed afterwards, whatever happens. Raises the workspace's
+    The scratch folder (``incoming-<scratch_tag>-*``: a background job's, so that its job can be
+    cleaned up after if it is killed) is removed afterwards, whatever happens. ``on_stage(what)``
+    is told as writing and then validating start. Raises the workspace's
     ``ValidationError`` (every problem of every file), ``WorkspaceError``, or ``CoverageMapError``
     for a mapping that cannot be read.
     """
@@ -200,12 +217,16 @@ def save_to_workspace(
         raise UploadError("invalid upload session; reload the page and upload again")
     root = lock_down(Path(data_dir).resolve())  # 0700; files written inside are 0600 (the app's umask)
     sweep_scratch(root)  # what a killed worker left behind
-    scratch = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
+    scratch = Path(tempfile.mkdtemp(prefix=f"incoming-{scratch_tag}-" if scratch_tag else "incoming-", dir=root))
     try:
+        if on_stage is not None:
+            on_stage("Writing the files to a private scratch folder")
         paths = {role: _write(scratch, role, received.names[role], item, limits=limits)
                  for role, item in received.data.items()}  # fmt: skip
         given = {role: value for role, value in mapping.items() if role in received.data} if isinstance(
             mapping, Mapping) else {}  # fmt: skip
+        if on_stage is not None:
+            on_stage("Validating every row and saving (the longest step)")
         return workspace.add(dataset_name(name), upload_spec(paths, given), owner=owner)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

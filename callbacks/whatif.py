@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -38,6 +38,8 @@ from coverage_map.taxonomy import display_name
 
 from . import ids
 from .context import Services, services
+from .job_view import job_panel
+from .jobs import SUGGEST_KIND, SUGGEST_STAGES, background_options, start
 from .registry import Loaded
 from .uploads import decode_upload
 from .views import drawn_level
@@ -161,7 +163,8 @@ def _suggest_column() -> list[Component]:
         ),
         html.Div(id=ids.WHATIF_UPLOAD_STATUS, className="small mb-2"),
         dbc.Button("Suggest", id=ids.WHATIF_SUGGEST, size="sm", color="primary", className="mb-2"),
-        dcc.Loading(html.Div(id=ids.WHATIF_RESULT, className="small"), type="circle"),
+        job_panel(ids.SUGGEST_JOB),  # the solve's progress bar and Cancel, while it runs
+        html.Div(id=ids.WHATIF_RESULT, className="small"),
         dbc.Button(
             "Add these to the scenario",
             id=ids.WHATIF_ADD_SUGGESTED,
@@ -709,23 +712,31 @@ def pick_options(layer: str | None, uploaded: object, token: str | None) -> list
     State(ids.WHATIF_REACH, "value"),
     State(ids.DATA_TOKEN, "data"),
     State(ids.WHATIF, "data"),
+    State(ids.JOB_PAGE, "data"),
     prevent_initial_call=True,
+    **background_options(SUGGEST_KIND, disable=[ids.WHATIF_SUGGEST], clear=[(ids.WHATIF_RESULT, "children")]),
 )
 def suggest(
-    clicks: int | None, k: object, layer: str | None, uploaded: object, category: str, community: str,
-    capacity: object, reach: str, token: str | None, whatif: str | None = None,
+    set_progress: Callable[[object], None] | None, clicks: int | None, k: object, layer: str | None,
+    uploaded: object, category: str, community: str, capacity: object, reach: str, token: str | None,
+    whatif: str | None = None, page: str | None = None,
 ) -> tuple[object, object, object]:  # fmt: skip
-    """Run the site suggestion for the tab's need and community (spinner while it solves)."""
+    """Run the site suggestion for the tab's need and community (a background job; ``set_progress``: its bar)."""
     if not clicks:
         return no_update, no_update, no_update
-    return suggestion_outputs(services(), k, layer, uploaded, (category, community, capacity, reach), token, whatif)
+    with start(SUGGEST_KIND.name, "Suggesting sites", set_progress, page, clicks) as job:
+        with job.stages(SUGGEST_STAGES) as stages:
+            return suggestion_outputs(services(), k, layer, uploaded, (category, community, capacity, reach), token,
+                                      whatif, on_stage=stages.next)  # fmt: skip
 
 
 def suggestion_outputs(
     app: Services, k: object, layer: str | None, uploaded: object, fields: tuple[object, object, object, object],
-    token: str | None, whatif: str | None = None,
+    token: str | None, whatif: str | None = None, on_stage: Callable[[str], None] = lambda what: None,
 ) -> tuple[object, object, object]:  # fmt: skip
-    """What :func:`suggest` returns: the result (or the problem), the sites as scenario text, the Add button."""
+    """What :func:`suggest` returns: the result (or the problem), the sites as scenario text, the Add button
+    (``on_stage`` hears each of :data:`~callbacks.jobs.SUGGEST_STAGES` as it starts)."""
+    on_stage(SUGGEST_STAGES[0])
     loaded = app.registry.get(token, whatif)
     dataset = loaded.dataset
     chosen = Fields.of(dataset, *fields)
@@ -739,12 +750,16 @@ def suggestion_outputs(
         return html.P("Upload a file of candidate sites first.", className="text-danger"), None, True
     km = float(chosen.reach[:-2]) if chosen.reach.endswith("km") else None
     try:
+        on_stage(SUGGEST_STAGES[1])
+        candidates = layer_sites(dataset, layer, uploaded)
+        on_stage(SUGGEST_STAGES[2])
         result = suggest_sites(dataset.prepared, category=chosen.category, community=chosen.community, k=count,
-                               candidates=layer_sites(dataset, layer, uploaded), catchment_km=km,
+                               candidates=candidates, catchment_km=km,
                                capacity=chosen.capacity, method=dataset.method)  # fmt: skip
     except CoverageMapError as error:
         message = str(error)
         return html.P(message[:1].upper() + message[1:], className="text-danger"), None, True
+    on_stage(SUGGEST_STAGES[3])
     text = encode_scenario(suggestion_proposals(result, chosen))
     return render_suggestion(result), text, False
 

@@ -8,11 +8,17 @@ The data set is the one ``COVERAGE_MAP_CONFIG`` names (a TOML file, see
 :mod:`callbacks.settings`), else the synthetic demo; authentication and headers come from
 the ``COVERAGE_MAP_*`` variables of :mod:`callbacks.security`. Under ``--preload`` the
 data are loaded and warmed once, before the workers fork.
+
+With ``COVERAGE_MAP_CELERY_BROKER`` set, the background jobs (saving an upload, map downloads,
+site suggestion) run on Celery workers started with ``celery -A callbacks.wsgi:celery_app worker``
+(see ``docs/dashboard.md``); ``celery_app`` is None otherwise.
 """
 
 from __future__ import annotations
 
 from .app import create_app
+from .jobs import celery_app as _celery_app
 
 app = create_app()
 server = app.server
+celery_app = _celery_app()

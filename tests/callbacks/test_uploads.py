@@ -212,7 +212,7 @@ def test_choose_dataset_callback_writes_the_data_token(app: dash.Dash, ctx: Regi
 def test_save_upload_callback_frees_the_browser_copies(ctx: Registry, contents) -> None:
     data, names = contents
     order = uploads.ROLES
-    out = upload.save_upload(1, *[data.get(r) for r in order], *[names.get(r) for r in order], "cb", None)
+    out = upload.save_upload(None, 1, *[data.get(r) for r in order], *[names.get(r) for r in order], "cb", None)
     saved, _, owner = out[:3]
     assert saved["name"] == "cb" and uploads.is_token(owner)
     assert list(out[3:]) == [None] * len(order)

@@ -241,7 +241,7 @@ def test_download_button_is_in_the_layout_and_sends_the_current_view(dataset, da
         assert "download-map-button" in client.get("/_dash-layout").get_data(as_text=True)
         with dash_app.server.app_context():
             sent, error = download_map(
-                1, "svg", "area", "dementia", "all", "gap_score", "B2", "quantiles", True, False, None
+                None, 1, "svg", "area", "dementia", "all", "gap_score", "B2", "quantiles", True, False, None
             )
     assert error == ""
     assert sent["filename"] == "coverage-map_dementia_gap_score_B2.svg"
