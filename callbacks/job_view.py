@@ -8,10 +8,15 @@ same words are written under it, in a polite live region, so a screen reader hea
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
+
+#: ``aria-live`` is a wildcard property Dash's typed keyword arguments do not list.
+_LIVE_REGION: dict[str, Any] = {"aria-live": "polite"}
 
 
 def percent(done: int, total: int) -> int:
@@ -27,14 +32,12 @@ def progress_text(done: int, total: int, what: str) -> str:
 def progress_view(done: int, total: int, what: str, *, title: str = "Progress") -> html.Div:
     """A determinate progress bar at ``done`` of ``total`` stages, with ``what`` runs now in words."""
     text = progress_text(done, total, what)
+    # Numbers, as the browser reads them (Dash's typed keywords say strings), and wildcard aria-* names.
+    bar: dict[str, Any] = {"value": max(0, min(done, total)), "max": max(total, 1), "aria-label": title,
+                           "aria-valuetext": text}  # fmt: skip
     return html.Div(
         [
-            html.Progress(
-                value=max(0, min(done, total)),
-                max=max(total, 1),
-                className="job-progress-bar",
-                **{"aria-label": title, "aria-valuetext": text},
-            ),
+            html.Progress(className="job-progress-bar", **bar),
             html.Div(text, className="small job-progress-text"),
         ],
         className="job-progress",
@@ -49,9 +52,15 @@ def job_panel(job: str, *, cancel_label: str = "Cancel") -> html.Div:
             dcc.Store(id=ids.job_cancelled(job), data=None),
             html.Div(
                 [
-                    html.Div(id=ids.job_progress(job), className="flex-grow-1", **{"aria-live": "polite"}),
-                    dbc.Button(cancel_label, id=ids.job_cancel(job), color="secondary", outline=True, size="sm",
-                               className="job-cancel ms-2 d-none"),  # fmt: skip
+                    html.Div(id=ids.job_progress(job), className="flex-grow-1", **_LIVE_REGION),
+                    dbc.Button(
+                        cancel_label,
+                        id=ids.job_cancel(job),
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        className="job-cancel ms-2 d-none",
+                    ),
                 ],
                 className="d-flex align-items-center",
             ),

@@ -99,7 +99,9 @@ SAVE_STAGES = (
     prevent_initial_call=True,
     **background_options(UPLOAD_KIND, disable=[ids.UPLOAD_LOAD], clear=[(ids.UPLOAD_REPORT, "children")]),
 )
-def save_upload(set_progress: Callable[[object], None] | None, clicks: int | None, *values: object) -> tuple[object, ...]:
+def save_upload(
+    set_progress: Callable[[object], None] | None, clicks: int | None, *values: object
+) -> tuple[object, ...]:
     """Check, validate and save the files to the workspace (with the mapping step's mapping), private to this session.
 
     A background job: ``set_progress`` gets the progress bar as each stage starts (each file's

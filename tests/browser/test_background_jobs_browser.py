@@ -94,7 +94,9 @@ def bar_state(browser: object, job: str) -> tuple[float, float, str] | None:
     """The bar's value, max and words while it shows (None when it does not)."""
     state = browser.execute_script(  # type: ignore[attr-defined]
         "const p = document.querySelector(arguments[0]); if (!p || !p.hasAttribute('max')) return null;"
-        "return [p.value, p.max, p.getAttribute('aria-valuetext')];", f"#job-{job}-progress progress")
+        "return [p.value, p.max, p.getAttribute('aria-valuetext')];",
+        f"#job-{job}-progress progress",
+    )
     return None if state is None else tuple(state)
 
 
