@@ -118,7 +118,7 @@ def _celery_manager(broker: str, backend: str) -> Any:
         from dash import CeleryManager
     except ImportError as error:
         raise CoverageMapError(
-            f"{CELERY_BROKER_ENV} is set, but celery is not installed: pip install 'dash[celery]' (or unset it "
+            f"{CELERY_BROKER_ENV} is set, but celery is not installed: pip install 'coverage-map[celery]' (or unset it "
             "to run jobs in child processes)"
         ) from error
     app = Celery("coverage_map_jobs", broker=broker, backend=backend)

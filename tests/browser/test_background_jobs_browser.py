@@ -176,6 +176,8 @@ def test_cancel_during_a_large_save_saves_nothing(browser: object, job_server: d
     assert not list(data_dir.glob("incoming-*"))
     assert not files_holding(data_dir, b"CANCELLEDJOB")
     assert not files_holding(job_cache(), b"CANCELLEDJOB")
+    assert job_cache().stat().st_mode & 0o777 == 0o700
+    assert all(path.stat().st_mode & 0o077 == 0 for path in job_cache().rglob("*"))  # private, as docs/privacy.md says
     assert_clean_console(browser)
 
 
