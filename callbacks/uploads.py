@@ -102,16 +102,20 @@ def role_files(role: str, contents: object, filenames: object) -> list[tuple[str
 
     A box takes one file (``contents`` a data URL), or several when ``multiple`` (lists): the
     population box, whose second, third... files are the roles ``population_2``,
-    ``population_3``... (as :meth:`coverage_map.spec.InputSpec.files` and the workspace name them).
+    ``population_3``... (as :meth:`coverage_map.spec.InputSpec.files` and the workspace name them),
+    in the order of their file names. The browser lists several files in the order it finished
+    reading them, which varies from one upload of the same files to the next; by name, the same
+    files always get the same roles, so the mapping made for one of them stays with it.
     """
     if isinstance(contents, str):
         return [(role, contents, filenames[0] if isinstance(filenames, list) and filenames else filenames)]
     if not isinstance(contents, list):
         return []
     names = filenames if isinstance(filenames, list) else []
-    keys = population_roles(len(contents)) if role == SEVERAL else [role] * len(contents)
-    return [(key, item, names[n] if n < len(names) else None) for n, (key, item) in enumerate(zip(keys, contents,
-                                                                                                  strict=True))]  # fmt: skip
+    files = sorted(((item, names[n] if n < len(names) else None) for n, item in enumerate(contents)),
+                   key=lambda file: str(file[1] or ""))  # fmt: skip
+    keys = population_roles(len(files)) if role == SEVERAL else [role] * len(files)
+    return [(key, item, name) for key, (item, name) in zip(keys, files, strict=True)]
 
 
 def role_name(role: str) -> str:
