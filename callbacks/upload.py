@@ -13,6 +13,7 @@ Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.store.Works
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from .layout import render_problems
 from .registry import visitor_message
 from .uploads import ROLES, Choice
 
+_LOG = logging.getLogger(__name__)
 #: Triggers of :func:`choose_dataset`.
 SELECT, SAVED, RESET, PUBLISH, REFRESH = (
     ids.DATASET_SELECT, ids.UPLOAD_SAVED, ids.UPLOAD_RESET, ids.DATASET_PUBLISH, ids.DATASET_REFRESH,
@@ -110,6 +112,9 @@ def save_files(
         rows = uploads.problem_rows(_without_private_values(error.problems, given), given)
         return no_update, render_problems(rows), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
+        return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
+    except (OSError, sa.exc.SQLAlchemyError) as error:  # a full disk, an outage: said in words, nothing saved
+        _LOG.warning("an upload could not be saved: %s", type(error).__name__)
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
     choice = Choice.of(added.ref, owner)
     dataset = app.registry.adopt(choice, added.inputs)  # joined once here, so outside-area rows are counted

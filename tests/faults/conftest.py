@@ -42,6 +42,30 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {role: folder / DEMO_FILES[role] for role in UPLOAD_ROLES}
 
 
+@pytest.fixture(scope="session")
+def handbuilt_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dashboard config (``COVERAGE_MAP_CONFIG``) serving the small hand-built data, beside its files.
+
+    gunicorn loads it in seconds rather than the demo's half a minute: for faults that do not need a
+    large default data set.
+    """
+    import handbuilt
+
+    folder = tmp_path_factory.mktemp("handbuilt")
+    paths = handbuilt.write_files(folder)
+    lines = [f'{role} = "{Path(paths[role]).name}"' for role in UPLOAD_ROLES]
+    (folder / "config.toml").write_text("[data]\n" + "\n".join(lines) + '\nlabel = "Hand-built"\n')
+    return folder / "config.toml"
+
+
+def files_of(config: Path) -> dict[str, tuple[str, bytes]]:
+    """The upload files (role -> (name, bytes)) beside a :func:`handbuilt_config`: a small, valid upload."""
+    import tomllib
+
+    data = tomllib.loads(config.read_text())["data"]
+    return {role: (data[role], (config.parent / data[role]).read_bytes()) for role in UPLOAD_ROLES}
+
+
 def upload_values(files: dict[str, tuple[str, bytes]], name: str, token: str | None) -> dict[str, object]:
     """The save callback's inputs and states after choosing ``files`` (role -> (file name, bytes)) and clicking save."""
     from .harness import data_url

@@ -37,7 +37,7 @@ from benchmarks.load import free_port, request_body  # noqa: E402
 #: How long gunicorn may take to load and warm the demo data before its workers fork (a loaded 2-core machine).
 START_TIMEOUT = 240.0
 #: Scratch left in a data folder: upload and checkout folders, tempfile's default names, partial downloads.
-SCRATCH = re.compile(r"^(incoming-|load-|revise-|sync-|mapping-|candidates-|tmp|\.part-)|\.tmp$")
+SCRATCH = re.compile(r"^(incoming-|load-|revise-|sync-|mapping-|candidates-|tmp.|\.part-)|\.tmp$")
 #: Never in any response: how the server fails inside.
 LEAKS = ("Traceback", "OperationalError", "psycopg", "sqlalchemy", "postgresql://", 'File "/')
 
@@ -128,19 +128,25 @@ class Server:
         return wait_until(ready, timeout=timeout, what=f"gunicorn to have {self.workers} workers again")  # type: ignore[return-value]
 
 
-def start_server(data_dir: Path, log_dir: Path, env: Mapping[str, str] = (), *,  # type: ignore[assignment]
-                 wrap: Sequence[str] = (), view: Path | None = None) -> Server:  # fmt: skip
-    """gunicorn as the Procfile runs it, on a free loopback port, serving once its workers answer."""
+def start_server(data_dir: Path, log_dir: Path, env: Mapping[str, str] | None = None, *,
+                 wrap: Sequence[str] = (), namespaced: bool = False) -> Server:  # fmt: skip
+    """gunicorn as the Procfile runs it, on a free loopback port, serving once its workers answer.
+
+    ``wrap`` goes before the command (``unshare ...``); ``namespaced``: the data folder is a mount of
+    the server's own mount namespace, seen through ``/proc/<pid>/root``.
+    """
     port = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("COVERAGE_MAP_")}
-    environment.update({"COVERAGE_MAP_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), **dict(env)})
+    environment.update({"COVERAGE_MAP_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), **dict(env or {})})
     log = log_dir / f"gunicorn-{port}.log"
     argv = [*wrap, *procfile_command(port), *_own_control_socket(log_dir, port)]
     workers = int(argv[argv.index("--workers") + 1])
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT,
                                    start_new_session=True)  # fmt: skip
-    server = Server(process, port, data_dir, log, workers, view)
+    server = Server(process, port, data_dir, log, workers)
+    if namespaced:
+        server.view = Path(f"/proc/{process.pid}/root") / data_dir.resolve().relative_to("/")
     try:
 
         def answering() -> bool:
@@ -168,11 +174,11 @@ def _own_control_socket(folder: Path, port: int) -> list[str]:
 
 
 def stop_server(server: Server) -> None:
-    """Stop gunicorn (TERM, then KILL its whole process group), whatever state it is in."""
+    """Stop gunicorn (INT, then KILL its whole process group), whatever state it is in."""
     process = server.process
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGINT)  # gunicorn's quick shutdown
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -341,6 +347,20 @@ def scratch_left(folder: Path) -> list[str]:
         if where.is_dir():
             found += [str(path.relative_to(folder)) for path in where.iterdir() if SCRATCH.search(path.name)]
     return found
+
+
+def stored(folder: Path) -> tuple[list[str], list[str]]:
+    """The versions in the workspace of a data folder (GeoPackage) and what its integrity check finds."""
+    from coverage_map.store import open_workspace
+
+    if not str(folder).startswith("/proc/"):
+        with open_workspace(folder / "workspace.gpkg") as workspace:
+            return [ref.label for ref in workspace.list(include_private=True)], workspace.check_integrity()
+    # Another mount namespace's folder: SQLite resolves /proc/<pid>/root to our own /, so check a copy.
+    with tempfile.TemporaryDirectory(prefix="coverage-map-faults-") as copy:
+        for path in folder.glob("workspace.gpkg*"):
+            shutil.copy2(path, copy)
+        return stored(Path(copy))
 
 
 def assert_serving(client: Client, values: Mapping[str, object]) -> None:

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from callbacks.uploads import new_token
-from coverage_map.store import open_workspace
 
 from .conftest import VIEW, demo_upload, upload_values
 from .harness import (
@@ -36,6 +35,7 @@ from .harness import (
     socket_owner,
     start_server,
     stop_server,
+    stored,
     wait_until,
 )
 
@@ -50,12 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield started
     finally:
         stop_server(started)
-
-
-def stored(data_dir: Path) -> tuple[list[str], list[str]]:
-    """The versions in the data folder's workspace and what its integrity check finds."""
-    with open_workspace(data_dir / "workspace.gpkg") as workspace:
-        return [ref.label for ref in workspace.list(include_private=True)], workspace.check_integrity()
 
 
 def kill_when_stopped(pid: int, still_working: callable) -> None:  # type: ignore[valid-type]
