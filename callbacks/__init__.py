@@ -11,6 +11,8 @@ Modules by topic:
 * :mod:`callbacks.details` — the area-details panel and access by deprivation;
 * :mod:`callbacks.tables` — the gap table, its CSV download and the organisations table;
 * :mod:`callbacks.upload` — visitors' own data;
+* :mod:`callbacks.gates` — clientside gates (``assets/gates.js``): the What if tab, the question's answer and
+  the details panel are asked of the server only when their answer can be seen or has changed;
 * :mod:`callbacks.feeds` — when the dataset shown was last synced from a live feed, and what changed;
 * pure helpers: :mod:`callbacks.state` (view state and URL), :mod:`callbacks.views` (what
   to draw), :mod:`callbacks.explain` (the tier key, "how sure are we", the equity view),

@@ -8,29 +8,24 @@ from collections.abc import Collection
 from dash import Input, Output, callback, no_update
 
 from . import ids
-from .context import Services, services, triggered_ids
+from .context import Services, services
 from .layout import equity_outputs, render_details
 from .state import ALL, ViewState
 from .views import area_details
 
 
-@callback(
-    Output(ids.AREA_DETAILS, "children"),
-    Input(ids.SELECTED_AREA, "data"),
-    Input(ids.LEVEL, "value"),
-    Input(ids.CATEGORY, "value"),
-    Input(ids.COMMUNITY, "value"),
-    Input(ids.METRIC, "value"),
-    Input(ids.DATA_TOKEN, "data"),
-    Input(ids.WHATIF, "data"),
-    prevent_initial_call=True,
-)
-def show_details(
-    area: str | None, level: str, category: str, community: str, metric: str, token: str | None,
-    whatif: str | None = None,
-) -> object:  # fmt: skip
-    """Fill the details panel for the selected unit (or the hint when none is selected)."""
-    return details_outputs(services(), triggered_ids(), area, level, category, community, metric, token, whatif)
+@callback(Output(ids.AREA_DETAILS, "children"), Input(ids.DETAILS_VIEW, "data"), prevent_initial_call=True)
+def show_details(view: dict[str, str | None] | None) -> object:
+    """Fill the details panel for the selected unit, or the hint once the selection is cleared.
+
+    The gate :data:`callbacks.ids.DETAILS_VIEW` (:mod:`callbacks.gates`) fills ``view`` only when
+    a unit is selected or was until now, so a change of need with nothing selected costs no request.
+    """
+    if not view:
+        return no_update
+    return details_outputs(services(), {ids.SELECTED_AREA}, view.get("area"), str(view.get("level")),
+                           str(view.get("category")), str(view.get("community") or ALL), str(view.get("metric")),
+                           view.get("token"), view.get("whatif"))  # fmt: skip
 
 
 def details_outputs(

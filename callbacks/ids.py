@@ -200,3 +200,13 @@ WHATIF_SUGGESTED: Final = "whatif-suggested"
 WHATIF_ADD_SUGGESTED: Final = "whatif-add-suggested"
 WHATIF_PICK: Final = "whatif-pick"
 WHATIF_PICK_ADD: Final = "whatif-pick-add"
+
+
+# --------------------------------------------------------------------------- gates (callbacks/gates.py)
+
+#: What the What if tab's server callbacks need (level, need, community, data token), filled only while it is open.
+WHATIF_VIEW: Final = "whatif-view"
+#: The question the URL names ("" for none), changed only when that question changes.
+QUESTION_KEY: Final = "question-key"
+#: What the details panel needs (the selected unit and the view), filled only when a unit is or was selected.
+DETAILS_VIEW: Final = "details-view"

@@ -22,7 +22,7 @@ from coverage_map.outputs.attribution import SUPPRESSION_NOTE, credits_for
 from coverage_map.outputs.classes import METRICS, SCHEMES
 from coverage_map.taxonomy import display_name
 
-from . import ids, whatif
+from . import gates, ids, whatif
 from .about import about_tab
 from .download_map import download_components
 from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
@@ -92,6 +92,7 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
             dcc.Interval(id=ids.DATASET_REFRESH, interval=REFRESH_MS),
             dcc.Store(id=ids.SELECTED_AREA, data=None),
             *whatif.whatif_stores(),
+            *gates.gate_stores(),
             _header(dataset),
             dbc.Alert(id=ids.SERVICE_NOTICE, is_open=False, color="danger", className="m-2"),
             dbc.Container(

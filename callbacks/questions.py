@@ -14,6 +14,7 @@ import json
 from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 from dash import ALL as EVERY
@@ -182,12 +183,17 @@ def ask_outputs(app: Services, fired: Collection[str], search: str | None, token
     Output(ids.QUESTION_ANSWER, "className"),
     Output(ids.question_button(EVERY), "className"),  # type: ignore[arg-type]
     Output(ids.question_button(EVERY), "aria-pressed"),  # type: ignore[arg-type]
-    Input(ids.URL, "search"),
+    Input(ids.QUESTION_KEY, "data"),
     Input(ids.DATA_TOKEN, "data"),
+    prevent_initial_call=True,
 )
-def show_answer(search: str | None, token: str | None) -> tuple[object, ...]:
-    """The answer to the question in the URL beside the map, and which question button is pressed."""
-    return answer_outputs(services(), search, token)
+def show_answer(key: str | None, token: str | None) -> tuple[object, ...]:
+    """The answer to the question in the URL beside the map, and which question button is pressed.
+
+    ``key`` is the URL's question as the gate :data:`callbacks.ids.QUESTION_KEY` copies it
+    (:mod:`callbacks.gates`): only when the question changes, not whenever the URL does.
+    """
+    return answer_outputs(services(), f"?{urlencode({'question': key})}" if key else None, token)
 
 
 def answer_outputs(app: Services, search: str | None, token: str | None) -> tuple[object, ...]:

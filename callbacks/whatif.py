@@ -479,12 +479,23 @@ def render_suggestion(result: SuggestionResult) -> list[Component]:
     Output(ids.WHATIF_COMMUNITY, "options"),
     Output(ids.WHATIF_COMMUNITY, "value"),
     Output(ids.WHATIF_LAYER, "options"),
-    Input(ids.CATEGORY, "value"),
-    Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF_VIEW, "data"),
+    prevent_initial_call=True,
 )
-def follow_view(category: str | None, token: str | None) -> tuple[object, ...]:
-    """The fields' choices for the data set, the need defaulting to the view's (everyone: open to all)."""
-    dataset = services().registry.get(token).dataset
+def follow_view(view: dict[str, str | None] | None) -> tuple[object, ...]:
+    """The fields' choices for the data set, the need defaulting to the view's (everyone: open to all).
+
+    ``view`` is filled by the gate :data:`callbacks.ids.WHATIF_VIEW` (:mod:`callbacks.gates`) only
+    while the tab is open, so changing the view elsewhere costs no request.
+    """
+    if not view:
+        return (no_update,) * 5
+    return view_fields(services(), view.get("category"), view.get("token"))
+
+
+def view_fields(app: Services, category: str | None, token: str | None) -> tuple[object, ...]:
+    """What :func:`follow_view` returns for the view's need on the session's data set."""
+    dataset = app.registry.get(token).dataset
     needs = sorted(({"label": display_name(c), "value": c} for c in dataset.categories),
                    key=lambda option: option["label"].lower())  # fmt: skip
     groups = [{"label": "Everyone (open to all)" if c == "all" else display_name(c), "value": c}
@@ -592,16 +603,19 @@ def scenario_edit(
     Output(ids.WHATIF_LIST, "children"),
     Output(ids.WHATIF_SUMMARY, "children"),
     Input(ids.WHATIF, "data"),
-    Input(ids.LEVEL, "value"),
-    Input(ids.CATEGORY, "value"),
-    Input(ids.COMMUNITY, "value"),
-    Input(ids.DATA_TOKEN, "data"),
+    Input(ids.WHATIF_VIEW, "data"),
+    prevent_initial_call=True,
 )
-def describe_scenario(
-    whatif: str | None, level: str, category: str, community: str | None, token: str | None
-) -> tuple[object, object]:
-    """The proposed services, and what they change for the view's need and community (one sentence)."""
-    return scenario_outputs(services(), whatif, level, category, community or "all", token)
+def describe_scenario(whatif: str | None, view: dict[str, str | None] | None) -> tuple[object, object]:
+    """The proposed services, and what they change for the view's need and community (one sentence).
+
+    Drawn while the tab is open (``view``, from the gate :data:`callbacks.ids.WHATIF_VIEW`); opening
+    the tab draws it for the view of that moment.
+    """
+    if not view:
+        return no_update, no_update
+    return scenario_outputs(services(), whatif, str(view.get("level")), str(view.get("category")),
+                            view.get("community") or "all", view.get("token"))  # fmt: skip
 
 
 def scenario_outputs(

@@ -157,7 +157,26 @@ def wait_for(driver: object, condition: Callable[[], object], *, timeout: float 
         if last and not isinstance(last, Exception):
             return last
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or condition}: last result {last!r}")
+    raise AssertionError(f"timed out waiting for {what or condition}: last result {last!r}\n{_diagnosis(driver)}")
+
+
+def _diagnosis(driver: object) -> str:
+    """What a timed-out wait leaves to go on: the app's busy server threads and the browser's console."""
+    import sys
+    import traceback
+
+    lines: list[str] = []
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.extract_stack(frame)
+        if any("/callbacks/" in item.filename or "/coverage_map/" in item.filename for item in stack):
+            lines.append(f"server thread {ident} is busy in:")
+            lines.extend(traceback.format_list(stack[-12:]))
+    try:
+        console = driver.get_log("browser")  # type: ignore[attr-defined]
+    except Exception as error:  # noqa: BLE001 - the browser may be gone; say so
+        console = [f"(no console log: {error})"]
+    lines.append(f"browser console: {console!r}")
+    return "\n".join(lines) if lines else "(no server thread busy in the app)"
 
 
 def click_map_at(driver: object, lon: float, lat: float) -> None:

@@ -114,6 +114,43 @@ def test_category_change_recolours_without_resending_geometry(browser: object, d
     assert_clean_console(browser)
 
 
+#: The page's requests to Dash's callback endpoint so far (resource timing; its buffer is raised on first use).
+REQUESTS = ("performance.setResourceTimingBufferSize(100000); return performance.getEntriesByType('resource')"
+            ".filter(e => e.name.includes('/_dash-update-component')).length;")  # fmt: skip
+
+
+def settled_requests(driver: object) -> int:
+    """The number of callback requests once none has been sent for a second."""
+    counts = [driver.execute_script(REQUESTS)]  # type: ignore[attr-defined]
+    while True:
+        time.sleep(1.0)
+        counts.append(driver.execute_script(REQUESTS))  # type: ignore[attr-defined]
+        if counts[-1] == counts[-2]:
+            return int(counts[-1])
+
+
+def test_a_need_change_asks_the_server_only_for_what_is_on_screen(browser: object, dashboard: dict) -> None:
+    """The gates (callbacks/gates.py) hold back the What if tab, the question's answer and the empty details
+    panel: a need change asks for the map, the key, the table, the equity chart and the URL's echo, no more."""
+    open_page(browser, dashboard["url"] + "/?level=area&category=dementia")
+    before = settled_requests(browser)
+    Select(browser.find_element(By.ID, "category-select")).select_by_value("carers_support")
+    wait_for(browser, lambda: "Carers support" in browser.execute_script(GRAPH + "return g.layout.title.text;"),
+             what="the new title")  # fmt: skip
+    sent = settled_requests(browser) - before
+    assert 1 <= sent <= 5, sent
+    # With a unit selected its details follow the need too: one request more, not the held-back panels.
+    area = str(dashboard["dataset"].units_wgs84("area")["area_id"].iloc[0])
+    open_page(browser, dashboard["url"] + f"/?level=area&category=carers_support&area={area}")
+    wait_for(browser, lambda: "How sure are we?" in details_text(browser), what="the details")
+    shown = details_text(browser)
+    before = settled_requests(browser)
+    Select(browser.find_element(By.ID, "category-select")).select_by_value("dementia")
+    wait_for(browser, lambda: details_text(browser) != shown, what="the details of the new need")
+    assert settled_requests(browser) - before == sent + 1
+    assert_clean_console(browser)
+
+
 def test_clicking_an_area_fills_the_details(browser: object, dashboard: dict) -> None:
     open_page(browser, dashboard["url"] + "/?level=neighbourhood&category=dementia&assets=0")
     dataset = dashboard["dataset"]
