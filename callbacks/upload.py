@@ -29,12 +29,12 @@ from coverage_map.errors import CoverageMapError, Problem, ValidationError
 from coverage_map.ingest.upload_safety import UnsafeUploadError
 from coverage_map.outputs.tables import write_any
 from coverage_map.rejections import PRIVATE_ROLES, file_counts, private_files, redacted, rejected_frame
-from coverage_map.store import Workspace
+from coverage_map.store import Workspace, WorkspaceUnavailable
 
 from . import ids, uploads
 from .context import Services, services, triggered_ids
 from .layout import render_problems
-from .registry import visitor_message
+from .registry import disk_full, visitor_message
 from .uploads import ROLES, Choice
 
 _LOG = logging.getLogger(__name__)
@@ -111,10 +111,11 @@ def save_files(
     except ValidationError as error:
         rows = uploads.problem_rows(_without_private_values(error.problems, given), given)
         return no_update, render_problems(rows), new_owner
-    except (UnsafeUploadError, CoverageMapError) as error:
+    except (OSError, sa.exc.SQLAlchemyError, WorkspaceUnavailable) as error:  # a full disk, an outage: nothing saved
+        full = " (disk full)" if disk_full(error) else ""
+        _LOG.warning("an upload could not be saved: %s%s", type(error).__name__, full)
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
-    except (OSError, sa.exc.SQLAlchemyError) as error:  # a full disk, an outage: said in words, nothing saved
-        _LOG.warning("an upload could not be saved: %s", type(error).__name__)
+    except (UnsafeUploadError, CoverageMapError) as error:
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
     choice = Choice.of(added.ref, owner)
     dataset = app.registry.adopt(choice, added.inputs)  # joined once here, so outside-area rows are counted
