@@ -27,11 +27,12 @@ def check_integrity(backend: Backend) -> list[str]:
         versions = conn.execute(sa.select(DATASETS.c.id, DATASETS.c.name, DATASETS.c.version)).all()
         inputs = conn.execute(sa.select(INPUTS.c.id, INPUTS.c.dataset_id, INPUTS.c.role, INPUTS.c.storage,
                                         INPUTS.c.features)).all()  # fmt: skip
-        counted = dict(conn.execute(sa.text("SELECT input_id, COUNT(*) FROM cm_geometries GROUP BY input_id")).all())
+        rows = conn.execute(sa.text("SELECT input_id, COUNT(*) FROM cm_geometries GROUP BY input_id")).all()
+    counted: dict[int, int] = {int(input_id): int(count) for input_id, count in rows}
     roles: dict[int, set[str]] = defaultdict(set)
     for item in inputs:
         roles[item.dataset_id].add(item.role)
-        stored = int(counted.get(item.id, 0))
+        stored = counted.get(int(item.id), 0)
         if item.storage == "table" and stored != int(item.features):
             problems.append(f"input {item.id} ({item.role}) has {stored} geometries for {item.features} features")
     for version in versions:
