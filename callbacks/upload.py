@@ -13,6 +13,7 @@ Thin adapters over :mod:`callbacks.uploads` and :class:`coverage_map.store.Works
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,14 +29,15 @@ from coverage_map.errors import CoverageMapError, Problem, ValidationError
 from coverage_map.ingest.upload_safety import UnsafeUploadError
 from coverage_map.outputs.tables import write_any
 from coverage_map.rejections import PRIVATE_ROLES, file_counts, private_files, redacted, rejected_frame
-from coverage_map.store import Workspace
+from coverage_map.store import Workspace, WorkspaceUnavailable
 
 from . import ids, uploads
 from .context import Services, services, triggered_ids
 from .layout import render_problems
-from .registry import visitor_message
+from .registry import disk_full, visitor_message
 from .uploads import ROLES, Choice
 
+_LOG = logging.getLogger(__name__)
 #: Triggers of :func:`choose_dataset`.
 SELECT, SAVED, RESET, PUBLISH, REFRESH = (
     ids.DATASET_SELECT, ids.UPLOAD_SAVED, ids.UPLOAD_RESET, ids.DATASET_PUBLISH, ids.DATASET_REFRESH,
@@ -109,6 +111,10 @@ def save_files(
     except ValidationError as error:
         rows = uploads.problem_rows(_without_private_values(error.problems, given), given)
         return no_update, render_problems(rows), new_owner
+    except (OSError, sa.exc.SQLAlchemyError, WorkspaceUnavailable) as error:  # a full disk, an outage: nothing saved
+        full = " (disk full)" if disk_full(error) else ""
+        _LOG.warning("an upload could not be saved: %s%s", type(error).__name__, full)
+        return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
     choice = Choice.of(added.ref, owner)

@@ -23,8 +23,6 @@ import binascii
 import hashlib
 import re
 import secrets
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +42,7 @@ from coverage_map.ingest.upload_safety import (
 )
 from coverage_map.spec import InputSpec
 from coverage_map.store import Added, DatasetRef, Workspace
-from coverage_map.store.at_rest import lock_down, sweep_scratch
+from coverage_map.store.at_rest import lock_down, scratch_folder, sweep_scratch
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 ROLE_NAMES = {
@@ -204,15 +202,12 @@ def save_to_workspace(
         raise UploadError("invalid upload session; reload the page and upload again")
     root = lock_down(Path(data_dir).resolve())  # 0700; files written inside are 0600 (the app's umask)
     sweep_scratch(root)  # what a killed worker left behind
-    scratch = Path(tempfile.mkdtemp(prefix="incoming-", dir=root))
-    try:
+    with scratch_folder(root, prefix="incoming-") as scratch:  # held while it works, removed afterwards
         paths = {role: _write(scratch, role, received.names[role], item, limits=limits)
                  for role, item in received.data.items()}  # fmt: skip
         given = {role: value for role, value in mapping.items() if role in received.data} if isinstance(
             mapping, Mapping) else {}  # fmt: skip
         return workspace.add(dataset_name(name), upload_spec(paths, given), owner=owner)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def upload_spec(paths: Mapping[str, Path], mapping: Mapping[str, object]) -> InputSpec:

@@ -65,6 +65,10 @@ class Backend(abc.ABC):
     def select_geometries(self, conn: sa.Connection, input_id: int) -> np.ndarray:
         """One input's geometries, in file order."""
 
+    def storage_problems(self, conn: sa.Connection) -> list[str]:
+        """What the database's own consistency check finds (none by default: the server looks after itself)."""
+        return []
+
 
 # --------------------------------------------------------------------------- the shared tables
 

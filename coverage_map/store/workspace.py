@@ -71,6 +71,7 @@ from .backend import (
 )
 from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
+from .integrity import check_integrity
 from .postgis import PostGIS
 from .scopes import next_version, owned, scope_of, visible, within
 from .syncs import SyncRecord, select_syncs, sync_values
@@ -381,6 +382,10 @@ class Workspace:
         """Syncs from live feeds (``coverage-map workspace sync``) of versions visible to ``owner``, newest first."""
         with self._backend.reading() as conn:
             return select_syncs(conn, visible(_owner_key(owner), include_private), name, limit)
+
+    def check_integrity(self) -> builtins.list[str]:
+        """What is wrong with the stored data (empty: nothing); see :mod:`coverage_map.store.integrity`."""
+        return check_integrity(self._backend)
 
     def version_token(self) -> str:
         """A cheap token that changes whenever anything is added, published or removed.
