@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import datetime as dt
 
 import numpy as np
 import sqlalchemy as sa
@@ -149,6 +150,11 @@ STATE = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
+
+
+def stored_time(moment: dt.datetime) -> dt.datetime:
+    """A timestamp read back from either backend, timezone-aware (SQLite keeps no offset; all are written in UTC)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 def init_state(conn: sa.Connection) -> None:

@@ -68,6 +68,7 @@ from .backend import (
     WorkspaceError,
     WorkspaceUnavailable,
     first_line,
+    stored_time,
 )
 from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
@@ -693,13 +694,10 @@ def _bump_generation(conn: sa.Connection) -> None:
 
 
 def _ref(row: Any) -> DatasetRef:
-    created_at = row["created_at"]
-    if created_at.tzinfo is None:  # SQLite keeps no offset; everything is written in UTC
-        created_at = created_at.replace(tzinfo=dt.UTC)
     return DatasetRef(
         name=row["name"],
         version=int(row["version"]),
-        created_at=created_at,
+        created_at=stored_time(row["created_at"]),
         owner=row["owner"],
         published=bool(row["published"]),
         sources=tuple(SourceInfo(**source) for source in json.loads(row["sources"])),
