@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,14 +164,23 @@ def _parse_output(output: str) -> list[dict[str, str]]:
 
 
 def payload(spec: dict, view: View, changed: list[str]) -> dict:
-    """The JSON body Dash's renderer posts for ``spec`` (see dash-renderer's ``handleServerside``)."""
+    """The JSON body Dash's renderer posts for ``spec`` in ``view``."""
+    return request_body(spec, view.value, changed)
+
+
+def request_body(spec: dict, value: Callable[[str, str], object], changed: list[str]) -> dict:
+    """The JSON body Dash's renderer posts for ``spec`` (see dash-renderer's ``handleServerside``).
+
+    ``spec`` is one callback of ``/_dash-dependencies``; ``value(component, prop)`` gives each input's and
+    state's value; ``changed`` the ``component.prop`` that fired it. Also used by ``tests/faults``.
+    """
     outputs = _parse_output(spec["output"])
     return {
         "output": spec["output"],
         "outputs": outputs if len(outputs) > 1 or spec["output"].startswith("..") else outputs[0],
-        "inputs": [{"id": i["id"], "property": i["property"], "value": view.value(i["id"], i["property"])}
+        "inputs": [{"id": i["id"], "property": i["property"], "value": value(i["id"], i["property"])}
                    for i in spec["inputs"]],
-        "state": [{"id": s["id"], "property": s["property"], "value": view.value(s["id"], s["property"])}
+        "state": [{"id": s["id"], "property": s["property"], "value": value(s["id"], s["property"])}
                   for s in spec.get("state", [])],
         "changedPropIds": changed,
     }  # fmt: skip

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gm_realdata  # noqa: E402  (tests/gm_realdata.py builds the real inputs)
-from gap_method import machine  # noqa: E402
+from gap_method import machine, timed  # noqa: E402
 
 from coverage_map.access import covered_areas, group_demand, origin_points  # noqa: E402
 from coverage_map.ingest import load_inputs  # noqa: E402
@@ -43,17 +41,6 @@ from coverage_map.joins import prepare  # noqa: E402
 from coverage_map.suggest import coverage_matrix, exact_sites, greedy_sites, objective, suggest_sites  # noqa: E402
 
 CATEGORY = "mental_health"
-
-
-def timed(action: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    """Median wall and CPU seconds of ``repeat`` runs, and the last result."""
-    walls, cpus, result = [], [], None
-    for _ in range(repeat):
-        clock, cpu = time.perf_counter(), time.process_time()
-        result = action()
-        walls.append(time.perf_counter() - clock)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), result
 
 
 def candidates(realdata: Path) -> gpd.GeoDataFrame:

@@ -13,11 +13,14 @@ worker can answer any request.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
+import os
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import flask
 from dash import Dash, set_props
@@ -86,6 +89,8 @@ def create_app(
     private_files()
     lock_down(settings.data_dir)
     sweep_scratch(settings.data_dir)
+    # A worker that gunicorn starts in place of a killed one removes the scratch folder it left (no longer held).
+    os.register_at_fork(after_in_child=functools.partial(_sweep_after_fork, settings.data_dir))
     dataset = dataset if dataset is not None else settings.load_dataset()
     # Long work (saving an upload, map downloads, site suggestion) runs as background jobs:
     # child processes sharing a diskcache in the data folder, or Celery workers (callbacks.jobs).
@@ -121,6 +126,14 @@ def create_app(
     _warm(services(server).registry, dataset)
     _BUILT.append(app)
     return app
+
+
+def _sweep_after_fork(data_dir: Path) -> None:
+    """Sweep the data folder's left-over scratch folders in a freshly forked worker (never raising there)."""
+    try:
+        sweep_scratch(data_dir)
+    except OSError as error:
+        _LOG.warning("could not sweep the data folder's scratch folders: %s", type(error).__name__)
 
 
 def callback_failed(error: Exception) -> None:

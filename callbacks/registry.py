@@ -15,6 +15,7 @@ data and the scenario text, never on who asks, like everything else here.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import threading
@@ -46,6 +47,14 @@ UNAVAILABLE_TEXT = (
 )
 
 
+#: What a visitor is told when the server has no room left to save what they sent.
+DISK_FULL_TEXT = (
+    "The server has no room left to save your data just now (its disk is full), so nothing was saved. "
+    "Try again later, or tell whoever runs this dashboard."
+)
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL
+
+
 class DataUnavailable(Exception):  # noqa: N818 - reads as what happened, like DatasetNotFound
     """The dataset a session chose cannot be loaded because the workspace cannot be reached.
 
@@ -56,10 +65,25 @@ class DataUnavailable(Exception):  # noqa: N818 - reads as what happened, like D
 def visitor_message(error: BaseException) -> str:
     """What a visitor may be told about ``error``: the workspace's own words for mistakes in the
     request (a bad name, a refused file), a generic sentence for an outage (whose message names
-    the database)."""
+    the database) or a full disk."""
+    if disk_full(error):
+        return DISK_FULL_TEXT
     if isinstance(error, (WorkspaceUnavailable, DataUnavailable, sa.exc.SQLAlchemyError, OSError)):
         return UNAVAILABLE_TEXT
     return str(error)
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it came from, says the disk (or the database's storage) is full."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(error, "sqlite_errorcode", None) == _SQLITE_FULL or getattr(error, "sqlstate", None) == "53100":
+            return True  # SQLite's "database or disk is full"; PostgreSQL's disk_full
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
 
 
 @dataclass(frozen=True)

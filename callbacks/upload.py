@@ -30,17 +30,16 @@ from coverage_map.errors import CoverageMapError, Problem, ValidationError
 from coverage_map.ingest.upload_safety import UnsafeUploadError
 from coverage_map.outputs.tables import write_any
 from coverage_map.rejections import PRIVATE_ROLES, file_counts, private_files, redacted, rejected_frame
-from coverage_map.store import Workspace, open_workspace
+from coverage_map.store import Workspace, WorkspaceUnavailable, open_workspace
 
 from . import ids, uploads
 from .context import Services, services, triggered_ids
 from .jobs import Job, JobKind, background_options, register, remove_scratch, scratch_tag, start
 from .layout import render_problems
-from .registry import visitor_message
+from .registry import disk_full, visitor_message
 from .uploads import ROLES, Choice, dataset_name
 
 _LOG = logging.getLogger(__name__)
-
 #: Triggers of :func:`choose_dataset`.
 SELECT, SAVED, RESET, PUBLISH, REFRESH = (
     ids.DATASET_SELECT, ids.UPLOAD_SAVED, ids.UPLOAD_RESET, ids.DATASET_PUBLISH, ids.DATASET_REFRESH,
@@ -114,8 +113,11 @@ def save_upload(
     name, token, mapping, page = (*values[2 * len(ROLES) :], None, None)[:4]
     with start(UPLOAD_KIND.name, "Saving your data", set_progress, page, clicks) as job:
         settings = services().settings
-        with open_workspace(settings.workspace, keep_raw_uploads=settings.keep_raw_uploads) as workspace:
-            saved, report, owner = save_files(contents, names, name, token, mapping, job=job, workspace=workspace)
+        try:
+            with open_workspace(settings.workspace, keep_raw_uploads=settings.keep_raw_uploads) as workspace:
+                saved, report, owner = save_files(contents, names, name, token, mapping, job=job, workspace=workspace)
+        except UNSAVED as error:  # the workspace could not be opened (or closed): nothing saved
+            saved, report, owner = no_update, not_saved(error), no_update
     keep = [no_update] * len(ROLES) if saved is no_update else [None] * len(ROLES)  # free the browser's copies
     return (saved, report, owner, *keep)
 
@@ -159,9 +161,22 @@ def save_files(
     except ValidationError as error:
         rows = uploads.problem_rows(_without_private_values(error.problems, given), given)
         return no_update, render_problems(rows), new_owner
+    except UNSAVED as error:  # a full disk, an outage: nothing saved
+        return no_update, not_saved(error), new_owner
     except (UnsafeUploadError, CoverageMapError) as error:
         return no_update, dbc.Alert(visitor_message(error), color="warning", className="small"), new_owner
     return choice.as_data(), saved_report(added.ref.label, dataset, received.names), new_owner
+
+
+#: What a save meets when the disk is full or the workspace is down (nothing is saved).
+UNSAVED = (OSError, sa.exc.SQLAlchemyError, WorkspaceUnavailable)
+
+
+def not_saved(error: Exception) -> Component:
+    """The visitor's message for a save stopped by :data:`UNSAVED` (logged by type, never its text)."""
+    full = " (disk full)" if disk_full(error) else ""
+    _LOG.warning("an upload could not be saved: %s%s", type(error).__name__, full)
+    return dbc.Alert(visitor_message(error), color="warning", className="small")
 
 
 def _digest(owner: str) -> str:

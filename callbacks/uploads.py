@@ -23,8 +23,6 @@ import binascii
 import hashlib
 import re
 import secrets
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +42,7 @@ from coverage_map.ingest.upload_safety import (
 )
 from coverage_map.spec import InputSpec
 from coverage_map.store import Added, DatasetRef, Workspace
-from coverage_map.store.at_rest import lock_down, sweep_scratch
+from coverage_map.store.at_rest import lock_down, scratch_folder, sweep_scratch
 
 ROLES = ("areas", "lookup", "population", "assets", "referrals")
 ROLE_NAMES = {
@@ -102,16 +100,20 @@ def role_files(role: str, contents: object, filenames: object) -> list[tuple[str
 
     A box takes one file (``contents`` a data URL), or several when ``multiple`` (lists): the
     population box, whose second, third... files are the roles ``population_2``,
-    ``population_3``... (as :meth:`coverage_map.spec.InputSpec.files` and the workspace name them).
+    ``population_3``... (as :meth:`coverage_map.spec.InputSpec.files` and the workspace name them),
+    in the order of their file names. The browser lists several files in the order it finished
+    reading them, which varies from one upload of the same files to the next; by name, the same
+    files always get the same roles, so the mapping made for one of them stays with it.
     """
     if isinstance(contents, str):
         return [(role, contents, filenames[0] if isinstance(filenames, list) and filenames else filenames)]
     if not isinstance(contents, list):
         return []
     names = filenames if isinstance(filenames, list) else []
-    keys = population_roles(len(contents)) if role == SEVERAL else [role] * len(contents)
-    return [(key, item, names[n] if n < len(names) else None) for n, (key, item) in enumerate(zip(keys, contents,
-                                                                                                  strict=True))]  # fmt: skip
+    files = sorted(((item, names[n] if n < len(names) else None) for n, item in enumerate(contents)),
+                   key=lambda file: str(file[1] or ""))  # fmt: skip
+    keys = population_roles(len(files)) if role == SEVERAL else [role] * len(files)
+    return [(key, item, name) for key, (item, name) in zip(keys, files, strict=True)]
 
 
 def role_name(role: str) -> str:
@@ -217,8 +219,8 @@ def save_to_workspace(
         raise UploadError("invalid upload session; reload the page and upload again")
     root = lock_down(Path(data_dir).resolve())  # 0700; files written inside are 0600 (the app's umask)
     sweep_scratch(root)  # what a killed worker left behind
-    scratch = Path(tempfile.mkdtemp(prefix=f"incoming-{scratch_tag}-" if scratch_tag else "incoming-", dir=root))
-    try:
+    prefix = f"incoming-{scratch_tag}-" if scratch_tag else "incoming-"  # a job's own: removed if it is cancelled
+    with scratch_folder(root, prefix=prefix) as scratch:  # held while it works, removed afterwards
         if on_stage is not None:
             on_stage("Writing the files to a private scratch folder")
         paths = {role: _write(scratch, role, received.names[role], item, limits=limits)
@@ -228,8 +230,6 @@ def save_to_workspace(
         if on_stage is not None:
             on_stage("Validating every row and saving (the longest step)")
         return workspace.add(dataset_name(name), upload_spec(paths, given), owner=owner)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def upload_spec(paths: Mapping[str, Path], mapping: Mapping[str, object]) -> InputSpec:

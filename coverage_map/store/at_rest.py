@@ -4,9 +4,12 @@
   service user (umask ``077``: folders ``0700``, files ``0600``), and :func:`lock_down`
   makes an existing data folder so (the folder ``0700``, everything in it ``0600`` or
   ``0700``), at start-up.
+* :func:`scratch_folder` makes a scratch folder that its process *holds* (a lock the kernel
+  releases when the process ends, however it ends) and removes it afterwards.
 * :func:`sweep_scratch` removes scratch folders (``incoming-*`` uploads being checked,
-  ``load-*`` checkouts) older than a time to live: a worker killed in the middle of an
-  upload leaves its files behind, and nothing else would ever remove them.
+  ``load-*`` checkouts) that nobody holds any more, or older than a time to live: a worker
+  killed in the middle of an upload leaves its files behind, and nothing else would ever
+  remove them.
 * :func:`minimal_referrals` keeps of an uploaded referral file only the columns the
   analysis reads: the referral id and every other column (names, NHS numbers, notes...)
   are not stored, unless the deployment opts in to keeping the raw files
@@ -21,11 +24,17 @@ import io
 import os
 import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: scratch folders expire by their time to live only
+    fcntl = None  # type: ignore[assignment]
 
 #: Scratch folders inside the data folder, by name prefix.
 SCRATCH_PREFIXES = ("incoming-", "load-")
@@ -34,6 +43,8 @@ SCRATCH_TTL_SECONDS = 60 * 60
 PRIVATE_UMASK = 0o077
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
+#: The file inside a held scratch folder that its process keeps locked while it works.
+HOLD_FILE = ".held"
 
 
 def private_files() -> int:
@@ -76,28 +87,109 @@ def lock_down(folder: str | Path) -> Path:
     return root
 
 
-def sweep_scratch(folder: str | Path, *, ttl_seconds: float = SCRATCH_TTL_SECONDS, now: float | None = None) -> int:
-    """Remove scratch folders (``incoming-*``, ``load-*``) in ``folder`` last changed over ``ttl_seconds`` ago.
+@contextlib.contextmanager
+def scratch_folder(parent: str | Path, prefix: str = "incoming-") -> Iterator[Path]:
+    """A new private folder ``<parent>/<prefix>...`` held by this process while the block runs, then removed.
 
-    Returns how many were removed. A scratch folder in use is far younger than the time
-    to live, so another worker's upload is never touched.
+    *Held*: the process keeps an exclusive lock (``flock``) on the folder's ``.held`` file, and
+    the kernel releases it when the process ends, however it ends (``kill -9`` included). So
+    :func:`sweep_scratch` knows at once that a folder whose owner died is left over, without
+    waiting for its time to live.
+    """
+    root = Path(parent)
+    with _sweep_guard(root, exclusive=False):  # no sweep between making the folder and holding it
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+        hold = _hold(path)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        if hold is not None:
+            os.close(hold)
+
+
+def sweep_scratch(folder: str | Path, *, ttl_seconds: float = SCRATCH_TTL_SECONDS, now: float | None = None) -> int:
+    """Remove the scratch folders (``incoming-*``, ``load-*``) in ``folder`` that were left behind.
+
+    Left behind: made by :func:`scratch_folder` and no longer held (their process ended without
+    removing them, e.g. a worker killed in the middle of an upload), or last changed over
+    ``ttl_seconds`` ago. Returns how many were removed. A folder in use is held, or far younger
+    than the time to live, so another worker's upload is never touched.
     """
     root = Path(folder)
     if not root.is_dir():
         return 0
     now = time.time() if now is None else now
     removed = 0
-    for path in root.iterdir():
-        if not path.name.startswith(SCRATCH_PREFIXES) or path.is_symlink() or not path.is_dir():
-            continue
-        try:
-            age = now - path.lstat().st_mtime
-        except FileNotFoundError:
-            continue
-        if age >= ttl_seconds:
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
+    with _sweep_guard(root, exclusive=True) as guarded:
+        for path in root.iterdir():
+            if not path.name.startswith(SCRATCH_PREFIXES) or path.is_symlink() or not path.is_dir():
+                continue
+            try:
+                age = now - path.lstat().st_mtime
+            except FileNotFoundError:
+                continue
+            if age >= ttl_seconds or (guarded and _abandoned(path)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
     return removed
+
+
+@contextlib.contextmanager
+def _sweep_guard(root: Path, *, exclusive: bool) -> Iterator[bool]:
+    """A lock on the folder ``root`` itself: shared while a scratch folder is made and held, exclusive to sweep.
+
+    Yields whether it is held. Neither waits long for it (a process forked while another thread held
+    it keeps a copy of the lock): a sweep without it goes by the time to live only.
+    """
+    if fcntl is None:
+        yield False
+        return
+    try:
+        handle = os.open(root, os.O_RDONLY)
+    except OSError:
+        yield False
+        return
+    try:
+        held = False
+        for _ in range(100):
+            try:
+                fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+                held = True
+                break
+            except OSError:
+                time.sleep(0.01)
+        yield held
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def _hold(path: Path) -> int | None:
+    """Lock ``path``'s hold file for as long as the returned descriptor stays open (None: cannot lock here)."""
+    if fcntl is None:
+        return None
+    handle = os.open(path / HOLD_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(handle)
+        return None
+    return handle
+
+
+def _abandoned(path: Path) -> bool:
+    """Whether ``path`` was held by a process that has ended (its hold file is there and nobody locks it)."""
+    try:
+        handle = os.open(path / HOLD_FILE, os.O_RDONLY)
+    except OSError:
+        return False  # not made by scratch_folder (or never held): only its age counts
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # held: its process is still working in it
+    finally:
+        os.close(handle)
+    return True
 
 
 def mode_of(path: str | Path) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import datetime as dt
 
 import numpy as np
 import sqlalchemy as sa
@@ -64,6 +65,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def select_geometries(self, conn: sa.Connection, input_id: int) -> np.ndarray:
         """One input's geometries, in file order."""
+
+    def storage_problems(self, conn: sa.Connection) -> list[str]:
+        """What the database's own consistency check finds (none by default: the server looks after itself)."""
+        return []
 
 
 # --------------------------------------------------------------------------- the shared tables
@@ -145,6 +150,11 @@ STATE = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
+
+
+def stored_time(moment: dt.datetime) -> dt.datetime:
+    """A timestamp read back from either backend, timezone-aware (SQLite keeps no offset; all are written in UTC)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 def init_state(conn: sa.Connection) -> None:

@@ -188,6 +188,14 @@ class GeoPackage(Backend):
             with conn.begin():
                 yield conn
 
+    def storage_problems(self, conn: sa.Connection) -> list[str]:
+        """SQLite's ``integrity_check`` (anything but ``ok``) and every row whose foreign key points nowhere."""
+        checked = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check").all()]
+        problems = [line for line in checked if line != "ok"]
+        for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check").all():
+            problems.append(f"{table} row {rowid} refers to a missing row of {parent}")
+        return problems
+
     def insert_geometries(self, conn: sa.Connection, input_id: int, geometries: np.ndarray) -> None:
         rows = [
             {"input_id": input_id, "row_no": row_no, "geom": blob}

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..ingest.oruk.diff import ServiceDiff
-from .backend import DATASETS, SYNCS
+from .backend import DATASETS, SYNCS, stored_time
 
 
 @dataclass(frozen=True)
@@ -123,13 +123,10 @@ def select_syncs(
 
 
 def _record(row: Any) -> SyncRecord:
-    synced_at = row["synced_at"]
-    if synced_at.tzinfo is None:  # SQLite keeps no offset; everything is written in UTC
-        synced_at = synced_at.replace(tzinfo=dt.UTC)
     return SyncRecord(
         name=row["name"],
         version=int(row["version"]),
-        synced_at=synced_at,
+        synced_at=stored_time(row["synced_at"]),
         url=row["url"],
         ok=bool(row["ok"]),
         message=row["message"],

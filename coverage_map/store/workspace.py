@@ -68,9 +68,11 @@ from .backend import (
     WorkspaceError,
     WorkspaceUnavailable,
     first_line,
+    stored_time,
 )
 from .files import StoredInput, materialise, stored_input
 from .gpkg import GeoPackage
+from .integrity import check_integrity
 from .postgis import PostGIS
 from .scopes import next_version, owned, scope_of, visible, within
 from .syncs import SyncRecord, select_syncs, sync_values
@@ -382,6 +384,10 @@ class Workspace:
         with self._backend.reading() as conn:
             return select_syncs(conn, visible(_owner_key(owner), include_private), name, limit)
 
+    def check_integrity(self) -> builtins.list[str]:
+        """What is wrong with the stored data (empty: nothing); see :mod:`coverage_map.store.integrity`."""
+        return check_integrity(self._backend)
+
     def version_token(self) -> str:
         """A cheap token that changes whenever anything is added, published or removed.
 
@@ -688,13 +694,10 @@ def _bump_generation(conn: sa.Connection) -> None:
 
 
 def _ref(row: Any) -> DatasetRef:
-    created_at = row["created_at"]
-    if created_at.tzinfo is None:  # SQLite keeps no offset; everything is written in UTC
-        created_at = created_at.replace(tzinfo=dt.UTC)
     return DatasetRef(
         name=row["name"],
         version=int(row["version"]),
-        created_at=created_at,
+        created_at=stored_time(row["created_at"]),
         owner=row["owner"],
         published=bool(row["published"]),
         sources=tuple(SourceInfo(**source) for source in json.loads(row["sources"])),

@@ -50,7 +50,7 @@ def carers_table(realdata: Path, folder: Path) -> Path:
     """A carers table in a commissioner's words for the real GM LSOA 2021 codes (made-up counts)."""
     age = pd.read_csv(realdata / AGE, dtype=str)
     total = age["total_usual_residents"].astype(int)
-    path = folder / "gm_carers.csv"
+    path = folder / "gm_unpaid_carers.csv"  # after the age table by name: file 2
     pd.DataFrame({"Area": age["lsoa21_code"], "All people": total, "pop_carers": total // 10}).to_csv(path, index=False)
     return path
 
@@ -98,7 +98,9 @@ def test_two_population_files_are_joined_or_refused(
 
     # The age table with carers in the file's own words: a census note and a card, one per file.
     upload(browser, "population", realdata / AGE, carers_table(realdata, tmp_path))
-    wait_for(browser, lambda: "Population (file 2): gm_carers.csv" in panel(), timeout=60, what="the carers card")
+    wait_for(
+        browser, lambda: "Population (file 2): gm_unpaid_carers.csv" in panel(), timeout=60, what="the carers card"
+    )
     area = browser.find_element(*pattern_id(field="area_id", role="population_2", type="map-column"))  # type: ignore[attr-defined]
     assert Select(area).first_selected_option.get_attribute("value") == "Area"
     # Each select of the card is named by its label (axe: every form control has a label).

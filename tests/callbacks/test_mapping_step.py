@@ -264,15 +264,15 @@ def base_upload(folder: Path) -> tuple[dict[str, object], dict[str, object]]:
 def test_each_population_file_gets_its_own_card(ctx: Registry) -> None:
     # The population box takes several files at once (lists, as dcc.Upload(multiple=True) sends them).
     files, cards = step({"population": [csv_url(AGE), csv_url(ETHNICITY), csv_url(CARERS)]},
-                        {"population": ["age.csv", "ethnicity.csv", "carers.csv"]})  # fmt: skip
+                        {"population": ["1 age.csv", "2 ethnicity.csv", "3 carers.csv"]})  # fmt: skip
     assert list(files) == ["population", "population_2", "population_3"]
     assert files["population"]["census"].startswith("census2021_age_6_bands")
     assert files["population_2"]["census"].startswith("census2011_ethnicity")
     assert files["population_3"]["census"] is None and files["population_3"]["missing"] == ["area_id", "population"]
     shown = text_of(cards)
-    assert "age.csv: recognised as the census table census2021_age_6_bands" in shown
-    assert "ethnicity.csv: recognised as the census table census2011_ethnicity" in shown
-    assert "Population (file 3): carers.csv" in shown
+    assert "1 age.csv: recognised as the census table census2021_age_6_bands" in shown
+    assert "2 ethnicity.csv: recognised as the census table census2011_ethnicity" in shown
+    assert "Population (file 3): 3 carers.csv" in shown
     columns = {(c["role"], c["field"]): value for c, value in controls_of(cards)["map-column"]}
     assert columns == {("population_3", "area_id"): "", ("population_3", "population"): "All people"}
 
@@ -280,7 +280,9 @@ def test_each_population_file_gets_its_own_card(ctx: Registry) -> None:
 def test_several_population_files_are_saved_joined_on_the_area_code(ctx: Registry, tmp_path: Path) -> None:
     contents, names = base_upload(tmp_path)
     contents["population"] = [csv_url(AGE), csv_url(ETHNICITY), csv_url(CARERS)]
-    names["population"] = ["age.csv", "ethnicity.csv", "carers.csv"]
+    # As the browser may list them (in the order it finished reading them); the roles follow the names.
+    contents["population"] = [contents["population"][n] for n in (2, 0, 1)]
+    names["population"] = ["3 carers.csv", "1 age.csv", "2 ethnicity.csv"]
     store = {"population_3": {"columns": {"area_id": "Area", "population": "All people"}}}
     saved, report, owner = upload.save_files(contents, names, "joined", None, store)
     assert "Saved as joined v1" in text_of(report), text_of(report)
@@ -290,7 +292,7 @@ def test_several_population_files_are_saved_joined_on_the_area_code(ctx: Registr
     assert population["pop_bame"].tolist() == [100.0, 0.0, 500.0]
     assert population["pop_carers"].tolist() == [10.0, 20.0, 30.0]
     spec = ctx.workspace.spec("joined", owner=owner)
-    assert [path.name for path in spec.populations] == ["age.csv", "ethnicity.csv", "carers.csv"]
+    assert [path.name for path in spec.populations] == ["1 age.csv", "2 ethnicity.csv", "3 carers.csv"]
     assert spec.mappings.as_dict() == store
     # The census tables used are named in the report (a note each), with their files.
     shown = text_of(report)
