@@ -4,7 +4,8 @@ Saving an upload, drawing a map download and suggesting sites run as Dash backgr
 (``background=True``): the request that starts one returns at once, the job runs in another
 process, and the browser polls for its progress and its answer.
 
-* **The manager** (:func:`build_manager`) is a ``DiskcacheManager`` whose cache lives in the
+* **The manager** (:func:`build_manager`) is a ``DiskcacheManager`` (:class:`SweepingManager`: a job
+  found ended has its left-over scratch removed at once) whose cache lives in the
   deployment's data folder (``<data_dir>/jobs``, ``0700`` like the rest of it): every gunicorn
   worker of the host shares it, and a job is a child process of the worker that started it
   (forked, so it has the app's settings and loaded data). Its entries expire after an hour
@@ -55,7 +56,7 @@ from dash.development.base_component import Component
 
 from coverage_map.errors import CoverageMapError
 from coverage_map.progress import stages
-from coverage_map.store.at_rest import SCRATCH_TTL_SECONDS, lock_down
+from coverage_map.store.at_rest import SCRATCH_TTL_SECONDS, lock_down, sweep_scratch
 
 from . import ids
 from .job_view import progress_view
@@ -91,6 +92,30 @@ class ExpiringCache(diskcache.Cache):
                                 tag=tag, retry=retry))  # fmt: skip
 
 
+class SweepingManager(DiskcacheManager):  # type: ignore[misc]
+    """A ``DiskcacheManager`` that sweeps the data folder's left-over scratch when it finds a job ended.
+
+    Dash asks whether a job still runs on every poll of the page: a job found ended (done,
+    cancelled or killed, ``kill -9`` included) had its scratch folder removed already or left it
+    unheld, so :func:`~coverage_map.store.at_rest.sweep_scratch` removes what it left at once,
+    without waiting for the next upload or the scratch folders' time to live. Folders still held
+    (a job still working) are never touched.
+    """
+
+    def __init__(self, cache: diskcache.Cache, data_dir: Path) -> None:
+        super().__init__(cache)
+        self._data_dir = Path(data_dir)
+
+    def job_running(self, job: Any) -> bool:
+        running = bool(super().job_running(job))
+        if not running:
+            try:
+                sweep_scratch(self._data_dir)
+            except OSError as error:
+                _LOG.warning("could not sweep the data folder after a job: %s", type(error).__name__)
+        return running
+
+
 def build_manager(data_dir: Path, environ: Mapping[str, str] | None = None) -> Any:
     """The background-callback manager: Celery when ``COVERAGE_MAP_CELERY_BROKER`` is set, else diskcache.
 
@@ -109,7 +134,7 @@ def build_manager(data_dir: Path, environ: Mapping[str, str] | None = None) -> A
     folder = lock_down(Path(data_dir) / JOBS_FOLDER)
     cache = ExpiringCache(str(folder))
     cache.expire()  # what a previous run left behind
-    return DiskcacheManager(cache)
+    return SweepingManager(cache, Path(data_dir))
 
 
 def _celery_manager(broker: str, backend: str) -> Any:

@@ -252,8 +252,12 @@ class Client:
         text = response.read().decode("utf-8", "replace")
         self.seen.append(("callback", response.status, text))
         deadline = time.monotonic() + self.timeout
-        while response.status in (200, 202) and text.startswith("{") and _running(json.loads(text)):
-            handles = json.loads(text)
+        handles = json.loads(text) if response.status in (200, 202) and text.startswith("{") else None
+        if not _running(handles):
+            return response.status, text
+        # Polled with the job's handles until it answers: a poll while it runs carries at most its progress.
+        while response.status in (200, 202) and text.startswith("{") and not _answered(json.loads(text)):
+            assert isinstance(handles, dict)
             if time.monotonic() > deadline:
                 raise AssertionError("a background callback did not finish in time")
             time.sleep(0.2)
@@ -280,6 +284,11 @@ class Client:
 def _running(answer: object) -> bool:
     """A background callback's handles (still running), rather than its outputs."""
     return isinstance(answer, dict) and "cacheKey" in answer and "job" in answer and "response" not in answer
+
+
+def _answered(answer: object) -> bool:
+    """A background callback's outputs (or its error), rather than a poll's progress while it runs."""
+    return not isinstance(answer, dict) or "response" in answer or "error" in answer
 
 
 def _outputs(output: str) -> list[dict[str, str]]:
