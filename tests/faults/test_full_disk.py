@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from callbacks.jobs import JOBS_FOLDER
 from callbacks.uploads import new_token
 
 from .conftest import VIEW, demo_upload, files_of, upload_values
@@ -28,11 +29,13 @@ pytestmark = pytest.mark.faults
 SIZE = "8m"
 MOUNT = ["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0700", "tmpfs"]
 #: What the data folder may hold after the failed save: the workspace and its (empty) scratch folder.
-WORKSPACE_FILES = {"workspace.gpkg", "workspace.gpkg-wal", "workspace.gpkg-shm", "tmp"}
+#: ... and the background jobs' cache (callbacks/jobs.py), which holds no upload.
+WORKSPACE_FILES = {"workspace.gpkg", "workspace.gpkg-wal", "workspace.gpkg-shm", "tmp", JOBS_FOLDER}
 #: The test's own file that fills the disk (not the app's).
 BALLAST = "ballast.bin"
-#: Room left beside the second upload's files: far less than the version it would store takes.
-MARGIN = 64 * 1024
+#: Room left beside the second upload's files: far less than the version it would store takes, and enough for
+#: the background job's own notes (progress, in the job cache's SQLite journal in the data folder).
+MARGIN = 512 * 1024
 
 
 def _run(command: list[str]) -> str:
