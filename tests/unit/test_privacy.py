@@ -424,14 +424,11 @@ def test_gunicorn_access_log_holds_no_record_level_data(tmp_path: Path) -> None:
         urllib.request.urlopen(base_url + "/?level=area&category=dementia&area=C", timeout=10).read()
         body = json.dumps({
             "output": "area-details.children", "outputs": {"id": "area-details", "property": "children"},
-            "inputs": [{"id": "selected-area", "property": "data", "value": "C"},
-                       {"id": "level-select", "property": "value", "value": "area"},
-                       {"id": "category-select", "property": "value", "value": "dementia"},
-                       {"id": "community-select", "property": "value", "value": "bame"},
-                       {"id": "metric-select", "property": "value", "value": "referrals_per_10k"},
-                       {"id": "data-token", "property": "data", "value": None},
-                       {"id": "whatif", "property": "data", "value": None}],
-            "changedPropIds": ["selected-area.data"], "state": [],
+            # The details panel listens to the gate's store (callbacks/gates.py), which the page fills with the view.
+            "inputs": [{"id": "details-view", "property": "data", "value": {
+                "area": "C", "level": "area", "category": "dementia", "community": "bame",
+                "metric": "referrals_per_10k", "token": None, "whatif": None}}],
+            "changedPropIds": ["details-view.data"], "state": [],
         }).encode()  # fmt: skip
         request = urllib.request.Request(base_url + "/_dash-update-component", data=body,
                                          headers={"Content-Type": "application/json"})  # fmt: skip
