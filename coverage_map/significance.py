@@ -538,7 +538,7 @@ def cold_spots(
     # One code per (category, community) pair, numbered in order of first appearance.
     pair_codes, pair_labels = pd.factorize(category * (len(communities) + 1) + community)
     area, area_ids = _text_codes(table["area_id"])
-    unit_codes = ids.get_indexer(area_ids)[area] if len(area) else np.zeros(0, dtype=np.intp)
+    unit_codes = np.r_[ids.get_indexer(area_ids), -1][area]  # a missing id (code -1) reads the -1 appended
     wide = np.full((len(ids), len(pair_labels)), np.nan)
     placed = unit_codes >= 0
     wide[unit_codes[placed], pair_codes[placed]] = table[value].to_numpy(dtype=float, na_value=np.nan)[placed]

@@ -371,3 +371,19 @@ def test_fast_permutation_path_equals_the_exact_one_on_a_larger_lattice():
     bounded = significance._bounded_permutation_columns(values, observed, total, shared)
     exact = significance._exact_permutation_columns(values, observed, total, shared)
     np.testing.assert_array_equal(bounded, exact)
+
+
+def test_text_codes_equal_factorising_the_texts():
+    """Each distinct value converted once, codes as ``factorize(column.astype(str))`` (missing values included)."""
+    from coverage_map.significance import _text_codes
+
+    for column in (
+        pd.Series(["a", "b", pd.NA, "a"], dtype="string"),
+        pd.Series([1, "1", None, np.nan, 2.0], dtype=object),
+        pd.Series(pd.Categorical(["x", "y", "x"])),
+        pd.Series([], dtype="string"),
+    ):
+        codes, texts = _text_codes(column)
+        expected_codes, expected_texts = pd.factorize(column.astype(str))
+        np.testing.assert_array_equal(codes, expected_codes)
+        assert list(texts) == list(expected_texts)
