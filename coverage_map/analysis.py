@@ -100,7 +100,11 @@ def analyse(
     if not np.isfinite(threshold_km) or threshold_km <= 0:
         raise CoverageMapError(f"the threshold must be a positive number of km, not {threshold_km}")
     access = area_access(prepared, method)
-    measured = measure(prepared, level, threshold_km=threshold_km, stale=stale_listings(prepared, method))
+    stale_key = ("stale_listings", method.as_of)
+    stale = prepared.memo.get(stale_key)
+    if not isinstance(stale, frozenset):  # the same at every level analysed from these joined inputs
+        stale = prepared.memo[stale_key] = stale_listings(prepared, method)
+    measured = measure(prepared, level, threshold_km=threshold_km, stale=stale)
     table = _joined(measured, rollup_access(access.table, prepared.membership, level))
     clusters = cold_spots(
         table[[*KEY, "access_ratio"]],
@@ -117,7 +121,7 @@ def analyse(
         threshold_km=threshold_km,
         period_months=prepared.period_months,
         table=table,
-        assets=asset_table(prepared),
+        assets=_shared_asset_table(prepared),
         units=prepared.units[level],
         problems=(*prepared.problems, *access.problems),
         parent_of=_parents(prepared, level),
@@ -209,6 +213,14 @@ def _parents(prepared: Prepared, level: str) -> pd.Series:
     child, parent = ("area_id", "neighbourhood_id") if level == "area" else ("neighbourhood_id", "borough_id")
     pairs = membership.drop_duplicates(child)
     return pd.Series(pairs[parent].to_numpy(), index=pairs[child].to_numpy(), dtype="string")
+
+
+def _shared_asset_table(prepared: Prepared) -> pd.DataFrame:
+    """:func:`asset_table`, made once per joined data and shared by every level's analysis (never changed)."""
+    cached = prepared.memo.get("asset_table")
+    if not isinstance(cached, pd.DataFrame):
+        cached = prepared.memo["asset_table"] = asset_table(prepared)
+    return cached
 
 
 def asset_table(prepared: Prepared) -> pd.DataFrame:

@@ -165,7 +165,23 @@ def _area_population(prepared: Prepared, area_ids: np.ndarray, groups: pd.Index)
 
 
 def _area_nearest(prepared: Prepared, offers: pd.DataFrame, cells: _Cells) -> np.ndarray:
-    """Small area × (category, community) pair (A, C*G): km from centroid to the nearest matching asset."""
+    """Small area × (category, community) pair (A, C*G): km from centroid to the nearest matching asset.
+
+    The same at every level (the levels roll it up), so it is worked out once per joined data
+    and kept in ``prepared.memo`` (read-only: a copy is never needed, the caller only reads it).
+    """
+    key = ("area_nearest", tuple(cells.categories), tuple(cells.communities))
+    cached = prepared.memo.get(key)
+    if isinstance(cached, np.ndarray):
+        return cached
+    nearest = _nearest_km(prepared, offers, cells)
+    nearest.flags.writeable = False
+    prepared.memo[key] = nearest
+    return nearest
+
+
+def _nearest_km(prepared: Prepared, offers: pd.DataFrame, cells: _Cells) -> np.ndarray:
+    """:func:`_area_nearest`, computed."""
     areas = prepared.units["area"]
     centroids = np.column_stack([areas["centroid_x"].to_numpy(), areas["centroid_y"].to_numpy()])
     nearest = np.full((len(areas), cells.pairs), np.nan)
@@ -228,7 +244,11 @@ def measure(
     units = prepared.units[level]
     to_unit = unit_of(prepared.membership, level)
 
-    offers = asset_offers(prepared.assets, communities).drop_duplicates()
+    offers_key = ("asset_offers", tuple(communities))
+    offers = prepared.memo.get(offers_key)
+    if not isinstance(offers, pd.DataFrame):  # the same at every level: made once per joined data
+        offers = asset_offers(prepared.assets, communities).drop_duplicates()
+        prepared.memo[offers_key] = offers
     cells = _Cells(units["area_id"], categories, communities)
     table = cells.frame()
     for name, values in _people_and_distance(prepared, offers, cells, to_unit, threshold_km).items():

@@ -271,7 +271,159 @@ def _threads() -> int:
 
 
 def _permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
-    """Pseudo p-values of some columns (see :func:`_permutation_p`)."""
+    """Pseudo p-values of some columns (see :func:`_permutation_p`).
+
+    Columns of values that are never negative, with a positive sum, are counted from
+    running sums (:func:`_bounded_permutation_columns`); any other column goes through
+    esda's own products for every unit (:func:`_exact_permutation_columns`). Both give
+    esda's p-values bit for bit.
+    """
+    n, m = y.shape
+    with np.errstate(invalid="ignore"):
+        bounded = (
+            np.isfinite(y).all(axis=0) & (y >= 0).all(axis=0) & np.isfinite(total) & (total > 0)
+            if n
+            else np.zeros(m, dtype=bool)
+        )
+    if bounded.all():
+        return _bounded_permutation_columns(y, observed, total, shared)
+    p_sim = np.empty((n, m))
+    for chosen, count in ((bounded, _bounded_permutation_columns), (~bounded, _exact_permutation_columns)):
+        if chosen.any():
+            p_sim[:, chosen] = count(y[:, chosen], observed[:, chosen], total[chosen], shared)
+    return p_sim
+
+
+def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
+    """Pseudo p-values of columns of non-negative values with a positive sum, esda's bit for bit.
+
+    esda sums each unit's ``k`` random neighbours with one BLAS product per permutation set,
+    and whether a simulated statistic reaches the observed one decides on the last bit.
+    The decision is monotone in that sum, so it is "sum >= s*" for one threshold ``s*`` per
+    unit and column (:func:`_smallest_passing`, found exactly by bisection over the floats).
+    Running sums of the gathered neighbours (kept per permutation, so moving from unit
+    ``i - 1`` to ``i`` updates only the few rows whose draw was ``i - 1``) are within
+    ``4 (k + 1)`` units of the last place of any order BLAS may sum the same non-negative
+    numbers in; only when a running sum lies that close to ``s*`` is BLAS's own product
+    made for that unit and column (ties, which real data rarely gives), and islands use
+    esda's products throughout. So the counts, and the p-values, are esda's exactly.
+    """
+    n, m = y.shape
+    permutations, most = shared.draws.shape
+    flat_order, starts, cardinality = shared.flat_order, shared.starts, shared.cardinality
+    by_column = np.ascontiguousarray(y.T)  # variables x units
+    gathered = np.ascontiguousarray(by_column[:, shared.draws + 1])  # unit 0 reads draw c as row c + 1
+    # running[t, v, p]: the first t + 1 gathered values of permutation p summed left to right.
+    running = np.ascontiguousarray(np.cumsum(gathered, axis=2).transpose(2, 0, 1))
+    threshold = _smallest_passing(y, observed, total)
+    # Left-to-right and BLAS sums of k non-negative numbers are each within (k - 1) units of
+    # the last place of the exact sum; twice that margin, and a tiny absolute one for
+    # subnormal thresholds, keeps every decision called "certain" below exact.
+    margin = 4.0 * (most + 1) * np.finfo(float).eps
+    tiny = np.finfo(float).tiny * 2**20
+    upper = np.where(threshold > 0, threshold * (1 + 2 * margin) + tiny, 0.0)
+    lower = np.where(threshold > 0, threshold * (1 - 2 * margin) - tiny, 0.0)
+    ones = np.ones(most)
+    larger = np.empty((n, m), dtype=np.int64)
+    for i in range(n):
+        if i > 0:
+            where = flat_order[starts[i - 1] : starts[i]]
+            if len(where):
+                draw, column = np.divmod(where, most)
+                gathered[:, draw, column] = by_column[:, i - 1 : i]
+                rows = np.unique(draw)
+                running[:, :, rows] = np.cumsum(gathered[:, rows, :], axis=2).transpose(2, 0, 1)
+        k = int(cardinality[i])
+        if k == 0:  # an island: esda's own arithmetic (one neighbour of weight 0, self-weight 0)
+            larger[i] = _exact_unit_counts(gathered, y[i], observed[i], total, 0, np.arange(m))
+            continue
+        sums = running[k - 1]
+        # Summed as int8 along each row (count_nonzero with an axis converts every flag first).
+        certain = (sums >= upper[i, :, None]).view(np.int8).sum(axis=1, dtype=np.int32)
+        larger[i] = certain
+        if np.count_nonzero(sums >= lower[i, :, None]) == certain.sum():
+            continue  # no sum close enough to a threshold to depend on BLAS's order
+        possible = (sums >= lower[i, :, None]).view(np.int8).sum(axis=1, dtype=np.int32)
+        unsure = np.flatnonzero(possible > certain)
+        if len(unsure):
+            larger[i, unsure] = _exact_unit_counts(gathered, y[i], observed[i], total, k, unsure, ones=ones)
+    low = (permutations - larger) < larger
+    larger = np.where(low, permutations - larger, larger)
+    return (larger + 1.0) / (permutations + 1.0)
+
+
+def _exact_unit_counts(
+    gathered: np.ndarray,
+    y_i: np.ndarray,
+    observed_i: np.ndarray,
+    total: np.ndarray,
+    k: int,
+    columns: np.ndarray,
+    *,
+    ones: np.ndarray | None = None,
+) -> np.ndarray:
+    """How many simulated statistics of one unit reach the observed one, for some columns, as esda counts.
+
+    ``k`` is the unit's number of neighbours (0 for an island, which esda gives one
+    neighbour of weight 0 and a self-weight of 0). The products are the same BLAS calls on
+    the same (P x k) matrices as esda's.
+    """
+    chosen = gathered[columns]
+    if k == 0:
+        simulated = np.matmul(chosen[:, :, :1], np.zeros(1))
+        simulated += (0.0 * y_i[columns])[:, None]
+    else:
+        simulated = np.matmul(chosen[:, :, :k], (np.ones(k) if ones is None else ones[:k]))
+        simulated += y_i[columns][:, None]
+    simulated /= total[columns][:, None]
+    return np.count_nonzero(simulated >= observed_i[columns][:, None], axis=1)
+
+
+def _smallest_passing(y: np.ndarray, observed: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Per unit and column, the smallest float ``s >= 0`` with ``(s + y) / total >= observed``.
+
+    That test is esda's for a simulated sum ``s`` (``total > 0``); it only ever turns from
+    false to true as ``s`` grows, so a sum passes exactly when it is at least this
+    threshold. Found by bisection over the bit patterns of non-negative floats (whose order
+    is their value's), starting from a few units of the last place around
+    ``observed x total - y``. 0 means every sum passes.
+    """
+
+    def passes(bits: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        s = bits.view(np.float64)
+        return ((s + y_flat[rows]) / total_flat[rows]) >= observed_flat[rows]
+
+    shape = y.shape
+    y_flat = np.ascontiguousarray(y, dtype=float).ravel()
+    observed_flat = np.ascontiguousarray(observed, dtype=float).ravel()
+    total_flat = np.broadcast_to(total, shape).ravel()
+    every = np.arange(y_flat.size)
+    with np.errstate(invalid="ignore", over="ignore"):
+        guess = observed_flat * total_flat - y_flat
+        span = 16 * np.finfo(float).eps * (np.abs(observed_flat * total_flat) + np.abs(y_flat))
+        low = np.maximum(np.nan_to_num(guess - span, nan=0.0, neginf=0.0), 0.0) + 0.0
+        high = np.minimum(np.nan_to_num(guess + span, nan=np.inf, posinf=np.inf), np.inf) + 0.0
+        high = np.maximum(high, low)
+    low_bits, high_bits = low.view(np.int64).copy(), high.view(np.int64).copy()
+    # Keep "low fails, high passes" (high = infinity always passes a finite observation).
+    low_bits[passes(low_bits, every)] = 0
+    high_bits[~passes(high_bits, every)] = np.float64(np.inf).view(np.int64)
+    result = high_bits.copy()
+    zero_passes = passes(np.zeros(y_flat.size, dtype=np.int64), every)
+    result[zero_passes] = 0
+    active = np.flatnonzero(~zero_passes & (high_bits - low_bits > 1))
+    while len(active):
+        middle = low_bits[active] + (high_bits[active] - low_bits[active]) // 2
+        ok = passes(middle, active)
+        high_bits[active[ok]] = middle[ok]
+        low_bits[active[~ok]] = middle[~ok]
+        active = active[high_bits[active] - low_bits[active] > 1]
+    result[~zero_passes] = high_bits[~zero_passes]
+    return result.view(np.float64).reshape(shape)
+
+
+def _exact_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
+    """Pseudo p-values of some columns with esda's products for every unit (any values)."""
     n, m = y.shape
     permutations, most = shared.draws.shape
     flat_order, starts, cardinality = shared.flat_order, shared.starts, shared.cardinality
@@ -381,9 +533,12 @@ def cold_spots(
     """
     contiguity = queen_weights(units)
     ids = pd.Index(contiguity.ids)
-    pairs = pd.MultiIndex.from_arrays([table["category"].astype(str), table["community"].astype(str)])
-    pair_codes, pair_labels = pd.factorize(pairs)
-    unit_codes = ids.get_indexer(table["area_id"].astype(str).to_numpy(dtype=object))
+    category, categories = _text_codes(table["category"])
+    community, communities = _text_codes(table["community"])
+    # One code per (category, community) pair, numbered in order of first appearance.
+    pair_codes, pair_labels = pd.factorize(category * (len(communities) + 1) + community)
+    area, area_ids = _text_codes(table["area_id"])
+    unit_codes = np.r_[ids.get_indexer(area_ids), -1][area]  # a missing id (code -1) reads the -1 appended
     wide = np.full((len(ids), len(pair_labels)), np.nan)
     placed = unit_codes >= 0
     wide[unit_codes[placed], pair_codes[placed]] = table[value].to_numpy(dtype=float, na_value=np.nan)[placed]
@@ -416,6 +571,17 @@ def cold_spots(
         index=table.index,
     )
     return ClusterResult(table=frame, islands=contiguity.islands)
+
+
+def _text_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``column.astype(str)`` and its distinct texts, converting each distinct value once.
+
+    Equal to factorising ``column.astype(str)``, without building millions of Python strings.
+    """
+    codes, uniques = pd.factorize(column.array, use_na_sentinel=False)
+    texts = pd.Series(uniques, dtype=column.dtype).astype(str).to_numpy(dtype=object)
+    merged, distinct = pd.factorize(texts)  # two values may read as the same text (1 and "1")
+    return merged[codes], np.asarray(distinct, dtype=object)
 
 
 def smoothed_rates(events: np.ndarray, base: np.ndarray) -> np.ndarray:

@@ -187,3 +187,35 @@ def test_dataset_borough_of_every_level():
     assert dataset.borough_of("area").to_dict() == {"A": "B1", "B": "B1", "C": "B2"}
     assert dataset.borough_of("neighbourhood").to_dict() == {"N1": "B1", "N2": "B2"}
     assert dataset.borough_of("borough").to_dict() == {"B1": "B1", "B2": "B2"}
+
+
+def test_results_shared_between_levels_equal_fresh_ones_and_are_read_only():
+    """One joined input analysed at two levels (either order) gives what separate joins give; the memo stays intact."""
+    import numpy as np
+
+    from coverage_map.analysis import asset_table, stale_listings
+    from coverage_map.metrics import _area_nearest, _Cells, _nearest_km, asset_offers
+
+    for levels in (("area", "neighbourhood"), ("borough", "area")):
+        shared = prepare(hb.inputs())
+        for level in levels:
+            memoised = analyse(shared, level=level)
+            fresh = analyse(prepare(hb.inputs()), level=level)
+            pd.testing.assert_frame_equal(memoised.table, fresh.table)
+            pd.testing.assert_frame_equal(memoised.assets, fresh.assets)
+            assert memoised.islands == fresh.islands
+
+        reference = prepare(hb.inputs())
+        communities = reference.inputs.community_labels
+        categories = reference.inputs.taxonomy.categories.labels
+        offers = asset_offers(reference.assets, communities).drop_duplicates()
+        cells = _Cells(reference.units["area"]["area_id"], categories, communities)
+        pd.testing.assert_frame_equal(shared.memo["asset_table"], asset_table(reference))
+        pd.testing.assert_frame_equal(shared.memo[("asset_offers", tuple(communities))], offers)
+        assert shared.memo[("stale_listings", None)] == stale_listings(reference)
+        nearest = _area_nearest(shared, offers, cells)
+        np.testing.assert_array_equal(nearest, _nearest_km(reference, offers, cells))
+        assert _area_nearest(shared, offers, cells) is nearest  # made once
+        assert not nearest.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            nearest[0, 0] = 0.0

@@ -6,12 +6,15 @@ Geometry: a 6 x 5 grid of 1 km boxes plus one box far away (an island with no ne
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from scipy import sparse
 
 from coverage_map.config import METRIC_CRS
 from coverage_map.significance import (
@@ -258,3 +261,129 @@ def test_gi_star_takes_a_contiguity_or_a_matrix_and_repeats_equal_columns():
     doubled = gi_star(values[:, [0, 1, 0, 3, 1]], contiguity, permutations=99)
     np.testing.assert_array_equal(doubled.p_sim, with_w.p_sim[:, [0, 1, 0, 3, 1]])
     np.testing.assert_array_equal(doubled.z, with_w.z[:, [0, 1, 0, 3, 1]])
+
+
+def lattice(columns_: int, rows: int, islands: int) -> gpd.GeoDataFrame:
+    """A ``columns_ x rows`` grid of 1 km boxes and ``islands`` boxes far away from it and each other."""
+    boxes = [
+        shapely.box(X0 + 1000 * c, Y0 + 1000 * r, X0 + 1000 * (c + 1), Y0 + 1000 * (r + 1))
+        for r in range(rows)
+        for c in range(columns_)
+    ]
+    boxes += [shapely.box(X0 + 90_000 + 5000 * k, Y0, X0 + 91_000 + 5000 * k, Y0 + 1000) for k in range(islands)]
+    ids = [f"u{k:04d}" for k in range(len(boxes))]
+    return gpd.GeoDataFrame({"area_id": ids}, geometry=boxes, crs=METRIC_CRS)
+
+
+def esda_counts(values: np.ndarray, units: gpd.GeoDataFrame) -> np.ndarray:
+    """esda's ``p_sim`` of each column, one ``G_Local`` run per column (as an analyst would run it)."""
+    from esda.getisord import G_Local
+
+    result = np.empty(values.shape, dtype=np.float32)
+    for k in range(values.shape[1]):
+        weights = queen_weights(units).weights  # esda changes the W it is given
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reference = G_Local(
+                values[:, k], weights, transform="B", star=True, permutations=GI_PERMUTATIONS, seed=GI_SEED, n_jobs=1
+            )
+        result[:, k] = reference.p_sim
+    return result
+
+
+def spy_paths(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count the columns each permutation path is given, and the units the bounded path hands to BLAS."""
+    from coverage_map import significance
+
+    calls = {"bounded": 0, "exact": 0, "fallback": 0}
+    bounded, exact, fallback = (
+        significance._bounded_permutation_columns,
+        significance._exact_permutation_columns,
+        significance._exact_unit_counts,
+    )
+
+    def count(name: str, function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        def wrapped(*args: Any, **kwargs: Any) -> np.ndarray:
+            calls[name] += args[0].shape[1] if name != "fallback" else 1
+            return function(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(significance, "_bounded_permutation_columns", count("bounded", bounded))
+    monkeypatch.setattr(significance, "_exact_permutation_columns", count("exact", exact))
+    monkeypatch.setattr(significance, "_exact_unit_counts", count("fallback", fallback))
+    return calls
+
+
+@pytest.mark.filterwarnings("ignore:The alternative hypothesis for conditional randomization:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The weights matrix is not fully connected:UserWarning")
+def test_fast_permutation_path_gives_esdas_p_values_bit_for_bit(monkeypatch):
+    """Random non-negative values, integers and zeros (many exact ties) and a column with negative values.
+
+    The first two go the running-sum path (the ties through its BLAS fallback), the last esda's
+    products for every unit; every p-value must be esda's (compared as esda's float32, whose
+    1,000 possible values are all distinct, so the counts behind them are equal).
+    """
+    units = lattice(14, 11, islands=3)
+    n = len(units)
+    rng = np.random.default_rng(2026)
+    values = np.column_stack(
+        [
+            rng.gamma(2.0, 3.0, n),  # (a) random, non-negative
+            np.where(rng.random(n) < 0.5, 0.0, rng.integers(1, 4, n)).astype(float),  # (b) ties: 0, 1, 2, 3
+            np.round(rng.random(n), 1),  # (b) one decimal: ties that are not exact binary fractions
+            rng.normal(0.0, 1.0, n),  # (c) negative values
+        ]
+    )
+    calls = spy_paths(monkeypatch)
+    batched = gi_star(values, queen_weights(units), permutations=GI_PERMUTATIONS, seed=GI_SEED)
+    assert calls["bounded"] == 3 and calls["exact"] == 1
+    assert calls["fallback"] > 0  # the ties did reach BLAS's own products
+    np.testing.assert_array_equal(batched.p_sim.astype(np.float32), esda_counts(values, units))
+
+
+def test_fast_permutation_path_equals_the_exact_one_on_a_larger_lattice():
+    """Bounded (running sums) and exact (esda's products, checked above) paths, column by column, on 1,000+ units."""
+    from coverage_map import significance
+
+    units = lattice(40, 30, islands=4)
+    n = len(units)
+    rng = np.random.default_rng(7)
+    values = np.column_stack(
+        [
+            rng.random(n),
+            rng.integers(0, 3, n).astype(float),
+            np.where(rng.random(n) < 0.9, 0.0, 1.0),
+            rng.random(n) * 1e-300,  # near the bottom of the floats
+            np.round(rng.lognormal(0, 2, n), 2),
+        ]
+    )
+    neighbours = queen_weights(units).neighbours
+    star = (neighbours + sparse.identity(n, format="csr")).tocsr()
+    total = values.sum(axis=0)
+    observed = (star @ values) / total
+    cardinality = np.diff(neighbours.indptr)
+    generator = np.random.RandomState(GI_SEED)
+    permutations, most = 199, int(cardinality.max())
+    draws = np.array([generator.choice(n - 1, size=most, replace=False) for _ in range(permutations)])
+    flat_order = np.argsort(draws, axis=None, kind="stable")
+    starts = np.searchsorted(draws.ravel()[flat_order], np.arange(n + 1))
+    shared = significance._Draws(draws=draws, flat_order=flat_order, starts=starts, cardinality=cardinality)
+    bounded = significance._bounded_permutation_columns(values, observed, total, shared)
+    exact = significance._exact_permutation_columns(values, observed, total, shared)
+    np.testing.assert_array_equal(bounded, exact)
+
+
+def test_text_codes_equal_factorising_the_texts():
+    """Each distinct value converted once, codes as ``factorize(column.astype(str))`` (missing values included)."""
+    from coverage_map.significance import _text_codes
+
+    for column in (
+        pd.Series(["a", "b", pd.NA, "a"], dtype="string"),
+        pd.Series([1, "1", None, np.nan, 2.0], dtype=object),
+        pd.Series(pd.Categorical(["x", "y", "x"])),
+        pd.Series([], dtype="string"),
+    ):
+        codes, texts = _text_codes(column)
+        expected_codes, expected_texts = pd.factorize(column.astype(str))
+        np.testing.assert_array_equal(codes, expected_codes)
+        assert list(texts) == list(expected_texts)
