@@ -33,7 +33,7 @@ from coverage_map.ingest.candidates import load_candidates
 from coverage_map.ingest.upload_safety import UnsafeUploadError, extract_shapefile, path_inside, safe_filename
 from coverage_map.scenario import PROPOSED, ScenarioResult, TierMoves, tier_moves
 from coverage_map.scenario_text import MAX_PROPOSED, Proposal, encode_scenario, parse_scenario, scenario_records
-from coverage_map.suggest import SuggestionResult, default_capacity, round_people, suggest_sites
+from coverage_map.suggest import SuggestionResult, default_capacity, round_people, suggest_sites, tier_sentence
 from coverage_map.taxonomy import display_name
 
 from . import ids
@@ -300,29 +300,9 @@ def moves_of(loaded: Loaded, level: str, category: str, community: str) -> TierM
 
 def moves_sentence(moves: TierMoves, count: int, level: str) -> str:
     """``With 2 proposed services, 9 small areas leave the severe tier and 4 the moderate; ...``, with the
-    caveat when units enter a gap tier."""
-    one, many = LEVEL_WORDS.get(level, (level, f"{level}s"))
+    caveat when units enter a gap tier (:func:`coverage_map.suggest.tier_sentence`)."""
     services = f"{count} proposed service{'s' if count != 1 else ''}"
-    units = one if moves.leave_severe == 1 else many
-    text = f"With {services}, {moves.leave_severe:,} {units} leave{'s' if moves.leave_severe == 1 else ''} the "
-    text += f"severe tier and {moves.leave_moderate:,} the moderate"
-    before, after = round_people(moves.need_in_gaps_before), round_people(moves.need_in_gaps_after)
-    change = moves.need_in_gaps_after - moves.need_in_gaps_before
-    trend = "fall" if change < 0 else "rise"
-    if moves.need_in_gaps_after == moves.need_in_gaps_before:
-        text += f"; people in need living in gap areas: {before}, as before."
-    else:
-        text += f"; people in need living in gap areas {trend} from {before} to {after}."
-    entering = []
-    if moves.enter_severe:
-        entering.append(f"{moves.enter_severe:,} {one if moves.enter_severe == 1 else many} enter the severe tier")
-    if moves.enter_gap:
-        entering.append(f"{moves.enter_gap:,} that had no gap now {'has' if moves.enter_gap == 1 else 'have'} one")
-    if entering:
-        text += (f" Meanwhile {' and '.join(entering)}: new provision raises the region's average, so places the "
-                 "proposed services do not reach can fall below it, and the clusters of low access are tested "
-                 "again.")  # fmt: skip
-    return text
+    return f"With {services}, {tier_sentence(moves, units=LEVEL_WORDS.get(level, (level, f'{level}s')))}"
 
 
 def layer_sites(dataset: Dataset, layer: object, uploaded: object) -> gpd.GeoDataFrame | None:

@@ -359,24 +359,31 @@ def summary_sentence(
     return f"{head}; {tier_sentence(moves)}"
 
 
-def tier_sentence(moves: TierMoves) -> str:
-    """``9 areas leave the severe tier and 2 the moderate tier; ...`` (what the access method says of a set)."""
-    text = f"{_areas(moves.leave_severe)} leave{'s' if moves.leave_severe == 1 else ''} the severe tier"
-    if moves.leave_moderate:
-        text += f" and {moves.leave_moderate:,} the moderate tier"
-    others = []
-    if moves.enter_severe:
-        others.append(f"{_areas(moves.enter_severe)} enter{'s' if moves.enter_severe == 1 else ''} the severe tier")
-    if moves.enter_gap:
-        others.append(f"{_areas(moves.enter_gap)} that had no gap now {'has' if moves.enter_gap == 1 else 'have'} one")
-    if others:
-        text += ", while " + " and ".join(others) + " (the region's average rises and clusters shift)"
+def tier_sentence(moves: TierMoves, *, units: tuple[str, str] = ("area", "areas")) -> str:
+    """What the access method says of a set of new services, in one sentence (two when units enter a gap tier).
+
+    ``9 small areas leave the severe tier and 4 the moderate; people in need living in gap areas
+    fall from 12,400 to 9,810.`` ``units`` names the units (one, several). The command line's
+    summary and the dashboard's What if tab both say it this way.
+    """
+    one, many = units
+    text = (f"{moves.leave_severe:,} {one if moves.leave_severe == 1 else many} leave{'s' if moves.leave_severe == 1 else ''}"
+            f" the severe tier and {moves.leave_moderate:,} the moderate")  # fmt: skip
     before, after = round_people(moves.need_in_gaps_before), round_people(moves.need_in_gaps_after)
-    return text + f"; people in need living in gap areas: {before} before, {after} after"
-
-
-def _areas(count: int) -> str:
-    return f"{count:,} area{'s' if count != 1 else ''}"
+    if moves.need_in_gaps_after == moves.need_in_gaps_before:
+        text += f"; people in need living in gap areas: {before}, as before."
+    else:
+        trend = "fall" if moves.need_in_gaps_after < moves.need_in_gaps_before else "rise"
+        text += f"; people in need living in gap areas {trend} from {before} to {after}."
+    entering = []
+    if moves.enter_severe:
+        entering.append(f"{moves.enter_severe:,} {one if moves.enter_severe == 1 else many} enter the severe tier")
+    if moves.enter_gap:
+        entering.append(f"{moves.enter_gap:,} that had no gap now {'has' if moves.enter_gap == 1 else 'have'} one")
+    if entering:
+        text += (f" Meanwhile {' and '.join(entering)}: new provision raises the region's average, so places the "
+                 "new services do not reach can fall below it, and the clusters of low access are tested again.")  # fmt: skip
+    return text
 
 
 def round_people(value: float) -> str:

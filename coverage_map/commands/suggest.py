@@ -89,7 +89,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     _write(table, result, out)
     scenario_path = out.with_name(f"{out.stem}_scenario.csv")
     _write_scenario(result, scenario_path)
-    print(result.summary + ".")
+    print(result.summary)
     how = "solved exactly (spopt MCLP, CBC)" if not result.greedy else result.solver_note
     print(
         f"Sites {how}; wrote {out} and {scenario_path.name} (the sites as proposed services, for --scenario) "
