@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="category changes per view")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (Procfile: 1)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (Procfile: 4)")
     parser.add_argument("--scale", choices=("demo", "england"), default="demo")
     parser.add_argument("--england-dir", type=Path, default=DEFAULT_ENGLAND_DIR)
     parser.add_argument("--config", type=Path, help="a dashboard config file (instead of --scale)")

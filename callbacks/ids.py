@@ -245,3 +245,15 @@ WHATIF_VIEW: Final = "whatif-view"
 QUESTION_KEY: Final = "question-key"
 #: What the details panel needs (the selected unit and the view), filled only when a unit is or was selected.
 DETAILS_VIEW: Final = "details-view"
+
+
+# --------------------------------------------------------------------------- opening a saved dataset (callbacks/opening.py)
+
+#: The progress bar while a chosen dataset opens.
+OPENING_VIEW: Final = "opening-view"
+#: The same bar beside the dataset picker (a visual copy: the live region is the one above the map).
+OPENING_ECHO: Final = "opening-echo"
+#: Polls the load board (:mod:`callbacks.load_board`) while the chosen dataset opens.
+OPENING_POLL: Final = "opening-poll"
+#: What the poll waits for: ``{"key": dataset key, "at": server time armed, "ticks": polls since}``.
+OPENING_ARMED: Final = "opening-armed"

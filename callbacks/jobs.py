@@ -177,6 +177,11 @@ class JobBoard:
     def __init__(self, manager: Any) -> None:
         self._manager = manager
 
+    @property
+    def handle(self) -> Any:
+        """The store itself: a ``diskcache.Cache``, or Celery's app (its ``backend`` holds the entries)."""
+        return self._manager.handle
+
     def get(self, key: str) -> dict[str, Any] | None:
         handle = self._manager.handle
         raw = handle.get(_BOARD_PREFIX + key) if isinstance(handle, diskcache.Cache) else handle.backend.get(

@@ -28,6 +28,7 @@ from .download_map import download_components
 from .explain import ACCESS_TEXT, NO_IMD_NOTE, SIGNIFICANCE_TEXT, EquityView, KeyEntry, tier_colour, tier_key
 from .job_view import job_panel, page_stores
 from .mapping import mapping_section
+from .opening import opening_echo, opening_parts
 from .questions import answer_card, questions_section
 from .settings import Settings
 from .state import ALL, DEFAULT_METRIC, LEVEL_NAMES, Choices, ViewState, default_state
@@ -220,6 +221,8 @@ def _controls(dataset: Dataset, choices: Choices, state: ViewState) -> dbc.Card:
 def _map_card() -> dbc.Card:
     return dbc.Card(
         [
+            # A determinate bar while a chosen saved dataset opens (callbacks.opening).
+            *opening_parts(),
             # A spinner over the map when drawing it takes a while (an England-scale level, a dataset being
             # loaded); quick recolours finish before it would show. The old map stays visible under it.
             dcc.Loading(
@@ -532,6 +535,7 @@ def _upload_tab(settings: Settings) -> html.Div:
                         ),
                         html.Div(id=ids.PUBLISH_STATUS, className="mt-1"),
                         html.Div(id=ids.DATASET_SYNC, className="form-text small"),
+                        opening_echo(),  # the opening bar again, beside the picker that started it
                     ]
                 ),
                 label_for=ids.DATASET_SELECT,

@@ -16,6 +16,7 @@ data and the scenario text, never on who asks, like everything else here.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import logging
 import threading
@@ -29,14 +30,18 @@ import sqlalchemy as sa
 from coverage_map.config import DISPLAY_CRS
 from coverage_map.dataset import Dataset
 from coverage_map.errors import CoverageMapError
+from coverage_map.joins import JOIN_STEPS
 from coverage_map.model import Inputs
+from coverage_map.progress import stages
 from coverage_map.scenario import proposed_assets
 from coverage_map.scenario_text import SOURCE, encode_scenario, parse_scenario, scenario_records
 from coverage_map.store import DatasetNotFoundError, Workspace, WorkspaceUnavailable, open_workspace
 
 from . import uploads
 from .explain import EquityView, equity_view
+from .load_board import LoadBoard
 from .settings import Settings
+from .state import Choices, default_state
 
 DEFAULT_KEY = "default"
 _LOG = logging.getLogger(__name__)
@@ -53,6 +58,22 @@ DISK_FULL_TEXT = (
     "Try again later, or tell whoever runs this dashboard."
 )
 _SQLITE_FULL = 13  # sqlite3.SQLITE_FULL
+
+
+#: The last stage of opening a dataset: the first map's analysis.
+ANALYSING = "working out access and gaps"
+_OPENING = {"areas": "reading the areas", "lookup": "reading the lookup", "practices": "reading the GP practices",
+            "assets": "reading the services", "population": "reading the population",
+            "referrals": "reading the referrals", "area tables": "reading origins, travel times and IMD"}  # fmt: skip
+
+
+def opening_text(role: str) -> str:
+    """The stage that reads ``role``'s file, in words."""
+    return _OPENING.get(role, f"reading the {role}")
+
+
+def _report(board: LoadBoard, key: str, done: int, total: int, what: str) -> None:
+    board.report(key, done, total, what[:1].upper() + what[1:])
 
 
 class DataUnavailable(Exception):  # noqa: N818 - reads as what happened, like DatasetNotFound
@@ -103,7 +124,7 @@ class Registry:
 
     def __init__(
         self, default: Dataset, settings: Settings, *, max_uploaded: int = 4, workspace: Workspace | None = None,
-        max_scenarios: int = 4,
+        max_scenarios: int = 4, loads: LoadBoard | None = None,
     ) -> None:  # fmt: skip
         self.default = default
         self.settings = settings
@@ -117,6 +138,7 @@ class Registry:
         self._workspace = workspace
         self._generation: str | None = None
         self._visible: set[tuple[str, str | None]] = set()
+        self._loads = loads
 
     @property
     def workspace(self) -> Workspace:
@@ -205,22 +227,7 @@ class Registry:
             The version does not exist, or is another session's private dataset.
         """
         workspace = self.workspace
-        generation = workspace.version_token()
-        owner = None if choice.owner is None else hashlib.sha256(choice.owner.encode()).hexdigest()
-        with self._lock:
-            if generation != self._generation:  # something was added, published or removed
-                self._generation = generation
-                self._visible.clear()
-            seen = (choice.key, owner) in self._visible
-        if not seen:
-            try:
-                workspace.ref(choice.name, choice.version, owner=choice.owner, private=choice.private)
-            except CoverageMapError:
-                if not self._exists(workspace, choice):  # removed: free its memory
-                    self._forget(choice.key)
-                raise
-            with self._lock:
-                self._visible.add((choice.key, owner))
+        self._check_visible(workspace, choice)
         with self._lock:
             if choice.key in self._uploaded:
                 self._uploaded.move_to_end(choice.key)
@@ -230,11 +237,70 @@ class Registry:
             with self._lock:
                 if choice.key in self._uploaded:
                     return self._uploaded[choice.key]
-            inputs = workspace.load(choice.name, choice.version, owner=choice.owner, private=choice.private)
-            dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
-                                          threshold_km=self.default.threshold_km, method=self.default.method)  # fmt: skip
+            dataset = self._open(workspace, choice)
             self.remember(choice.key, dataset)
             return dataset
+
+    def may_see(self, choice: uploads.Choice) -> bool:
+        """Whether ``choice.owner`` may see that version (checked once per workspace change, like :meth:`dataset`)."""
+        try:
+            self._check_visible(self.workspace, choice)
+        except (CoverageMapError, sa.exc.SQLAlchemyError, OSError):  # not theirs, removed, or an outage
+            return False
+        return True
+
+    def _check_visible(self, workspace: Workspace, choice: uploads.Choice) -> None:
+        """Raise :class:`DatasetNotFoundError` unless ``choice.owner`` may see that version."""
+        generation = workspace.version_token()
+        owner = None if choice.owner is None else hashlib.sha256(choice.owner.encode()).hexdigest()
+        with self._lock:
+            if generation != self._generation:  # something was added, published or removed
+                self._generation = generation
+                self._visible.clear()
+            if (choice.key, owner) in self._visible:
+                return
+        try:
+            workspace.ref(choice.name, choice.version, owner=choice.owner, private=choice.private)
+        except CoverageMapError:
+            if not self._exists(workspace, choice):  # removed: free its memory
+                self._forget(choice.key)
+            raise
+        with self._lock:
+            self._visible.add((choice.key, owner))
+
+    def loaded(self, key: str) -> bool:
+        """Whether this process holds the dataset ``key`` already."""
+        with self._lock:
+            return key in self._uploaded
+
+    def _open(self, workspace: Workspace, choice: uploads.Choice) -> Dataset:
+        """Load and join a workspace version, reporting each stage on the load board (:mod:`callbacks.load_board`)."""
+        board = self.loads
+        spec = workspace.spec(choice.name, choice.version, owner=choice.owner, include_private=True)
+        steps = [*(opening_text(role) for role in spec.reading_steps()), *JOIN_STEPS, ANALYSING]
+        listener = functools.partial(_report, board, choice.key)
+        try:
+            with stages(
+                f"Opening {choice.name} v{choice.version}", steps, enabled=False, listener=listener
+            ) as progress:
+                inputs = workspace.load(choice.name, choice.version, owner=choice.owner, private=choice.private,
+                                        on_file=lambda role: progress.next(opening_text(role)))  # fmt: skip
+                dataset = Dataset.from_inputs(inputs, label=f"{choice.name} v{choice.version}",
+                                              threshold_km=self.default.threshold_km, method=self.default.method,
+                                              on_step=progress.next)  # fmt: skip
+                progress.next(ANALYSING)
+                dataset.analysis(default_state(Choices.of(dataset)).level)  # the first map's, while the bar shows
+        finally:
+            board.finish(choice.key)
+        return dataset
+
+    @property
+    def loads(self) -> LoadBoard:
+        """Where this process reports how far it is in opening a dataset (shared with the host's workers)."""
+        with self._lock:
+            if self._loads is None:
+                self._loads = LoadBoard.shared()
+            return self._loads
 
     def adopt(self, choice: uploads.Choice, inputs: Inputs) -> Dataset:
         """The :class:`Dataset` of a version just saved from ``inputs`` (joined here, kept, not loaded again)."""

@@ -2,7 +2,7 @@
 
 ``Procfile``::
 
-    web: gunicorn --preload --workers ${WEB_CONCURRENCY:-2} --bind 0.0.0.0:${PORT:-8050} --timeout 120 "callbacks.wsgi:server"
+    web: gunicorn --preload --workers ${WEB_CONCURRENCY:-2} --threads ${WEB_THREADS:-4} --bind 0.0.0.0:${PORT:-8050} --timeout 120 "callbacks.wsgi:server"
 
 The data set is the one ``COVERAGE_MAP_CONFIG`` names (a TOML file, see
 :mod:`callbacks.settings`), else the synthetic demo; authentication and headers come from

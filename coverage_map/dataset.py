@@ -58,9 +58,12 @@ class Dataset:
         synthetic: bool = False,
         threshold_km: float = DEFAULT_THRESHOLD_KM,
         method: GapMethod = DEFAULT_METHOD,
+        on_step: Callable[[str], None] | None = None,
     ) -> Dataset:
-        """Join validated inputs to geography (the expensive step, done once)."""
-        return cls(prepare(inputs), label=label, synthetic=synthetic, threshold_km=threshold_km, method=method)
+        """Join validated inputs to geography (the expensive step, done once); ``on_step`` hears
+        each of :data:`coverage_map.joins.JOIN_STEPS` as it starts."""
+        return cls(prepare(inputs, on_step), label=label, synthetic=synthetic, threshold_km=threshold_km,
+                   method=method)  # fmt: skip
 
     @classmethod
     def from_spec(

@@ -8,7 +8,7 @@ an ``origin_area_id`` never go through a geometric join.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -123,21 +123,32 @@ class Prepared:
         return float((last.year - first.year) * 12 + last.month - first.month + 1)
 
 
-def prepare(inputs: Inputs) -> Prepared:
+#: The steps :func:`prepare` reports, in order.
+JOIN_STEPS = ("grouping areas into levels", "placing services in areas", "placing referrals in areas",
+              "working out each service's reach")  # fmt: skip
+
+
+def prepare(inputs: Inputs, on_step: Callable[[str], None] | None = None) -> Prepared:
     """Join assets and referrals to small areas and work out every asset's reach.
 
     Points outside every area are rejected and reported (with a hint when swapping
     latitude and longitude would put them inside one), never silently dropped.
+    ``on_step`` hears each of :data:`JOIN_STEPS` as it starts.
     """
+    heard = on_step or (lambda step: None)
     _check_crs(inputs)
+    heard(JOIN_STEPS[0])
     membership = area_membership(inputs.areas, inputs.lookup)
     units = LevelUnits(inputs.areas, membership, _levels(inputs))
 
     problems: list[Problem] = list(inputs.problems)
+    heard(JOIN_STEPS[1])
     assets, asset_problems = _locate_assets(inputs)
     problems += asset_problems
+    heard(JOIN_STEPS[2])
     referrals, referral_problems = _locate_referrals(inputs)
     problems += referral_problems
+    heard(JOIN_STEPS[3])
     local_reach, reach_problems = reach_pairs(assets, units["area"], membership)
     problems += reach_problems
     return Prepared(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,8 +243,10 @@ class InputSpec:
             "lookup_levels": self.lookup_levels,
         }
 
-    def load(self) -> Inputs:
+    def load(self, on_file: Callable[[str], None] | None = None) -> Inputs:
         """Load and validate every input (see :func:`coverage_map.ingest.load_inputs`).
+
+        ``on_file`` hears each file's role as its reading starts (the steps of :meth:`reading_steps`).
 
         Raises
         ------
@@ -253,7 +255,13 @@ class InputSpec:
         """
         from .ingest import load_inputs
 
-        return load_inputs(**self.load_arguments())
+        return load_inputs(**self.load_arguments(), on_file=on_file)
+
+    def reading_steps(self) -> list[str]:
+        """The roles :meth:`load` reads, in its order (see :func:`coverage_map.ingest.inputs.reading_steps`)."""
+        from .ingest.inputs import reading_steps
+
+        return reading_steps(self.load_arguments())
 
 
 def mappings_from_args(args: argparse.Namespace) -> Mappings:

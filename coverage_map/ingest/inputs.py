@@ -6,7 +6,7 @@ It collects the problems of every file and raises one
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,7 @@ def load_inputs(
     travel_times: str | Path | None = None,
     imd: str | Path | None = None,
     mappings: Mappings | None = None,
+    on_file: Callable[[str], None] | None = None,
 ) -> Inputs:
     """Load and validate every input, reporting the problems of all files at once.
 
@@ -77,6 +78,9 @@ def load_inputs(
         name columns, as ``area_id_col`` and ``area_name_col`` do (which win); a lookup mapping
         its level columns, as ``lookup_levels`` does (which wins); the second, third...
         population file's are ``population_2``, ``population_3``...
+    on_file
+        Hears each file's role as its reading starts, in :func:`reading_steps` order (the
+        dashboard's progress bar while a large saved dataset opens).
 
     Returns
     -------
@@ -91,38 +95,49 @@ def load_inputs(
         referral origins) are still checked on their own when the areas are unusable.
     """
     read = _Read()
+    heard = on_file or _nobody
     mappings = mappings or Mappings()
     area_map = (mappings.get("areas") or ColumnMapping()).column_map
     area_id_col = area_id_col or area_map.get("area_id")
     area_name_col = area_name_col or area_map.get("area_name")
     vocabulary = _taxonomy(taxonomy, read.problems)
+    heard("areas")
     area_frame, area_problems = load_areas(areas, id_col=area_id_col, name_col=area_name_col, crs=crs)
     read.add("areas", areas, len(area_frame), area_problems)
     # With unusable areas, checking the other files against them would only add noise.
     area_ids = None if _has_fatal(area_problems) else list(area_frame["area_id"])
+    if lookup is not None:
+        heard("lookup")
     lookup_frame = _read_lookup(lookup, area_ids, read, lookup_levels=lookup_levels, groups=groups,
                                 mapping=mappings.get("lookup"))  # fmt: skip
+    if practices is not None:
+        heard("practices")
     practice_frame = _read_practices(practices, area_ids, read, crs=crs)
 
     asset_frame, assets_usable = _assets_frame(None, {}), False
     population_frame = referral_frame = None
     if vocabulary is not None:
+        heard("assets")
         asset_frame, found = load_assets(assets, vocabulary, crs=crs, mapping=mappings.get("assets"))
         read.add("assets", assets, len(asset_frame), found)
         assets_usable = not _has_fatal(found)
         if population is not None:
+            heard("population")
             count = 1 if isinstance(population, str | Path) else len(population)
             population_frame, found = _load_population(
                 population, area_ids, vocabulary, mapping=[mappings.get(role) for role in population_roles(count)]
             )
             read.add("population", _joined_names(population), len(population_frame), found)
         if referrals is not None:
+            heard("referrals")
             referral_frame, found = _load_referrals(
                 referrals, vocabulary, area_ids=area_ids, crs=crs, practices=practice_frame,
                 practices_file=str(practices) if practices is not None else None, mapping=mappings.get("referrals"),
             )  # fmt: skip
             read.add("referrals", referrals, len(referral_frame), found)
 
+    if any(path is not None for path in (origins, travel_times, imd)):
+        heard(AREA_TABLES)
     extra, found = _area_tables(
         area_frame if area_ids is not None else None, asset_frame if assets_usable else None,
         origins=origins, travel_times=travel_times, imd=imd, crs=crs,
@@ -148,6 +163,24 @@ def load_inputs(
         travel_times=extra.get("travel_times"),
         imd=extra.get("imd"),
     )
+
+
+#: The step :func:`load_inputs` reports for the per-area tables (origins, travel times, IMD), read together.
+AREA_TABLES = "area tables"
+#: The steps :func:`load_inputs` reports, in its reading order (groups are read with the lookup).
+READING_ORDER = ("areas", "lookup", "practices", "assets", "population", "referrals", AREA_TABLES)
+
+
+def reading_steps(files: Mapping[str, object]) -> list[str]:
+    """The steps :func:`load_inputs` will report for ``files`` (its keyword arguments by name), in order."""
+    given = {role for role, value in files.items() if value is not None and value != []}
+    if given & {"origins", "travel_times", "imd"}:
+        given.add(AREA_TABLES)
+    return [role for role in READING_ORDER if role in given]
+
+
+def _nobody(role: str) -> None:
+    """Nobody listening to the reading."""
 
 
 def _joined_names(paths: str | Path | Sequence[str | Path]) -> str:

@@ -44,7 +44,7 @@ import os
 import re
 import tempfile
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -270,12 +270,14 @@ class Workspace:
         owner: str | None = None,
         include_private: bool = False,
         private: bool | None = None,
+        on_file: Callable[[str], None] | None = None,
     ) -> Inputs:
         """Load and validate a stored dataset, as :meth:`InputSpec.load <coverage_map.spec.InputSpec.load>` would.
 
         ``version`` None means the latest version visible to ``owner``; ``private`` as for :meth:`ref`. The stored files
         are read with the stored load options. The problems and sources of the result are
-        those reported when the dataset was added (file names as given).
+        those reported when the dataset was added (file names as given). ``on_file`` hears each
+        file's role as its reading starts (:meth:`InputSpec.reading_steps <coverage_map.spec.InputSpec.reading_steps>`).
         ``Dataset.from_inputs(workspace.load(name))`` gives the dashboard's dataset.
 
         Raises
@@ -285,7 +287,7 @@ class Workspace:
         """
         condition = sa.and_(visible(_owner_key(owner), include_private), within(_owner_key(owner), private))
         with self._checkout(name, version, condition) as (row, spec):
-            inputs = spec.load()
+            inputs = spec.load(on_file=on_file)
         return dataclasses.replace(
             inputs,
             problems=tuple(Problem(**problem) for problem in json.loads(row["problems"])),
