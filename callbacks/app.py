@@ -123,9 +123,23 @@ def create_app(
     server.before_request(_start_timer)
     server.after_request(_server_timing)
     install_security(app, security, basemap=settings.basemap)
+    _set_up_dash(server)
     _warm(services(server).registry, dataset)
     _BUILT.append(app)
     return app
+
+
+def _set_up_dash(server: flask.Flask) -> None:
+    """Let Dash finish setting itself up now, before any visitor's request.
+
+    Dash registers its callbacks and script paths on the first request it sees, and marks that
+    done before it is: with several threads per worker (the ``Procfile``'s ``--threads``), a
+    request arriving meanwhile found no script registered and got a 500. One request through
+    Flask's test client (a path nothing serves) runs that set-up here, once, before gunicorn
+    forks its workers (``--preload``) or starts its threads.
+    """
+    with server.test_client() as client:
+        client.get("/_coverage-map-set-up")
 
 
 def _sweep_after_fork(data_dir: Path) -> None:
