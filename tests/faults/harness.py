@@ -68,10 +68,13 @@ def procfile_command(port: int) -> list[str]:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """``pid``'s child processes, whichever of its threads started them (a gunicorn thread forks a job)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(child) for child in (task / "children").read_text().split()]
+    return sorted(set(found))
 
 
 def descendants(pid: int) -> list[int]:
