@@ -9,6 +9,11 @@ The data set is the one ``COVERAGE_MAP_CONFIG`` names (a TOML file, see
 the ``COVERAGE_MAP_*`` variables of :mod:`callbacks.security`. Under ``--preload`` the
 data are loaded and warmed once, before the workers fork.
 
+Then every object alive is moved out of the garbage collector's reach (``gc.freeze``): the
+collector writes to the header of each object it examines, so a worker collecting after the
+fork would copy every page of the shared data that holds a Python object, and each worker
+would end up with a private copy of much of the master's memory.
+
 With ``COVERAGE_MAP_CELERY_BROKER`` set, the background jobs (saving an upload, map downloads,
 site suggestion) run on Celery workers started with ``celery -A callbacks.wsgi:celery_app worker``
 (see ``docs/dashboard.md``); ``celery_app`` is None otherwise.
@@ -16,9 +21,13 @@ site suggestion) run on Celery workers started with ``celery -A callbacks.wsgi:c
 
 from __future__ import annotations
 
+import gc
+
 from .app import create_app
 from .jobs import celery_app as _celery_app
 
 app = create_app()
 server = app.server
 celery_app = _celery_app()
+gc.collect()
+gc.freeze()

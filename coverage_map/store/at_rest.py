@@ -18,9 +18,9 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
-import io
 import os
 import shutil
 import stat
@@ -29,7 +29,10 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 try:
     import fcntl
@@ -204,30 +207,57 @@ def minimal_referrals(data: bytes, *, mapped: Iterable[str] = ()) -> bytes | Non
     (:class:`coverage_map.ingest.mapping.ColumnMapping`); they are kept too.
 
     The kept cells are copied as they are (text, not re-parsed), so the file loads exactly
-    as the original did. None when the file is not a CSV this can read (it is then stored
-    as it came, and validated as usual).
+    as the original did, row N still spreadsheet row N. The file is read as the loaders read
+    it (:func:`coverage_map.ingest._csv.read_records`): Arrow cuts the plain lines, whose kept
+    cells (no quote, comma or line break in them) are written unquoted and joined by Arrow;
+    the header and the other records are written with every cell quoted. None when the file
+    is not a CSV this can read (it is then stored as it came, and validated as usual).
     """
-    from ..ingest._checks import _find_columns
-    from ..ingest._locations import _LOCATION_COLUMNS
+    from ..ingest._csv import read_records
 
-    text = None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text, utf8 = _decoded(data)
     if text is None:
         return None
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        records = read_records(text, utf8)
     except csv.Error:
         return None
-    if not rows:
+    del text
+    header = records.header
+    if header is None or len(set(header)) != len(header):
         return None
-    header = rows[0]
-    if len(set(header)) != len(header):
+    keep = _kept_columns(header, mapped)
+    if keep is None:
         return None
+    # The stored copy is an input that must load exactly as the original (this is not an output a
+    # spreadsheet opens; outputs go through write_any), so nothing is neutralised.
+    other_lines = [(_quoted([row[index] if index < len(row) else "" for index in keep]) if row else "") + "\r\n"
+                   for row in records.others]  # fmt: skip
+    lines = pa.array(other_lines, type=pa.large_string())
+    rows = records.other_rows
+    if records.plain is not None:
+        lines = pa.concat_arrays([_plain_lines(records.plain, keep), lines])
+        rows = np.concatenate([records.plain_rows, rows])
+        lines = lines.take(pa.array(np.argsort(rows, kind="stable")))
+    return (_quoted([header[index] for index in keep]) + "\r\n").encode("utf-8") + _concatenated(lines)
+
+
+def _decoded(data: bytes) -> tuple[str | None, bytes | None]:
+    """The text of a CSV file and, when the bytes already are UTF-8 without a byte-order mark, the bytes."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return text, (data if encoding == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8) else None)
+    return None, None
+
+
+def _kept_columns(header: list[str], mapped: Iterable[str]) -> list[int] | None:
+    """Positions of the header's columns the analysis reads (None when it reads none of them)."""
+    from ..ingest._checks import _find_columns
+    from ..ingest._locations import _LOCATION_COLUMNS
+
     wanted = ("category", "community", "count", "date", "asset_id", "origin_area_id", "origin_practice_code",
               *_LOCATION_COLUMNS)  # fmt: skip
     found = _find_columns(pd.DataFrame(columns=header), wanted)
@@ -235,10 +265,31 @@ def minimal_referrals(data: bytes, *, mapped: Iterable[str] = ()) -> bytes | Non
     keep = [index for index, name in enumerate(header) if name in set(found.values()) | mapped_names]
     if not keep or ("category" not in found and not mapped_names):
         return None
-    # The stored copy is an input that must load exactly as the original: every cell quoted,
-    # nothing neutralised (this is not an output a spreadsheet opens; outputs go through write_any).
-    lines = [_quoted([row[index] if index < len(row) else "" for index in keep]) if row else "" for row in rows]
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    return keep
+
+
+def _plain_lines(plain: pa.Table, keep: list[int]) -> pa.Array:
+    """The kept cells of the plain lines, each line joined by commas and ended by CRLF.
+
+    A plain line's cells hold no quote, comma or line break, so they need no quotes; a lone
+    empty cell is written ``""`` (an empty line would read as a blank row).
+    """
+    string = pa.large_string()
+    columns = [pc.cast(plain.column(index).combine_chunks(), string) for index in keep]
+    if len(columns) == 1:
+        joined = pc.if_else(pc.equal(columns[0], ""), pa.scalar('""', string), columns[0])
+    else:
+        joined = pc.binary_join_element_wise(*columns, pa.scalar(",", string))
+    return pc.binary_join_element_wise(joined, pa.scalar("", string), pa.scalar("\r\n", string))
+
+
+def _concatenated(lines: pa.Array) -> bytes:
+    """The strings of a large_string array without nulls, one after the other."""
+    if len(lines) == 0:
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    return lines.buffers()[2].slice(start, end - start).to_pybytes()
 
 
 def _quoted(cells: list[str]) -> str:

@@ -197,14 +197,9 @@ class GeoPackage(Backend):
         return problems
 
     def insert_geometries(self, conn: sa.Connection, input_id: int, geometries: np.ndarray) -> None:
-        rows = [
-            {"input_id": input_id, "row_no": row_no, "geom": blob}
-            for row_no, blob in enumerate(_gpkg_blobs(geometries), start=1)
-        ]
-        conn.execute(
-            sa.text("INSERT INTO cm_geometries (input_id, row_no, geom) VALUES (:input_id, :row_no, :geom)"),
-            rows,
-        )
+        # One executemany of plain tuples straight to the driver: no per-row parameter processing.
+        rows = [(input_id, row_no, blob) for row_no, blob in enumerate(_gpkg_blobs(geometries), start=1)]
+        conn.exec_driver_sql("INSERT INTO cm_geometries (input_id, row_no, geom) VALUES (?, ?, ?)", rows)
 
     def select_geometries(self, conn: sa.Connection, input_id: int) -> np.ndarray:
         blobs = (

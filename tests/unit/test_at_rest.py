@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import os
 import sqlite3
 import time
@@ -111,3 +113,25 @@ def test_an_upload_leaves_nothing_raw_and_every_file_private(tmp_path: Path) -> 
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert b"SECRET-REF" not in path.read_bytes(), path
+
+
+def test_minimal_referrals_keep_every_row_where_it_was_with_awkward_cells() -> None:
+    """Quoted commas, quotes and line breaks, blank lines, short rows and a BOM: row N stays row N, cell for cell."""
+    original = (
+        "\ufeffreferral_id,date,category,notes,origin_area_id,count\r\n"
+        "R1,2026-01-03,dementia,plain,A,1\r\n"
+        'R2,2026-01-04,"carers, young",said "hi",B,2\r\n'
+        "\r\n"
+        'R3,2026-01-05,"dementia\r\nsupport",x,C,3\r\n'
+        "R4,2026-01-06,dementia\r\n"
+        'R5,,"",,"A",\r\n'
+        "R6,2026-02-01,mental health,ok,A,7\r\n"
+    ) * 50
+    kept = minimal_referrals(original.encode("utf-8"))
+    assert kept is not None
+    rows = list(csv.reader(io.StringIO(original.removeprefix("\ufeff"), newline="")))
+    header = rows[0]
+    keep = [header.index(name) for name in ("date", "category", "origin_area_id", "count")]
+    expected = [[row[i] if i < len(row) else "" for i in keep] if row else [] for row in rows]
+    assert list(csv.reader(io.StringIO(kept.decode("utf-8"), newline=""))) == expected
+    assert "R1" not in kept.decode() and "notes" not in kept.decode()
