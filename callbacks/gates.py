@@ -1,8 +1,8 @@
 """Gates: clientside callbacks that hold back server callbacks whose output nobody would see.
 
 A change of need (or community, or level) used to send ten requests to the server, and
-gunicorn's two sync workers answer them a pair at a time, so the map waited behind panels the
-visitor was not looking at. Each gate is a few lines of JavaScript (``assets/gates.js``, not inline:
+gunicorn's two workers answered them a pair at a time (then one thread each; four now, sharing two
+cores), so the map waited behind panels the visitor was not looking at. Each gate is a few lines of JavaScript (``assets/gates.js``, not inline:
 the page's Content-Security-Policy allows no inline script), run in the browser, that
 copies what a server callback needs into a ``dcc.Store`` only when its answer can be seen or
 has changed; the server callback listens to that store instead of the controls:

@@ -276,7 +276,7 @@ class Registry:
     def _open(self, workspace: Workspace, choice: uploads.Choice) -> Dataset:
         """Load and join a workspace version, reporting each stage on the load board (:mod:`callbacks.load_board`)."""
         board = self.loads
-        spec = workspace.spec(choice.name, choice.version, owner=choice.owner, include_private=True)
+        spec = workspace.spec(choice.name, choice.version, owner=choice.owner, private=choice.private)
         steps = [*(opening_text(role) for role in spec.reading_steps()), *JOIN_STEPS, ANALYSING]
         listener = functools.partial(_report, board, choice.key)
         try:

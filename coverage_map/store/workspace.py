@@ -301,11 +301,12 @@ class Workspace:
         *,
         owner: str | None = None,
         include_private: bool = False,
+        private: bool | None = None,
     ) -> InputSpec:
         """The spec a dataset was added with: its files by name as given (no folder) and its load options.
 
         Nothing is read but the bookkeeping, so it is cheap. To read the files, use
-        :meth:`load` or :meth:`checkout`.
+        :meth:`load` or :meth:`checkout`. ``private`` as for :meth:`ref` (which numbering ``version`` is in).
 
         Raises
         ------
@@ -313,7 +314,8 @@ class Workspace:
             No such dataset or version is visible to ``owner``.
         """
         with self._backend.reading() as conn:
-            row = _find(conn, name, version, visible(_owner_key(owner), include_private))
+            condition = sa.and_(visible(_owner_key(owner), include_private), within(_owner_key(owner), private))
+            row = _find(conn, name, version, condition)
             names = conn.execute(
                 sa.select(INPUTS.c.role, INPUTS.c.file_name).where(INPUTS.c.dataset_id == row["id"])
             ).all()

@@ -142,3 +142,22 @@ def test_workers_share_the_board_and_the_least_advanced_is_shown(tmp_path: Path)
     here.finish("k")  # this worker is done; the other still loads
     assert here.state("k").running == (2, 8, "Reading the assets")
     assert here.state("k").finished_at is not None
+
+
+def test_a_private_version_reports_its_own_files_not_the_published_one_of_the_same_number(
+    registry: Registry, tmp_path: Path
+) -> None:
+    files = handbuilt.write_files(tmp_path / "files")
+    owner = "p" * 32
+    mine = {role: path for role, path in files.items() if role != "referrals"}
+    registry.workspace.add("hand", mine, owner=owner)  # private v1 of "hand", beside the published v1
+    choice = uploads.Choice("hand", 1, owner, private=True)
+    registry.get(choice.as_data())
+    board = registry.loads
+    assert isinstance(board, Heard)
+    mine_reported = [(done, total, what) for key, done, total, what in board.reports if key == choice.key]
+    steps = [what for _, _, what in mine_reported]
+    assert "Reading the referrals" not in steps and "Reading the population" in steps
+    # The bar's length is this version's own stages (not those of the published version 1, which has referrals).
+    assert {total for _, total, _ in mine_reported} == {len(steps)}
+    assert registry.dataset(choice).prepared.referrals.empty
