@@ -414,7 +414,7 @@ def _tabs(settings: Settings, state: ViewState, method: GapMethod) -> dbc.Tabs:
         [
             dbc.Tab(_gap_tab(state), label="Worst gaps", tab_id="gaps"),
             dbc.Tab(_organisations_tab(), label="Organisations", tab_id="organisations"),
-            dbc.Tab(whatif.whatif_tab(), label="What if", tab_id="whatif"),
+            dbc.Tab(whatif.whatif_tab(), label="What if", tab_id=whatif.WHATIF_TAB),
             dbc.Tab(_upload_tab(settings), label="Use your own data", tab_id="upload"),
             dbc.Tab(about_tab(method), label="About the measures", tab_id="about"),
         ],

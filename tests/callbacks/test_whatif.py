@@ -347,3 +347,12 @@ def test_export_draws_the_proposed_services(demo_app: Services, xn0011: str) -> 
     assert any(name.startswith("Proposed service (what if) (1)") for name in names)
     assert not any(name.startswith("Service accepting") and len(trace.lon) for name, trace in
                    zip(names, figure.data, strict=True))  # fmt: skip
+
+
+def test_the_site_list_is_built_only_while_the_what_if_tab_is_open(hand_services: Services, hand: Dataset) -> None:
+    # Every small area of England is 33,755 sites: not sent on every page load and dataset change.
+    for tab in ("gaps", "organisations", "upload", "about", None):
+        assert whatif.pick_outputs(hand_services, "areas", None, None, tab) is dash.no_update
+    options = whatif.pick_outputs(hand_services, "areas", None, None, whatif.WHATIF_TAB)
+    assert isinstance(options, list) and len(options) == len(hand.inputs.areas)
+    assert [option["label"] for option in options] == sorted(option["label"] for option in options)
