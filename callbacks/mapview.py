@@ -53,14 +53,32 @@ def patch_paths(triggered: Collection[str]) -> set[int] | None:
     return None
 
 
-@callback(Output(ids.MAP, "figure"), *MAP_INPUTS, prevent_initial_call=True)
+#: Controls whose change rewrites the words around the map (:func:`describe_map`).
+_DESCRIBED = {ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH, ids.SHOW_ASSETS, ids.METRIC, ids.DATA_TOKEN,
+              ids.WHATIF}  # fmt: skip
+
+
+@callback(
+    Output(ids.MAP, "figure"),
+    Output(ids.MAP_NOTICE, "children"),
+    Output(ids.MAP_NOTICE, "className"),
+    Output(ids.TIER_KEY, "children"),
+    *MAP_INPUTS,
+    prevent_initial_call=True,
+)  # fmt: skip
 def draw_map(
     level: str, category: str, community: str, metric: str, borough: str, scheme: str,
     show_assets: bool, gaps_only: bool, area: str | None, token: str | None, whatif: str | None = None,
-) -> object:  # fmt: skip
-    """Draw the map for the controls: geometry once per level and borough, colours by Patch."""
-    return map_outputs(services(), triggered_ids(), level, category, community, metric, borough, scheme,
-                       show_assets, gaps_only, area, token, whatif)  # fmt: skip
+) -> tuple[object, ...]:  # fmt: skip
+    """Draw the map for the controls (geometry once per level and borough, colours by Patch) and the words
+    around it (:func:`describe_map`). One callback, so that a change of need is one request and one update of
+    the page for the map and its key, not two."""
+    fired = triggered_ids()
+    figure = map_outputs(services(), fired, level, category, community, metric, borough, scheme,
+                         show_assets, gaps_only, area, token, whatif)  # fmt: skip
+    if fired and not fired & _DESCRIBED:
+        return figure, no_update, no_update, no_update
+    return (figure, *describe_map(level, category, community, borough, show_assets, metric, token, whatif))
 
 
 def map_outputs(
@@ -106,22 +124,12 @@ def _set(patch: Patch, path: FigurePath, value: object) -> None:
     target[path[-1]] = value
 
 
-@callback(
-    Output(ids.MAP_NOTICE, "children"),
-    Output(ids.MAP_NOTICE, "className"),
-    Output(ids.TIER_KEY, "children"),
-    *(Input(component, "value") for component in (ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH,
-                                                   ids.SHOW_ASSETS, ids.METRIC)),
-    Input(ids.DATA_TOKEN, "data"),
-    Input(ids.WHATIF, "data"),
-    prevent_initial_call=True,
-)  # fmt: skip
 def describe_map(
     level: str, category: str, community: str, borough: str, show_assets: bool, metric: str, token: str | None,
     whatif: str | None = None,
 ) -> tuple[object, ...]:  # fmt: skip
     """The words around the map: what it leaves out (:func:`explain_map`) and the key of the tiers
-    (:func:`key_outputs`). One callback, so a change of need costs the browser one request less."""
+    (:func:`key_outputs`); :func:`draw_map` sends them with the map."""
     notice, css = explain_map(level, category, community, borough, show_assets, token, whatif)
     return notice, css, key_outputs(services(), level, category, community, borough, metric, token, whatif)
 

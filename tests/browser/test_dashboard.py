@@ -131,7 +131,7 @@ def settled_requests(driver: object) -> int:
 
 def test_a_need_change_asks_the_server_only_for_what_is_on_screen(browser: object, dashboard: dict) -> None:
     """The gates (callbacks/gates.py) hold back the What if tab, the question's answer and the empty details
-    panel: a need change asks for the map, the key, the table, the equity chart and the URL's echo, no more."""
+    panel: a need change asks for the map with its key, the table, the equity chart and the URL's echo, no more."""
     open_page(browser, dashboard["url"] + "/?level=area&category=dementia")
     before = settled_requests(browser)
     Select(browser.find_element(By.ID, "category-select")).select_by_value("carers_support")
