@@ -35,7 +35,15 @@ const off = (f, key) => {
 };
 const wrong = drawn.filter(f => off(f, 'fc')).concat(outlines.filter(f => off(f, 'mlc') || off(f, 'mlw')))
   .map(f => [f.id, f.state, f.properties.fc]);
-return {numbered: !!trace.__polygons, recolours: trace.__recolours || 0, redraws: trace.__redraws || 0,
+// The traces' visible layers in MapLibre's drawing order must follow plotly's (choropleths first, then the
+// points, each kind in trace order), whatever was re-added and whatever stayed.
+const kind = {choroplethmap: 0, scattermap: 1};
+const rank = Object.fromEntries(g._fullData.map(t => [t.uid, kind[t.type] * 1000 + t.index]));
+const order = map.getStyle().layers.map(l => l.id)
+  .filter(id => id.startsWith('plotly-trace-layer-') && map.getLayoutProperty(id, 'visibility') !== 'none')
+  .map(id => rank[id.split('-')[3]]);
+const ordered = order.every((r, i) => i === 0 || r >= order[i - 1]);
+return {numbered: !!trace.__polygons, ordered: ordered, order: order, recolours: trace.__recolours || 0, redraws: trace.__redraws || 0,
         drawn: drawn.length, wrong: wrong.slice(0, 5), title: g.layout.title.text,
         paint: JSON.stringify(map.getPaintProperty(layer, 'fill-color'))};
 """
@@ -47,8 +55,11 @@ def painted(driver: object) -> dict | None:
 
 
 def settled(driver: object, condition: object, what: str) -> dict:
-    return wait_for(driver, lambda: (lambda p: p if p and condition(p) else None)(painted(driver)),  # type: ignore[operator]
-                    what=what)  # type: ignore[return-value]  # fmt: skip
+    """The map's state once ``condition`` holds of it; its layers must then be in plotly's order."""
+    state: dict = wait_for(driver, lambda: (lambda p: p if p and condition(p) else None)(painted(driver)),  # type: ignore[operator]
+                           what=what)  # type: ignore[assignment]  # fmt: skip
+    assert state["ordered"], state["order"]
+    return state
 
 
 def choose(driver: object, select_id: str, value: str) -> None:
@@ -68,7 +79,12 @@ def test_a_need_change_recolours_through_feature_state_with_plotlys_colours(brow
     assert painted(browser)["drawn"] > 100
     # The community changes the colours again; the measure too (another colour scale).
     choose(browser, "community-select", "carers")
-    settled(browser, lambda p: p["recolours"] > after["recolours"] and p["wrong"] == [], "the community's colours")
+    community = settled(browser, lambda p: p["recolours"] > after["recolours"] and p["wrong"] == [],
+                        "the community's colours")  # fmt: skip
+    # New polygons are re-added on top of the old layers: the service points must be re-added above them.
+    browser.execute_script("document.querySelector(\"#level-select input[value='neighbourhood']\").click();")  # type: ignore[attr-defined]
+    settled(browser, lambda p: p["redraws"] > community["redraws"] and p["wrong"] == [] and len(p["order"]) > 4,
+            "the neighbourhoods drawn under the service points")  # fmt: skip
     assert_clean_console(browser)
 
 
