@@ -73,10 +73,19 @@ def draw_map(
     """Draw the map for the controls (geometry once per level and borough, colours by Patch) and the words
     around it (:func:`describe_map`). One callback, so that a change of need is one request and one update of
     the page for the map and its key, not two."""
-    fired = triggered_ids()
-    figure = map_outputs(services(), fired, level, category, community, metric, borough, scheme,
+    return map_and_words(services(), triggered_ids(), level, category, community, metric, borough, scheme,
                          show_assets, gaps_only, area, token, whatif)  # fmt: skip
-    if fired and not fired & _DESCRIBED:
+
+
+def map_and_words(
+    app: Services, fired: Collection[str], level: str, category: str, community: str, metric: str, borough: str,
+    scheme: str, show_assets: bool, gaps_only: bool, area: str | None, token: str | None, whatif: str | None = None,
+) -> tuple[object, ...]:  # fmt: skip
+    """What :func:`draw_map` returns: the map (:func:`map_outputs`), then the notice, its class and the tier key
+    (:func:`describe_map`), which are left as they are when only the selection, classes or switches changed."""
+    figure = map_outputs(app, fired, level, category, community, metric, borough, scheme, show_assets, gaps_only,
+                         area, token, whatif)  # fmt: skip
+    if fired and not set(fired) & _DESCRIBED:
         return figure, no_update, no_update, no_update
     return (figure, *describe_map(level, category, community, borough, show_assets, metric, token, whatif))
 

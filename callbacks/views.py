@@ -24,6 +24,7 @@ from coverage_map.config import MAP_ASSET_LIMIT, MAP_UNIT_LIMIT
 from coverage_map.freshness import Freshness, asset_freshness, summarise, verified_text
 from coverage_map.gaps import TIER_LABELS, explain, ranked
 from coverage_map.outputs import figures
+from coverage_map.outputs.classes import format_value
 from coverage_map.outputs.tables import write_any
 from coverage_map.taxonomy import display_name
 from coverage_map.tiers import TierThresholds
@@ -558,7 +559,7 @@ def area_details(
     metric = figures.METRICS[state.metric]
     metric_text = "no data"
     if row is not None:
-        metric_text = figures.format_value(row[metric.column], state.metric)
+        metric_text = format_value(row[metric.column], state.metric)
         if metric.from_referrals and bool(row["referrals_suppressed"]):
             metric_text = "suppressed (fewer than 8 referrals)"
     return AreaDetails(

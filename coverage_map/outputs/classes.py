@@ -370,6 +370,21 @@ def format_value(value: float | None, metric: str) -> str:
     return f"{_number(float(value), info)}{_unit_suffix(info)}"
 
 
+def format_values(values: pd.Series, metric: str) -> list[str]:
+    """:func:`format_value` of every value, in order (one pass over the column: a map's hover text has one per
+    unit, and iterating an Arrow-backed column value by value is slow)."""
+    info = METRICS[metric]
+    missing = values.isna().to_numpy(dtype=bool)
+    if info.categorical:
+        texts = values.astype(object).to_numpy()
+        return ["no data" if gone else TIER_LABELS.get(str(v), str(v)) for v, gone in zip(texts, missing, strict=True)]
+    numbers = pd.to_numeric(values.astype(object).where(~missing, np.nan)).to_numpy(dtype=float)
+    suffix = _unit_suffix(info)
+    return [
+        "no data" if gone else f"{_number(float(v), info)}{suffix}" for v, gone in zip(numbers, missing, strict=True)
+    ]
+
+
 def _number(value: float, info: MetricInfo, decimals: int | None = None) -> str:
     if info.key == "share_within_km":
         value *= 100

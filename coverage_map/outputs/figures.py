@@ -42,7 +42,7 @@ from ..gaps import REASON_LABELS, TIER_LABELS
 from ..geojson import geojson_bounds, subset_geojson
 from ..suppress import describe_count, secondary_suppress, suppress_count
 from ..taxonomy import display_name
-from .classes import METRICS, TIER_COLOURS, MetricInfo, classify, format_value
+from .classes import METRICS, TIER_COLOURS, MetricInfo, classify, format_values
 
 # --------------------------------------------------------------------------- colours and traces
 
@@ -392,23 +392,27 @@ def _hover_values(rows: pd.DataFrame, metric: str) -> list[list[str]]:
     def column(name: str) -> pd.Series:
         return rows[name] if name in rows else pd.Series(pd.NA, index=rows.index)
 
-    metric_text = [format_value(v, metric) for v in column(METRICS[metric].column)]
+    metric_text = format_values(column(METRICS[metric].column), metric)
     if METRICS[metric].from_referrals:
         suppressed = column("referrals_suppressed").fillna(False).astype(bool)
         metric_text = [
             "suppressed (fewer than 8 referrals)" if flag else text
             for text, flag in zip(metric_text, suppressed, strict=True)
         ]
-    referrals = [referrals_text(c, s) for c, s in zip(column("referrals"), column("referrals_suppressed"), strict=True)]
+    # The referral counts and the reasons repeat across units: word each distinct one once.
+    pairs = list(zip(column("referrals").astype(object), column("referrals_suppressed").astype(object), strict=True))
+    referral_words = {pair: referrals_text(*pair) for pair in dict.fromkeys(pairs)}
+    reasons = column("gap_reasons").astype(object).tolist()
+    reason_words = {r: escape(reasons_text(r)) for r in dict.fromkeys(reasons)}
     return [
         list(values)
         for values in zip(
             metric_text,
-            [format_value(v, "tier") for v in column("tier")],
-            [format_value(v, "access_ratio") for v in column("access_ratio")],
-            [format_value(v, "nearest_km") for v in column("nearest_km")],
-            referrals,
-            [escape(reasons_text(r)) for r in column("gap_reasons")],
+            format_values(column("tier"), "tier"),
+            format_values(column("access_ratio"), "access_ratio"),
+            format_values(column("nearest_km"), "nearest_km"),
+            [referral_words[pair] for pair in pairs],
+            [reason_words[r] for r in reasons],
             strict=True,
         )
     ]

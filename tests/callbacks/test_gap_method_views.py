@@ -21,9 +21,10 @@ import handbuilt
 import numpy as np
 import pandas as pd
 import pytest
+from dash import Patch, no_update
 from dashapp import serving
 
-from callbacks import details, mapview, tables
+from callbacks import details, ids, mapview, tables
 from callbacks.context import EXTENSION, Services
 from callbacks.context import services as services_now
 from callbacks.explain import NO_DATA_TEXT, NO_IMD_NOTE, certainty_text, equity_view, share_of_average, tier_key
@@ -155,6 +156,13 @@ def test_the_key_counts_the_units_drawn(services: Services, request_context: Non
     # The callback sends the notice (none: the hand-built map is small) and the key together.
     notice, css, key = mapview.describe_map("area", "dementia", "all", "all", True, "tier", None)
     assert notice == "" and "d-none" in css and _text(key) == text
+    # ... in the map's own callback: with a need change, or on page load; not when only the selection moved.
+    controls = ("area", "dementia", "all", "tier", "all", "quantiles", True, False)
+    for fired in ([ids.CATEGORY], []):
+        figure, *words = mapview.map_and_words(services, fired, *controls, None, None)
+        assert figure is not no_update and words[:2] == [notice, css] and _text(words[2]) == text
+    figure, *words = mapview.map_and_words(services, [ids.SELECTED_AREA], *controls, "A", None)
+    assert isinstance(figure, Patch) and words == [no_update] * 3
 
 
 # --------------------------------------------------------------------------- details

@@ -492,3 +492,16 @@ def test_gap_reasons_read_as_the_one_table_of_labels() -> None:
     assert figures.reasons_text("no_provision;far") == "no provision reaches it, provision is far"
     assert figures.reasons_text("unmet_demand") == "referrals but no provision"
     assert figures.reasons_text("") == "none" and figures.reasons_text(None) == "none"
+
+
+@pytest.mark.parametrize("metric", ["tier", "access_ratio", "nearest_km", "access_per_10k", "share_within_km"])
+@pytest.mark.parametrize("arrow", [False, True])
+def test_format_values_words_a_column_as_format_value_words_each_value(metric: str, arrow: bool) -> None:
+    from coverage_map.outputs.classes import format_value, format_values
+
+    raw: list[object] = (["severe", None, "none", "no_data", "watch", "moderate"] if metric == "tier"
+                         else [0.0, 0.004, 1.23456, None, 12.5, 99.95, 100.0, 123456.7, float("nan"), -3.2])  # fmt: skip
+    dtype = ("string[pyarrow]" if metric == "tier" else "double[pyarrow]") if arrow else None
+    values = pd.Series(raw, dtype=dtype)
+    assert format_values(values, metric) == [format_value(v, metric) for v in values]
+    assert format_values(values.iloc[:0], metric) == []
