@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,9 +106,24 @@ class SweepingManager(DiskcacheManager):  # type: ignore[misc]
     def __init__(self, cache: diskcache.Cache, data_dir: Path) -> None:
         super().__init__(cache)
         self._data_dir = Path(data_dir)
+        self._asked = threading.local()
+
+    def get_result(self, key: Any, job: Any) -> Any:
+        result = super().get_result(key, job)
+        self._asked.pending = key if result is self.UNDEFINED else None
+        return result
 
     def job_running(self, job: Any) -> bool:
+        """Whether ``job`` still runs, for Dash's poll, which asks right after reading the job's result.
+
+        A job that wrote its result and ended between those two questions counts as running this once:
+        Dash would otherwise take "no result, not running" for a cancelled job and answer the page with
+        nothing (204), and the result written a moment later would never reach it. The next poll reads it.
+        """
         running = bool(super().job_running(job))
+        pending, self._asked.pending = getattr(self._asked, "pending", None), None
+        if not running and pending is not None and pending in self.handle:
+            return True
         if not running:
             try:
                 sweep_scratch(self._data_dir)

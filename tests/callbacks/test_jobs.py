@@ -175,6 +175,25 @@ def test_the_job_cache_is_private_inside_the_data_folder(tmp_path: Path) -> None
     manager.handle.close()
 
 
+def test_a_job_that_ends_between_dashs_two_questions_still_delivers_its_result(tmp_path: Path) -> None:
+    """Dash's poll reads the job's result, then asks whether the job runs: a job that wrote its result and
+    ended in between must not be taken for a cancelled one (Dash would answer 204 and the result be lost)."""
+    import subprocess
+
+    manager = jobs.build_manager(tmp_path / "data", environ={})
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a real process that has ended and been reaped
+    assert manager.get_result("save-key", ended.pid) is manager.UNDEFINED
+    manager.handle.set("save-key", ["Saved as v1"])  # the job's last act, just after that read
+    assert manager.job_running(ended.pid)  # "still running": the page polls once more
+    assert manager.get_result("save-key", ended.pid) == ["Saved as v1"]  # ... and gets the result
+    assert not manager.job_running(ended.pid)
+    # A job that ended without a result (cancelled, killed) is not running, as before.
+    assert manager.get_result("other-key", ended.pid) is manager.UNDEFINED
+    assert not manager.job_running(ended.pid)
+    manager.handle.close()
+
+
 def test_celery_is_optional_and_says_how_to_get_it(tmp_path: Path) -> None:
     try:
         import celery  # type: ignore[import-not-found]  # noqa: F401
