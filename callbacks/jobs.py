@@ -110,7 +110,7 @@ class SweepingManager(DiskcacheManager):  # type: ignore[misc]
 
     def get_result(self, key: Any, job: Any) -> Any:
         result = super().get_result(key, job)
-        self._asked.pending = key if result is self.UNDEFINED else None
+        self._asked.pending = (key, job) if result is self.UNDEFINED else None
         return result
 
     def job_running(self, job: Any) -> bool:
@@ -122,8 +122,8 @@ class SweepingManager(DiskcacheManager):  # type: ignore[misc]
         """
         running = bool(super().job_running(job))
         pending, self._asked.pending = getattr(self._asked, "pending", None), None
-        if not running and pending is not None and pending in self.handle:
-            return True
+        if not running and pending is not None and pending[1] == job and pending[0] in self.handle:
+            return True  # only for the job whose result this thread's poll has just read
         if not running:
             try:
                 sweep_scratch(self._data_dir)

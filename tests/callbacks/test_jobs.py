@@ -188,6 +188,10 @@ def test_a_job_that_ends_between_dashs_two_questions_still_delivers_its_result(t
     assert manager.job_running(ended.pid)  # "still running": the page polls once more
     assert manager.get_result("save-key", ended.pid) == ["Saved as v1"]  # ... and gets the result
     assert not manager.job_running(ended.pid)
+    # Only the job whose result was just read: another ended job is not running, whatever that result does.
+    assert manager.get_result("third-key", ended.pid) is manager.UNDEFINED
+    manager.handle.set("third-key", ["done"])
+    assert not manager.job_running(ended.pid + 1_000_000)
     # A job that ended without a result (cancelled, killed) is not running, as before.
     assert manager.get_result("other-key", ended.pid) is manager.UNDEFINED
     assert not manager.job_running(ended.pid)
