@@ -74,6 +74,16 @@ AREA_TIER: Final = "area-tier"
 AREA_CERTAINTY: Final = "area-certainty"
 #: The always-visible key of the tiers under the map (swatch, label, meaning, units in the view).
 TIER_KEY: Final = "tier-key"
+#: The key's heading, and each tier's count in it: a change of need rewrites these words only (the key's
+#: components stay mounted, so the page does not build its 30-odd components again on every change).
+TIER_KEY_HEADING: Final = "tier-key-heading"
+
+
+def tier_count(tier: str) -> str:
+    """The id of ``tier``'s count in the key (``" (12)"``)."""
+    return f"tier-count-{tier}"
+
+
 #: Access by deprivation tenth for the need and community (needs IMD).
 EQUITY: Final = "equity"
 EQUITY_GRAPH: Final = "equity-graph"

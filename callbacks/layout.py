@@ -248,13 +248,14 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
     """The key under the map: each tier's swatch, label, count in the view and one-sentence meaning.
 
     Colour is never the only carrier: every swatch has its label beside it (and hovers name the tier).
+    The heading and each count have ids (:func:`tier_key_counts` rewrites them alone on a change of need).
     """
     items = [
         html.Li(
             [
                 html.Span(className="tier-swatch", style={"backgroundColor": entry.colour}, **_DECORATIVE),
                 html.Span([html.Strong(entry.label),
-                           html.Span("" if entry.count is None else f" ({entry.count:,})", className="text-muted")],
+                           html.Span(tier_count_text(entry), id=ids.tier_count(entry.tier), className="text-muted")],
                           className="tier-label"),
                 html.Span(entry.meaning, className="tier-meaning"),
             ],
@@ -262,16 +263,31 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
         )
         for entry in entries
     ]  # fmt: skip
-    heading = "Gap severity" + ("" if entries and entries[0].count is None else " (areas in this view)")
-    children: list[Component] = [html.Div(heading, className="fw-semibold small mb-1"),
-                              html.Ul(items, className="tier-key list-unstyled small mb-0"),
-                              html.P([ACCESS_TEXT, " ", SIGNIFICANCE_TEXT], className="tier-meaning mb-0 mt-1")]  # fmt: skip
+    children: list[Component] = [html.Div(tier_key_heading(entries), id=ids.TIER_KEY_HEADING,
+                                          className="fw-semibold small mb-1"),
+                                 html.Ul(items, className="tier-key list-unstyled small mb-0"),
+                                 html.P([ACCESS_TEXT, " ", SIGNIFICANCE_TEXT], className="tier-meaning mb-0 mt-1")]  # fmt: skip
     if metric != "tier" and metric in METRICS:
         children.append(
             html.Div(f"The map is coloured by {METRICS[metric].label.lower()}: hover over an area for its gap severity.",
                      className="form-text small mt-1")
         )  # fmt: skip
     return children
+
+
+def tier_key_heading(entries: list[KeyEntry]) -> str:
+    """The key's heading: it says the counts are of the areas in view once there are counts."""
+    return "Gap severity" + ("" if entries and entries[0].count is None else " (areas in this view)")
+
+
+def tier_count_text(entry: KeyEntry) -> str:
+    """One tier's count as the key shows it after its label (``" (1,234)"``; nothing when unknown)."""
+    return "" if entry.count is None else f" ({entry.count:,})"
+
+
+def tier_key_counts(entries: list[KeyEntry]) -> tuple[str, ...]:
+    """The key's words that follow the need: its heading, then each tier's count, in ``entries``' order."""
+    return (tier_key_heading(entries), *(tier_count_text(entry) for entry in entries))
 
 
 #: The map's spinner waits on the figure only (Dash types this argument as a TypedDict keyed by id).

@@ -9,8 +9,8 @@ from dash import Input, Output, Patch, State, callback, no_update
 
 from . import ids
 from .context import Services, services, triggered_ids
-from .explain import tier_key
-from .layout import render_tier_key
+from .explain import KEY_ORDER, KeyEntry, tier_key
+from .layout import render_tier_key, tier_key_counts
 from .state import ALL, ViewState, selection_from_event
 from .views import (
     FigurePath,
@@ -56,13 +56,22 @@ def patch_paths(triggered: Collection[str]) -> set[int] | None:
 #: Controls whose change rewrites the words around the map (:func:`describe_map`).
 _DESCRIBED = {ids.LEVEL, ids.CATEGORY, ids.COMMUNITY, ids.BOROUGH, ids.SHOW_ASSETS, ids.METRIC, ids.DATA_TOKEN,
               ids.WHATIF}  # fmt: skip
+#: Controls whose change draws the tier key again (its note on the measure, the meanings of the data set's
+#: thresholds); any other change rewrites only its heading and counts (:func:`callbacks.layout.tier_key_counts`).
+_KEY_REDRAWN = {ids.METRIC, ids.DATA_TOKEN, ids.WHATIF}
+#: The outputs after the figure: the notice, its class, the key, the key's heading, then each tier's count.
+WORD_OUTPUTS = (
+    Output(ids.MAP_NOTICE, "children"),
+    Output(ids.MAP_NOTICE, "className"),
+    Output(ids.TIER_KEY, "children"),
+    Output(ids.TIER_KEY_HEADING, "children"),
+    *[Output(ids.tier_count(tier), "children") for tier in KEY_ORDER],
+)
 
 
 @callback(
     Output(ids.MAP, "figure"),
-    Output(ids.MAP_NOTICE, "children"),
-    Output(ids.MAP_NOTICE, "className"),
-    Output(ids.TIER_KEY, "children"),
+    *WORD_OUTPUTS,
     *MAP_INPUTS,
     prevent_initial_call=True,
 )  # fmt: skip
@@ -81,13 +90,25 @@ def map_and_words(
     app: Services, fired: Collection[str], level: str, category: str, community: str, metric: str, borough: str,
     scheme: str, show_assets: bool, gaps_only: bool, area: str | None, token: str | None, whatif: str | None = None,
 ) -> tuple[object, ...]:  # fmt: skip
-    """What :func:`draw_map` returns: the map (:func:`map_outputs`), then the notice, its class and the tier key
-    (:func:`describe_map`), which are left as they are when only the selection, classes or switches changed."""
+    """What :func:`draw_map` returns: the map (:func:`map_outputs`), then the words of :data:`WORD_OUTPUTS`.
+
+    The notice and the key are left as they are when only the selection, classes or switches changed; the
+    key is drawn whole on page load and when the measure, data set or scenario changes
+    (:func:`describe_map`), and otherwise only its heading and counts are rewritten (:func:`callbacks.layout.tier_key_counts`), so a
+    change of need does not rebuild the key's components in the page.
+    """
     figure = map_outputs(app, fired, level, category, community, metric, borough, scheme, show_assets, gaps_only,
                          area, token, whatif)  # fmt: skip
-    if fired and not set(fired) & _DESCRIBED:
-        return figure, no_update, no_update, no_update
-    return (figure, *describe_map(level, category, community, borough, show_assets, metric, token, whatif))
+    unchanged = [no_update] * (len(WORD_OUTPUTS) - 3)
+    changed = set(fired)
+    if fired and not changed & _DESCRIBED:
+        return figure, no_update, no_update, no_update, *unchanged
+    if not fired or changed & _KEY_REDRAWN:
+        return (figure, *describe_map(level, category, community, borough, show_assets, metric, token, whatif),
+                *unchanged)  # fmt: skip
+    notice, css = explain_map(level, category, community, borough, show_assets, token, whatif)
+    counts = tier_key_counts(key_entries(app, level, category, community, borough, token, whatif))
+    return figure, notice, css, no_update, *counts
 
 
 def map_outputs(
@@ -165,12 +186,21 @@ def key_outputs(
 ) -> object:  # fmt: skip
     """The key of the tiers under the map, with how many units of the map are in each (no counts while the
     controls name something the data set lacks)."""
+    return render_tier_key(key_entries(app, level, category, community, borough, token, whatif), metric)
+
+
+def key_entries(
+    app: Services, level: str, category: str, community: str, borough: str, token: str | None,
+    whatif: str | None = None,
+) -> list[KeyEntry]:  # fmt: skip
+    """The tier key's lines for the view: each tier with how many units of the map are in it (no counts while
+    the controls name something the data set lacks)."""
     dataset = app.registry.get(token, whatif).dataset
     if level not in dataset.levels or category not in dataset.categories or community not in dataset.communities:
-        return render_tier_key(tier_key(thresholds=dataset.method.thresholds), metric)
+        return tier_key(thresholds=dataset.method.thresholds)
     state = ViewState(level=level, category=category, community=community or ALL, borough=borough or ALL)
     drawn = replace(state, level=drawn_level(dataset, state, max_units=app.settings.map_max_units))
-    return render_tier_key(tier_key(tier_summary(dataset, drawn), dataset.method.thresholds), metric)
+    return tier_key(tier_summary(dataset, drawn), dataset.method.thresholds)
 
 
 @callback(

@@ -27,7 +27,15 @@ from dashapp import serving
 from callbacks import details, ids, mapview, tables
 from callbacks.context import EXTENSION, Services
 from callbacks.context import services as services_now
-from callbacks.explain import NO_DATA_TEXT, NO_IMD_NOTE, certainty_text, equity_view, share_of_average, tier_key
+from callbacks.explain import (
+    KEY_ORDER,
+    NO_DATA_TEXT,
+    NO_IMD_NOTE,
+    certainty_text,
+    equity_view,
+    share_of_average,
+    tier_key,
+)
 from callbacks.layout import build_layout, equity_outputs
 from callbacks.settings import Settings, method_from_mapping, read_config, settings_from_args
 from callbacks.state import Choices, default_state, parse_query, to_query
@@ -156,13 +164,24 @@ def test_the_key_counts_the_units_drawn(services: Services, request_context: Non
     # The callback sends the notice (none: the hand-built map is small) and the key together.
     notice, css, key = mapview.describe_map("area", "dementia", "all", "all", True, "tier", None)
     assert notice == "" and "d-none" in css and _text(key) == text
-    # ... in the map's own callback: with a need change, or on page load; not when only the selection moved.
+    # ... in the map's own callback: the whole key on page load and when the measure changes; only its heading
+    # and counts (the ids inside the key) with a need change; nothing when only the selection moved.
     controls = ("area", "dementia", "all", "tier", "all", "quantiles", True, False)
-    for fired in ([ids.CATEGORY], []):
+    assert len(mapview.WORD_OUTPUTS) == 4 + len(KEY_ORDER)
+    for fired in ([], [ids.METRIC]):
         figure, *words = mapview.map_and_words(services, fired, *controls, None, None)
         assert figure is not no_update and words[:2] == [notice, css] and _text(words[2]) == text
+        assert words[3:] == [no_update] * (1 + len(KEY_ORDER))
+    figure, *words = mapview.map_and_words(services, [ids.CATEGORY], *controls, None, None)
+    assert figure is not no_update and words[:2] == [notice, css] and words[2] is no_update
+    assert words[3:] == ["Gap severity (areas in this view)", " (0)", " (1)", " (0)", " (2)", " (0)"]
+    assert f'"id": "{ids.tier_count("moderate")}"' in text and f'"id": "{ids.TIER_KEY_HEADING}"' in text
+    # Another need: the counts move with it (befriending: nobody offers it, so all three are not in the directory).
+    other_need = ("area", "befriending", *controls[2:])
+    figure, *words = mapview.map_and_words(services, [ids.CATEGORY], *other_need, None, None)
+    assert words[3:] == ["Gap severity (areas in this view)", " (0)", " (0)", " (0)", " (0)", " (3)"]
     figure, *words = mapview.map_and_words(services, [ids.SELECTED_AREA], *controls, "A", None)
-    assert isinstance(figure, Patch) and words == [no_update] * 3
+    assert isinstance(figure, Patch) and words == [no_update] * len(mapview.WORD_OUTPUTS)
 
 
 # --------------------------------------------------------------------------- details
