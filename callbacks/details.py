@@ -56,8 +56,11 @@ def details_outputs(
     Input(ids.COMMUNITY, "value"),
     Input(ids.DATA_TOKEN, "data"),
     Input(ids.WHATIF, "data"),
+    Input(ids.MAP_FIRST, "data"),
 )
-def show_equity(category: str, community: str, token: str | None, whatif: str | None = None) -> tuple[object, ...]:
+def show_equity(
+    category: str, community: str, token: str | None, whatif: str | None = None, _map_first: object = None
+) -> tuple[object, ...]:
     """Access by deprivation tenth for the need and community, or a note asking for an IMD file."""
     registry = services().registry
     return equity_outputs(registry.equity_view(registry.get(token, whatif), category, community or ALL))

@@ -13,6 +13,9 @@ from typing import Final
 # --------------------------------------------------------------------------- stores and location
 
 URL: Final = "url"
+#: A URL the page asks the server to go to (a question's view): the controls follow it as they follow the
+#: address bar (:func:`callbacks.controls.follow_url`).
+URL_REQUEST: Final = "url-request"
 #: The dataset the session looks at (:class:`callbacks.uploads.Choice` data; None = the default one).
 DATA_TOKEN: Final = "data-token"
 #: The session's owner token for its uploads (``sessionStorage`` only).
@@ -65,6 +68,10 @@ CONTROL_IDS: Final = {
 # --------------------------------------------------------------------------- map and details
 
 MAP: Final = "map"
+#: Never written: the panels that follow the need (gap table, equity chart) take it as an input so that the
+#: page asks for them only once the map's answer is in (Dash holds a callback while one that writes any of its
+#: inputs is running), and the server works on the map alone first (:mod:`callbacks.mapview`).
+MAP_FIRST: Final = "map-first"
 MAP_NOTICE: Final = "map-notice"
 AREA_DETAILS: Final = "area-details"
 AREA_FRESHNESS: Final = "area-freshness"

@@ -87,6 +87,8 @@ def build_layout(dataset: Dataset, settings: Settings) -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.URL_REQUEST),
+            dcc.Store(id=ids.MAP_FIRST),
             dcc.Store(id=ids.DATA_TOKEN, storage_type="session"),
             dcc.Store(id=ids.UPLOAD_TOKEN, storage_type="session"),
             dcc.Store(id=ids.UPLOAD_SAVED),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import replace
 
-from dash import Input, Output, Patch, State, callback, no_update
+from dash import ClientsideFunction, Input, Output, Patch, State, callback, clientside_callback, no_update
 
 from . import ids
 from .context import Services, services, triggered_ids
@@ -41,6 +41,16 @@ MAP_INPUTS = [
 _ONLY_SELECTION = {ids.SELECTED_AREA}
 _ONLY_ASSETS = {ids.SHOW_ASSETS}
 _HIDDEN = "map-notice d-none"
+
+
+#: After each new map, the page waits for MapLibre to draw it before asking for the panels that follow the need
+#: (``assets/map_order.js``; :data:`callbacks.ids.MAP_FIRST`).
+clientside_callback(
+    ClientsideFunction("mapOrder", "settled"),
+    Output(ids.MAP_FIRST, "data"),
+    Input(ids.MAP, "figure"),
+    prevent_initial_call=True,
+)
 
 
 def patch_paths(triggered: Collection[str]) -> set[int] | None:

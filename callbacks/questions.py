@@ -148,7 +148,7 @@ def fired_ids() -> set[str]:
 
 
 @callback(
-    Output(ids.URL, "search", allow_duplicate=True),
+    Output(ids.URL_REQUEST, "data"),
     Input(ids.question_button(EVERY), "n_clicks"),  # type: ignore[arg-type]
     Input(ids.QUESTION_CLEAR, "n_clicks"),
     State(ids.URL, "search"),
@@ -156,7 +156,8 @@ def fired_ids() -> set[str]:
     prevent_initial_call=True,
 )
 def ask(clicks: list[int | None], cleared: int | None, search: str | None, token: str | None) -> object:
-    """Asking a question puts its view in the URL; clearing it takes the question out (the view stays)."""
+    """Asking a question puts its view in the URL; clearing it takes the question out (the view stays). The
+    URL goes through :data:`callbacks.ids.URL_REQUEST`, so the controls follow it as they follow the browser's."""
     return ask_outputs(services(), fired_ids(), search, token)
 
 

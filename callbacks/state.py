@@ -210,7 +210,9 @@ def sync_url(triggered: Iterable[str], search: str | None, controls: ViewState, 
     -------
     UrlSync
         On page load, browser navigation or a change of data set, the controls follow the
-        URL (validated); otherwise the URL follows the controls. Changing the level or the
+        URL (validated); otherwise the URL follows the controls. The page runs that second branch itself
+        (``assets/url_sync.js``, without validation: the controls only offer what the data set has), and
+        ``tests/browser/test_url_sync.py`` holds it to this function's answers. Changing the level or the
         borough clears the selected unit, which belongs to the old map; changing the data set
         clears the unit and the what-if scenario, which belong to the old data. The question in
         the URL stays until the level, need or community changes (:data:`QUESTION_FIELDS`).

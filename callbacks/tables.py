@@ -27,6 +27,7 @@ def _state(level: str, category: str, community: str, borough: str) -> ViewState
     Input(ids.DATA_TOKEN, "data"),
     Input(ids.GAP_TABLE_ALL, "value"),
     Input(ids.WHATIF, "data"),
+    Input(ids.MAP_FIRST, "data"),
     prevent_initial_call=True,
 )
 def fill_gap_table(
@@ -37,6 +38,7 @@ def fill_gap_table(
     token: str | None,
     every: bool | None = False,
     whatif: str | None = None,
+    _map_first: object = None,
 ) -> tuple[object, ...]:
     """The view's gaps, worst first (the worst ``table_max_rows`` of them when there are more); with
     ``every`` ("List every area"), every unit of the view in the same order, each with its tier; with a

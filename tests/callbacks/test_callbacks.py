@@ -215,6 +215,25 @@ def test_mirror_url_callback(services: Services) -> None:
     assert out[0].startswith("?level=area&category=dementia") and out[1] is dash.no_update
 
 
+def test_the_controls_follow_the_address_bar_a_question_or_a_new_data_set() -> None:
+    """follow_url's choice of URL: the address bar's on page load and back/forward, a question's request as if
+    the browser had gone there, the current one for a change of data set."""
+    here = "http://host/?level=area&category=dementia"
+    assert controls.followed_url(set(), here, None, None) == (set(), "?level=area&category=dementia")
+    assert controls.followed_url({"url"}, "http://host/", None, "?old") == ({"url"}, "")
+    asked = "?level=neighbourhood&category=dementia&question=dementia"
+    assert controls.followed_url({"url-request"}, here, asked, "?old") == ({"url"}, asked)
+    assert controls.followed_url({"data-token"}, here, None, "?now") == ({"data-token"}, "?now")
+    # The URL is written only when it does not already read the canonical one (a request always is new).
+    same = ("?a", "x")
+    assert controls.with_canonical_url((dash.no_update, "x"), "?a", "?a") == (dash.no_update, "x")
+    assert controls.with_canonical_url((dash.no_update, "x"), "?a", "?old") == same
+    assert controls.with_canonical_url(("?b", "x"), "?a", "?b") == (dash.no_update, "x")
+    # A new data set leaves alone every control already right, so a need chosen meanwhile is not undone.
+    changed = controls.only_changes(("?q", "area", "dementia", None), ["area", "housing", "N1"])
+    assert changed == ("?q", dash.no_update, "dementia", None)
+
+
 def test_show_choices_callback(app: dash.Dash, request_context: None) -> None:
     levels, categories, communities, boroughs, badge, label, attribution = controls.show_choices(None)
     assert [o["value"] for o in levels] == ["area", "neighbourhood", "borough"]

@@ -67,7 +67,8 @@ def _gap_table_request(token: object) -> dict[str, object]:
               {"id": "borough-select", "property": "value", "value": "all"},
               {"id": "data-token", "property": "data", "value": token},
               {"id": "gap-table-all", "property": "value", "value": False},
-              {"id": "whatif", "property": "data", "value": None}]  # fmt: skip
+              {"id": "whatif", "property": "data", "value": None},
+              {"id": "map-first", "property": "data", "value": None}]  # fmt: skip
     return {"output": "..gap-table.rowData...gap-summary.children..",
             "outputs": [{"id": "gap-table", "property": "rowData"}, {"id": "gap-summary", "property": "children"}],
             "inputs": inputs, "changedPropIds": ["data-token.data"]}  # fmt: skip

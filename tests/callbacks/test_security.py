@@ -295,7 +295,8 @@ def test_any_combination_of_controls_answers_without_a_server_error(open_app) ->
                       {"id": "borough-select", "property": "value", "value": borough},
                       {"id": "data-token", "property": "data", "value": None},
                       {"id": "gap-table-all", "property": "value", "value": False},
-                      {"id": "whatif", "property": "data", "value": None}]  # fmt: skip
+                      {"id": "whatif", "property": "data", "value": None},
+                      {"id": "map-first", "property": "data", "value": None}]  # fmt: skip
             body = {"output": "..gap-table.rowData...gap-summary.children..",
                     "outputs": [{"id": "gap-table", "property": "rowData"}, {"id": "gap-summary", "property": "children"}],
                     "inputs": inputs, "changedPropIds": ["level-select.value"]}  # fmt: skip
