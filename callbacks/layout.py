@@ -265,10 +265,11 @@ def render_tier_key(entries: list[KeyEntry], metric: str) -> list[Component]:
         )
         for entry in entries
     ]  # fmt: skip
-    children: list[Component] = [html.Div(tier_key_heading(entries), id=ids.TIER_KEY_HEADING,
-                                          className="fw-semibold small mb-1"),
-                                 html.Ul(items, className="tier-key list-unstyled small mb-0"),
-                                 html.P([ACCESS_TEXT, " ", SIGNIFICANCE_TEXT], className="tier-meaning mb-0 mt-1")]  # fmt: skip
+    children: list[Component] = [
+        html.Div(tier_key_heading(entries), id=ids.TIER_KEY_HEADING, className="fw-semibold small mb-1"),
+        html.Ul(items, className="tier-key list-unstyled small mb-0"),
+        html.P([ACCESS_TEXT, " ", SIGNIFICANCE_TEXT], className="tier-meaning mb-0 mt-1"),
+    ]
     if metric != "tier" and metric in METRICS:
         children.append(
             html.Div(f"The map is coloured by {METRICS[metric].label.lower()}: hover over an area for its gap severity.",

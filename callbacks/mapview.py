@@ -104,8 +104,8 @@ def map_and_words(
 
     The notice and the key are left as they are when only the selection, classes or switches changed; the
     key is drawn whole on page load and when the measure, data set or scenario changes
-    (:func:`describe_map`), and otherwise only its heading and counts are rewritten (:func:`callbacks.layout.tier_key_counts`), so a
-    change of need does not rebuild the key's components in the page.
+    (:func:`describe_map`), and otherwise only its heading and counts are rewritten
+    (:func:`callbacks.layout.tier_key_counts`), so a change of need does not rebuild the key's components.
     """
     figure = map_outputs(app, fired, level, category, community, metric, borough, scheme, show_assets, gaps_only,
                          area, token, whatif)  # fmt: skip
