@@ -3,7 +3,8 @@
 * :func:`queen_weights`: queen contiguity of a level's polygons (libpysal's rule), islands listed;
 * :func:`gi_star`: Getis-Ord Gi* z-scores and permutation pseudo p-values for many columns
   at once, reproducing ``esda.G_Local(y, w, transform="B", star=True,
-  permutations=GI_PERMUTATIONS, seed=GI_SEED)`` column by column (``Zs`` and ``p_sim``);
+  permutations=GI_PERMUTATIONS, seed=GI_SEED)`` column by column (``Zs`` and ``p_sim``; exact
+  ties resolved the same way on every machine, see :func:`gi_star`);
 * :func:`fdr_q_values`: Benjamini-Hochberg q-values, one map at a time;
 * :func:`cold_spots`: the table-level step: one Gi* map per category x community;
 * :func:`smoothed_rates` and :func:`morans_i`: empirical-Bayes rates and Moran's I (esda).
@@ -162,8 +163,11 @@ def gi_star(
     (self-weight 1); ``Zs`` from Ord & Getis's moments; ``p_sim`` from esda's conditional
     randomisation (numpy's legacy ``RandomState(seed)`` draws, per permutation,
     ``choice(n - 1, max_neighbours, replace=False)``; unit ``i`` takes the first
-    ``k_i`` of them, skipping itself). The arithmetic follows esda's order of operations
-    so that ties between simulated and observed statistics resolve as esda resolves them.
+    ``k_i`` of them, skipping itself), in esda's order of operations, with one difference:
+    each unit's ``k_i`` drawn values are added left to right, where esda hands them to a BLAS
+    product whose order of additions depends on the processor. The two agree except where a
+    simulated statistic ties with the observed one to the last bit; there esda's answer
+    changes from machine to machine and this one does not.
 
     A column that is constant, or sums to 0, has no z-score (NaN) and its p-values mean
     nothing; an island's "cluster" is itself alone. :func:`cold_spots` leaves both out.
@@ -227,9 +231,9 @@ def _permutation_p(
 ) -> np.ndarray:
     """esda's conditional randomisation of Gi* (``crand`` with ``_g_local_star_crand``), all columns at once.
 
-    The columns are shared between threads (numpy releases the GIL in the products): every
-    column's products are the same BLAS calls on the same (P x k) matrices whichever thread
-    makes them, so the p-values do not depend on the number of threads.
+    Each simulated statistic is ``(sum of the k drawn neighbours' values + y_i) / sum(y)`` with
+    the k values summed left to right (see :func:`gi_star`), so every p-value is the same on
+    every machine and with any number of threads (the columns are shared between threads).
     """
     n, m = y.shape
     cardinality = np.diff(neighbours.indptr)
@@ -273,10 +277,10 @@ def _threads() -> int:
 def _permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
     """Pseudo p-values of some columns (see :func:`_permutation_p`).
 
-    Columns of values that are never negative, with a positive sum, are counted from
-    running sums (:func:`_bounded_permutation_columns`); any other column goes through
-    esda's own products for every unit (:func:`_exact_permutation_columns`). Both give
-    esda's p-values bit for bit.
+    Columns of values that are never negative, with a positive sum, are counted against one
+    threshold per unit (:func:`_bounded_permutation_columns`); any other column compares every
+    simulated statistic (:func:`_exact_permutation_columns`). Both sum left to right and give
+    the same p-values.
     """
     n, m = y.shape
     with np.errstate(invalid="ignore"):
@@ -295,18 +299,16 @@ def _permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray,
 
 
 def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
-    """Pseudo p-values of columns of non-negative values with a positive sum, esda's bit for bit.
+    """Pseudo p-values of columns of non-negative values with a positive sum.
 
-    esda sums each unit's ``k`` random neighbours with one BLAS product per permutation set,
-    and whether a simulated statistic reaches the observed one decides on the last bit.
-    The decision is monotone in that sum, so it is "sum >= s*" for one threshold ``s*`` per
-    unit and column (:func:`_smallest_passing`, found exactly by bisection over the floats).
-    Running sums of the gathered neighbours (kept per permutation, so moving from unit
-    ``i - 1`` to ``i`` updates only the few rows whose draw was ``i - 1``) are within
-    ``4 (k + 1)`` units of the last place of any order BLAS may sum the same non-negative
-    numbers in; only when a running sum lies that close to ``s*`` is BLAS's own product
-    made for that unit and column (ties, which real data rarely gives), and islands use
-    esda's products throughout. So the counts, and the p-values, are esda's exactly.
+    A simulated statistic reaches the observed one when ``(s + y_i) / sum(y) >= observed``,
+    ``s`` being the left-to-right sum of the unit's ``k`` drawn neighbours. That test only ever
+    turns from false to true as ``s`` grows, so it is "``s >= s*``" for one threshold ``s*``
+    per unit and column (:func:`_smallest_passing`, found exactly by bisection over the
+    floats), and the count is how many running sums reach it. The running sums (kept per
+    permutation, so moving from unit ``i - 1`` to ``i`` updates only the few rows whose draw
+    was ``i - 1``) are those left-to-right sums exactly; islands are counted as esda counts
+    them (:func:`_exact_unit_counts`).
     """
     n, m = y.shape
     permutations, most = shared.draws.shape
@@ -316,14 +318,6 @@ def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.
     # running[t, v, p]: the first t + 1 gathered values of permutation p summed left to right.
     running = np.ascontiguousarray(np.cumsum(gathered, axis=2).transpose(2, 0, 1))
     threshold = _smallest_passing(y, observed, total)
-    # Left-to-right and BLAS sums of k non-negative numbers are each within (k - 1) units of
-    # the last place of the exact sum; twice that margin, and a tiny absolute one for
-    # subnormal thresholds, keeps every decision called "certain" below exact.
-    margin = 4.0 * (most + 1) * np.finfo(float).eps
-    tiny = np.finfo(float).tiny * 2**20
-    upper = np.where(threshold > 0, threshold * (1 + 2 * margin) + tiny, 0.0)
-    lower = np.where(threshold > 0, threshold * (1 - 2 * margin) - tiny, 0.0)
-    ones = np.ones(most)
     larger = np.empty((n, m), dtype=np.int64)
     for i in range(n):
         if i > 0:
@@ -337,46 +331,49 @@ def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.
         if k == 0:  # an island: esda's own arithmetic (one neighbour of weight 0, self-weight 0)
             larger[i] = _exact_unit_counts(gathered, y[i], observed[i], total, 0, np.arange(m))
             continue
-        sums = running[k - 1]
         # Summed as int8 along each row (count_nonzero with an axis converts every flag first).
-        certain = (sums >= upper[i, :, None]).view(np.int8).sum(axis=1, dtype=np.int32)
-        larger[i] = certain
-        if np.count_nonzero(sums >= lower[i, :, None]) == certain.sum():
-            continue  # no sum close enough to a threshold to depend on BLAS's order
-        possible = (sums >= lower[i, :, None]).view(np.int8).sum(axis=1, dtype=np.int32)
-        unsure = np.flatnonzero(possible > certain)
-        if len(unsure):
-            larger[i, unsure] = _exact_unit_counts(gathered, y[i], observed[i], total, k, unsure, ones=ones)
+        larger[i] = (running[k - 1] >= threshold[i, :, None]).view(np.int8).sum(axis=1, dtype=np.int32)
     low = (permutations - larger) < larger
     larger = np.where(low, permutations - larger, larger)
     return (larger + 1.0) / (permutations + 1.0)
 
 
 def _exact_unit_counts(
-    gathered: np.ndarray,
-    y_i: np.ndarray,
-    observed_i: np.ndarray,
-    total: np.ndarray,
-    k: int,
-    columns: np.ndarray,
-    *,
-    ones: np.ndarray | None = None,
+    gathered: np.ndarray, y_i: np.ndarray, observed_i: np.ndarray, total: np.ndarray, k: int, columns: np.ndarray
 ) -> np.ndarray:
-    """How many simulated statistics of one unit reach the observed one, for some columns, as esda counts.
+    """How many simulated statistics of one unit reach the observed one, for some columns.
 
-    ``k`` is the unit's number of neighbours (0 for an island, which esda gives one
-    neighbour of weight 0 and a self-weight of 0). The products are the same BLAS calls on
-    the same (P x k) matrices as esda's.
+    ``k`` is the unit's number of neighbours (0 for an island, which esda gives one neighbour
+    of weight 0 and a self-weight of 0); the drawn values are summed left to right.
     """
     chosen = gathered[columns]
     if k == 0:
-        simulated = np.matmul(chosen[:, :, :1], np.zeros(1))
+        simulated = chosen[:, :, 0] * 0.0
         simulated += (0.0 * y_i[columns])[:, None]
     else:
-        simulated = np.matmul(chosen[:, :, :k], (np.ones(k) if ones is None else ones[:k]))
+        simulated = _left_to_right(chosen, k)
         simulated += y_i[columns][:, None]
     simulated /= total[columns][:, None]
     return np.count_nonzero(simulated >= observed_i[columns][:, None], axis=1)
+
+
+def _left_to_right(values: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``values[..., 0] + values[..., 1] + ... + values[..., k - 1]``, added in that order.
+
+    esda sums a unit's drawn neighbours with a BLAS product, whose order of additions depends
+    on the processor; when a simulated statistic ties with the observed one, the last bit of
+    that sum decides, so esda's p-values can differ from one machine to another. Adding in a
+    fixed order gives the same floats everywhere (the running sums of the bounded path are
+    these same sums).
+    """
+    if out is None:
+        total = values[..., 0].copy()
+    else:
+        total = out
+        total[...] = values[..., 0]
+    for j in range(1, k):
+        total += values[..., j]
+    return total
 
 
 def _smallest_passing(y: np.ndarray, observed: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -423,7 +420,7 @@ def _smallest_passing(y: np.ndarray, observed: np.ndarray, total: np.ndarray) ->
 
 
 def _exact_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.ndarray, shared: _Draws) -> np.ndarray:
-    """Pseudo p-values of some columns with esda's products for every unit (any values)."""
+    """Pseudo p-values of some columns, comparing every simulated statistic (any values)."""
     n, m = y.shape
     permutations, most = shared.draws.shape
     flat_order, starts, cardinality = shared.flat_order, shared.starts, shared.cardinality
@@ -431,13 +428,11 @@ def _exact_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.nd
     # Unit i reads draw c as row c + (c >= i) (esda skips the unit itself). The gathered values
     # are kept as one (variables, P, most) array, and moving from unit i - 1 to i changes only
     # the few entries whose draw is i - 1: they now read row i - 1, not i. Unit i's first k
-    # columns are a (P, k) matrix with unit stride along k, which numpy hands to BLAS for each
-    # variable as esda hands it its (P, k) matrix, so the sums are the same floats.
+    # values of each permutation are summed left to right (:func:`_left_to_right`).
     gathered = np.ascontiguousarray(by_column[:, shared.draws + 1])
     island = cardinality == 0  # esda gives an island one "neighbour" of weight 0 and self-weight 0
     width = np.maximum(cardinality, 1)
     self_weight = np.where(island, 0.0, 1.0)
-    ones, nothing = np.ones(most), np.zeros(1)
     p_sim = np.empty((n, m))
     simulated = np.empty((_PERMUTATION_BLOCK, m, permutations))
     for first in range(0, n, _PERMUTATION_BLOCK):
@@ -447,8 +442,10 @@ def _exact_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.nd
                 where = flat_order[starts[i - 1] : starts[i]]
                 draw, column = np.divmod(where, most)
                 gathered[:, draw, column] = by_column[:, i - 1 : i]
-            k = int(width[i])
-            np.matmul(gathered[:, :, :k], nothing if island[i] else ones[:k], out=simulated[i - first])
+            if island[i]:
+                np.multiply(gathered[:, :, 0], 0.0, out=simulated[i - first])
+            else:
+                _left_to_right(gathered, int(width[i]), out=simulated[i - first])
         # The rest element by element for the block, in esda's order: + self-weight x y_i, / sum(y).
         block = simulated[: last - first]
         block += (self_weight[first:last, None] * y[first:last])[:, :, None]
