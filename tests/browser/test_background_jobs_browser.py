@@ -156,8 +156,9 @@ def test_saving_the_demo_files_shows_a_determinate_progress_bar(browser: object,
 def test_cancel_during_a_large_save_saves_nothing(browser: object, job_server: dict, demo_folder: Path,
                                                   tmp_path: Path) -> None:  # fmt: skip
     referrals = pd.read_csv(demo_folder / DEMO_FILES["referrals"], dtype=str)
-    large = pd.concat([referrals] * 6, ignore_index=True)
-    # 300,000 referrals (about 18 MB), each id marked so that any copy left on disk can be found
+    large = pd.concat([referrals] * 10, ignore_index=True)
+    # 500,000 referrals (about 30 MB), each id marked so that any copy left on disk can be found; large enough that
+    # validating them outlasts the page's one-second poll and the Cancel click on a fast machine
     large["referral_id"] = [f"CANCELLEDJOB{n:07d}" for n in range(len(large))]
     files = {role: demo_folder / DEMO_FILES[role] for role in ROLES}
     files["referrals"] = tmp_path / "referrals.csv"
