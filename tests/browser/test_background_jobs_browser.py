@@ -117,16 +117,22 @@ def job_cache() -> Path:
     return Path(board._manager.handle.directory)  # noqa: SLF001 - where the manager keeps its cache
 
 
+def demo_with_more_referrals(demo_folder: Path, folder: Path, *, copies: int, marker: str) -> dict[str, Path]:
+    """The demo's files by role, its referrals repeated ``copies`` times (ids ``<marker><n>``) in ``folder``."""
+    referrals = pd.read_csv(demo_folder / DEMO_FILES["referrals"], dtype=str)
+    large = pd.concat([referrals] * copies, ignore_index=True)
+    large["referral_id"] = [f"{marker}{n:07d}" for n in range(len(large))]
+    files = {role: demo_folder / DEMO_FILES[role] for role in ROLES}
+    files["referrals"] = folder / "referrals.csv"
+    large.to_csv(files["referrals"], index=False)
+    return files
+
+
 def test_saving_the_demo_files_shows_a_determinate_progress_bar(browser: object, job_server: dict,
                                                                 demo_folder: Path, tmp_path: Path) -> None:  # fmt: skip
     # The demo's referrals eight times over (400,000 rows): the demo's own files save in under a second on a fast
     # machine, between two of the page's polls (one a second), and the bar would go from 0% straight to done.
-    referrals = pd.read_csv(demo_folder / DEMO_FILES["referrals"], dtype=str)
-    large = pd.concat([referrals] * 8, ignore_index=True)
-    large["referral_id"] = [f"R{n:07d}" for n in range(len(large))]
-    files = {role: demo_folder / DEMO_FILES[role] for role in ROLES}
-    files["referrals"] = tmp_path / "referrals.csv"
-    large.to_csv(files["referrals"], index=False)
+    files = demo_with_more_referrals(demo_folder, tmp_path, copies=8, marker="R")
     fresh_page(browser, job_server["url"] + "/?tab=upload")
     upload_files(browser, files, "Demo again")
     watch_bar(browser, "upload")
@@ -155,14 +161,9 @@ def test_saving_the_demo_files_shows_a_determinate_progress_bar(browser: object,
 
 def test_cancel_during_a_large_save_saves_nothing(browser: object, job_server: dict, demo_folder: Path,
                                                   tmp_path: Path) -> None:  # fmt: skip
-    referrals = pd.read_csv(demo_folder / DEMO_FILES["referrals"], dtype=str)
-    large = pd.concat([referrals] * 10, ignore_index=True)
     # 500,000 referrals (about 30 MB), each id marked so that any copy left on disk can be found; large enough that
     # validating them outlasts the page's one-second poll and the Cancel click on a fast machine
-    large["referral_id"] = [f"CANCELLEDJOB{n:07d}" for n in range(len(large))]
-    files = {role: demo_folder / DEMO_FILES[role] for role in ROLES}
-    files["referrals"] = tmp_path / "referrals.csv"
-    large.to_csv(files["referrals"], index=False)
+    files = demo_with_more_referrals(demo_folder, tmp_path, copies=10, marker="CANCELLEDJOB")
 
     fresh_page(browser, job_server["url"] + "/?tab=upload")
     upload_files(browser, files, "Too big to wait for")
