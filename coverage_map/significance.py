@@ -308,7 +308,7 @@ def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.
     floats), and the count is how many running sums reach it. The running sums (kept per
     permutation, so moving from unit ``i - 1`` to ``i`` updates only the few rows whose draw
     was ``i - 1``) are those left-to-right sums exactly; islands are counted as esda counts
-    them (:func:`_exact_unit_counts`).
+    them (:func:`_island_counts`).
     """
     n, m = y.shape
     permutations, most = shared.draws.shape
@@ -329,7 +329,7 @@ def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.
                 running[:, :, rows] = np.cumsum(gathered[:, rows, :], axis=2).transpose(2, 0, 1)
         k = int(cardinality[i])
         if k == 0:  # an island: esda's own arithmetic (one neighbour of weight 0, self-weight 0)
-            larger[i] = _exact_unit_counts(gathered, y[i], observed[i], total, 0, np.arange(m))
+            larger[i] = _island_counts(gathered, y[i], observed[i], total)
             continue
         # Summed as int8 along each row (count_nonzero with an axis converts every flag first).
         larger[i] = (running[k - 1] >= threshold[i, :, None]).view(np.int8).sum(axis=1, dtype=np.int32)
@@ -338,23 +338,16 @@ def _bounded_permutation_columns(y: np.ndarray, observed: np.ndarray, total: np.
     return (larger + 1.0) / (permutations + 1.0)
 
 
-def _exact_unit_counts(
-    gathered: np.ndarray, y_i: np.ndarray, observed_i: np.ndarray, total: np.ndarray, k: int, columns: np.ndarray
-) -> np.ndarray:
-    """How many simulated statistics of one unit reach the observed one, for some columns.
+def _island_counts(gathered: np.ndarray, y_i: np.ndarray, observed_i: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """How many simulated statistics of an island reach the observed one, per column, as esda counts them.
 
-    ``k`` is the unit's number of neighbours (0 for an island, which esda gives one neighbour
-    of weight 0 and a self-weight of 0); the drawn values are summed left to right.
+    esda gives a unit without neighbours one "neighbour" of weight 0 and a self-weight of 0, so each
+    simulated statistic is ``(0 x a drawn value + 0 x y_i) / sum(y)``.
     """
-    chosen = gathered[columns]
-    if k == 0:
-        simulated = chosen[:, :, 0] * 0.0
-        simulated += (0.0 * y_i[columns])[:, None]
-    else:
-        simulated = _left_to_right(chosen, k)
-        simulated += y_i[columns][:, None]
-    simulated /= total[columns][:, None]
-    return np.count_nonzero(simulated >= observed_i[columns][:, None], axis=1)
+    simulated = gathered[:, :, 0] * 0.0
+    simulated += (0.0 * y_i)[:, None]
+    simulated /= total[:, None]
+    return np.count_nonzero(simulated >= observed_i[:, None], axis=1)
 
 
 def _left_to_right(values: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
