@@ -350,8 +350,8 @@ def _island_counts(gathered: np.ndarray, y_i: np.ndarray, observed_i: np.ndarray
     return np.count_nonzero(simulated >= observed_i[:, None], axis=1)
 
 
-def _left_to_right(values: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
-    """``values[..., 0] + values[..., 1] + ... + values[..., k - 1]``, added in that order.
+def _left_to_right(values: np.ndarray, k: int, out: np.ndarray) -> None:
+    """``out = values[..., 0] + values[..., 1] + ... + values[..., k - 1]``, added in that order.
 
     esda sums a unit's drawn neighbours with a BLAS product, whose order of additions depends
     on the processor; when a simulated statistic ties with the observed one, the last bit of
@@ -359,14 +359,9 @@ def _left_to_right(values: np.ndarray, k: int, out: np.ndarray | None = None) ->
     fixed order gives the same floats everywhere (the running sums of the bounded path are
     these same sums).
     """
-    if out is None:
-        total = values[..., 0].copy()
-    else:
-        total = out
-        total[...] = values[..., 0]
+    out[...] = values[..., 0]
     for j in range(1, k):
-        total += values[..., j]
-    return total
+        out += values[..., j]
 
 
 def _smallest_passing(y: np.ndarray, observed: np.ndarray, total: np.ndarray) -> np.ndarray:
